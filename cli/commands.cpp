@@ -1,0 +1,71 @@
+#include "commands.h"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <new>
+
+#include "core/error.h"
+
+namespace attn::cli {
+
+const std::vector<command>& commands() {
+  static const std::vector<command> table = {
+      {"vocab", cmd_vocab, "build a vocabulary (char, word or byte-level BPE) from text"},
+      {"tokenize", cmd_tokenize, "turn text into ids or pieces with a vocabulary, and back (--decode)"},
+      {"train", cmd_train, "train a model (transformer, rnn, lm, classifier) and write a checkpoint"},
+      {"finetune", cmd_finetune, "continue training a checkpoint on new data"},
+      {"decode", cmd_decode, "translate or generate text with a checkpoint (greedy, beam, sampling)"},
+      {"attention", cmd_attention, "dump attention weights as CSV"},
+      {"eval", cmd_eval, "score hypotheses or a model: BLEU, perplexity, accuracy"},
+      {"inspect", cmd_inspect, "print what a checkpoint holds"},
+  };
+  return table;
+}
+
+namespace {
+
+void print_overview(std::ostream& out) {
+  out << "attn " << ATTN_VERSION << " - build, train and study attention models from the shell\n\n"
+      << "usage: attn <command> [options]    (attn <command> --help for its options)\n\n"
+      << "commands:\n";
+  for (const auto& c : commands()) {
+    std::string name = c.name;
+    name.resize(11, ' ');
+    out << "  " << name << c.summary << "\n";
+  }
+}
+
+}  // namespace
+
+int dispatch(const args& argv) {
+  if (argv.empty() || argv[0] == "help" || argv[0] == "--help" || argv[0] == "-h") {
+    if (argv.size() >= 2 && argv[0] == "help") return dispatch({argv[1], "--help"});
+    print_overview(std::cout);
+    return 0;
+  }
+  if (argv[0] == "--version" || argv[0] == "-V") {
+    std::cout << "attn " << ATTN_VERSION << "\n";
+    return 0;
+  }
+  const std::string& name = argv[0];
+  for (const auto& c : commands()) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args(argv.begin() + 1, argv.end()));
+    } catch (const usage_error& e) {
+      std::cerr << "attn " << name << ": " << e.what() << "\n";
+      return 2;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "attn " << name << ": out of memory\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "attn " << name << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "attn: unknown command '" << name << "' (see 'attn help')\n";
+  return 2;
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,18 @@
+// The `attn` binary: hands argv to the subcommand table and nothing else.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  int code = attn::cli::dispatch(args);
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "attn: error writing to standard output\n";
+    return 1;
+  }
+  return code;
+}

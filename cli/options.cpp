@@ -1,0 +1,56 @@
+#include "options.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "core/error.h"
+
+namespace attn::cli {
+
+bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
+  cl.options.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(argv).options(cl.options).positional(cl.positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: " << cl.usage << "\n\n" << cl.options << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw usage_error(std::string(e.what()) + " (see 'attn " + cl.name + " --help')");
+  }
+  return true;
+}
+
+input::input(const std::string& path) : path_(path) {
+  if (path == "-") {
+    in_ = &std::cin;
+    return;
+  }
+  file_ = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!*file_) throw attn::error("cannot open '" + path + "': " + std::strerror(errno));
+  in_ = file_.get();
+}
+
+output::output(const std::string& path) : path_(path) {
+  if (path == "-") {
+    out_ = &std::cout;
+    return;
+  }
+  file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+  if (!*file_) throw attn::error("cannot write '" + path + "': " + std::strerror(errno));
+  out_ = file_.get();
+}
+
+void output::close() {
+  out_->flush();
+  if (file_) file_->close();
+  if (!*out_) throw attn::error("error writing '" + path_ + "'");
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+}  // namespace attn::cli

@@ -1,0 +1,52 @@
+#pragma once
+// Shared option handling for subcommands: parse with Boost.Program_options, turn its
+// errors into usage_error, print `--help` with defaults, and open `-`-aware streams.
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+
+namespace attn::cli {
+
+namespace po = boost::program_options;
+
+struct command_line {
+  const char* name;           // subcommand, for messages
+  const char* usage;          // e.g. "attn vocab [options] FILE..."
+  po::options_description options{"options"};
+  po::positional_options_description positional;
+};
+
+// Parses args into vm. Returns false when --help was asked for (help already printed on stdout).
+// Unknown options, missing values and bad numbers throw usage_error.
+bool parse(command_line& cl, const args& argv, po::variables_map& vm);
+
+// An input stream for PATH, where "-" is stdin. Throws attn::error naming the file if it cannot be opened.
+struct input {
+  explicit input(const std::string& path);
+  std::istream& stream() { return *in_; }
+  const std::string& path() const { return path_; }
+ private:
+  std::string path_;
+  std::unique_ptr<std::ifstream> file_;
+  std::istream* in_;
+};
+
+// An output stream for PATH, where "-" is stdout.
+struct output {
+  explicit output(const std::string& path);
+  std::ostream& stream() { return *out_; }
+  void close();  // flushes and throws attn::error if anything failed to write
+ private:
+  std::string path_;
+  std::unique_ptr<std::ofstream> file_;
+  std::ostream* out_;
+};
+
+// True when stderr is a terminal (progress bars) rather than a pipe or file (plain log lines).
+bool stderr_is_terminal();
+
+}  // namespace attn::cli

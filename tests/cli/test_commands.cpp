@@ -1,0 +1,28 @@
+// In-process tests of the subcommand table: argv arrays in, exit codes out.
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+
+#include "commands.h"
+
+using attn::cli::dispatch;
+
+TEST_CASE("every mission subcommand is registered exactly once") {
+  std::set<std::string> names;
+  for (const auto& c : attn::cli::commands()) {
+    CHECK(names.insert(c.name).second);
+    CHECK(std::string(c.summary).size() > 10);
+  }
+  for (const char* n : {"vocab", "tokenize", "train", "finetune", "decode", "attention", "eval", "inspect"})
+    CHECK(names.count(n) == 1);
+}
+
+TEST_CASE("help and version exit 0, unknown commands exit 2") {
+  CHECK(dispatch({}) == 0);
+  CHECK(dispatch({"help"}) == 0);
+  CHECK(dispatch({"--help"}) == 0);
+  CHECK(dispatch({"--version"}) == 0);
+  CHECK(dispatch({"no-such-command"}) == 2);
+  CHECK(dispatch({"help", "vocab"}) == 0);
+}
