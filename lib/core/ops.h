@@ -1,0 +1,86 @@
+#pragma once
+// The coarse differentiable ops. Each records its backward closure on the input's tape
+// (when recording) and has a finite-difference gradient test in tests/core/.
+// Shapes: N = rows (batch*time), B = batch, T = time, H = heads, d = features.
+// Row layout of sequences is batch-major: row = b * T + t.
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/tape.h"
+
+namespace attn {
+
+// ---- dense algebra ----------------------------------------------------------------------
+var linear(var x, var w, var b);              // x [N,in], w [in,out], b [1,out] or invalid var -> [N,out]
+var matmul(var a, var b, bool trans_a = false, bool trans_b = false);  // op(a) [M,K] · op(b) [K,N]
+var add(var a, var b);                        // same shape, or b [1,cols] broadcast over rows
+var mul(var a, var b);                        // elementwise; same shape, or b [1,cols] broadcast
+var scale(var a, float s);                    // a * s
+
+// ---- shape ------------------------------------------------------------------------------
+var concat_cols(const std::vector<var>& xs);                       // [N,c1] ... -> [N, c1+c2+...]
+std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths);  // inverse of concat_cols
+var concat_rows(const std::vector<var>& xs);                       // [n1,d] ... -> [n1+n2+..., d]
+var slice_rows(var x, std::size_t begin, std::size_t count);       // rows [begin, begin+count)
+var gather_rows(var x, const std::vector<std::int32_t>& rows);     // out[i] = x[rows[i]]; grads scatter-add
+
+// ---- lookups and pooling ----------------------------------------------------------------
+var embedding(var table, const std::vector<std::int32_t>& ids);    // table [V,d], ids -> [ids.size(), d]
+// Mean over the first lengths[b] time steps of each sequence: x [B*T,d] -> [B,d].
+var mean_pool(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths);
+
+// ---- normalisation and nonlinearities -----------------------------------------------------
+var layer_norm(var x, var gain, var bias, float eps = 1e-5f);      // x [N,d], gain/bias [1,d]
+var gelu(var x);                                                   // tanh approximation (GPT-2)
+var relu(var x);
+var tanh(var x);
+var sigmoid(var x);
+var softmax(var x);                                                // row-wise
+var dropout(var x, float p, rng& gen);                             // inverted dropout; identity if p==0 or not recording
+
+// ---- attention ---------------------------------------------------------------------------
+enum class scoring { scaled_dot, dot };       // general = dot after a learned projection (nn layer)
+
+struct attention_shape {
+  std::size_t batch = 1, q_len = 1, k_len = 1, heads = 1;
+  bool causal = false;                        // query t may see keys <= t + (k_len - q_len)
+  std::vector<std::int32_t> k_lengths;        // valid keys per batch item (padding mask); empty = all
+};
+
+// Weights as computed in the forward pass, for dumps: [B*H*Tq, Tk], row = ((b*H + h)*Tq + t).
+struct attention_weights {
+  matrix w;
+};
+
+// Multi-head dot-product attention, one op: scores = q·kᵀ (·1/√d_head for scaled_dot) -> mask
+// -> softmax -> weights·v. q [B*Tq, H*dh], k [B*Tk, H*dh], v [B*Tk, H*dv] -> [B*Tq, H*dv].
+// Masked positions get weight exactly 0; fully masked rows produce zeros.
+var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep = nullptr);
+
+// Additive (Bahdanau) attention, single head: e[b,i,j] = score_v · tanh(qp[b,i] + kp[b,j]),
+// weights = softmax_j(e), out[b,i] = Σ_j weights · values[b,j].
+// qp [B*Tq, a] (= W₂y + b), kp [B*Tk, a] (= W₁x, precomputed once per sequence), score_v [1,a],
+// values [B*Tk, dv] -> [B*Tq, dv].
+var additive_attention(var qp, var kp, var score_v, var values, const attention_shape& s,
+                       attention_weights* keep = nullptr);
+
+// Rotary position embedding applied to each head of x [B*T, H*dh] (dh even), positions start at offset.
+var rope(var x, std::size_t batch, std::size_t time, std::size_t heads, std::size_t offset = 0);
+
+// ---- recurrent ---------------------------------------------------------------------------
+// One LSTM step with all four gates from one GEMM: gates = gates_x + h_prev·w_hh, gate order
+// i, f, g, o. gates_x [B,4h] (x·W_ih + b, precomputed for all steps), h_prev/c_prev [B,h],
+// w_hh [h,4h] -> {h [B,h], c [B,h]}.
+std::pair<var, var> lstm_cell(var gates_x, var h_prev, var c_prev, var w_hh);
+
+// ---- loss ------------------------------------------------------------------------------
+// Mean token cross-entropy of softmax(logits) against targets, ignoring rows whose target is
+// pad_id; with label smoothing ε the target distribution is (1-ε)·onehot + ε/V.
+// logits [N,V], targets N -> [1,1]. `tokens` (optional) receives the number of non-pad rows.
+var softmax_cross_entropy(var logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id = -1,
+                          float label_smoothing = 0.0f, std::size_t* tokens = nullptr);
+
+}  // namespace attn

@@ -1,0 +1,62 @@
+#include "core/parameter.h"
+
+#include "core/error.h"
+
+namespace attn {
+
+parameter& parameter_store::add(const std::string& name, std::size_t rows, std::size_t cols, bool decay) {
+  if (index_.count(name)) throw error("parameter '" + name + "' defined twice");
+  params_.push_back(parameter{});
+  parameter& p = params_.back();
+  p.name = name;
+  p.value = matrix::from_shape({rows, cols});
+  p.value.fill(0.0f);
+  p.decay = decay;
+  index_[name] = params_.size() - 1;
+  return p;
+}
+
+parameter* parameter_store::find(const std::string& name) {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &params_[it->second];
+}
+
+const parameter* parameter_store::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &params_[it->second];
+}
+
+parameter& parameter_store::at(const std::string& name) {
+  parameter* p = find(name);
+  if (!p) throw error("no parameter named '" + name + "'");
+  return *p;
+}
+
+std::vector<parameter*> parameter_store::all() {
+  std::vector<parameter*> out;
+  out.reserve(params_.size());
+  for (auto& p : params_) out.push_back(&p);
+  return out;
+}
+
+std::vector<const parameter*> parameter_store::all() const {
+  std::vector<const parameter*> out;
+  out.reserve(params_.size());
+  for (const auto& p : params_) out.push_back(&p);
+  return out;
+}
+
+std::size_t parameter_store::element_count() const {
+  std::size_t n = 0;
+  for (const auto& p : params_) n += p.value.size();
+  return n;
+}
+
+void parameter_store::zero_grad() {
+  for (auto& p : params_) {
+    if (p.grad.shape() != p.value.shape()) p.grad = matrix::from_shape(p.value.shape());
+    p.grad.fill(0.0f);
+  }
+}
+
+}  // namespace attn

@@ -1,0 +1,39 @@
+#pragma once
+// Named, trainable parameters. Optimizers, freezing, LoRA and checkpoints all address
+// parameters by name ("encoder.layers.0.attn.qkv.weight"), through one store per model.
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace attn {
+
+struct parameter {
+  std::string name;
+  matrix value;            // [rows, cols]; vectors (biases, norm gains) are [1, n]
+  matrix grad;             // same shape as value; backward accumulates into it
+  bool trainable = true;   // false: frozen (no gradient kept, optimizer skips it)
+  bool decay = true;       // AdamW decoupled weight decay applies (false for biases and norms)
+};
+
+class parameter_store {
+ public:
+  // Adds a zero-initialised parameter; throws attn::error if the name is taken.
+  parameter& add(const std::string& name, std::size_t rows, std::size_t cols, bool decay = true);
+  parameter* find(const std::string& name);              // nullptr if absent
+  const parameter* find(const std::string& name) const;
+  parameter& at(const std::string& name);                // throws attn::error naming the parameter
+  std::vector<parameter*> all();                         // in creation order
+  std::vector<const parameter*> all() const;
+  std::size_t size() const { return params_.size(); }
+  std::size_t element_count() const;                     // total number of scalars
+  void zero_grad();                                      // sets every grad to 0 (allocating it if empty)
+ private:
+  std::deque<parameter> params_;  // deque: addresses stay valid as parameters are added
+  std::unordered_map<std::string, std::size_t> index_;
+};
+
+}  // namespace attn
