@@ -24,7 +24,5 @@ int cmd_decode(const args& a) { return not_yet("decode", a); }
 int cmd_attention(const args& a) { return not_yet("attention", a); }
 int cmd_eval(const args& a) { return not_yet("eval", a); }
 int cmd_inspect(const args& a) { return not_yet("inspect", a); }
-int cmd_vocab(const args& a) { return not_yet("vocab", a); }
-int cmd_tokenize(const args& a) { return not_yet("tokenize", a); }
 
 }  // namespace attn::cli

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "core/error.h"
@@ -30,6 +31,8 @@ input::input(const std::string& path) : path_(path) {
     in_ = &std::cin;
     return;
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw attn::error("cannot read '" + path + "': it is a directory");
   file_ = std::make_unique<std::ifstream>(path, std::ios::binary);
   if (!*file_) throw attn::error("cannot open '" + path + "': " + std::strerror(errno));
   in_ = file_.get();
