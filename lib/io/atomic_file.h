@@ -1,0 +1,44 @@
+#pragma once
+// Replacing a file so that it is always either the old content or the new, never a mix:
+// the bytes go to a temporary file next to the target ("<path>.tmp-<pid>-<n>", same directory,
+// hence same filesystem), which is fsync'ed, then renamed over the target; the directory is
+// fsync'ed last so that the rename itself survives a power cut. An interrupted write (error,
+// exception, disk full) removes the temporary file and leaves the old file untouched; only a
+// hard kill between creation and rename can leave a "*.tmp-*" file behind.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace attn {
+
+class atomic_file {
+ public:
+  // Creates the temporary file (permissions 0666 minus umask). Throws attn::error naming `path`.
+  explicit atomic_file(std::string path);
+  ~atomic_file();  // without commit(): closes and removes the temporary file
+  atomic_file(const atomic_file&) = delete;
+  atomic_file& operator=(const atomic_file&) = delete;
+
+  // Appends bytes; throws attn::error (e.g. "No space left on device") naming `path`.
+  void write(const void* data, std::size_t n);
+  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  // fsync, close, rename over the target, fsync the directory. Throws attn::error on failure,
+  // in which case the target is untouched (unless only the final directory sync failed).
+  void commit();
+
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_; }
+
+ private:
+  void discard() noexcept;
+  std::string path_, temp_;
+  int fd_ = -1;
+};
+
+// Whole-file convenience: atomic_file f(path); f.write(bytes); f.commit().
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+// Reads a whole file; throws attn::error ("cannot open 'x': No such file or directory").
+std::string read_file(const std::string& path);
+
+}  // namespace attn
