@@ -23,6 +23,5 @@ int cmd_finetune(const args& a) { return not_yet("finetune", a); }
 int cmd_decode(const args& a) { return not_yet("decode", a); }
 int cmd_attention(const args& a) { return not_yet("attention", a); }
 int cmd_eval(const args& a) { return not_yet("eval", a); }
-int cmd_inspect(const args& a) { return not_yet("inspect", a); }
 
 }  // namespace attn::cli

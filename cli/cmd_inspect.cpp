@@ -1,0 +1,118 @@
+// attn inspect CKPT: what a checkpoint holds — model family and config, vocabularies,
+// parameter counts per module, training progress — on stdout.
+#include <cctype>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "io/checkpoint.h"
+#include "options.h"
+#include "text/vocab_file.h"
+
+namespace attn::cli {
+
+namespace {
+
+// "encoder.layers.0.attn.q.weight" -> "encoder.layers.0"; "embed.weight" -> "embed".
+std::string module_of(const std::string& name) {
+  std::string out;
+  std::istringstream parts(name);
+  std::string part;
+  std::vector<std::string> all;
+  while (std::getline(parts, part, '.')) all.push_back(part);
+  for (std::size_t i = 0; i + 1 < all.size(); ++i) {
+    out += (i ? "." : "") + all[i];
+    bool numeric = !all[i].empty();
+    for (char c : all[i]) numeric &= std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (numeric) break;
+    if (i == 0 && !(all.size() > 2 && i + 2 < all.size())) break;
+  }
+  return out.empty() ? name : out;
+}
+
+std::string with_commas(std::size_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+void print_map(std::ostream& out, const char* title, const std::map<std::string, std::string>& m) {
+  if (m.empty()) return;
+  out << title << ":\n";
+  for (const auto& [k, v] : m) out << "  " << k << " = " << v << "\n";
+}
+
+}  // namespace
+
+int cmd_inspect(const args& argv) {
+  command_line cl;
+  cl.name = "inspect";
+  cl.usage = "attn inspect [options] CKPT";
+  std::string path;
+  cl.options.add_options()("checkpoint", po::value(&path)->required(), "checkpoint file");
+  cl.positional.add("checkpoint", 1);
+  po::variables_map vm;
+  if (!parse(cl, argv, vm)) return 0;
+
+  const checkpoint c = load_checkpoint(path);
+  std::ostream& out = std::cout;
+  auto meta = [&](const char* key) {
+    auto it = c.metadata.find(key);
+    return it == c.metadata.end() ? std::string("?") : it->second;
+  };
+  auto family = c.model_config.find("family");
+  out << "checkpoint: " << path << " (format " << checkpoint_format << ", attn " << meta("attn_version")
+      << ", written " << meta("written_at") << ")\n";
+  out << "model: " << (family == c.model_config.end() ? std::string("?") : family->second) << "\n";
+  print_map(out, "config", c.model_config);
+
+  if (!c.vocabularies.empty()) {
+    out << "vocabularies:\n";
+    for (const auto& [role, text] : c.vocabularies) {
+      std::istringstream in(text);
+      const vocab v = read_vocab(in, path + " (" + role + " vocabulary)");
+      out << "  " << role << ": " << kind_name(v.kind) << ", " << v.size() << " tokens";
+      if (!v.merges.empty()) out << ", " << v.merges.size() << " merges";
+      out << "\n";
+    }
+  }
+
+  std::size_t total = 0, trainable = 0;
+  std::vector<std::pair<std::string, std::size_t>> modules;  // in creation order
+  std::map<std::string, std::size_t> where;
+  for (const auto& p : c.params) {
+    total += p.value.size();
+    if (p.trainable) trainable += p.value.size();
+    const std::string m = module_of(p.name);
+    auto it = where.find(m);
+    if (it == where.end()) {
+      where[m] = modules.size();
+      modules.emplace_back(m, 0);
+    }
+    modules[where[m]].second += p.value.size();
+  }
+  out << "parameters: " << with_commas(total) << " (" << with_commas(trainable) << " trainable) in "
+      << c.params.size() << " tensors\n";
+  for (const auto& [m, n] : modules)
+    out << "  " << std::left << std::setw(32) << m << std::right << std::setw(14) << with_commas(n) << "\n";
+
+  if (!c.counters.empty()) {
+    out << "progress:\n";
+    for (const auto& [k, v] : c.counters) out << "  " << k << " = " << v << "\n";
+  }
+  for (const char* key : {"best_valid", "best_valid_step", "last_valid"}) {
+    auto it = c.metadata.find(key);
+    if (it != c.metadata.end()) out << key << ": " << it->second << "\n";
+  }
+  print_map(out, "training config", c.train_config);
+  if (!c.optimizer.tensors.empty() || !c.optimizer.scalars.empty())
+    out << "optimizer state: " << c.optimizer.tensors.size() << " tensors, " << c.optimizer.scalars.size()
+        << " scalars\n";
+  return 0;
+}
+
+}  // namespace attn::cli

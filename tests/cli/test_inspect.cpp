@@ -1,0 +1,66 @@
+// attn inspect, in-process: a checkpoint written by the library, read back through the CLI.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "commands.h"
+#include "core/parameter.h"
+#include "io/checkpoint.h"
+
+namespace {
+
+struct capture_stdout {
+  std::ostringstream buf;
+  std::streambuf* old;
+  capture_stdout() : old(std::cout.rdbuf(buf.rdbuf())) {}
+  ~capture_stdout() { std::cout.rdbuf(old); }
+};
+
+}  // namespace
+
+TEST_CASE("inspect prints family, parameter counts per module and progress") {
+  attn::parameter_store store;
+  store.add("embed.weight", 10, 4);
+  store.add("encoder.layers.0.attn.qkv.weight", 4, 12);
+  store.add("encoder.layers.0.attn.qkv.bias", 1, 12, false);
+  store.add("encoder.layers.1.ff.w1.weight", 4, 8).trainable = false;
+  attn::checkpoint c;
+  c.model_config = {{"family", "transformer"}, {"d_model", "4"}};
+  c.params = attn::export_parameters(store);
+  c.counters = {{"step", 42}};
+  c.metadata = {{"best_valid", "1.25"}};
+  attn::stamp_checkpoint(c);
+  const std::string path = "test_inspect.ckpt";
+  attn::save_checkpoint(path, c);
+
+  std::string out;
+  int code;
+  {
+    capture_stdout cap;  // doctest reports to stdout too: release it before checking
+    code = attn::cli::dispatch({"inspect", path});
+    out = cap.buf.str();
+  }
+  INFO(out);
+  REQUIRE(code == 0);
+  CHECK(out.find("model: transformer") != std::string::npos);
+  CHECK(out.find("parameters: 132 (100 trainable) in 4 tensors") != std::string::npos);
+  CHECK(out.find("encoder.layers.0") != std::string::npos);
+  CHECK(out.find("60") != std::string::npos);  // 48 + 12 in encoder.layers.0
+  CHECK(out.find("step = 42") != std::string::npos);
+  CHECK(out.find("best_valid: 1.25") != std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("inspect refuses a file that is not a checkpoint, with exit code 1") {
+  const std::string path = "test_inspect_not.ckpt";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("hello\n", f);
+  std::fclose(f);
+  CHECK(attn::cli::dispatch({"inspect", path}) == 1);
+  CHECK(attn::cli::dispatch({"inspect", "no-such-file.ckpt"}) == 1);
+  CHECK(attn::cli::dispatch({"inspect"}) == 2);
+  std::remove(path.c_str());
+}
