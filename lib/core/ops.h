@@ -3,6 +3,18 @@
 // (when recording) and has a finite-difference gradient test in tests/core/.
 // Shapes: N = rows (batch*time), B = batch, T = time, H = heads, d = features.
 // Row layout of sequences is batch-major: row = b * T + t.
+//
+// Conventions (implementations in ops_*.cpp):
+// - All inputs of one op must live on the same tape; shape mismatches throw attn::error
+//   naming the op and the shapes.
+// - An output needs a gradient iff the tape records and some input needs one; otherwise no
+//   closure is recorded. Parameter leaves (tape::param) accumulate into parameter::grad.
+// - Products go through core/blas.h gemm(); row loops through core/kernels.h; large loops
+//   are split over the pool of core/threads.h. attn's own kernels and attention give bitwise
+//   the same results for any thread count; OpenBLAS's multithreaded GEMMs (linear, matmul,
+//   lstm_cell) may differ from single-threaded ones in the last bits.
+// - With recording off (no_grad), ops still create nodes: call tape::reset() between
+//   decoding steps or sentences to recycle them.
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -39,7 +51,10 @@ var relu(var x);
 var tanh(var x);
 var sigmoid(var x);
 var softmax(var x);                                                // row-wise
-var dropout(var x, float p, rng& gen);                             // inverted dropout; identity if p==0 or not recording
+// Inverted dropout: keeps each element with probability 1-p and scales it by 1/(1-p). Returns x
+// itself (same node) when p == 0 or the tape is not recording. Draws one u64 from gen per call
+// (the mask is a counter-based hash of it, so a seed reproduces it). p outside [0,1) throws.
+var dropout(var x, float p, rng& gen);
 
 // ---- attention ---------------------------------------------------------------------------
 enum class scoring { scaled_dot, dot };       // general = dot after a learned projection (nn layer)
@@ -51,13 +66,15 @@ struct attention_shape {
 };
 
 // Weights as computed in the forward pass, for dumps: [B*H*Tq, Tk], row = ((b*H + h)*Tq + t).
+// For additive_attention: [B*Tq, Tk]. Filled whether or not the tape records.
 struct attention_weights {
   matrix w;
 };
 
 // Multi-head dot-product attention, one op: scores = q·kᵀ (·1/√d_head for scaled_dot) -> mask
 // -> softmax -> weights·v. q [B*Tq, H*dh], k [B*Tk, H*dh], v [B*Tk, H*dv] -> [B*Tq, H*dv].
-// Masked positions get weight exactly 0; fully masked rows produce zeros.
+// Masked positions get weight exactly 0; fully masked rows produce zeros (and zero gradients).
+// k_lengths[b] in [0, Tk]; keys beyond it are skipped in the products, not just masked.
 var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep = nullptr);
 
 // Additive (Bahdanau) attention, single head: e[b,i,j] = score_v · tanh(qp[b,i] + kp[b,j]),
@@ -68,18 +85,22 @@ var additive_attention(var qp, var kp, var score_v, var values, const attention_
                        attention_weights* keep = nullptr);
 
 // Rotary position embedding applied to each head of x [B*T, H*dh] (dh even), positions start at offset.
+// Pairs (2i, 2i+1) of each head rotate by angle pos·10000^(-2i/dh) (the RoFormer/GPT-J layout).
 var rope(var x, std::size_t batch, std::size_t time, std::size_t heads, std::size_t offset = 0);
 
 // ---- recurrent ---------------------------------------------------------------------------
 // One LSTM step with all four gates from one GEMM: gates = gates_x + h_prev·w_hh, gate order
 // i, f, g, o. gates_x [B,4h] (x·W_ih + b, precomputed for all steps), h_prev/c_prev [B,h],
-// w_hh [h,4h] -> {h [B,h], c [B,h]}.
+// w_hh [h,4h] -> {h [B,h], c [B,h]}. Either output may be left unused (its gradient is then 0).
+// To compute gates_x for all steps at once: linear(x [B*T,in], W_ih, b) then slice_rows /
+// gather_rows per step (rows are batch-major, so gather rows b*T + t for step t).
 std::pair<var, var> lstm_cell(var gates_x, var h_prev, var c_prev, var w_hh);
 
 // ---- loss ------------------------------------------------------------------------------
 // Mean token cross-entropy of softmax(logits) against targets, ignoring rows whose target is
 // pad_id; with label smoothing ε the target distribution is (1-ε)·onehot + ε/V.
 // logits [N,V], targets N -> [1,1]. `tokens` (optional) receives the number of non-pad rows.
+// All rows padded: loss 0 and zero gradient. A target outside [0,V) (other than pad_id) throws.
 var softmax_cross_entropy(var logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id = -1,
                           float label_smoothing = 0.0f, std::size_t* tokens = nullptr);
 

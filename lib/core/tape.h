@@ -9,6 +9,7 @@
 // Evaluation and decoding use a tape with recording off (`no_grad`): ops compute values only,
 // no closures are kept, no gradient buffers exist.
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <vector>
@@ -29,6 +30,11 @@ struct var {
   const matrix& value() const;
   matrix& mutable_value() const;   // for ops filling their output
   matrix& grad() const;            // allocated (zeroed) on first use during backward
+  bool has_grad() const;           // grad() was used in this backward pass (else it is all zero)
+  // For a backward closure about to add into this node's gradient: returns the buffer and sets
+  // `overwrite` when it holds no gradient yet (then the caller must write every element with
+  // `=`, e.g. gemm beta = 0, saving a zero fill); otherwise the caller accumulates with `+=`.
+  matrix& grad_for_write(bool& overwrite) const;
   bool needs_grad() const;
   std::size_t rows() const { return value().shape()[0]; }
   std::size_t cols() const { return value().shape()[1]; }
@@ -62,8 +68,17 @@ class tape {
   void set_recording(bool on) { recording_ = on; }
 
   // Scratch buffers an op needs to keep for its backward pass (softmax weights, masks, ...),
-  // reused across steps like node buffers.
+  // reused across steps like node buffers. The reference stays valid until reset(); contents
+  // are unspecified. Closures capture the address (`matrix* w = &t.scratch(r, c)`).
   matrix& scratch(std::size_t rows, std::size_t cols);
+  // The same for integer data (ids, row indices) an op keeps for its backward pass.
+  std::vector<std::int32_t>& scratch_ints(std::size_t n);
+
+  // How many times a node, gradient or scratch buffer was (re)allocated since construction.
+  // After one warm-up step, an identical forward/backward adds nothing.
+  std::size_t allocations() const { return allocations_; }
+  std::size_t size() const { return used_; }                  // nodes in the current graph
+  std::size_t closures() const { return backward_.size(); }   // backward closures recorded
 
   // Internal to var.
   struct node {
@@ -74,14 +89,28 @@ class tape {
     bool grad_ready = false;  // own_grad has been zeroed for this backward pass
   };
   node& at(int id) { return nodes_[static_cast<std::size_t>(id)]; }
+  matrix& grad_of(int id, bool zero);  // shapes (and zeroes, if asked) the gradient on first use
 
  private:
   std::deque<node> nodes_;         // deque: node addresses stay put; entries reused after reset()
   std::size_t used_ = 0;           // nodes in use by the current graph
-  std::vector<std::function<void()>> backward_;
-  std::vector<matrix> scratch_;
+  // Each closure with the first node id created after the previous closure: when none of
+  // the nodes [first, next closure's first) received a gradient, the closure is skipped.
+  struct closure {
+    std::function<void()> fn;
+    int first_node;
+  };
+  std::vector<closure> backward_;
+  int closure_first_ = 0;
+  std::deque<matrix> scratch_;     // deque: references handed out stay valid as it grows
   std::size_t scratch_used_ = 0;
+  std::deque<std::vector<std::int32_t>> int_scratch_;
+  std::size_t int_scratch_used_ = 0;
+  std::size_t allocations_ = 0;
   bool recording_ = true;
+
+  node& next_node();
+  void shape_buffer(matrix& m, std::size_t rows, std::size_t cols);
 };
 
 // Turns recording off for a scope: `{ no_grad g(t); ... }`.

@@ -1,0 +1,28 @@
+#pragma once
+// The one BLAS entry point of attn. Every matrix product (dense layers, per-head and
+// per-batch-item attention products addressed through pointer offsets and leading
+// dimensions) goes through gemm()/gemv() on raw row-major pointers; no views, no 3-D dot.
+// The implementation lives alone in blas.cpp because <cblas.h> and xtensor-blas clash.
+#include <cstddef>
+
+namespace attn {
+
+// C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, all row-major.
+// op(A) = A ([M,K], lda >= K) or Aᵀ (A stored [K,M], lda >= M); likewise for B.
+// ldc >= N. M == 1 or N == 1 dispatch to sgemv (4-5x faster than sgemm for vectors).
+// beta == 0 overwrites C (NaNs in C do not propagate).
+void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
+          std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc);
+
+// y[M] = alpha · op(A) · x + beta · y. A stored [rows, cols] row-major with leading dimension
+// lda; op(A) = A (y has `rows` entries, x `cols`) or Aᵀ (y has `cols`, x `rows`).
+// incx / incy are element strides (a column of a row-major matrix has stride = its lda).
+void gemv(bool trans, std::size_t rows, std::size_t cols, float alpha, const float* A, std::size_t lda, const float* x,
+          std::size_t incx, float beta, float* y, std::size_t incy);
+
+// The raw cblas_sgemm (row-major), for benchmarks that compare the wrapper against it.
+void cblas_sgemm_raw(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
+                     const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,
+                     std::size_t ldc);
+
+}  // namespace attn

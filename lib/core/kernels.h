@@ -1,0 +1,65 @@
+#pragma once
+// Fused kernels over contiguous float memory: the row loops behind the ops in ops.h, and
+// helpers for optimizers and clipping. Vectorized with xsimd (exp, tanh) or plain loops the
+// compiler vectorizes. No allocation, no xtensor expressions; pointers must not alias unless
+// a function says so. "+=" in a comment means the function accumulates into its output.
+#include <cstddef>
+
+namespace attn::kernels {
+
+// ---- vector helpers (optimizers, clipping) ---------------------------------------------
+void axpy(std::size_t n, float a, const float* x, float* y);        // y += a·x
+void scale(std::size_t n, float a, float* x);                       // x *= a (in place)
+void add(std::size_t n, const float* a, const float* b, float* y);  // y = a + b (y may alias a or b)
+void mul(std::size_t n, const float* a, const float* b, float* y);  // y = a ⊙ b (may alias)
+void fill(std::size_t n, float v, float* x);
+float dot(std::size_t n, const float* a, const float* b);
+double sum_squares(std::size_t n, const float* x);  // in double, for norms
+float max(std::size_t n, const float* x);           // n > 0
+
+// AdamW step on one tensor (decoupled weight decay, as torch.optim.AdamW):
+//   m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²;
+//   p -= lr·( (m/bc1) / (sqrt(v/bc2) + eps) + wd·p ),  bc1 = 1-β1^t, bc2 = 1-β2^t.
+void adamw_step(std::size_t n, float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
+                float eps, float weight_decay, float bc1, float bc2);
+
+// ---- elementwise nonlinearities: forward writes y (may alias x), backward does dx += ... --
+void exp(std::size_t n, const float* x, float* y);           // may alias
+void gelu_forward(std::size_t n, const float* x, float* y);  // tanh approximation
+void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx);
+void tanh_forward(std::size_t n, const float* x, float* y);
+void tanh_backward(std::size_t n, const float* y, const float* dy, float* dx);  // dx += dy(1-y²)
+void sigmoid_forward(std::size_t n, const float* x, float* y);
+void sigmoid_backward(std::size_t n, const float* y, const float* dy, float* dx);  // dx += dy·y(1-y)
+void relu_forward(std::size_t n, const float* x, float* y);
+void relu_backward(std::size_t n, const float* y, const float* dy, float* dx);  // dx += dy·[y>0]
+
+// ---- rows -------------------------------------------------------------------------------
+// Softmax of x[0, valid) into y[0, valid); y[valid, n) = 0. valid == 0 gives all zeros.
+// x and y may alias.
+void softmax_row(std::size_t n, std::size_t valid, const float* x, float* y);
+// dx[j] (+= or =) y[j]·(dy[j] - Σ_k y[k]dy[k]) · s, over j < n. dx may alias dy.
+void softmax_backward_row(std::size_t n, const float* y, const float* dy, float s, float* dx, bool accumulate);
+// log Σ_j exp(x[j]) over j < n (n > 0), stable.
+float logsumexp_row(std::size_t n, const float* x);
+// Log-softmax of x into y (may alias).
+void log_softmax_row(std::size_t n, const float* x, float* y);
+
+// x [N,d] -> y [N,d]; mean/rstd [N] are kept for the backward pass. gain/bias may be null.
+void layer_norm_forward(std::size_t N, std::size_t d, const float* x, const float* gain, const float* bias, float eps,
+                        float* y, float* mean, float* rstd);
+// dx += ..., dgain += Σ dy·x̂, dbias += Σ dy. Any of dx/dgain/dbias/gain may be null.
+void layer_norm_backward(std::size_t N, std::size_t d, const float* x, const float* gain, const float* mean,
+                         const float* rstd, const float* dy, float* dx, float* dgain, float* dbias);
+
+// out[j] += Σ_i x[i·ld + j] for a [N, d] block with leading dimension ld (bias gradients).
+void add_col_sums(std::size_t N, std::size_t d, const float* x, std::size_t ld, float* out);
+
+// Cross-entropy of one row against (1-ε)·onehot(target) + ε/V: returns the loss and the row's
+// log-sum-exp (kept for the backward pass).
+float cross_entropy_row(std::size_t V, const float* logits, std::size_t target, float smoothing, float* lse);
+// dlogits += g·(softmax(logits) - target distribution), from the kept lse.
+void cross_entropy_backward_row(std::size_t V, const float* logits, std::size_t target, float smoothing, float lse,
+                                float g, float* dlogits);
+
+}  // namespace attn::kernels

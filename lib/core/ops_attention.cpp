@@ -1,0 +1,309 @@
+// Attention: multi-head dot-product, additive (Bahdanau), and rotary position embedding.
+// Heads and batch items are addressed through pointer offsets and leading dimensions; every
+// product is one gemm() per (batch item, head), spread over the thread pool.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/blas.h"
+#include "core/kernels.h"
+#include "core/ops.h"
+#include "core/ops_util.h"
+#include "core/threads.h"
+
+namespace attn {
+
+using detail::shape_of;
+
+namespace {
+
+// Valid keys per batch item (padding), checked against the shape.
+std::vector<std::int32_t>& key_lengths(const char* op, tape& t, const attention_shape& s) {
+  if (!(s.k_lengths.empty() || s.k_lengths.size() == s.batch))
+    detail::fail(op, std::to_string(s.k_lengths.size()) + " key lengths for a batch of " + std::to_string(s.batch));
+  std::vector<std::int32_t>& len = t.scratch_ints(s.batch);
+  for (std::size_t b = 0; b < s.batch; ++b) {
+    const std::int32_t L = s.k_lengths.empty() ? static_cast<std::int32_t>(s.k_len) : s.k_lengths[b];
+    if (!(L >= 0 && static_cast<std::size_t>(L) <= s.k_len))
+      detail::fail(op, "key length " + std::to_string(L) + " outside [0," + std::to_string(s.k_len) + "]");
+    len[b] = L;
+  }
+  return len;
+}
+
+// Query t sees keys [0, limit): the first nk (padding), and with a causal mask only keys
+// j <= t + (Tk - Tq), so that a query block at the end of a KV cache sees its own past.
+inline std::size_t key_limit(std::size_t t, std::size_t nk, const attention_shape& s) {
+  if (!s.causal) return nk;
+  const long lim = static_cast<long>(t) + static_cast<long>(s.k_len) - static_cast<long>(s.q_len) + 1;
+  return lim <= 0 ? 0 : std::min(nk, static_cast<std::size_t>(lim));
+}
+
+// Per-thread buffers of r rows each, sized at forward time; grows only if set_threads() raised
+// the thread count between forward and backward.
+void grow_per_thread(matrix& m, std::size_t r, std::size_t c) {
+  const std::size_t need = static_cast<std::size_t>(threads()) * r;
+  if (rows(m) < need) m = matrix::from_shape({need, c});
+}
+
+// Items per parallel chunk so that a chunk holds at least ~256k flops: waking a pool thread
+// costs microseconds, more than a decoding step's per-head products.
+std::size_t work_grain(std::size_t flops_per_item) {
+  return std::max<std::size_t>(1, (std::size_t{1} << 18) / std::max<std::size_t>(flops_per_item, 1));
+}
+
+void keep_weights(attention_weights* keep, const matrix& w) {
+  if (!keep) return;
+  if (keep->w.shape() != w.shape()) keep->w = matrix::from_shape(w.shape());
+  std::memcpy(keep->w.data(), w.data(), w.size() * sizeof(float));
+}
+
+}  // namespace
+
+// q [B*Tq, H*dh], k [B*Tk, H*dh], v [B*Tk, H*dv] -> [B*Tq, H*dv]; keeps weights P [B*H*Tq, Tk]
+var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep) {
+  tape& t = detail::tape_of("attention", {q, k, v});
+  const std::size_t B = s.batch, Tq = s.q_len, Tk = s.k_len, H = s.heads;
+  if (!(H > 0 && q.cols() % H == 0 && v.cols() % H == 0))
+    detail::fail("attention", "q " + shape_of(q) + " and v " + shape_of(v) + " columns must divide into " +
+                                  std::to_string(H) + " heads");
+  if (q.rows() != B * Tq)
+    detail::fail("attention", "q is " + shape_of(q) + " but batch*q_len = " + std::to_string(B * Tq));
+  if (!(k.rows() == B * Tk && v.rows() == B * Tk))
+    detail::fail("attention", "k " + shape_of(k) + " and v " + shape_of(v) +
+                                  " need batch*k_len = " + std::to_string(B * Tk) + " rows");
+  if (k.cols() != q.cols()) detail::fail("attention", "q is " + shape_of(q) + " but k is " + shape_of(k));
+  const std::size_t dh = q.cols() / H, dv = v.cols() / H;
+  const std::size_t ldq = H * dh, ldv = H * dv;
+  const float alpha = sc == scoring::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dh)) : 1.0f;
+  const std::vector<std::int32_t>& len = key_lengths("attention", t, s);
+
+  var out = t.make(B * Tq, ldv, q.needs_grad() || k.needs_grad() || v.needs_grad());
+  matrix& P = t.scratch(B * H * Tq, Tk);
+  const float* Q = q.value().data();
+  const float* K = k.value().data();
+  const float* V = v.value().data();
+  float* O = out.mutable_value().data();
+  float* W = P.data();
+  const std::size_t grain = work_grain(2 * Tq * Tk * (dh + dv));
+  parallel_for(B * H, grain, [&](std::size_t first, std::size_t last) {
+    for (std::size_t bh = first; bh < last; ++bh) {
+      const std::size_t b = bh / H, h = bh % H, nk = static_cast<std::size_t>(len[b]);
+      float* Pb = W + bh * Tq * Tk;
+      // scores [Tq, nk] = α·q_bh [Tq,dh] · k_bhᵀ [dh,nk]; masked columns are never read
+      gemm(false, true, Tq, nk, dh, alpha, Q + b * Tq * ldq + h * dh, ldq, K + b * Tk * ldq + h * dh, ldq, 0.0f, Pb,
+           Tk);
+      for (std::size_t i = 0; i < Tq; ++i) kernels::softmax_row(Tk, key_limit(i, nk, s), Pb + i * Tk, Pb + i * Tk);
+      // out_bh [Tq,dv] = P [Tq,nk] · v_bh [nk,dv]  (nk = 0 writes zeros)
+      gemm(false, false, Tq, dv, nk, 1.0f, Pb, Tk, V + b * Tk * ldv + h * dv, ldv, 0.0f, O + b * Tq * ldv + h * dv,
+           ldv);
+    }
+  });
+  keep_weights(keep, P);
+  if (!out.needs_grad()) return out;
+
+  matrix* dP = &t.scratch(static_cast<std::size_t>(threads()) * Tq, Tk);  // per-thread [Tq,Tk]
+  const matrix* Pk = &P;
+  const std::vector<std::int32_t>* lp = &len;
+  const attention_shape sh{B, Tq, Tk, H, s.causal, {}};
+  // With S = α·QKᵀ, P = softmax(S), O = PV:
+  // dP = dO·Vᵀ, dV = Pᵀ·dO, dS = P⊙(dP - rowsum(dP⊙P)), dQ = α·dS·K, dK = α·dSᵀ·Q
+  t.on_backward([q, k, v, out, Pk, dP, lp, sh, dh, dv, ldq, ldv, alpha, grain] {
+    const std::size_t B = sh.batch, Tq = sh.q_len, Tk = sh.k_len, H = sh.heads;
+    const float* Q = q.value().data();
+    const float* K = k.value().data();
+    const float* V = v.value().data();
+    const float* dO = out.grad().data();
+    float* dQ = q.needs_grad() ? q.grad().data() : nullptr;
+    float* dK = k.needs_grad() ? k.grad().data() : nullptr;
+    float* dV = v.needs_grad() ? v.grad().data() : nullptr;
+    grow_per_thread(*dP, Tq, Tk);
+    parallel_for(B * H, grain, [&](std::size_t first, std::size_t last) {
+      float* G = dP->data() + static_cast<std::size_t>(thread_index()) * Tq * Tk;
+      for (std::size_t bh = first; bh < last; ++bh) {
+        const std::size_t b = bh / H, h = bh % H, nk = static_cast<std::size_t>((*lp)[b]);
+        if (nk == 0) continue;
+        const float* Pb = Pk->data() + bh * Tq * Tk;
+        const float* dOb = dO + b * Tq * ldv + h * dv;
+        const float* Qb = Q + b * Tq * ldq + h * dh;
+        const float* Kb = K + b * Tk * ldq + h * dh;
+        const float* Vb = V + b * Tk * ldv + h * dv;
+        if (dV) gemm(true, false, nk, dv, Tq, 1.0f, Pb, Tk, dOb, ldv, 1.0f, dV + b * Tk * ldv + h * dv, ldv);
+        if (!dQ && !dK) continue;
+        gemm(false, true, Tq, nk, dv, 1.0f, dOb, ldv, Vb, ldv, 0.0f, G, Tk);
+        for (std::size_t i = 0; i < Tq; ++i)
+          kernels::softmax_backward_row(nk, Pb + i * Tk, G + i * Tk, 1.0f, G + i * Tk, false);
+        if (dQ) gemm(false, false, Tq, dh, nk, alpha, G, Tk, Kb, ldq, 1.0f, dQ + b * Tq * ldq + h * dh, ldq);
+        if (dK) gemm(true, false, nk, dh, Tq, alpha, G, Tk, Qb, ldq, 1.0f, dK + b * Tk * ldq + h * dh, ldq);
+      }
+    });
+  });
+  return out;
+}
+
+// qp [B*Tq, a], kp [B*Tk, a], score_v [1,a], values [B*Tk, dv] -> [B*Tq, dv]
+// keeps tanh(qp_i + kp_j) [B*Tq*Tk, a] and the weights [B*Tq, Tk]
+var additive_attention(var qp, var kp, var score_v, var values, const attention_shape& s, attention_weights* keep) {
+  tape& t = detail::tape_of("additive_attention", {qp, kp, score_v, values});
+  const std::size_t B = s.batch, Tq = s.q_len, Tk = s.k_len, a = qp.cols(), dv = values.cols();
+  if (s.heads != 1) detail::fail("additive_attention", "only one head is supported");
+  if (qp.rows() != B * Tq)
+    detail::fail("additive_attention", "qp is " + shape_of(qp) + " but batch*q_len = " + std::to_string(B * Tq));
+  if (!(kp.rows() == B * Tk && kp.cols() == a))
+    detail::fail("additive_attention",
+                 "kp is " + shape_of(kp) + ", expected [" + std::to_string(B * Tk) + "," + std::to_string(a) + "]");
+  if (values.rows() != B * Tk)
+    detail::fail("additive_attention",
+                 "values is " + shape_of(values) + " but batch*k_len = " + std::to_string(B * Tk));
+  if (!(score_v.rows() == 1 && score_v.cols() == a))
+    detail::fail("additive_attention", "score_v is " + shape_of(score_v) + ", expected [1," + std::to_string(a) + "]");
+  const std::vector<std::int32_t>& len = key_lengths("additive_attention", t, s);
+
+  const bool ng = qp.needs_grad() || kp.needs_grad() || score_v.needs_grad() || values.needs_grad();
+  var out = t.make(B * Tq, dv, ng);
+  matrix& P = t.scratch(B * Tq, Tk);
+  matrix& Th = t.scratch(B * Tq * Tk, a);
+  const float* Qp = qp.value().data();
+  const float* Kp = kp.value().data();
+  const float* Sv = score_v.value().data();
+  const float* Vl = values.value().data();
+  float* O = out.mutable_value().data();
+  const std::size_t grain = work_grain(Tq * Tk * (6 * a + 2 * dv));
+  parallel_for(B, grain, [&](std::size_t first, std::size_t last) {
+    for (std::size_t b = first; b < last; ++b) {
+      const std::size_t nk = static_cast<std::size_t>(len[b]);
+      float* Pb = P.data() + b * Tq * Tk;
+      for (std::size_t i = 0; i < Tq; ++i) {
+        const std::size_t lim = key_limit(i, nk, s);
+        const float* qi = Qp + (b * Tq + i) * a;
+        for (std::size_t j = 0; j < lim; ++j) {
+          float* th = Th.data() + ((b * Tq + i) * Tk + j) * a;
+          kernels::add(a, qi, Kp + (b * Tk + j) * a, th);
+          kernels::tanh_forward(a, th, th);
+          Pb[i * Tk + j] = kernels::dot(a, th, Sv);  // e_ij = v·tanh(qp_i + kp_j)
+        }
+        kernels::softmax_row(Tk, lim, Pb + i * Tk, Pb + i * Tk);
+      }
+      // out_b [Tq,dv] = P_b [Tq,nk] · values_b [nk,dv]
+      gemm(false, false, Tq, dv, nk, 1.0f, Pb, Tk, Vl + b * Tk * dv, dv, 0.0f, O + b * Tq * dv, dv);
+    }
+  });
+  keep_weights(keep, P);
+  if (!out.needs_grad()) return out;
+
+  const std::size_t nthreads = static_cast<std::size_t>(threads());
+  matrix* dP = &t.scratch(nthreads * Tq, Tk);  // per-thread [Tq,Tk]
+  // d score_v partial sums per batch item, added in order: independent of the thread count.
+  matrix* dSv = &t.scratch(B, a);
+  const matrix* Pk = &P;
+  const matrix* Tk_ = &Th;
+  const std::vector<std::int32_t>* lp = &len;
+  const attention_shape sh{B, Tq, Tk, 1, s.causal, {}};
+  // With E_ij = v·T_ij, T_ij = tanh(qp_i + kp_j), P = softmax(E), O = P·values:
+  // dP = dO·valuesᵀ, dvalues = Pᵀ·dO, dE = P⊙(dP - rowsum(dP⊙P)),
+  // dv = Σ dE_ij T_ij, dqp_i = Σ_j dE_ij v⊙(1-T_ij²), dkp_j = Σ_i dE_ij v⊙(1-T_ij²)
+  t.on_backward([qp, kp, score_v, values, out, Pk, Tk_, dP, dSv, lp, sh, a, dv, grain] {
+    const std::size_t B = sh.batch, Tq = sh.q_len, Tk = sh.k_len;
+    const float* Sv = score_v.value().data();
+    const float* Vl = values.value().data();
+    const float* dO = out.grad().data();
+    float* dQp = qp.needs_grad() ? qp.grad().data() : nullptr;
+    float* dKp = kp.needs_grad() ? kp.grad().data() : nullptr;
+    float* dVl = values.needs_grad() ? values.grad().data() : nullptr;
+    const bool want_sv = score_v.needs_grad();
+    grow_per_thread(*dP, Tq, Tk);
+    dSv->fill(0.0f);
+    parallel_for(B, grain, [&](std::size_t first, std::size_t last) {
+      float* G = dP->data() + static_cast<std::size_t>(thread_index()) * Tq * Tk;
+      for (std::size_t b = first; b < last; ++b) {
+        const std::size_t nk = static_cast<std::size_t>((*lp)[b]);
+        if (nk == 0) continue;
+        const float* Pb = Pk->data() + b * Tq * Tk;
+        const float* dOb = dO + b * Tq * dv;
+        float* ds = dSv->data() + b * a;
+        if (dVl) gemm(true, false, nk, dv, Tq, 1.0f, Pb, Tk, dOb, dv, 1.0f, dVl + b * Tk * dv, dv);
+        if (!dQp && !dKp && !want_sv) continue;
+        gemm(false, true, Tq, nk, dv, 1.0f, dOb, dv, Vl + b * Tk * dv, dv, 0.0f, G, Tk);
+        for (std::size_t i = 0; i < Tq; ++i) {
+          const std::size_t lim = key_limit(i, nk, sh);
+          float* gi = G + i * Tk;
+          kernels::softmax_backward_row(lim, Pb + i * Tk, gi, 1.0f, gi, false);
+          for (std::size_t j = 0; j < lim; ++j) {
+            const float de = gi[j];
+            if (de == 0.0f) continue;
+            const float* th = Tk_->data() + ((b * Tq + i) * Tk + j) * a;
+            float* dq = dQp ? dQp + (b * Tq + i) * a : nullptr;
+            float* dk = dKp ? dKp + (b * Tk + j) * a : nullptr;
+            for (std::size_t c = 0; c < a; ++c) {
+              const float g = de * Sv[c] * (1.0f - th[c] * th[c]);
+              if (dq) dq[c] += g;
+              if (dk) dk[c] += g;
+            }
+            if (want_sv) kernels::axpy(a, de, th, ds);
+          }
+        }
+      }
+    });
+    if (want_sv)
+      for (std::size_t c = 0; c < rows(*dSv); ++c) kernels::axpy(a, 1.0f, dSv->data() + c * a, score_v.grad().data());
+  });
+  return out;
+}
+
+// x [B*T, H*dh] -> same; pair (2i, 2i+1) of each head rotated by angle pos·10000^(-2i/dh),
+// pos = offset + t
+var rope(var x, std::size_t batch, std::size_t time, std::size_t heads, std::size_t offset) {
+  tape& t = detail::tape_of("rope", {x});
+  if (!(heads > 0 && x.cols() % heads == 0 && (x.cols() / heads) % 2 == 0))
+    detail::fail("rope", "x " + shape_of(x) + " does not split into " + std::to_string(heads) + " heads of even width");
+  if (x.rows() != batch * time)
+    detail::fail("rope", "x is " + shape_of(x) + " but batch*time = " + std::to_string(batch * time));
+  const std::size_t D = x.cols(), dh = D / heads, half = dh / 2;
+  matrix& cs = t.scratch(time, dh);  // [t, i] = cos, [t, half + i] = sin
+  for (std::size_t s = 0; s < time; ++s)
+    for (std::size_t i = 0; i < half; ++i) {
+      const double ang =
+          static_cast<double>(offset + s) * std::pow(10000.0, -2.0 * static_cast<double>(i) / static_cast<double>(dh));
+      cs(s, i) = static_cast<float>(std::cos(ang));
+      cs(s, half + i) = static_cast<float>(std::sin(ang));
+    }
+  var y = t.make(x.rows(), D, x.needs_grad());
+  const float* X = x.value().data();
+  float* Y = y.mutable_value().data();
+  for (std::size_t r = 0; r < batch * time; ++r) {
+    const float* c = cs.data() + (r % time) * dh;
+    const float* sn = c + half;
+    for (std::size_t h = 0; h < heads; ++h) {
+      const float* xr = X + r * D + h * dh;
+      float* yr = Y + r * D + h * dh;
+      for (std::size_t i = 0; i < half; ++i) {
+        const float x0 = xr[2 * i], x1 = xr[2 * i + 1];
+        yr[2 * i] = x0 * c[i] - x1 * sn[i];
+        yr[2 * i + 1] = x0 * sn[i] + x1 * c[i];
+      }
+    }
+  }
+  if (!y.needs_grad()) return y;
+  const matrix* csp = &cs;
+  // A rotation's Jacobian is the rotation; its transpose rotates back: dx = R(-θ)·dy
+  t.on_backward([x, y, csp, batch, time, heads, D, dh, half] {
+    const float* dY = y.grad().data();
+    float* dX = x.grad().data();
+    for (std::size_t r = 0; r < batch * time; ++r) {
+      const float* c = csp->data() + (r % time) * dh;
+      const float* sn = c + half;
+      for (std::size_t h = 0; h < heads; ++h) {
+        const float* gr = dY + r * D + h * dh;
+        float* xr = dX + r * D + h * dh;
+        for (std::size_t i = 0; i < half; ++i) {
+          const float g0 = gr[2 * i], g1 = gr[2 * i + 1];
+          xr[2 * i] += g0 * c[i] + g1 * sn[i];
+          xr[2 * i + 1] += -g0 * sn[i] + g1 * c[i];
+        }
+      }
+    }
+  });
+  return y;
+}
+
+}  // namespace attn

@@ -1,0 +1,172 @@
+// Dense algebra: linear, matmul, add, mul, scale. Every product goes through gemm().
+#include <algorithm>
+#include <cstring>
+
+#include "core/blas.h"
+#include "core/kernels.h"
+#include "core/ops.h"
+#include "core/ops_util.h"
+
+namespace attn {
+
+using detail::shape_of;
+using detail::sink_of;
+
+// x [N,in], w [in,out], b [1,out] (optional) -> y [N,out]
+var linear(var x, var w, var b) {
+  tape& t = b.valid() ? detail::tape_of("linear", {x, w, b}) : detail::tape_of("linear", {x, w});
+  const std::size_t N = x.rows(), in = x.cols(), out = w.cols();
+  if (w.rows() != in) detail::fail("linear", "x is " + shape_of(x) + " but w is " + shape_of(w));
+  if (b.valid() && !(b.rows() == 1 && b.cols() == out))
+    detail::fail("linear", "bias is " + shape_of(b) + ", expected [1," + std::to_string(out) + "]");
+  const bool ng = x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad());
+  var y = t.make(N, out, ng);
+  float* Y = y.mutable_value().data();
+  if (b.valid()) {
+    const float* B = b.value().data();
+    for (std::size_t i = 0; i < N; ++i) std::memcpy(Y + i * out, B, out * sizeof(float));
+  }
+  gemm(false, false, N, out, in, 1.0f, x.value().data(), in, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
+  if (!y.needs_grad()) return y;
+  t.on_backward([x, w, b, y, N, in, out] {
+    const float* dY = y.grad().data();
+    // dx = dy·wᵀ
+    if (auto s = sink_of(x); s.p) gemm(false, true, N, in, out, 1.0f, dY, out, w.value().data(), out, s.beta, s.p, in);
+    // dw = xᵀ·dy
+    if (auto s = sink_of(w); s.p) gemm(true, false, in, out, N, 1.0f, x.value().data(), in, dY, out, s.beta, s.p, out);
+    // db = Σ_rows dy
+    if (b.valid() && b.needs_grad()) kernels::add_col_sums(N, out, dY, out, b.grad().data());
+  });
+  return y;
+}
+
+// op(a) [M,K] · op(b) [K,N] -> c [M,N]; a is stored [M,K] or, transposed, [K,M]; b likewise.
+var matmul(var a, var b, bool trans_a, bool trans_b) {
+  tape& t = detail::tape_of("matmul", {a, b});
+  const std::size_t M = trans_a ? a.cols() : a.rows(), K = trans_a ? a.rows() : a.cols();
+  const std::size_t Kb = trans_b ? b.cols() : b.rows(), N = trans_b ? b.rows() : b.cols();
+  if (K != Kb)
+    detail::fail("matmul", "inner dimensions differ: op(a) of " + shape_of(a) + " has " + std::to_string(K) +
+                               " columns, op(b) of " + shape_of(b) + " has " + std::to_string(Kb) + " rows");
+  const std::size_t lda = a.cols(), ldb = b.cols();
+  var c = t.make(M, N, a.needs_grad() || b.needs_grad());
+  gemm(trans_a, trans_b, M, N, K, 1.0f, a.value().data(), lda, b.value().data(), ldb, 0.0f, c.mutable_value().data(),
+       N);
+  if (!c.needs_grad()) return c;
+  t.on_backward([a, b, c, trans_a, trans_b, M, N, K, lda, ldb] {
+    const float* dC = c.grad().data();
+    const float* A = a.value().data();
+    const float* B = b.value().data();
+    // d op(a) = dc · op(b)ᵀ  [M,K];  stored transposed: d a = op(b) · dcᵀ  [K,M]
+    if (auto s = sink_of(a); s.p) {
+      if (!trans_a)
+        gemm(false, !trans_b, M, K, N, 1.0f, dC, N, B, ldb, s.beta, s.p, K);
+      else
+        gemm(trans_b, true, K, M, N, 1.0f, B, ldb, dC, N, s.beta, s.p, M);
+    }
+    // d op(b) = op(a)ᵀ · dc  [K,N];  stored transposed: d b = dcᵀ · op(a)  [N,K]
+    if (auto s = sink_of(b); s.p) {
+      if (!trans_b)
+        gemm(!trans_a, false, K, N, M, 1.0f, A, lda, dC, N, s.beta, s.p, N);
+      else
+        gemm(true, trans_a, N, K, M, 1.0f, dC, N, A, lda, s.beta, s.p, K);
+    }
+  });
+  return c;
+}
+
+namespace {
+// b is a's shape, or [1, a.cols] to broadcast over rows.
+bool broadcast_of(const char* op, const var& a, const var& b) {
+  const bool same = a.rows() == b.rows() && a.cols() == b.cols();
+  const bool row = b.rows() == 1 && b.cols() == a.cols();
+  if (!(same || row)) detail::fail(op, "shapes " + shape_of(a) + " and " + shape_of(b) + " do not match or broadcast");
+  return !same;
+}
+}  // namespace
+
+// a [N,d] + b ([N,d] or [1,d]) -> [N,d]
+var add(var a, var b) {
+  tape& t = detail::tape_of("add", {a, b});
+  const bool bc = broadcast_of("add", a, b);
+  const std::size_t N = a.rows(), d = a.cols();
+  var y = t.make(N, d, a.needs_grad() || b.needs_grad());
+  const float* A = a.value().data();
+  const float* B = b.value().data();
+  float* Y = y.mutable_value().data();
+  for (std::size_t i = 0; i < N; ++i) kernels::add(d, A + i * d, bc ? B : B + i * d, Y + i * d);
+  if (!y.needs_grad()) return y;
+  t.on_backward([a, b, y, bc, N, d] {
+    const float* dY = y.grad().data();
+    // da = dy
+    if (auto s = sink_of(a); s.p) {
+      if (s.overwrite)
+        std::memcpy(s.p, dY, N * d * sizeof(float));
+      else
+        kernels::axpy(N * d, 1.0f, dY, s.p);
+    }
+    // db = dy, or Σ_rows dy when broadcast
+    if (b.needs_grad()) {
+      if (bc)
+        kernels::add_col_sums(N, d, dY, d, b.grad().data());
+      else
+        kernels::axpy(N * d, 1.0f, dY, b.grad().data());
+    }
+  });
+  return y;
+}
+
+// a [N,d] ⊙ b ([N,d] or [1,d]) -> [N,d]
+var mul(var a, var b) {
+  tape& t = detail::tape_of("mul", {a, b});
+  const bool bc = broadcast_of("mul", a, b);
+  const std::size_t N = a.rows(), d = a.cols();
+  var y = t.make(N, d, a.needs_grad() || b.needs_grad());
+  const float* A = a.value().data();
+  const float* B = b.value().data();
+  float* Y = y.mutable_value().data();
+  for (std::size_t i = 0; i < N; ++i) kernels::mul(d, A + i * d, bc ? B : B + i * d, Y + i * d);
+  if (!y.needs_grad()) return y;
+  t.on_backward([a, b, y, bc, N, d] {
+    const float* dY = y.grad().data();
+    const float* A = a.value().data();
+    const float* B = b.value().data();
+    // da = dy ⊙ b
+    if (a.needs_grad()) {
+      float* dA = a.grad().data();
+      for (std::size_t i = 0; i < N; ++i) {
+        const float* br = bc ? B : B + i * d;
+        const float* gr = dY + i * d;
+        float* ar = dA + i * d;
+        for (std::size_t j = 0; j < d; ++j) ar[j] += gr[j] * br[j];
+      }
+    }
+    // db = dy ⊙ a, summed over rows when broadcast
+    if (b.needs_grad()) {
+      float* dB = b.grad().data();
+      for (std::size_t i = 0; i < N; ++i) {
+        float* br = bc ? dB : dB + i * d;
+        const float* gr = dY + i * d;
+        const float* ar = A + i * d;
+        for (std::size_t j = 0; j < d; ++j) br[j] += gr[j] * ar[j];
+      }
+    }
+  });
+  return y;
+}
+
+// a [N,d] · s -> [N,d]
+var scale(var a, float s) {
+  tape& t = detail::tape_of("scale", {a});
+  const std::size_t n = a.value().size();
+  var y = t.make(a.rows(), a.cols(), a.needs_grad());
+  const float* A = a.value().data();
+  float* Y = y.mutable_value().data();
+  for (std::size_t i = 0; i < n; ++i) Y[i] = s * A[i];
+  if (!y.needs_grad()) return y;
+  // da = s·dy
+  t.on_backward([a, y, s, n] { kernels::axpy(n, s, y.grad().data(), a.grad().data()); });
+  return y;
+}
+
+}  // namespace attn

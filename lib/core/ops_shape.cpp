@@ -1,0 +1,228 @@
+// Shape ops (concat, split, slice, gather) and lookups (embedding, mean_pool). All copies are
+// row or row-segment memcpy; backward passes add the same segments back.
+#include <algorithm>
+#include <cstring>
+
+#include "core/kernels.h"
+#include "core/ops.h"
+#include "core/ops_util.h"
+
+namespace attn {
+
+using detail::shape_of;
+
+namespace {
+tape& tape_of_all(const char* op, const std::vector<var>& xs) {
+  if (xs.empty()) detail::fail(op, "no inputs");
+  tape* t = nullptr;
+  for (const var& x : xs) {
+    if (!x.valid()) detail::fail(op, "an input is not a valid tape node");
+    if (t && x.t != t) detail::fail(op, "inputs live on different tapes");
+    t = x.t;
+  }
+  return *t;
+}
+bool any_needs_grad(const std::vector<var>& xs) {
+  return std::any_of(xs.begin(), xs.end(), [](const var& x) { return x.needs_grad(); });
+}
+// dst[i, 0:w] (+)= src[i, 0:w] for n rows with leading dimensions ld_dst, ld_src.
+void copy_block(std::size_t n, std::size_t w, const float* src, std::size_t ld_src, float* dst, std::size_t ld_dst,
+                bool accumulate) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (accumulate)
+      kernels::axpy(w, 1.0f, src + i * ld_src, dst + i * ld_dst);
+    else
+      std::memcpy(dst + i * ld_dst, src + i * ld_src, w * sizeof(float));
+  }
+}
+}  // namespace
+
+// xs[k] [N,c_k] -> [N, Σc_k]
+var concat_cols(const std::vector<var>& xs) {
+  tape& t = tape_of_all("concat_cols", xs);
+  const std::size_t N = xs[0].rows();
+  std::size_t D = 0;
+  for (const var& x : xs) {
+    if (x.rows() != N) detail::fail("concat_cols", "row counts differ: " + shape_of(xs[0]) + " and " + shape_of(x));
+    D += x.cols();
+  }
+  var y = t.make(N, D, any_needs_grad(xs));
+  float* Y = y.mutable_value().data();
+  std::size_t off = 0;
+  for (const var& x : xs) {
+    copy_block(N, x.cols(), x.value().data(), x.cols(), Y + off, D, false);
+    off += x.cols();
+  }
+  if (!y.needs_grad()) return y;
+  // dx_k = dy[:, off_k : off_k + c_k]
+  t.on_backward([xs, y, N, D] {
+    const float* dY = y.grad().data();
+    std::size_t off = 0;
+    for (const var& x : xs) {
+      const std::size_t c = x.cols();
+      if (x.needs_grad()) {
+        bool overwrite;
+        float* dX = x.grad_for_write(overwrite).data();
+        copy_block(N, c, dY + off, D, dX, c, !overwrite);
+      }
+      off += c;
+    }
+  });
+  return y;
+}
+
+// x [N, Σw_k] -> k outputs [N, w_k]
+std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths) {
+  tape& t = detail::tape_of("split_cols", {x});
+  const std::size_t N = x.rows(), D = x.cols();
+  std::size_t total = 0;
+  for (std::size_t w : widths) total += w;
+  if (total != D) detail::fail("split_cols", "widths sum to " + std::to_string(total) + " but x is " + shape_of(x));
+  std::vector<var> ys;
+  ys.reserve(widths.size());
+  std::size_t off = 0;
+  for (std::size_t w : widths) {
+    var y = t.make(N, w, x.needs_grad());
+    copy_block(N, w, x.value().data() + off, D, y.mutable_value().data(), w, false);
+    ys.push_back(y);
+    off += w;
+  }
+  if (!x.needs_grad() || !t.recording()) return ys;
+  // dx[:, off_k : off_k + w_k] = dy_k  (zero where y_k received no gradient)
+  t.on_backward([x, ys, N, D] {
+    float* dX = x.grad().data();
+    std::size_t off = 0;
+    for (const var& y : ys) {
+      if (y.has_grad()) copy_block(N, y.cols(), y.grad().data(), y.cols(), dX + off, D, true);
+      off += y.cols();
+    }
+  });
+  return ys;
+}
+
+// xs[k] [n_k,d] -> [Σn_k, d]
+var concat_rows(const std::vector<var>& xs) {
+  tape& t = tape_of_all("concat_rows", xs);
+  const std::size_t d = xs[0].cols();
+  std::size_t N = 0;
+  for (const var& x : xs) {
+    if (x.cols() != d) detail::fail("concat_rows", "column counts differ: " + shape_of(xs[0]) + " and " + shape_of(x));
+    N += x.rows();
+  }
+  var y = t.make(N, d, any_needs_grad(xs));
+  float* Y = y.mutable_value().data();
+  std::size_t off = 0;
+  for (const var& x : xs) {
+    std::memcpy(Y + off * d, x.value().data(), x.value().size() * sizeof(float));
+    off += x.rows();
+  }
+  if (!y.needs_grad()) return y;
+  // dx_k = dy[off_k : off_k + n_k]
+  t.on_backward([xs, y, d] {
+    const float* dY = y.grad().data();
+    std::size_t off = 0;
+    for (const var& x : xs) {
+      const std::size_t n = x.rows() * d;
+      if (x.needs_grad()) {
+        bool overwrite;
+        float* dX = x.grad_for_write(overwrite).data();
+        if (overwrite)
+          std::memcpy(dX, dY + off * d, n * sizeof(float));
+        else
+          kernels::axpy(n, 1.0f, dY + off * d, dX);
+      }
+      off += x.rows();
+    }
+  });
+  return y;
+}
+
+// x [N,d] -> [count,d] = x[begin : begin+count]
+var slice_rows(var x, std::size_t begin, std::size_t count) {
+  tape& t = detail::tape_of("slice_rows", {x});
+  const std::size_t d = x.cols();
+  if (begin + count > x.rows())
+    detail::fail("slice_rows", "rows [" + std::to_string(begin) + "," + std::to_string(begin + count) +
+                                   ") out of range for " + shape_of(x));
+  var y = t.make(count, d, x.needs_grad());
+  std::memcpy(y.mutable_value().data(), x.value().data() + begin * d, count * d * sizeof(float));
+  if (!y.needs_grad()) return y;
+  // dx[begin : begin+count] += dy
+  t.on_backward(
+      [x, y, begin, count, d] { kernels::axpy(count * d, 1.0f, y.grad().data(), x.grad().data() + begin * d); });
+  return y;
+}
+
+namespace {
+// out[i] = x[rows[i]] for x [R,d]; backward scatter-adds. Shared by gather_rows and embedding.
+var gather(const char* op, var x, const std::vector<std::int32_t>& rows) {
+  tape& t = detail::tape_of(op, {x});
+  const std::size_t R = x.rows(), d = x.cols(), n = rows.size();
+  for (std::int32_t r : rows)
+    if (!(r >= 0 && static_cast<std::size_t>(r) < R))
+      detail::fail(op, "index " + std::to_string(r) + " out of range for " + std::to_string(R) + " rows");
+  var y = t.make(n, d, x.needs_grad());
+  const float* X = x.value().data();
+  float* Y = y.mutable_value().data();
+  for (std::size_t i = 0; i < n; ++i)
+    std::memcpy(Y + i * d, X + static_cast<std::size_t>(rows[i]) * d, d * sizeof(float));
+  if (!y.needs_grad()) return y;
+  std::vector<std::int32_t>* idx = &t.scratch_ints(n);
+  std::copy(rows.begin(), rows.end(), idx->begin());
+  // dx[rows[i]] += dy[i]
+  t.on_backward([x, y, idx, n, d] {
+    const float* dY = y.grad().data();
+    float* dX = x.grad().data();
+    for (std::size_t i = 0; i < n; ++i)
+      kernels::axpy(d, 1.0f, dY + i * d, dX + static_cast<std::size_t>((*idx)[i]) * d);
+  });
+  return y;
+}
+}  // namespace
+
+var gather_rows(var x, const std::vector<std::int32_t>& rows) { return gather("gather_rows", x, rows); }
+
+// table [V,d], ids n -> [n,d]
+var embedding(var table, const std::vector<std::int32_t>& ids) { return gather("embedding", table, ids); }
+
+// x [B*T,d] -> [B,d]: y[b] = (1/L_b) Σ_{t<L_b} x[b*T+t], L_b = lengths[b] (T if lengths is empty)
+var mean_pool(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths) {
+  tape& t = detail::tape_of("mean_pool", {x});
+  const std::size_t d = x.cols();
+  if (x.rows() != batch * time)
+    detail::fail("mean_pool", "x is " + shape_of(x) + " but batch*time = " + std::to_string(batch * time));
+  if (!(lengths.empty() || lengths.size() == batch))
+    detail::fail("mean_pool", std::to_string(lengths.size()) + " lengths for a batch of " + std::to_string(batch));
+  std::vector<std::int32_t>& len = t.scratch_ints(batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t L = lengths.empty() ? static_cast<std::int32_t>(time) : lengths[b];
+    if (!(L >= 0 && static_cast<std::size_t>(L) <= time))
+      detail::fail("mean_pool", "length " + std::to_string(L) + " outside [0," + std::to_string(time) + "]");
+    len[b] = L;
+  }
+  var y = t.make(batch, d, x.needs_grad());
+  const float* X = x.value().data();
+  float* Y = y.mutable_value().data();
+  for (std::size_t b = 0; b < batch; ++b) {
+    float* yr = Y + b * d;
+    std::fill(yr, yr + d, 0.0f);
+    for (std::int32_t s = 0; s < len[b]; ++s)
+      kernels::axpy(d, 1.0f, X + (b * time + static_cast<std::size_t>(s)) * d, yr);
+    if (len[b] > 0) kernels::scale(d, 1.0f / static_cast<float>(len[b]), yr);
+  }
+  if (!y.needs_grad()) return y;
+  const std::vector<std::int32_t>* lp = &len;
+  // dx[b*T+t] += dy[b] / L_b for t < L_b
+  t.on_backward([x, y, lp, batch, time, d] {
+    const float* dY = y.grad().data();
+    float* dX = x.grad().data();
+    for (std::size_t b = 0; b < batch; ++b) {
+      const std::int32_t L = (*lp)[b];
+      for (std::int32_t s = 0; s < L; ++s)
+        kernels::axpy(d, 1.0f / static_cast<float>(L), dY + b * d, dX + (b * time + static_cast<std::size_t>(s)) * d);
+    }
+  });
+  return y;
+}
+
+}  // namespace attn

@@ -1,0 +1,44 @@
+#pragma once
+// Internal helpers shared by the ops_*.cpp files (not part of the public API).
+#include <string>
+
+#include "core/error.h"
+#include "core/tape.h"
+
+namespace attn::detail {
+
+inline std::string shape_of(const var& v) {
+  return "[" + std::to_string(v.rows()) + "," + std::to_string(v.cols()) + "]";
+}
+
+// Callers write `if (!(cond)) fail(op, message)` so the message is only built on failure.
+[[noreturn]] inline void fail(const char* op, const std::string& what) { throw error(std::string(op) + ": " + what); }
+
+// The tape shared by every valid input; throws when an input is invalid or on another tape.
+inline tape& tape_of(const char* op, std::initializer_list<var> xs) {
+  tape* t = nullptr;
+  for (const var& x : xs) {
+    if (!x.valid()) fail(op, "an input is not a valid tape node");
+    if (t && x.t != t) fail(op, "inputs live on different tapes");
+    t = x.t;
+  }
+  return *t;
+}
+
+
+// Gradient sink for a closure: pointer to the gradient of x, and beta for a gemm that writes
+// it (0 when the buffer holds nothing yet, so it need not be zeroed first).
+struct grad_sink {
+  float* p = nullptr;
+  float beta = 1.0f;
+  bool overwrite = false;
+};
+inline grad_sink sink_of(const var& x) {
+  grad_sink s;
+  if (!x.valid() || !x.needs_grad()) return s;
+  s.p = x.grad_for_write(s.overwrite).data();
+  s.beta = s.overwrite ? 0.0f : 1.0f;
+  return s;
+}
+
+}  // namespace attn::detail

@@ -1,0 +1,132 @@
+#include "core/tape.h"
+
+#include <algorithm>
+#include <array>
+
+#include "core/error.h"
+
+namespace attn {
+
+// ---- var -------------------------------------------------------------------------------
+
+const matrix& var::value() const { return *t->at(id).value; }
+matrix& var::mutable_value() const { return *t->at(id).value; }
+matrix& var::grad() const { return t->grad_of(id, true); }
+bool var::needs_grad() const { return t->at(id).needs_grad; }
+bool var::has_grad() const { return t->at(id).grad_ready; }
+
+matrix& var::grad_for_write(bool& overwrite) const {
+  tape::node& n = t->at(id);
+  // Parameter gradients always accumulate (the caller zeroes them once per step).
+  overwrite = !n.grad_ready && n.grad == &n.own_grad;
+  return t->grad_of(id, !overwrite);
+}
+
+// ---- tape ------------------------------------------------------------------------------
+
+void tape::shape_buffer(matrix& m, std::size_t rows, std::size_t cols) {
+  if (m.shape()[0] == rows && m.shape()[1] == cols) return;
+  // Same element count: xtensor keeps the storage; otherwise it reallocates.
+  if (m.size() != rows * cols) ++allocations_;
+  m.resize(std::array<std::size_t, 2>{rows, cols});
+}
+
+tape::node& tape::next_node() {
+  if (used_ == nodes_.size()) nodes_.emplace_back();
+  node& n = nodes_[used_++];
+  n.value = &n.own_value;
+  n.grad = &n.own_grad;
+  n.needs_grad = false;
+  n.grad_ready = false;
+  return n;
+}
+
+var tape::param(parameter& p) {
+  node& n = next_node();
+  n.value = &p.value;
+  n.grad = &p.grad;
+  n.needs_grad = recording_ && p.trainable;
+  return var{this, static_cast<int>(used_ - 1)};
+}
+
+var tape::constant(const matrix& m) {
+  node& n = next_node();
+  shape_buffer(n.own_value, attn::rows(m), attn::cols(m));
+  std::copy(m.data(), m.data() + m.size(), n.own_value.data());
+  return var{this, static_cast<int>(used_ - 1)};
+}
+
+var tape::make(std::size_t rows, std::size_t cols, bool needs_grad) {
+  node& n = next_node();
+  shape_buffer(n.own_value, rows, cols);
+  n.needs_grad = recording_ && needs_grad;
+  return var{this, static_cast<int>(used_ - 1)};
+}
+
+matrix& tape::grad_of(int id, bool zero) {
+  node& n = at(id);
+  if (!n.grad_ready) {
+    const std::size_t r = attn::rows(*n.value), c = attn::cols(*n.value);
+    if (n.grad == &n.own_grad) {
+      shape_buffer(n.own_grad, r, c);
+      if (zero) n.own_grad.fill(0.0f);
+    } else if (attn::rows(*n.grad) != r || attn::cols(*n.grad) != c) {
+      // A trainable parameter whose gradient was never allocated (zero_grad not called yet).
+      *n.grad = matrix::from_shape({r, c});
+      n.grad->fill(0.0f);
+      ++allocations_;
+    }
+    n.grad_ready = true;
+  }
+  return *n.grad;
+}
+
+void tape::on_backward(std::function<void()> fn) {
+  if (!recording_) return;
+  backward_.push_back(closure{std::move(fn), closure_first_});
+  closure_first_ = static_cast<int>(used_);
+}
+
+void tape::backward(var loss) {
+  if (!loss.valid() || loss.t != this) throw error("backward: the loss is not a node of this tape");
+  if (loss.rows() != 1 || loss.cols() != 1)
+    throw error("backward: the loss must be a [1,1] scalar, got [" + std::to_string(loss.rows()) + "," +
+                std::to_string(loss.cols()) + "]");
+  if (!at(loss.id).needs_grad) return;  // nothing trainable reaches the loss
+  for (std::size_t i = 0; i < used_; ++i) nodes_[i].grad_ready = false;
+  loss.grad()(0, 0) = 1.0f;
+  // Closure i produced nodes [first_i, first_{i+1}); skip it when none of them got a gradient.
+  int end = static_cast<int>(used_);
+  for (std::size_t i = backward_.size(); i-- > 0;) {
+    const int first = backward_[i].first_node;
+    bool any = false;
+    for (int k = first; k < end && !any; ++k) any = nodes_[static_cast<std::size_t>(k)].grad_ready;
+    if (any) backward_[i].fn();
+    end = first;
+  }
+}
+
+void tape::reset() {
+  used_ = 0;
+  backward_.clear();
+  closure_first_ = 0;
+  scratch_used_ = 0;
+  int_scratch_used_ = 0;
+}
+
+matrix& tape::scratch(std::size_t rows, std::size_t cols) {
+  if (scratch_used_ == scratch_.size()) scratch_.emplace_back();
+  matrix& m = scratch_[scratch_used_++];
+  shape_buffer(m, rows, cols);
+  return m;
+}
+
+std::vector<std::int32_t>& tape::scratch_ints(std::size_t n) {
+  if (int_scratch_used_ == int_scratch_.size()) int_scratch_.emplace_back();
+  std::vector<std::int32_t>& v = int_scratch_[int_scratch_used_++];
+  if (v.capacity() < n) ++allocations_;
+  v.resize(n);
+  return v;
+}
+
+}  // namespace attn

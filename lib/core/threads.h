@@ -1,0 +1,25 @@
+#pragma once
+// Thread count for BLAS (and attn's own parallel loops). One process-wide setting.
+
+#include <cstddef>
+#include <functional>
+
+namespace attn {
+
+// n threads for OpenBLAS and parallel_for; 0 = all cores. Call before training/decoding.
+void set_threads(int n);
+// The current thread count (>= 1).
+int threads();
+
+// Runs fn(begin, end) over [0, n) split into at most threads() contiguous chunks, on a small
+// persistent pool; chunks are never smaller than `grain` items. Runs inline when one chunk
+// suffices. fn must not call parallel_for itself (nested calls run inline).
+// While the chunks run, OpenBLAS is held at one thread so that BLAS calls inside chunks do not
+// oversubscribe the cores.
+void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& fn);
+
+// Inside a parallel_for chunk: which thread runs it, in [0, threads()); 0 outside. Lets
+// chunks use per-thread scratch buffers.
+int thread_index();
+
+}  // namespace attn

@@ -1,0 +1,114 @@
+// The gemm/gemv wrapper against a naive triple loop: all transpose combinations, leading
+// dimensions wider than the matrices, alpha/beta, and the M = 1 / N = 1 gemv paths.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/blas.h"
+#include "core/rng.h"
+
+using namespace attn;
+
+namespace {
+
+// C = alpha·op(A)·op(B) + beta·C on row-major storage, in double.
+void naive_gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha, const std::vector<float>& A,
+                std::size_t lda, const std::vector<float>& B, std::size_t ldb, float beta, std::vector<double>& C,
+                std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (std::size_t k = 0; k < K; ++k) {
+        const double a = ta ? A[k * lda + i] : A[i * lda + k];
+        const double b = tb ? B[j * ldb + k] : B[k * ldb + j];
+        s += a * b;
+      }
+      C[i * ldc + j] = alpha * s + beta * C[i * ldc + j];
+    }
+}
+
+std::vector<float> random_vec(std::size_t n, rng& gen) {
+  std::vector<float> v(n);
+  for (float& x : v) x = gen.normal();
+  return v;
+}
+
+void check_case(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, std::size_t pad, float alpha, float beta,
+                rng& gen) {
+  const std::size_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+  const std::vector<float> A = random_vec((ta ? K : M) * lda, gen);
+  const std::vector<float> B = random_vec((tb ? N : K) * ldb, gen);
+  std::vector<float> C = random_vec(M * ldc, gen);
+  std::vector<double> ref(C.begin(), C.end());
+  naive_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, ref, ldc);
+  const std::vector<float> before = C;
+  gemm(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+  for (std::size_t i = 0; i < M; ++i) {
+    for (std::size_t j = 0; j < N; ++j)
+      REQUIRE(C[i * ldc + j] == doctest::Approx(ref[i * ldc + j]).epsilon(1e-4).scale(1.0));
+    // Padding columns of C are never written.
+    for (std::size_t j = N; j < ldc; ++j) REQUIRE(C[i * ldc + j] == before[i * ldc + j]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gemm matches a naive product for every transpose combination and leading dimension") {
+  rng gen(1);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (std::size_t pad : {0, 3}) {
+        CAPTURE(ta);
+        CAPTURE(tb);
+        CAPTURE(pad);
+        check_case(ta, tb, 7, 5, 9, pad, 1.0f, 0.0f, gen);
+        check_case(ta, tb, 33, 17, 65, pad, 0.5f, 1.0f, gen);
+        check_case(ta, tb, 64, 48, 32, pad, -1.5f, 0.25f, gen);
+      }
+}
+
+TEST_CASE("gemm: M = 1 and N = 1 go through gemv with the same result") {
+  rng gen(2);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (std::size_t pad : {0, 2}) {
+        CAPTURE(ta);
+        CAPTURE(tb);
+        check_case(ta, tb, 1, 37, 19, pad, 1.0f, 0.0f, gen);
+        check_case(ta, tb, 1, 8, 40, pad, 2.0f, 1.0f, gen);
+        check_case(ta, tb, 23, 1, 11, pad, 1.0f, 0.0f, gen);
+        check_case(ta, tb, 6, 1, 30, pad, -0.5f, 0.5f, gen);
+        check_case(ta, tb, 1, 1, 13, pad, 1.0f, 1.0f, gen);
+      }
+}
+
+TEST_CASE("gemm: beta = 0 ignores NaN in C, K = 0 scales C by beta") {
+  std::vector<float> A{1, 2, 3, 4}, B{1, 0, 0, 1};
+  std::vector<float> C(4, std::nanf(""));
+  gemm(false, false, 2, 2, 2, 1.0f, A.data(), 2, B.data(), 2, 0.0f, C.data(), 2);
+  CHECK(C == std::vector<float>{1, 2, 3, 4});
+  gemm(false, false, 2, 2, 0, 1.0f, A.data(), 2, B.data(), 2, 0.5f, C.data(), 2);
+  CHECK(C == std::vector<float>{0.5f, 1, 1.5f, 2});
+  gemm(false, false, 2, 2, 0, 1.0f, A.data(), 2, B.data(), 2, 0.0f, C.data(), 2);
+  CHECK(C == std::vector<float>{0, 0, 0, 0});
+}
+
+TEST_CASE("gemv with strides matches a naive product") {
+  rng gen(3);
+  const std::size_t rows = 9, cols = 14, lda = 17;
+  const std::vector<float> A = random_vec(rows * lda, gen);
+  for (int trans = 0; trans < 2; ++trans) {
+    const std::size_t nx = trans ? rows : cols, ny = trans ? cols : rows;
+    const std::vector<float> x = random_vec(nx * 3, gen);  // stride 3
+    std::vector<float> y = random_vec(ny * 2, gen);        // stride 2
+    std::vector<double> ref(ny);
+    for (std::size_t i = 0; i < ny; ++i) {
+      double s = 0;
+      for (std::size_t k = 0; k < nx; ++k) s += static_cast<double>(trans ? A[k * lda + i] : A[i * lda + k]) * x[k * 3];
+      ref[i] = 2.0 * s + 0.5 * y[i * 2];
+    }
+    gemv(trans, rows, cols, 2.0f, A.data(), lda, x.data(), 3, 0.5f, y.data(), 2);
+    for (std::size_t i = 0; i < ny; ++i) REQUIRE(y[i * 2] == doctest::Approx(ref[i]).epsilon(1e-4));
+  }
+}

@@ -1,0 +1,121 @@
+// Row kernels and vector helpers against direct double-precision formulas.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/kernels.h"
+#include "core/rng.h"
+
+using namespace attn;
+
+namespace {
+std::vector<float> randv(std::size_t n, rng& gen, float std = 1.0f) {
+  std::vector<float> v(n);
+  for (float& x : v) x = gen.normal(0.0f, std);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("softmax_row with a valid prefix; logsumexp; log_softmax") {
+  rng gen(1);
+  for (std::size_t n : {1, 5, 16, 17, 100}) {
+    auto x = randv(n, gen, 4.0f);
+    for (std::size_t valid : {std::size_t{0}, std::size_t{1}, n / 2, n}) {
+      std::vector<float> y(n, -5.0f);
+      kernels::softmax_row(n, valid, x.data(), y.data());
+      double m = -1e30, z = 0;
+      for (std::size_t j = 0; j < valid; ++j) m = std::max(m, static_cast<double>(x[j]));
+      for (std::size_t j = 0; j < valid; ++j) z += std::exp(x[j] - m);
+      for (std::size_t j = 0; j < n; ++j) {
+        if (j < valid)
+          REQUIRE(y[j] == doctest::Approx(std::exp(x[j] - m) / z).epsilon(1e-5));
+        else
+          REQUIRE(y[j] == 0.0f);
+      }
+    }
+    double m = -1e30, z = 0;
+    for (float v : x) m = std::max(m, static_cast<double>(v));
+    for (float v : x) z += std::exp(v - m);
+    CHECK(kernels::logsumexp_row(n, x.data()) == doctest::Approx(m + std::log(z)).epsilon(1e-6));
+    std::vector<float> ls(n);
+    kernels::log_softmax_row(n, x.data(), ls.data());
+    CHECK(ls[0] == doctest::Approx(x[0] - (m + std::log(z))).epsilon(1e-5));
+  }
+  // Large logits do not overflow.
+  std::vector<float> big{1000.0f, 1000.0f, -1000.0f};
+  std::vector<float> y(3);
+  kernels::softmax_row(3, 3, big.data(), y.data());
+  CHECK(y[0] == doctest::Approx(0.5));
+  CHECK(y[2] == 0.0f);
+  CHECK(kernels::logsumexp_row(3, big.data()) == doctest::Approx(1000.0 + std::log(2.0)));
+}
+
+TEST_CASE("dot, max, sum_squares, axpy, scale") {
+  rng gen(2);
+  for (std::size_t n : {1, 15, 16, 33, 1000, 5000}) {
+    auto a = randv(n, gen), b = randv(n, gen);
+    double d = 0, ss = 0, mx = -1e30;
+    for (std::size_t i = 0; i < n; ++i) {
+      d += static_cast<double>(a[i]) * b[i];
+      ss += static_cast<double>(a[i]) * a[i];
+      mx = std::max(mx, static_cast<double>(a[i]));
+    }
+    CHECK(kernels::dot(n, a.data(), b.data()) == doctest::Approx(d).epsilon(1e-4).scale(1));
+    CHECK(kernels::sum_squares(n, a.data()) == doctest::Approx(ss).epsilon(1e-5));
+    CHECK(kernels::max(n, a.data()) == static_cast<float>(mx));
+    auto y = b;
+    kernels::axpy(n, 2.0f, a.data(), y.data());
+    CHECK(y[n - 1] == doctest::Approx(b[n - 1] + 2.0f * a[n - 1]));
+    kernels::scale(n, 0.5f, y.data());
+    CHECK(y[0] == doctest::Approx(0.5f * (b[0] + 2.0f * a[0])));
+  }
+}
+
+TEST_CASE("adamw_step matches the AdamW update") {
+  rng gen(3);
+  const std::size_t n = 37;
+  auto p = randv(n, gen), g = randv(n, gen), m = randv(n, gen, 0.1f), v = randv(n, gen, 0.1f);
+  for (float& x : v) x = std::fabs(x);
+  auto p0 = p, m0 = m, v0 = v;
+  const float lr = 0.01f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.1f;
+  const int step = 3;
+  const float bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
+  kernels::adamw_step(n, p.data(), g.data(), m.data(), v.data(), lr, b1, b2, eps, wd, bc1, bc2);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double mi = b1 * m0[i] + (1 - b1) * g[i], vi = b2 * v0[i] + (1 - b2) * g[i] * g[i];
+    const double pi = p0[i] - lr * ((mi / bc1) / (std::sqrt(vi / bc2) + eps) + wd * p0[i]);
+    CHECK(m[i] == doctest::Approx(mi).epsilon(1e-5));
+    CHECK(v[i] == doctest::Approx(vi).epsilon(1e-5));
+    CHECK(p[i] == doctest::Approx(pi).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("add_col_sums with a leading dimension") {
+  std::vector<float> x{1, 2, 3, 100, 4, 5, 6, 100};  // [2,3] block, ld 4
+  std::vector<float> out{10, 0, 0};
+  kernels::add_col_sums(2, 3, x.data(), 4, out.data());
+  CHECK(out == std::vector<float>{15, 7, 9});
+}
+
+TEST_CASE("cross_entropy_row and its backward") {
+  rng gen(4);
+  const std::size_t V = 23;
+  auto x = randv(V, gen, 2.0f);
+  for (float eps : {0.0f, 0.1f}) {
+    float lse = 0;
+    const float loss = kernels::cross_entropy_row(V, x.data(), 5, eps, &lse);
+    double m = -1e30, z = 0;
+    for (float v : x) m = std::max(m, static_cast<double>(v));
+    for (float v : x) z += std::exp(v - m);
+    const double l = m + std::log(z);
+    double ref = 0;
+    for (std::size_t j = 0; j < V; ++j) ref -= ((1 - eps) * (j == 5) + eps / V) * (x[j] - l);
+    CHECK(lse == doctest::Approx(l).epsilon(1e-6));
+    CHECK(loss == doctest::Approx(ref).epsilon(1e-5));
+    std::vector<float> d(V, 1.0f);
+    kernels::cross_entropy_backward_row(V, x.data(), 5, eps, lse, 2.0f, d.data());
+    for (std::size_t j = 0; j < V; ++j)
+      CHECK(d[j] == doctest::Approx(1.0 + 2.0 * (std::exp(x[j] - l) - ((1 - eps) * (j == 5) + eps / V))).epsilon(1e-5));
+  }
+}

@@ -1,0 +1,449 @@
+// Finite-difference gradient checks for every op in core/ops.h, over random shapes with
+// batch > 1, padding, causal masks, several heads, label smoothing and pad targets.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/gradcheck.h"
+#include "core/ops.h"
+
+using namespace attn;
+using attn::testing::check_gradients;
+using attn::testing::fill_normal;
+using attn::testing::fill_uniform;
+
+namespace {
+
+parameter& normal_param(parameter_store& ps, const std::string& name, std::size_t r, std::size_t c, rng& gen,
+                        float std = 1.0f) {
+  parameter& p = ps.add(name, r, c);
+  fill_normal(p.value, gen, std);
+  return p;
+}
+
+std::size_t dim(rng& gen, std::size_t lo, std::size_t hi) {
+  return lo + static_cast<std::size_t>(gen.below(hi - lo + 1));
+}
+
+}  // namespace
+
+TEST_CASE("linear: gradients with and without bias") {
+  rng gen(1);
+  for (int rep = 0; rep < 3; ++rep) {
+    const std::size_t N = dim(gen, 1, 7), in = dim(gen, 1, 9), out = dim(gen, 1, 8);
+    parameter_store ps;
+    auto& x = normal_param(ps, "x", N, in, gen);
+    auto& w = normal_param(ps, "w", in, out, gen);
+    auto& b = normal_param(ps, "b", 1, out, gen);
+    check_gradients(ps, [&](tape& t) { return linear(t.param(x), t.param(w), t.param(b)); });
+    check_gradients(ps, [&](tape& t) { return linear(t.param(x), t.param(w), var{}); });
+  }
+}
+
+TEST_CASE("linear: forward matches a naive product") {
+  rng gen(2);
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", 3, 4, gen);
+  auto& w = normal_param(ps, "w", 4, 5, gen);
+  auto& b = normal_param(ps, "b", 1, 5, gen);
+  tape t;
+  var y = linear(t.param(x), t.param(w), t.param(b));
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 5; ++j) {
+      double s = b.value(0, j);
+      for (std::size_t k = 0; k < 4; ++k) s += static_cast<double>(x.value(i, k)) * w.value(k, j);
+      CHECK(y.value()(i, j) == doctest::Approx(s).epsilon(1e-5));
+    }
+  CHECK_THROWS_AS(linear(t.param(w), t.param(w), var{}), attn::error);
+}
+
+TEST_CASE("matmul: gradients for all transpose combinations") {
+  rng gen(3);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      const std::size_t M = dim(gen, 1, 6), K = dim(gen, 1, 6), N = dim(gen, 1, 6);
+      parameter_store ps;
+      auto& a = normal_param(ps, "a", ta ? K : M, ta ? M : K, gen);
+      auto& b = normal_param(ps, "b", tb ? N : K, tb ? K : N, gen);
+      CAPTURE(ta);
+      CAPTURE(tb);
+      check_gradients(ps, [&](tape& t) { return matmul(t.param(a), t.param(b), ta, tb); });
+    }
+}
+
+TEST_CASE("matmul: the same node on both sides accumulates both gradients") {
+  rng gen(4);
+  parameter_store ps;
+  auto& a = normal_param(ps, "a", 4, 4, gen);
+  check_gradients(ps, [&](tape& t) {
+    var x = scale(t.param(a), 1.0f);  // an intermediate node, so its gradient buffer is the tape's
+    return matmul(x, x, false, true);
+  });
+}
+
+TEST_CASE("add, mul, scale: same shape and row broadcast") {
+  rng gen(5);
+  parameter_store ps;
+  auto& a = normal_param(ps, "a", 5, 3, gen);
+  auto& b = normal_param(ps, "b", 5, 3, gen);
+  auto& r = normal_param(ps, "r", 1, 3, gen);
+  check_gradients(ps, [&](tape& t) { return add(t.param(a), t.param(b)); });
+  check_gradients(ps, [&](tape& t) { return add(t.param(a), t.param(r)); });
+  check_gradients(ps, [&](tape& t) { return mul(t.param(a), t.param(b)); });
+  check_gradients(ps, [&](tape& t) { return mul(t.param(a), t.param(r)); });
+  check_gradients(ps, [&](tape& t) { return scale(t.param(a), -1.7f); });
+  check_gradients(ps, [&](tape& t) {
+    var x = scale(t.param(a), 2.0f);
+    return add(x, x);
+  });
+  tape t;
+  CHECK_THROWS_AS(add(t.param(a), t.param(ps.add("bad", 2, 3))), attn::error);
+}
+
+TEST_CASE("concat_cols, split_cols, concat_rows, slice_rows") {
+  rng gen(6);
+  parameter_store ps;
+  auto& a = normal_param(ps, "a", 4, 2, gen);
+  auto& b = normal_param(ps, "b", 4, 3, gen);
+  auto& c = normal_param(ps, "c", 2, 3, gen);
+  check_gradients(ps, [&](tape& t) { return concat_cols({t.param(a), t.param(b)}); });
+  check_gradients(ps, [&](tape& t) { return concat_rows({t.param(b), t.param(c), t.param(b)}); });
+  check_gradients(ps, [&](tape& t) {
+    auto parts = split_cols(t.param(b), {1, 2});
+    return concat_cols({parts[1], parts[0], parts[1]});
+  });
+  // One split output unused: its share of the gradient is zero.
+  check_gradients(ps, [&](tape& t) { return gelu(split_cols(concat_cols({t.param(a), t.param(b)}), {3, 2})[1]); });
+  check_gradients(ps, [&](tape& t) { return slice_rows(concat_rows({t.param(b), t.param(c)}), 1, 4); });
+
+  tape t;
+  var s = concat_cols({t.param(a), t.param(b)});
+  CHECK(s.value()(2, 0) == a.value(2, 0));
+  CHECK(s.value()(2, 4) == b.value(2, 2));
+  CHECK_THROWS_AS(slice_rows(t.param(a), 3, 2), attn::error);
+  CHECK_THROWS_AS(split_cols(t.param(a), {1, 2}), attn::error);
+  CHECK_THROWS_AS(concat_cols({t.param(a), t.param(c)}), attn::error);
+}
+
+TEST_CASE("gather_rows and embedding scatter-add repeated rows") {
+  rng gen(7);
+  parameter_store ps;
+  auto& table = normal_param(ps, "table", 6, 4, gen);
+  const std::vector<std::int32_t> ids{3, 0, 3, 5, 3, 1};
+  check_gradients(ps, [&](tape& t) { return embedding(t.param(table), ids); });
+  check_gradients(ps, [&](tape& t) { return gather_rows(t.param(table), {5, 5, 2}); });
+
+  // Direct check of the scatter-add: with an all-ones output gradient, row r gets count(r).
+  ps.zero_grad();
+  tape t;
+  var e = embedding(t.param(table), ids);
+  matrix ones_r = matrix::from_shape({1, ids.size()});
+  ones_r.fill(1.0f);
+  matrix ones_c = matrix::from_shape({4, 1});
+  ones_c.fill(1.0f);
+  t.backward(matmul(matmul(t.constant(ones_r), e), t.constant(ones_c)));
+  CHECK(table.grad(3, 2) == 3.0f);
+  CHECK(table.grad(0, 0) == 1.0f);
+  CHECK(table.grad(2, 1) == 0.0f);
+  CHECK(table.grad(4, 3) == 0.0f);
+  CHECK_THROWS_AS(embedding(t.param(table), {6}), attn::error);
+  CHECK_THROWS_AS(embedding(t.param(table), {-1}), attn::error);
+}
+
+TEST_CASE("mean_pool over padded sequences") {
+  rng gen(8);
+  const std::size_t B = 3, T = 4, d = 5;
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", B * T, d, gen);
+  const std::vector<std::int32_t> lengths{4, 2, 1};
+  check_gradients(ps, [&](tape& t) { return mean_pool(t.param(x), B, T, lengths); });
+  check_gradients(ps, [&](tape& t) { return mean_pool(t.param(x), B, T, {}); });
+  tape t;
+  var y = mean_pool(t.param(x), B, T, {4, 2, 0});
+  CHECK(y.value()(1, 3) == doctest::Approx((x.value(4, 3) + x.value(5, 3)) / 2));
+  CHECK(y.value()(2, 0) == 0.0f);
+}
+
+TEST_CASE("layer_norm: gradients of x, gain and bias") {
+  rng gen(9);
+  for (int rep = 0; rep < 3; ++rep) {
+    const std::size_t N = dim(gen, 1, 6), d = dim(gen, 2, 37);
+    parameter_store ps;
+    auto& x = normal_param(ps, "x", N, d, gen, 2.0f);
+    auto& g = normal_param(ps, "gain", 1, d, gen);
+    auto& b = normal_param(ps, "bias", 1, d, gen);
+    for (std::size_t i = 0; i < x.value.size(); ++i) x.value.data()[i] += 3.0f;  // a non-zero mean
+    check_gradients(ps, [&](tape& t) { return layer_norm(t.param(x), t.param(g), t.param(b)); });
+    check_gradients(ps, [&](tape& t) { return layer_norm(t.param(x), var{}, var{}); });
+  }
+}
+
+TEST_CASE("layer_norm: normalised rows have mean 0 and variance 1") {
+  rng gen(10);
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", 4, 64, gen, 5.0f);
+  tape t;
+  var y = layer_norm(t.param(x), var{}, var{}, 0.0f);
+  for (std::size_t i = 0; i < 4; ++i) {
+    double m = 0, v = 0;
+    for (std::size_t j = 0; j < 64; ++j) m += y.value()(i, j);
+    m /= 64;
+    for (std::size_t j = 0; j < 64; ++j) v += (y.value()(i, j) - m) * (y.value()(i, j) - m);
+    CHECK(m == doctest::Approx(0.0).epsilon(1e-5).scale(1));
+    CHECK(v / 64 == doctest::Approx(1.0).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("elementwise nonlinearities: gradients and values") {
+  rng gen(11);
+  // 37 columns: a full SIMD batch plus a tail.
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", 3, 37, gen, 2.0f);
+  // Keep relu's inputs away from its kink at 0 (finite differences straddle it otherwise).
+  for (std::size_t i = 0; i < x.value.size(); ++i)
+    if (std::fabs(x.value.data()[i]) < 0.05f) x.value.data()[i] = 0.3f;
+  check_gradients(ps, [&](tape& t) { return gelu(t.param(x)); });
+  check_gradients(ps, [&](tape& t) { return relu(t.param(x)); });
+  check_gradients(ps, [&](tape& t) { return attn::tanh(t.param(x)); });
+  check_gradients(ps, [&](tape& t) { return sigmoid(t.param(x)); });
+  check_gradients(ps, [&](tape& t) { return softmax(t.param(x)); });
+
+  tape t;
+  var px = t.param(x);
+  var g = gelu(px), r = relu(px), th = attn::tanh(px), s = sigmoid(px), sm = softmax(px);
+  for (std::size_t j = 0; j < 37; ++j) {
+    const double v = x.value(1, j);
+    const double ge = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    CHECK(g.value()(1, j) == doctest::Approx(ge).epsilon(1e-5).scale(1));
+    CHECK(r.value()(1, j) == (v > 0 ? static_cast<float>(v) : 0.0f));
+    CHECK(th.value()(1, j) == doctest::Approx(std::tanh(v)).epsilon(1e-5).scale(1));
+    CHECK(s.value()(1, j) == doctest::Approx(1 / (1 + std::exp(-v))).epsilon(1e-5).scale(1));
+  }
+  double sum = 0;
+  for (std::size_t j = 0; j < 37; ++j) sum += sm.value()(2, j);
+  CHECK(sum == doctest::Approx(1.0).epsilon(1e-6));
+}
+
+TEST_CASE("dropout: inverted scaling, identity cases, gradient through the kept mask") {
+  rng gen(12);
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", 40, 50, gen);
+  check_gradients(ps, [&](tape& t) {
+    rng g(99);  // the same mask on every evaluation
+    return dropout(t.param(x), 0.3f, g);
+  });
+
+  tape t;
+  rng g(5);
+  var px = t.param(x);
+  CHECK(dropout(px, 0.0f, g).id == px.id);
+  {
+    no_grad ng(t);
+    CHECK(dropout(px, 0.5f, g).id == px.id);
+  }
+  var y = dropout(px, 0.25f, g);
+  std::size_t zeros = 0;
+  for (std::size_t i = 0; i < x.value.size(); ++i) {
+    const float v = y.value().data()[i];
+    if (v == 0.0f)
+      ++zeros;
+    else
+      CHECK(v == doctest::Approx(x.value.data()[i] / 0.75f));
+  }
+  // 2000 Bernoulli(0.25) draws: mean 500, sd ~19.
+  CHECK(zeros > 400);
+  CHECK(zeros < 600);
+  CHECK_THROWS_AS(dropout(px, 1.0f, g), attn::error);
+}
+
+TEST_CASE("attention: gradients over batches, heads, padding and causal masks") {
+  rng gen(13);
+  struct cfg {
+    std::size_t B, Tq, Tk, H, dh, dv;
+    bool causal;
+    std::vector<std::int32_t> lengths;
+    scoring sc;
+  };
+  const std::vector<cfg> cases{
+      {1, 3, 3, 1, 4, 4, false, {}, scoring::scaled_dot},     {2, 4, 5, 2, 3, 2, false, {5, 3}, scoring::scaled_dot},
+      {3, 4, 4, 2, 4, 3, true, {}, scoring::scaled_dot},      {2, 5, 5, 3, 2, 2, true, {5, 2}, scoring::dot},
+      {2, 2, 5, 2, 3, 3, true, {4, 5}, scoring::scaled_dot},   // KV-cache shape: Tq < Tk
+      {2, 3, 4, 1, 4, 4, false, {0, 4}, scoring::scaled_dot},  // a fully padded item
+      {2, 4, 2, 2, 3, 3, true, {}, scoring::scaled_dot},       // Tk < Tq: first rows fully masked
+      {3, 1, 6, 2, 4, 3, true, {6, 2, 4}, scoring::scaled_dot},  // one decoding step: gemv paths
+  };
+  for (const cfg& c : cases) {
+    CAPTURE(c.B);
+    CAPTURE(c.Tq);
+    CAPTURE(c.Tk);
+    CAPTURE(c.H);
+    CAPTURE(c.causal);
+    parameter_store ps;
+    auto& q = normal_param(ps, "q", c.B * c.Tq, c.H * c.dh, gen);
+    auto& k = normal_param(ps, "k", c.B * c.Tk, c.H * c.dh, gen);
+    auto& v = normal_param(ps, "v", c.B * c.Tk, c.H * c.dv, gen);
+    attention_shape s{c.B, c.Tq, c.Tk, c.H, c.causal, c.lengths};
+    check_gradients(ps, [&](tape& t) { return attention(t.param(q), t.param(k), t.param(v), s, c.sc); });
+  }
+}
+
+TEST_CASE("additive_attention: gradients with padding, causal mask and batches") {
+  rng gen(14);
+  struct cfg {
+    std::size_t B, Tq, Tk, a, dv;
+    bool causal;
+    std::vector<std::int32_t> lengths;
+  };
+  const std::vector<cfg> cases{
+      {1, 1, 4, 3, 2, false, {}}, {2, 3, 5, 4, 3, false, {5, 2}}, {3, 1, 6, 5, 4, false, {6, 1, 3}},
+      {2, 4, 4, 3, 2, true, {}},  {2, 2, 3, 3, 2, false, {0, 3}},
+  };
+  for (const cfg& c : cases) {
+    CAPTURE(c.B);
+    CAPTURE(c.Tq);
+    CAPTURE(c.Tk);
+    parameter_store ps;
+    auto& qp = normal_param(ps, "qp", c.B * c.Tq, c.a, gen);
+    auto& kp = normal_param(ps, "kp", c.B * c.Tk, c.a, gen);
+    auto& sv = normal_param(ps, "score_v", 1, c.a, gen);
+    auto& vals = normal_param(ps, "values", c.B * c.Tk, c.dv, gen);
+    attention_shape s{c.B, c.Tq, c.Tk, 1, c.causal, c.lengths};
+    check_gradients(
+        ps, [&](tape& t) { return additive_attention(t.param(qp), t.param(kp), t.param(sv), t.param(vals), s); });
+  }
+}
+
+TEST_CASE("rope: gradients, norm preservation and relative-position property") {
+  rng gen(15);
+  const std::size_t B = 2, T = 5, H = 2, dh = 6;
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", B * T, H * dh, gen);
+  check_gradients(ps, [&](tape& t) { return rope(t.param(x), B, T, H, 0); });
+  check_gradients(ps, [&](tape& t) { return rope(t.param(x), B, T, H, 7); });
+
+  tape t;
+  var y = rope(t.param(x), B, T, H, 3);
+  // A rotation keeps each pair's norm; position 0 of offset 0 is the identity.
+  for (std::size_t r = 0; r < B * T; ++r)
+    for (std::size_t i = 0; i < H * dh; i += 2) {
+      const double nx = std::hypot(x.value(r, i), x.value(r, i + 1));
+      const double ny = std::hypot(y.value()(r, i), y.value()(r, i + 1));
+      CHECK(ny == doctest::Approx(nx).epsilon(1e-5));
+    }
+  var y0 = rope(t.param(x), B, T, H, 0);
+  CHECK(y0.value()(0, 3) == x.value(0, 3));
+  // <rope(q, m), rope(k, n)> depends on m - n only.
+  matrix qk = matrix::from_shape({2, dh});
+  for (std::size_t i = 0; i < qk.size(); ++i) qk.data()[i] = gen.normal();
+  auto dot_at = [&](std::size_t m, std::size_t n) {
+    matrix a = matrix::from_shape({1, dh}), b = matrix::from_shape({1, dh});
+    for (std::size_t j = 0; j < dh; ++j) {
+      a(0, j) = qk(0, j);
+      b(0, j) = qk(1, j);
+    }
+    var ra = rope(t.constant(a), 1, 1, 1, m), rb = rope(t.constant(b), 1, 1, 1, n);
+    double s = 0;
+    for (std::size_t j = 0; j < dh; ++j) s += ra.value()(0, j) * rb.value()(0, j);
+    return s;
+  };
+  CHECK(dot_at(5, 2) == doctest::Approx(dot_at(13, 10)).epsilon(1e-4));
+}
+
+TEST_CASE("lstm_cell: gradients through two chained steps") {
+  rng gen(16);
+  const std::size_t B = 3, H = 4;
+  parameter_store ps;
+  auto& gx1 = normal_param(ps, "gates_x1", B, 4 * H, gen);
+  auto& gx2 = normal_param(ps, "gates_x2", B, 4 * H, gen);
+  auto& h0 = normal_param(ps, "h0", B, H, gen);
+  auto& c0 = normal_param(ps, "c0", B, H, gen);
+  auto& w = normal_param(ps, "w_hh", H, 4 * H, gen, 0.5f);
+  // Output h2 and c2 side by side, so both outputs' gradient paths are exercised.
+  check_gradients(ps, [&](tape& t) {
+    var whh = t.param(w);
+    auto [h1, c1] = lstm_cell(t.param(gx1), t.param(h0), t.param(c0), whh);
+    auto [h2, c2] = lstm_cell(t.param(gx2), h1, c1, whh);
+    return concat_cols({h2, c2});
+  });
+  // Only h used (the last cell's c gets no gradient).
+  check_gradients(ps, [&](tape& t) {
+    var whh = t.param(w);
+    auto hc = lstm_cell(t.param(gx1), t.param(h0), t.param(c0), whh);
+    return lstm_cell(t.param(gx2), hc.first, hc.second, whh).first;
+  });
+}
+
+TEST_CASE("lstm_cell: forward matches the gate equations") {
+  rng gen(17);
+  const std::size_t B = 2, H = 3;
+  parameter_store ps;
+  auto& gx = normal_param(ps, "gx", B, 4 * H, gen);
+  auto& h0 = normal_param(ps, "h0", B, H, gen);
+  auto& c0 = normal_param(ps, "c0", B, H, gen);
+  auto& w = normal_param(ps, "w", H, 4 * H, gen);
+  tape t;
+  auto [h, c] = lstm_cell(t.param(gx), t.param(h0), t.param(c0), t.param(w));
+  auto sig = [](double z) { return 1 / (1 + std::exp(-z)); };
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t j = 0; j < H; ++j) {
+      double g[4];
+      for (std::size_t k = 0; k < 4; ++k) {
+        g[k] = gx.value(b, k * H + j);
+        for (std::size_t m = 0; m < H; ++m) g[k] += static_cast<double>(h0.value(b, m)) * w.value(m, k * H + j);
+      }
+      const double cc = sig(g[1]) * c0.value(b, j) + sig(g[0]) * std::tanh(g[2]);
+      CHECK(c.value()(b, j) == doctest::Approx(cc).epsilon(1e-5));
+      CHECK(h.value()(b, j) == doctest::Approx(sig(g[3]) * std::tanh(cc)).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("softmax_cross_entropy: gradients with pad targets and label smoothing") {
+  rng gen(18);
+  const std::size_t N = 7, V = 19;
+  parameter_store ps;
+  auto& logits = normal_param(ps, "logits", N, V, gen, 2.0f);
+  const std::vector<std::int32_t> targets{3, 0, 18, 0, 7, 7, 1};  // pad id 0 below
+  for (float eps : {0.0f, 0.1f})
+    for (std::int32_t pad : {-1, 0}) {
+      CAPTURE(eps);
+      CAPTURE(pad);
+      check_gradients(ps, [&](tape& t) { return softmax_cross_entropy(t.param(logits), targets, pad, eps); });
+    }
+}
+
+TEST_CASE("softmax_cross_entropy: value against a direct computation") {
+  rng gen(19);
+  const std::size_t N = 5, V = 40;
+  parameter_store ps;
+  auto& logits = normal_param(ps, "logits", N, V, gen, 3.0f);
+  const std::vector<std::int32_t> targets{4, -1, 39, 0, -1};
+  const float eps = 0.2f;
+  tape t;
+  std::size_t tokens = 0;
+  var loss = softmax_cross_entropy(t.param(logits), targets, -1, eps, &tokens);
+  CHECK(tokens == 3);
+  double total = 0;
+  for (std::size_t r = 0; r < N; ++r) {
+    if (targets[r] < 0) continue;
+    double m = -1e30, s = 0;
+    for (std::size_t j = 0; j < V; ++j) m = std::max(m, static_cast<double>(logits.value(r, j)));
+    for (std::size_t j = 0; j < V; ++j) s += std::exp(logits.value(r, j) - m);
+    const double lse = m + std::log(s);
+    for (std::size_t j = 0; j < V; ++j) {
+      const double qj = (1 - eps) * (static_cast<std::int32_t>(j) == targets[r]) + eps / V;
+      total -= qj * (logits.value(r, j) - lse);
+    }
+  }
+  CHECK(loss.value()(0, 0) == doctest::Approx(total / 3).epsilon(1e-5));
+
+  // All rows padded: loss 0, zero gradient.
+  ps.zero_grad();
+  tape t2;
+  var l2 = softmax_cross_entropy(t2.param(logits), {-1, -1, -1, -1, -1});
+  CHECK(l2.value()(0, 0) == 0.0f);
+  t2.backward(l2);
+  for (std::size_t i = 0; i < logits.grad.size(); ++i) REQUIRE(logits.grad.data()[i] == 0.0f);
+  CHECK_THROWS_AS(softmax_cross_entropy(t2.param(logits), {1, 2, 3, 4, 40}), attn::error);
+  CHECK_THROWS_AS(softmax_cross_entropy(t2.param(logits), {1, 2}), attn::error);
+}

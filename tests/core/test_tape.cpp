@@ -1,0 +1,209 @@
+// The tape: parameter leaves alias parameter storage, gradients accumulate, closures run in
+// reverse, no_grad records nothing, and buffers are reused across reset().
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "core/error.h"
+#include "core/gradcheck.h"
+#include "core/ops.h"
+
+using namespace attn;
+using attn::testing::fill_normal;
+
+namespace {
+// A small training-like graph touching most ops; returns the loss.
+var toy_step(tape& t, parameter_store& ps, rng& dropout_gen) {
+  const std::size_t B = 2, T = 5, d = 8, H = 2;
+  var emb = embedding(t.param(ps.at("emb")), {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  var x = layer_norm(emb, t.param(ps.at("ln.g")), t.param(ps.at("ln.b")));
+  auto qkv = split_cols(linear(x, t.param(ps.at("qkv.w")), t.param(ps.at("qkv.b"))), {d, d, d});
+  var a = attention(qkv[0], qkv[1], qkv[2], {B, T, T, H, true, {5, 3}}, scoring::scaled_dot);
+  var h = add(x, dropout(gelu(a), 0.1f, dropout_gen));
+  auto hc = lstm_cell(linear(h, t.param(ps.at("ih")), var{}), h, h, t.param(ps.at("hh")));
+  var logits = linear(hc.first, t.param(ps.at("out")), var{});
+  return softmax_cross_entropy(logits, {1, 2, 3, 0, 0, 4, 5, 6, 7, 0}, 0, 0.1f);
+}
+
+void toy_params(parameter_store& ps) {
+  rng gen(3);
+  const std::size_t d = 8, V = 11;
+  for (auto [name, r, c] : std::vector<std::tuple<const char*, std::size_t, std::size_t>>{{"emb", V, d},
+                                                                                          {"ln.g", 1, d},
+                                                                                          {"ln.b", 1, d},
+                                                                                          {"qkv.w", d, 3 * d},
+                                                                                          {"qkv.b", 1, 3 * d},
+                                                                                          {"ih", d, 4 * d},
+                                                                                          {"hh", d, 4 * d},
+                                                                                          {"out", d, V}})
+    fill_normal(ps.add(name, r, c).value, gen, 0.5f);
+}
+}  // namespace
+
+TEST_CASE("param leaves alias the parameter's value; gradients accumulate into parameter::grad") {
+  rng gen(1);
+  parameter_store ps;
+  auto& w = ps.add("w", 3, 2);
+  fill_normal(w.value, gen);
+  matrix xm = matrix::from_shape({4, 3});
+  fill_normal(xm, gen);
+
+  tape t;
+  var pw = t.param(w);
+  CHECK(&pw.value() == &w.value);
+  CHECK(pw.needs_grad());
+  CHECK_FALSE(t.constant(xm).needs_grad());
+
+  // Never zeroed: backward allocates the gradient (zeroed) itself.
+  CHECK(w.grad.size() == 0);
+  matrix R = matrix::from_shape({4, 2});
+  fill_normal(R, gen);
+  auto run = [&] {
+    t.reset();
+    var y = matmul(t.constant(xm), t.param(w));
+    t.backward(attn::testing::project_to_scalar(t, y, R));
+  };
+  run();
+  REQUIRE(w.grad.shape() == w.value.shape());
+  const matrix once = w.grad;
+  // dL/dw = xᵀ R
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 2; ++j) {
+      double s = 0;
+      for (std::size_t r = 0; r < 4; ++r) s += static_cast<double>(xm(r, i)) * R(r, j);
+      CHECK(once(i, j) == doctest::Approx(s).epsilon(1e-5));
+    }
+  run();  // no zero_grad in between: accumulates
+  for (std::size_t i = 0; i < once.size(); ++i) CHECK(w.grad.data()[i] == doctest::Approx(2 * once.data()[i]));
+  ps.zero_grad();
+  for (std::size_t i = 0; i < once.size(); ++i) CHECK(w.grad.data()[i] == 0.0f);
+
+  // The same parameter used twice in one graph gets both contributions.
+  t.reset();
+  var y = add(matmul(t.constant(xm), t.param(w)), matmul(t.constant(xm), t.param(w)));
+  t.backward(attn::testing::project_to_scalar(t, y, R));
+  for (std::size_t i = 0; i < once.size(); ++i) CHECK(w.grad.data()[i] == doctest::Approx(2 * once.data()[i]));
+}
+
+TEST_CASE("frozen parameters get no gradient") {
+  rng gen(2);
+  parameter_store ps;
+  auto& w = ps.add("w", 3, 3);
+  auto& f = ps.add("frozen", 3, 3);
+  fill_normal(w.value, gen);
+  fill_normal(f.value, gen);
+  f.trainable = false;
+  tape t;
+  var pf = t.param(f);
+  CHECK_FALSE(pf.needs_grad());
+  var y = matmul(t.param(w), pf);
+  t.backward(softmax_cross_entropy(y, {0, 1, 2}));
+  CHECK(f.grad.size() == 0);
+  CHECK(w.grad.size() == 9);
+
+  // Nothing trainable: backward is a no-op.
+  tape t2;
+  var only = softmax_cross_entropy(matmul(t2.param(f), t2.param(f)), {0, 1, 2});
+  CHECK_FALSE(only.needs_grad());
+  CHECK(t2.closures() == 0);
+  t2.backward(only);
+  CHECK(f.grad.size() == 0);
+}
+
+TEST_CASE("no_grad: values only, no closures, no gradient buffers") {
+  parameter_store ps;
+  toy_params(ps);
+  tape ref;
+  rng g1(7);
+  const float with_grad = toy_step(ref, ps, g1).value()(0, 0);
+  CHECK(ref.closures() > 10);
+
+  tape t;
+  rng g2(7);
+  var loss;
+  {
+    no_grad ng(t);
+    loss = toy_step(t, ps, g2);
+  }
+  CHECK(t.recording());
+  CHECK(t.closures() == 0);
+  CHECK_FALSE(loss.needs_grad());
+  for (std::size_t i = 0; i < t.size(); ++i) CHECK(t.at(static_cast<int>(i)).own_grad.size() == 0);
+  // Dropout is the identity without recording, so the losses differ only through it.
+  CHECK(std::isfinite(loss.value()(0, 0)));
+  CHECK(loss.value()(0, 0) != with_grad);
+  t.backward(loss);  // nothing to do
+  for (const parameter* p : ps.all()) CHECK(p->grad.size() == 0);
+}
+
+TEST_CASE("reset(): an identical forward/backward allocates nothing new and reuses node buffers") {
+  parameter_store ps;
+  toy_params(ps);
+  tape t;
+  rng gen(1);
+  std::vector<const float*> first_ptrs;
+  float first_loss = 0;
+  for (int step = 0; step < 3; ++step) {
+    t.reset();
+    ps.zero_grad();
+    rng g(11);
+    var loss = toy_step(t, ps, g);
+    t.backward(loss);
+    std::vector<const float*> ptrs;
+    for (std::size_t i = 0; i < t.size(); ++i) ptrs.push_back(t.at(static_cast<int>(i)).own_value.data());
+    if (step == 0) {
+      first_ptrs = ptrs;
+      first_loss = loss.value()(0, 0);
+    } else {
+      CHECK(ptrs == first_ptrs);
+      CHECK(loss.value()(0, 0) == first_loss);
+    }
+    if (step == 1) {
+      const std::size_t before = t.allocations();
+      t.reset();
+      ps.zero_grad();
+      rng g2(11);
+      t.backward(toy_step(t, ps, g2));
+      CHECK(t.allocations() == before);
+    }
+  }
+  CHECK(t.allocations() > 0);
+}
+
+TEST_CASE("closures run in reverse order and are skipped when their outputs get no gradient") {
+  tape t;
+  std::vector<int> order;
+  var a = t.make(1, 1, true);
+  a.mutable_value()(0, 0) = 1.0f;
+  t.on_backward([&] { order.push_back(1); });
+  var unused = t.make(1, 1, true);
+  t.on_backward([&] { order.push_back(99); });
+  var b = t.make(1, 1, true);
+  t.on_backward([&, a, b] {
+    order.push_back(2);
+    a.grad()(0, 0) += 3.0f * b.grad()(0, 0);
+  });
+  (void)unused;
+  t.backward(b);
+  CHECK(order == std::vector<int>{2, 1});
+  CHECK(a.grad()(0, 0) == 3.0f);
+  CHECK(b.grad()(0, 0) == 1.0f);
+}
+
+TEST_CASE("backward checks its argument") {
+  tape t, other;
+  var m = t.make(2, 1, true);
+  CHECK_THROWS_AS(t.backward(m), attn::error);
+  var s = other.make(1, 1, true);
+  CHECK_THROWS_AS(t.backward(s), attn::error);
+  CHECK_THROWS_AS(t.backward(var{}), attn::error);
+}
+
+TEST_CASE("scratch references stay valid as more scratch buffers are requested") {
+  tape t;
+  matrix& first = t.scratch(3, 3);
+  first.fill(7.0f);
+  for (int i = 0; i < 100; ++i) t.scratch(2, 2);
+  CHECK(first(2, 2) == 7.0f);
+  CHECK(rows(first) == 3);
+}

@@ -1,0 +1,101 @@
+// GFLOP/s of attn::gemm against raw cblas_sgemm, for square and transformer-shaped products,
+// and gemv (M = 1) against sgemm.
+// Usage: attn_bench_gemm [threads [cpu]]   (threads 0 = all cores; "cpu": time by process CPU
+// time instead of wall time, which with 1 thread is robust to other jobs on the machine)
+#include <algorithm>
+#include <ctime>
+#include <string>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "core/blas.h"
+#include "core/rng.h"
+#include "core/threads.h"
+
+namespace {
+
+bool use_cpu_time = false;
+
+double now() {
+  timespec ts;
+  clock_gettime(use_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Fastest of 5 samples, in seconds per call, each sample timing enough calls to last >= 20 ms.
+template <class F>
+double time_call(F f) {
+  f();
+  int reps = 1;
+  for (;;) {
+    const double t0 = now();
+    for (int i = 0; i < reps; ++i) f();
+    if (now() - t0 > 0.02) break;
+    reps *= 2;
+  }
+  double best = 1e30;
+  for (int k = 0; k < 5; ++k) {
+    const double t0 = now();
+    for (int i = 0; i < reps; ++i) f();
+    best = std::min(best, (now() - t0) / reps);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  attn::set_threads(argc > 1 ? std::atoi(argv[1]) : 0);
+  use_cpu_time = argc > 2 && std::string(argv[2]) == "cpu";
+  attn::rng gen(1);
+  struct shape {
+    std::size_t M, N, K;
+    bool ta, tb;
+    const char* what;
+  };
+  const std::vector<shape> shapes{
+      {64, 64, 64, false, false, "square 64"},          {128, 128, 128, false, false, "square 128"},
+      {256, 256, 256, false, false, "square 256"},      {512, 512, 512, false, false, "square 512"},
+      {1024, 1024, 1024, false, false, "square 1024"},  {2048, 768, 256, false, false, "QKV proj x·W (B*T=2048,d=256)"},
+      {2048, 1024, 256, false, false, "FFN up"},        {2048, 256, 1024, false, true, "FFN dx = dy·Wᵀ"},
+      {1024, 256, 2048, true, false, "FFN dW = xᵀ·dy"}, {128, 128, 64, false, true, "attn scores q·kᵀ (T=128,dh=64)"},
+      {128, 64, 128, false, false, "attn P·v"},
+  };
+  std::printf("%s; threads %d\n", use_cpu_time ? "CPU time" : "wall time", attn::threads());
+  std::printf("%-34s %6s %6s %6s %10s %10s %7s\n", "shape", "M", "N", "K", "wrapper", "cblas", "ratio");
+  for (const shape& s : shapes) {
+    const std::size_t lda = s.ta ? s.M : s.K, ldb = s.tb ? s.K : s.N;
+    std::vector<float> A(s.M * s.K), B(s.K * s.N), C(s.M * s.N);
+    for (float& x : A) x = gen.normal();
+    for (float& x : B) x = gen.normal();
+    const double flops = 2.0 * s.M * s.N * s.K;
+    // Interleave wrapper and raw runs to cancel clock/thermal drift.
+    double tw = 1e30, tc = 1e30;
+    for (int round = 0; round < 5; ++round) {
+      tw = std::min(tw, time_call([&] {
+                      attn::gemm(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), s.N);
+                    }));
+      tc = std::min(tc, time_call([&] {
+                      attn::cblas_sgemm_raw(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f,
+                                            C.data(), s.N);
+                    }));
+    }
+    std::printf("%-34s %6zu %6zu %6zu %8.1f GF %7.1f GF %6.1f%%\n", s.what, s.M, s.N, s.K, flops / tw * 1e-9,
+                flops / tc * 1e-9, 100.0 * tc / tw);
+  }
+  // M = 1: the wrapper dispatches to sgemv.
+  for (std::size_t n : {256, 1024, 4096}) {
+    std::vector<float> x(n), W(n * n), y(n);
+    for (float& v : x) v = gen.normal();
+    for (float& v : W) v = gen.normal();
+    const double flops = 2.0 * n * n;
+    double tw =
+        time_call([&] { attn::gemm(false, false, 1, n, n, 1.0f, x.data(), n, W.data(), n, 0.0f, y.data(), n); });
+    double tc = time_call(
+        [&] { attn::cblas_sgemm_raw(false, false, 1, n, n, 1.0f, x.data(), n, W.data(), n, 0.0f, y.data(), n); });
+    std::printf("%-34s %6d %6zu %6zu %8.1f GF %7.1f GF %6.1f%%  (gemv vs sgemm)\n", "vector·matrix (M=1)", 1, n, n,
+                flops / tw * 1e-9, flops / tc * 1e-9, 100.0 * tc / tw);
+  }
+  return 0;
+}
