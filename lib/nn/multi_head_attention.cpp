@@ -1,0 +1,128 @@
+#include "nn/multi_head_attention.h"
+
+#include "core/error.h"
+#include "core/init.h"
+
+namespace attn::nn {
+
+attention_scoring parse_scoring(const std::string& name) {
+  if (name == "scaled_dot") return attention_scoring::scaled_dot;
+  if (name == "dot") return attention_scoring::dot;
+  if (name == "general") return attention_scoring::general;
+  if (name == "additive") return attention_scoring::additive;
+  throw error("unknown attention scoring '" + name + "' (choose scaled_dot, dot, general or additive)");
+}
+
+const char* scoring_name(attention_scoring s) {
+  switch (s) {
+    case attention_scoring::scaled_dot: return "scaled_dot";
+    case attention_scoring::dot: return "dot";
+    case attention_scoring::general: return "general";
+    case attention_scoring::additive: return "additive";
+  }
+  return "?";
+}
+
+multi_head_attention::multi_head_attention(parameter_store& store, const std::string& prefix,
+                                           const attention_config& cfg, rng& gen)
+    : cfg_(cfg) {
+  const std::size_t d = cfg_.d_model;
+  if (d == 0 || cfg_.heads == 0 || d % cfg_.heads != 0)
+    throw error(prefix + ": d_model " + std::to_string(d) + " is not divisible by " + std::to_string(cfg_.heads) +
+                " heads");
+  if (cfg_.scoring == attention_scoring::additive && cfg_.heads != 1)
+    throw error(prefix + ": additive attention has a single head (got " + std::to_string(cfg_.heads) + ")");
+  if (cfg_.rope && (cfg_.cross || (d / cfg_.heads) % 2 != 0))
+    throw error(prefix + ": rope needs self-attention and an even head width");
+  if (cfg_.d_memory == 0) cfg_.d_memory = d;
+  if (!cfg_.cross) {
+    qkv_ = linear(store, prefix + ".qkv", d, 3 * d, gen);
+  } else {
+    q_ = linear(store, prefix + ".q", d, d, gen);
+    kv_ = linear(store, prefix + ".kv", cfg_.d_memory, 2 * d, gen);
+  }
+  if (cfg_.scoring == attention_scoring::general) {
+    general_ = &store.add(prefix + ".general.weight", d, d);
+    init_xavier_uniform(general_->value, gen);
+  }
+  if (cfg_.scoring == attention_scoring::additive) {
+    score_v_ = &store.add(prefix + ".v", 1, d);
+    init_xavier_uniform(score_v_->value, gen);
+  }
+  out_ = linear(store, prefix + ".out", d, d, gen);
+}
+
+// q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> [B*Tq, d]
+var multi_head_attention::attend(var q, var k, var v, const attention_shape& s) {
+  attention_weights* keep = keep_ ? &weights_ : nullptr;
+  var ctx;
+  switch (cfg_.scoring) {
+    case attention_scoring::additive: ctx = attn::additive_attention(q, k, q.t->param(*score_v_), v, s, keep); break;
+    case attention_scoring::scaled_dot: ctx = attn::attention(q, k, v, s, scoring::scaled_dot, keep); break;
+    case attention_scoring::dot:
+    case attention_scoring::general: ctx = attn::attention(q, k, v, s, scoring::dot, keep); break;
+  }
+  return out_.forward(ctx);
+}
+
+// x [B*T, d] -> [B*T, d]
+var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t time,
+                                       const std::vector<std::int32_t>& lengths, kv_cache* cache) {
+  if (cfg_.cross) throw error("forward_self called on a cross-attention layer");
+  tape& t = *x.t;
+  const std::size_t d = cfg_.d_model;
+  std::vector<var> qkv = split_cols(qkv_.forward(x), {d, d, d});  // [B*T, 3d] -> 3 x [B*T, d]
+  var q = qkv[0], k = qkv[1], v = qkv[2];
+  const std::size_t offset = cache ? cache->len() : 0;
+  if (cfg_.rope) {
+    q = rope(q, batch, time, cfg_.heads, offset);
+    k = rope(k, batch, time, cfg_.heads, offset);
+  }
+  if (general_) k = matmul(k, t.param(*general_));
+  std::size_t k_len = time;
+  if (cache) {
+    cache->append(k.value(), v.value(), batch, time);
+    k = cache->k_var(t);
+    v = cache->v_var(t);
+    k_len = cache->len();
+  }
+  attention_shape s;
+  s.batch = batch;
+  s.q_len = time;
+  s.k_len = k_len;
+  s.heads = cfg_.heads;
+  s.causal = cfg_.causal;
+  s.k_lengths = lengths;
+  return attend(q, k, v, s);
+}
+
+// x [B*Tq, d], memory [B*Tk, dm] -> [B*Tq, d]
+var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_len, var memory, std::size_t k_len,
+                                        const std::vector<std::int32_t>& mem_lengths, kv_cache* cache) {
+  if (!cfg_.cross) throw error("forward_cross called on a self-attention layer");
+  tape& t = *x.t;
+  const std::size_t d = cfg_.d_model;
+  var q = q_.forward(x);
+  var k, v;
+  if (cache && !cache->empty()) {
+    k = cache->k_var(t);
+    v = cache->v_var(t);
+    k_len = cache->len();
+  } else {
+    std::vector<var> kv = split_cols(kv_.forward(memory), {d, d});  // [B*Tk, 2d] -> 2 x [B*Tk, d]
+    k = kv[0];
+    v = kv[1];
+    if (general_) k = matmul(k, t.param(*general_));
+    if (cache) cache->append(k.value(), v.value(), batch, k_len);  // reused from the next call on
+  }
+  attention_shape s;
+  s.batch = batch;
+  s.q_len = q_len;
+  s.k_len = k_len;
+  s.heads = cfg_.heads;
+  s.causal = false;
+  s.k_lengths = mem_lengths;
+  return attend(q, k, v, s);
+}
+
+}  // namespace attn::nn
