@@ -8,11 +8,15 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/threads.h"
 
 namespace attn::cli {
 
 bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
-  cl.options.add_options()("help,h", "show this help");
+  int threads = 0;
+  cl.options.add_options()
+      ("threads", po::value(&threads)->default_value(0), "threads for BLAS and parallel loops (0 = all cores)")
+      ("help,h", "show this help");
   try {
     po::store(po::command_line_parser(argv).options(cl.options).positional(cl.positional).run(), vm);
     if (vm.count("help")) {
@@ -20,6 +24,8 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
       return false;
     }
     po::notify(vm);
+    if (threads < 0) throw usage_error("--threads must be 0 (all cores) or more");
+    set_threads(threads);
   } catch (const po::error& e) {
     throw usage_error(std::string(e.what()) + " (see 'attn " + cl.name + " --help')");
   }

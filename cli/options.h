@@ -21,6 +21,7 @@ struct command_line {
 };
 
 // Parses args into vm. Returns false when --help was asked for (help already printed on stdout).
+// Every subcommand also gets --threads N (0 = all cores), applied here with set_threads().
 // Unknown options, missing values and bad numbers throw usage_error.
 bool parse(command_line& cl, const args& argv, po::variables_map& vm);
 

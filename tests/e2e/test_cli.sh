@@ -25,4 +25,10 @@ for c in vocab tokenize train finetune decode attention eval inspect; do
   "$attn" "$c" --help >"$tmp/out" 2>&1; check "$c --help" 0 $?
   grep -q "usage: attn $c" "$tmp/out" || { echo "FAIL: $c --help shows no usage line"; fail=1; }
 done
+# --threads is accepted by every subcommand and validated.
+"$attn" vocab --help | grep -q -- "--threads" || { echo "FAIL: vocab --help lists no --threads"; fail=1; }
+printf 'a b c\n' >"$tmp/t.txt"
+"$attn" vocab --threads 1 --type char --size 10 -o "$tmp/v" "$tmp/t.txt" 2>/dev/null; check "--threads 1" 0 $?
+"$attn" vocab --threads -3 --type char --size 10 -o "$tmp/v" "$tmp/t.txt" 2>"$tmp/err"; check "--threads -3" 2 $?
+grep -q "^attn vocab: --threads" "$tmp/err" || { echo "FAIL: --threads -3 message: $(cat "$tmp/err")"; fail=1; }
 exit $fail
