@@ -108,18 +108,6 @@ float max(std::size_t n, const float* x) {
   return m;
 }
 
-void adamw_step(std::size_t n, float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
-                float eps, float weight_decay, float bc1, float bc2) {
-  const float ib1 = 1.0f / bc1, ib2 = 1.0f / bc2;
-  for (std::size_t i = 0; i < n; ++i) {
-    float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
-    float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= lr * ((mi * ib1) / (std::sqrt(vi * ib2) + eps) + weight_decay * p[i]);
-  }
-}
-
 // ---- elementwise ---------------------------------------------------------------------------
 
 void exp(std::size_t n, const float* x, float* y) {

@@ -20,9 +20,6 @@ float max(std::size_t n, const float* x);           // n > 0
 // AdamW step on one tensor (decoupled weight decay, as torch.optim.AdamW):
 //   m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²;
 //   p -= lr·( (m/bc1) / (sqrt(v/bc2) + eps) + wd·p ),  bc1 = 1-β1^t, bc2 = 1-β2^t.
-void adamw_step(std::size_t n, float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
-                float eps, float weight_decay, float bc1, float bc2);
-
 // ---- elementwise nonlinearities: forward writes y (may alias x), backward does dx += ... --
 void exp(std::size_t n, const float* x, float* y);           // may alias
 void gelu_forward(std::size_t n, const float* x, float* y);  // tanh approximation

@@ -2,36 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <xsimd/xsimd.hpp>
+
+#include "core/kernels.h"
 
 namespace attn {
 
 namespace {
 
-// Σ x² over n floats: float batches (two accumulators) flushed into a double every 4096 elements.
-double sum_squares(const float* x, std::size_t n) {
-  using batch = xsimd::batch<float>;
-  constexpr std::size_t W = batch::size;
-  double total = 0.0;
-  for (std::size_t start = 0; start < n; start += 4096) {
-    const std::size_t end = std::min(n, start + 4096);
-    batch a(0.0f), b(0.0f);
-    std::size_t i = start;
-    for (; i + 2 * W <= end; i += 2 * W) {
-      batch u = batch::load_unaligned(x + i), v = batch::load_unaligned(x + i + W);
-      a = xsimd::fma(u, u, a);
-      b = xsimd::fma(v, v, b);
-    }
-    for (; i < end; ++i) total += static_cast<double>(x[i]) * x[i];
-    total += static_cast<double>(xsimd::hadd(a + b));
-  }
-  return total;
-}
-
 double global_norm(const parameter_store& params) {
   double sum = 0.0;
   for (const parameter* p : params.all())
-    if (p->trainable && p->grad.size() != 0) sum += sum_squares(p->grad.data(), p->grad.size());
+    if (p->trainable && p->grad.size() != 0) sum += kernels::sum_squares(p->grad.size(), p->grad.data());
   return std::sqrt(sum);
 }
 

@@ -72,25 +72,6 @@ TEST_CASE("dot, max, sum_squares, axpy, scale") {
   }
 }
 
-TEST_CASE("adamw_step matches the AdamW update") {
-  rng gen(3);
-  const std::size_t n = 37;
-  auto p = randv(n, gen), g = randv(n, gen), m = randv(n, gen, 0.1f), v = randv(n, gen, 0.1f);
-  for (float& x : v) x = std::fabs(x);
-  auto p0 = p, m0 = m, v0 = v;
-  const float lr = 0.01f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.1f;
-  const int step = 3;
-  const float bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
-  kernels::adamw_step(n, p.data(), g.data(), m.data(), v.data(), lr, b1, b2, eps, wd, bc1, bc2);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double mi = b1 * m0[i] + (1 - b1) * g[i], vi = b2 * v0[i] + (1 - b2) * g[i] * g[i];
-    const double pi = p0[i] - lr * ((mi / bc1) / (std::sqrt(vi / bc2) + eps) + wd * p0[i]);
-    CHECK(m[i] == doctest::Approx(mi).epsilon(1e-5));
-    CHECK(v[i] == doctest::Approx(vi).epsilon(1e-5));
-    CHECK(p[i] == doctest::Approx(pi).epsilon(1e-5));
-  }
-}
-
 TEST_CASE("add_col_sums with a leading dimension") {
   std::vector<float> x{1, 2, 3, 100, 4, 5, 6, 100};  // [2,3] block, ld 4
   std::vector<float> out{10, 0, 0};
