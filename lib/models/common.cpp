@@ -1,0 +1,109 @@
+#include "models/common.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace attn {
+
+matrix model::log_probs(tape&, const batch&) {
+  throw error("the " + config().family + " model has no teacher-forced target distribution");
+}
+
+void model::reorder_decoding(const std::vector<std::int32_t>&) {
+  throw error("the " + config().family + " model does not decode");
+}
+
+matrix model::classify(tape&, const batch&) {
+  throw error("only a classifier classifies (this model is a " + config().family + ")");
+}
+
+}  // namespace attn
+
+namespace attn::models_detail {
+
+nn::attention_scoring scoring_of(const std::string& attention) {
+  if (attention == "scaled-dot") return nn::attention_scoring::scaled_dot;
+  return nn::parse_scoring(attention);
+}
+
+nn::block_config block_settings(const model_config& c) {
+  nn::block_config b;
+  b.d_model = c.d_model;
+  b.heads = c.heads;
+  b.d_ff = c.ff;
+  b.act = nn::parse_activation(c.activation);
+  b.dropout = c.dropout;
+  b.norm = nn::parse_norm_position(c.norm);
+  b.combine = nn::parse_combine(c.combine);
+  b.scoring = scoring_of(c.attention);
+  b.rope = c.pos_encoding == "rope";
+  return b;
+}
+
+// logits [N, V] -> [N, V]: x - max - log Σ exp(x - max), per row, in double for the sum.
+matrix log_softmax_rows(const matrix& logits) {
+  const std::size_t n = rows(logits), v = cols(logits);
+  matrix out = matrix::from_shape({n, v});
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* x = logits.data() + i * v;
+    float* y = out.data() + i * v;
+    const float m = *std::max_element(x, x + v);
+    double s = 0.0;
+    for (std::size_t j = 0; j < v; ++j) s += std::exp(static_cast<double>(x[j] - m));
+    const float lse = m + static_cast<float>(std::log(s));
+    for (std::size_t j = 0; j < v; ++j) y[j] = x[j] - lse;
+  }
+  return out;
+}
+
+std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id) {
+  const std::size_t v = cols(logits);
+  std::size_t hits = 0;
+  for (std::size_t i = 0; i < targets.size() && i < rows(logits); ++i) {
+    if (targets[i] == pad_id) continue;
+    const float* x = logits.data() + i * v;
+    if (static_cast<std::int32_t>(std::max_element(x, x + v) - x) == targets[i]) ++hits;
+  }
+  return hits;
+}
+
+void check_batch(const batch& b, bool needs_target, const char* family) {
+  auto fail = [&](const std::string& what) { throw error(std::string(family) + " batch: " + what); };
+  if (b.size == 0) fail("empty batch");
+  if (b.src.size() != b.size * b.src_len)
+    fail("src has " + std::to_string(b.src.size()) + " ids, expected size x src_len");
+  if (!b.src_lengths.empty() && b.src_lengths.size() != b.size) fail("src_lengths does not have one entry per item");
+  if (needs_target) {
+    if (b.tgt_in.size() != b.size * b.tgt_len || b.tgt_out.size() != b.size * b.tgt_len)
+      fail("tgt_in/tgt_out do not have size x tgt_len ids");
+    if (!b.tgt_lengths.empty() && b.tgt_lengths.size() != b.size) fail("tgt_lengths does not have one entry per item");
+  }
+}
+
+matrix pick_items(const matrix& m, std::size_t batch, std::size_t len, const std::vector<std::int32_t>& order) {
+  const std::size_t d = cols(m), block = len * d;
+  matrix out = matrix::from_shape({order.size() * len, d});
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (order[i] < 0 || static_cast<std::size_t>(order[i]) >= batch)
+      throw error("reorder_decoding: item " + std::to_string(order[i]) + " outside the batch of " +
+                  std::to_string(batch));
+    std::copy_n(m.data() + static_cast<std::size_t>(order[i]) * block, block, out.data() + i * block);
+  }
+  return out;
+}
+
+std::vector<std::int32_t> pick(const std::vector<std::int32_t>& v, const std::vector<std::int32_t>& order) {
+  std::vector<std::int32_t> out;
+  for (std::int32_t i : order) out.push_back(v.at(static_cast<std::size_t>(i)));
+  return out;
+}
+
+std::vector<std::int32_t> lengths_or_full(const std::vector<std::int32_t>& lengths, std::size_t batch,
+                                          std::size_t len) {
+  if (!lengths.empty()) return lengths;
+  return std::vector<std::int32_t>(batch, static_cast<std::int32_t>(len));
+}
+
+}  // namespace attn::models_detail

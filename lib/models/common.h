@@ -1,0 +1,40 @@
+#pragma once
+// Helpers shared by the model families (internal to lib/models).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "models/model.h"
+#include "nn/block_config.h"
+
+namespace attn::models_detail {
+
+// Block settings of the Transformer families from the model config (d_model, heads, ff, activation,
+// dropout, norm, combine, attention scoring; rope when pos_encoding = rope).
+nn::block_config block_settings(const model_config& c);
+// "scaled-dot" | "scaled_dot" | "dot" | "general" | "additive"
+nn::attention_scoring scoring_of(const std::string& attention);
+
+// Row-wise log-softmax of logits [N, V] -> [N, V].
+matrix log_softmax_rows(const matrix& logits);
+// Rows whose target is not pad_id and whose argmax logit equals the target. logits [N, V], targets N.
+std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id);
+// Checks a batch's vectors against its sizes; family names the model in the message.
+void check_batch(const batch& b, bool needs_target, const char* family);
+// Whole batch items of m [B*len, d] in the given order -> [order.size()*len, d]; out-of-range items throw.
+matrix pick_items(const matrix& m, std::size_t batch, std::size_t len, const std::vector<std::int32_t>& order);
+// v[order[0]], v[order[1]], ...
+std::vector<std::int32_t> pick(const std::vector<std::int32_t>& v, const std::vector<std::int32_t>& order);
+
+// lengths, or all `len` when empty.
+std::vector<std::int32_t> lengths_or_full(const std::vector<std::int32_t>& lengths, std::size_t batch, std::size_t len);
+
+// One factory per family (transformer.cpp, rnn.cpp, lm.cpp, classifier.cpp).
+std::unique_ptr<model> make_transformer(const model_config& c, rng& gen);
+std::unique_ptr<model> make_rnn(const model_config& c, rng& gen);
+std::unique_ptr<model> make_lm(const model_config& c, rng& gen);
+std::unique_ptr<model> make_classifier(const model_config& c, rng& gen);
+
+}  // namespace attn::models_detail

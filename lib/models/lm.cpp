@@ -1,0 +1,154 @@
+// Decoder-only Transformer language model (GPT style).
+//
+//   src ids [B*S] -> E[src]·(√d with sinusoidal/hyperbolic) + PE -> dropout
+//     -> N × encoder_layer(causal) -> (pre-LN: ln_f) = h [B*S, d]
+//   logits = h·Eᵀ (tie_output) or h·W_out + b_out    [B*S, V]
+// Data: src = x_0 .. x_{n-1} and tgt_out = x_1 .. x_n (the loader shifts; src_len == tgt_len); the
+// loss is the mean cross-entropy over non-pad tgt_out. tgt_in is not used.
+//
+// Parameters: embed.weight [V, d], pos.weight [max_len, d] (learned positions only),
+// layers.<i>.* (encoder_layer with causal self-attention), ln_f.* (pre-LN), out.* without tie_output.
+#include <memory>
+
+#include "core/error.h"
+#include "models/common.h"
+#include "nn/embedding.h"
+#include "nn/encoder_layer.h"
+#include "nn/layer_norm.h"
+#include "nn/linear.h"
+#include "nn/positional.h"
+
+namespace attn::models_detail {
+namespace {
+
+class lm_model : public model {
+ public:
+  lm_model(const model_config& c, rng& gen) : cfg_(c) {
+    if (c.src_vocab == 0) throw error("lm: src_vocab must be set");
+    if (c.layers == 0) throw error("lm: layers must be at least 1");
+    const std::size_t d = c.d_model;
+    const nn::positional pk = nn::parse_positional(c.pos_encoding);
+    scale_ = pk == nn::positional::sinusoidal || pk == nn::positional::hyperbolic;
+    embed_ = nn::embedding(params_, "embed", c.src_vocab, d, gen);
+    pos_ = nn::positional_encoding(params_, "pos", pk, c.max_len, d, gen);
+    nn::block_config bc = block_settings(c);
+    bc.causal = true;
+    for (std::size_t i = 0; i < c.layers; ++i) layers_.emplace_back(params_, "layers." + std::to_string(i), bc, gen);
+    pre_ = bc.norm == nn::norm_position::pre;
+    if (pre_) ln_f_ = nn::layer_norm(params_, "ln_f", d);
+    if (!c.tie_output) out_ = nn::linear(params_, "out", d, c.src_vocab, gen);
+    drop_.p = c.dropout;
+  }
+
+  const model_config& config() const override { return cfg_; }
+
+  loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
+    check(b);
+    var logits = forward(t, b.src, b.size, b.src_len, 0, b.src_lengths, gen, nullptr);
+    loss_result r;
+    r.loss = softmax_cross_entropy(logits, b.tgt_out, 0, label_smoothing, &r.tokens);
+    r.correct = count_correct(logits.value(), b.tgt_out, 0);
+    return r;
+  }
+
+  matrix log_probs(tape& t, const batch& b) override {
+    check_batch(b, false, "lm");
+    no_grad ng(t);
+    rng unused(0);
+    return log_softmax_rows(forward(t, b.src, b.size, b.src_len, 0, b.src_lengths, unused, nullptr).value());
+  }
+
+  void start_decoding(tape&, const batch& b) override {
+    if (b.size == 0) throw error("lm batch: empty batch");
+    if (b.src.size() != b.size * b.src_len) throw error("lm batch: src does not have size x src_len ids");
+    for (std::int32_t len : b.src_lengths)
+      if (static_cast<std::size_t>(len) != b.src_len)
+        throw error("lm: the prompts of one decoding batch must have equal lengths (decode them in separate batches)");
+    batch_ = b.size;
+    prompt_ = b.src;
+    prompt_len_ = b.src_len;
+    caches_.assign(layers_.size(), nn::kv_cache{});
+    pos_index_ = 0;
+  }
+
+  // last_tokens [B] (first call: last_tokens then the prompt) -> log-probs [B, V] after the last fed token
+  matrix decode_step(tape& t, const std::vector<std::int32_t>& last_tokens) override {
+    if (caches_.empty()) throw error("lm: decode_step before start_decoding");
+    if (last_tokens.size() != batch_) throw error("lm: decode_step needs one token per batch item");
+    no_grad ng(t);
+    rng unused(0);
+    std::vector<std::int32_t> ids = last_tokens;
+    std::size_t n = 1;
+    if (pos_index_ == 0 && prompt_len_ > 0) {  // [B*(1+P)]: last token then the prompt, per item
+      n = 1 + prompt_len_;
+      ids.assign(batch_ * n, 0);
+      for (std::size_t b = 0; b < batch_; ++b) {
+        ids[b * n] = last_tokens[b];
+        for (std::size_t j = 0; j < prompt_len_; ++j) ids[b * n + 1 + j] = prompt_[b * prompt_len_ + j];
+      }
+    }
+    if (pos_index_ + n > cfg_.max_len && pos_.kind() == nn::positional::learned)
+      throw error("lm: sequence longer than max_len = " + std::to_string(cfg_.max_len));
+    var logits = forward(t, ids, batch_, n, pos_index_, {}, unused, &caches_);
+    pos_index_ += n;
+    // only each item's last row: [B*n, V] -> [B, V]
+    std::vector<std::int32_t> last(batch_);
+    for (std::size_t b = 0; b < batch_; ++b) last[b] = static_cast<std::int32_t>(b * n + n - 1);
+    return log_softmax_rows(gather_rows(logits, last).value());
+  }
+
+  void reorder_decoding(const std::vector<std::int32_t>& order) override {
+    prompt_ = reorder_prompt(order);  // validates order
+    for (nn::kv_cache& c : caches_)
+      if (!c.empty()) c.reorder(order);
+    batch_ = order.size();
+  }
+
+ private:
+  std::vector<std::int32_t> reorder_prompt(const std::vector<std::int32_t>& order) const {
+    std::vector<std::int32_t> out;
+    for (std::int32_t i : order) {
+      if (i < 0 || static_cast<std::size_t>(i) >= batch_) throw error("reorder_decoding: item outside the batch");
+      out.insert(out.end(), prompt_.begin() + i * static_cast<std::ptrdiff_t>(prompt_len_),
+                 prompt_.begin() + (i + 1) * static_cast<std::ptrdiff_t>(prompt_len_));
+    }
+    return out;
+  }
+
+  void check(const batch& b) const {
+    check_batch(b, false, "lm");
+    if (b.tgt_out.size() != b.src.size()) throw error("lm batch: tgt_out must be src shifted by one (same size)");
+  }
+
+  // ids [B*T] at positions offset.. -> logits [B*T, V]
+  var forward(tape& t, const std::vector<std::int32_t>& ids, std::size_t B, std::size_t T, std::size_t offset,
+              const std::vector<std::int32_t>& lengths, rng& gen, std::vector<nn::kv_cache>* caches) {
+    var x = drop_.forward(pos_.forward(embed_.forward(t, ids, scale_), B, T, offset), gen);
+    for (std::size_t i = 0; i < layers_.size(); ++i)
+      x = layers_[i].forward(x, B, T, lengths, gen, caches ? &(*caches)[i] : nullptr);
+    if (pre_) x = ln_f_.forward(x);
+    if (cfg_.tie_output) return matmul(x, t.param(embed_.weight()), false, true);
+    return out_.forward(x);
+  }
+
+  model_config cfg_;
+  bool scale_ = false, pre_ = true;
+  nn::embedding embed_;
+  nn::positional_encoding pos_;
+  std::vector<nn::encoder_layer> layers_;
+  nn::layer_norm ln_f_;
+  nn::linear out_;
+  nn::dropout drop_;
+  // decoding state
+  std::size_t batch_ = 0, prompt_len_ = 0, pos_index_ = 0;
+  std::vector<std::int32_t> prompt_;
+  std::vector<nn::kv_cache> caches_;
+};
+
+}  // namespace
+
+std::unique_ptr<model> make_lm(const model_config& c, rng& gen) {
+  return std::make_unique<lm_model>(c, gen);
+}
+
+}  // namespace attn::models_detail

@@ -1,0 +1,87 @@
+#pragma once
+// The interface every model family implements, and the batch it consumes. Families live in
+// one file each (transformer.cpp, rnn.cpp, lm.cpp, classifier.cpp) and are chosen by name
+// from the registry table in registry.cpp.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/parameter.h"
+#include "core/rng.h"
+#include "models/model_config.h"
+
+namespace attn {
+
+// A padded batch of token ids. Sequences are batch-major: position t of item b is at b * len + t.
+struct batch {
+  std::size_t size = 0;                 // B
+  std::size_t src_len = 0, tgt_len = 0; // padded lengths S, T
+  std::vector<std::int32_t> src;        // [B*S]: source ids (encoder input; lm/classifier text)
+  std::vector<std::int32_t> src_lengths;
+  std::vector<std::int32_t> tgt_in;     // [B*T]: <bos> y1 .. yn  (teacher forcing input)
+  std::vector<std::int32_t> tgt_out;    // [B*T]: y1 .. yn <eos>  (targets; pad elsewhere)
+  std::vector<std::int32_t> tgt_lengths;
+  std::vector<std::int32_t> labels;     // [B]: classifier labels
+};
+
+struct loss_result {
+  var loss;                  // [1,1] mean over non-pad target tokens (classifier: over items)
+  std::size_t tokens = 0;    // non-pad targets counted (classifier: items)
+  std::size_t correct = 0;   // non-pad targets whose argmax logit is the target (token accuracy =
+                             // correct / tokens); classifier: items whose argmax is the label
+};
+
+class model {
+ public:
+  virtual ~model() = default;
+  virtual const model_config& config() const = 0;
+  parameter_store& params() { return params_; }
+  const parameter_store& params() const { return params_; }
+
+  // Forward pass with the loss, recorded on t when it is recording (training).
+  // Dropout is active when t is recording; evaluation wraps the call in no_grad.
+  virtual loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing = 0.0f) = 0;
+
+  // ---- greedy decoding support (no tape recording; the caller resets t between steps) ----
+  // Encodes the source side (no-op for lm) and prepares per-item decoder state for b.size items.
+  virtual void start_decoding(tape& t, const batch& b) = 0;
+  // Feeds the last emitted token of every item (one per item) and returns next-token
+  // log-probabilities [B, V]. Implementations keep KV caches / LSTM states between calls.
+  // lm: start_decoding keeps batch.src as the prompt (every item of the batch must have the same
+  // prompt length; src_len 0 = no prompt). The first decode_step feeds last_tokens (normally <bos>)
+  // followed by the prompt and returns the log-probs after the prompt's last token; later calls feed
+  // one token each. So the generic loop "last = <bos>; repeat: decode_step(last)" works for every family.
+  // classifier: both throw attn::error.
+  virtual matrix decode_step(tape& t, const std::vector<std::int32_t>& last_tokens) = 0;
+
+  // Beam search: keeps decoding items order[0], order[1], ... (repeats allowed; the batch may grow or
+  // shrink) in every cache and state, so the next decode_step takes order.size() tokens.
+  virtual void reorder_decoding(const std::vector<std::int32_t>& order);
+
+  // Teacher-forced next-token log-probabilities for every target position, [B*T, V] (row b*T + t;
+  // lm: [B*S, V] over src), computed like loss() but without dropout. Scoring, tests, attention
+  // dumps. Throws attn::error for a classifier.
+  virtual matrix log_probs(tape& t, const batch& b);
+
+  // classifier: log-probabilities of the classes [B, num_classes]. Throws attn::error for other families.
+  virtual matrix classify(tape& t, const batch& b);
+
+ protected:
+  parameter_store params_;
+};
+
+// Builds a freshly initialised model of cfg.family; throws attn::error for an unknown family
+// (the message lists the known ones).
+std::unique_ptr<model> make_model(const model_config& cfg, rng& gen);
+
+// Names of the registered families, in table order.
+std::vector<std::string> model_families();
+// {name, one-line summary} of each registered family, in table order (for --help texts).
+std::vector<std::pair<std::string, std::string>> model_family_summaries();
+
+}  // namespace attn

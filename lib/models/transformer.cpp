@@ -1,0 +1,159 @@
+// Encoder-decoder Transformer (Vaswani et al. 2017).
+//
+//   src ids [B*S] -> E_src·(√d) + PE -> dropout -> N × encoder_layer -> (pre-LN: encoder.ln) = memory [B*S, d]
+//   tgt_in  [B*T] -> E_tgt·(√d) + PE -> dropout -> N × decoder_layer(memory) -> (pre-LN: decoder.ln) = h [B*T, d]
+//   logits = h·E_tgtᵀ (tie_output) or h·W_out + b_out  [B*T, V_tgt]
+//
+// The √d scale applies with sinusoidal (and hyperbolic) positions, as in the paper: embeddings are
+// N(0, 1/d), so after ·√d their elements are O(1) like the table's.
+//
+// Parameters: src_embed.weight and tgt_embed.weight, or embed.weight when share_embeddings;
+// src_pos.weight / tgt_pos.weight with learned positions; encoder.layers.<i>.* (encoder_layer),
+// encoder.ln.*; decoder.layers.<i>.* (decoder_layer: self_attn, cross_attn, ff, ln1..3), decoder.ln.*;
+// out.weight [d, V], out.bias without tie_output.
+#include <memory>
+
+#include "core/error.h"
+#include "models/common.h"
+#include "nn/decoder_layer.h"
+#include "nn/embedding.h"
+#include "nn/encoder_layer.h"
+#include "nn/layer_norm.h"
+#include "nn/linear.h"
+#include "nn/positional.h"
+
+namespace attn::models_detail {
+namespace {
+
+class transformer_model : public model {
+ public:
+  transformer_model(const model_config& c, rng& gen) : cfg_(c) {
+    if (c.src_vocab == 0 || c.tgt_vocab == 0) throw error("transformer: src_vocab and tgt_vocab must be set");
+    if (c.layers == 0) throw error("transformer: layers must be at least 1");
+    if (c.share_embeddings && c.src_vocab != c.tgt_vocab)
+      throw error("transformer: share_embeddings needs src_vocab == tgt_vocab (got " + std::to_string(c.src_vocab) +
+                  " and " + std::to_string(c.tgt_vocab) + ")");
+    const std::size_t d = c.d_model;
+    const nn::positional pk = nn::parse_positional(c.pos_encoding);
+    scale_ = pk == nn::positional::sinusoidal || pk == nn::positional::hyperbolic;
+    if (c.share_embeddings) {
+      src_embed_ = nn::embedding(params_, "embed", c.src_vocab, d, gen);
+      tgt_embed_ = src_embed_;
+    } else {
+      src_embed_ = nn::embedding(params_, "src_embed", c.src_vocab, d, gen);
+      tgt_embed_ = nn::embedding(params_, "tgt_embed", c.tgt_vocab, d, gen);
+    }
+    src_pos_ = nn::positional_encoding(params_, "src_pos", pk, c.max_len, d, gen);
+    tgt_pos_ = nn::positional_encoding(params_, "tgt_pos", pk, c.max_len, d, gen);
+    nn::block_config enc = block_settings(c), dec = enc;
+    for (std::size_t i = 0; i < c.layers; ++i)
+      encoder_.emplace_back(params_, "encoder.layers." + std::to_string(i), enc, gen);
+    pre_ = enc.norm == nn::norm_position::pre;
+    if (pre_) enc_ln_ = nn::layer_norm(params_, "encoder.ln", d);
+    for (std::size_t i = 0; i < c.layers; ++i)
+      decoder_.emplace_back(params_, "decoder.layers." + std::to_string(i), dec, gen);
+    if (pre_) dec_ln_ = nn::layer_norm(params_, "decoder.ln", d);
+    if (!c.tie_output) out_ = nn::linear(params_, "out", d, c.tgt_vocab, gen);
+    drop_.p = c.dropout;
+  }
+
+  const model_config& config() const override { return cfg_; }
+
+  loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
+    check_batch(b, true, "transformer");
+    var logits = forward(t, b, gen);
+    loss_result r;
+    r.loss = softmax_cross_entropy(logits, b.tgt_out, 0, label_smoothing, &r.tokens);
+    r.correct = count_correct(logits.value(), b.tgt_out, 0);
+    return r;
+  }
+
+  matrix log_probs(tape& t, const batch& b) override {
+    check_batch(b, true, "transformer");
+    no_grad ng(t);
+    rng unused(0);
+    return log_softmax_rows(forward(t, b, unused).value());
+  }
+
+  void start_decoding(tape& t, const batch& b) override {
+    check_batch(b, false, "transformer");
+    no_grad ng(t);
+    rng unused(0);
+    batch_ = b.size;
+    src_len_ = b.src_len;
+    src_lengths_ = lengths_or_full(b.src_lengths, b.size, b.src_len);
+    memory_ = encode(t, b, unused).value();
+    caches_.assign(decoder_.size(), nn::decoder_cache{});
+    step_ = 0;
+  }
+
+  // last_tokens [B] -> log-probs [B, V]
+  matrix decode_step(tape& t, const std::vector<std::int32_t>& last_tokens) override {
+    if (caches_.empty()) throw error("transformer: decode_step before start_decoding");
+    if (last_tokens.size() != batch_) throw error("transformer: decode_step needs one token per batch item");
+    no_grad ng(t);
+    rng unused(0);
+    var x = tgt_pos_.forward(tgt_embed_.forward(t, last_tokens, scale_), batch_, 1, step_);
+    var mem = step_ == 0 ? t.constant(memory_) : var{};  // cross K/V are cached after the first step
+    for (std::size_t i = 0; i < decoder_.size(); ++i)
+      x = decoder_[i].forward(x, batch_, 1, {}, mem, src_len_, src_lengths_, unused, &caches_[i]);
+    ++step_;
+    return log_softmax_rows(project(pre_ ? dec_ln_.forward(x) : x).value());
+  }
+
+  void reorder_decoding(const std::vector<std::int32_t>& order) override {
+    memory_ = pick_items(memory_, batch_, src_len_, order);  // validates order
+    src_lengths_ = pick(src_lengths_, order);
+    for (nn::decoder_cache& c : caches_) {
+      if (!c.self.empty()) c.self.reorder(order);
+      if (!c.cross.empty()) c.cross.reorder(order);
+    }
+    batch_ = order.size();
+  }
+
+ private:
+  // src -> memory [B*S, d]
+  var encode(tape& t, const batch& b, rng& gen) {
+    var x = drop_.forward(src_pos_.forward(src_embed_.forward(t, b.src, scale_), b.size, b.src_len), gen);
+    for (nn::encoder_layer& l : encoder_) x = l.forward(x, b.size, b.src_len, b.src_lengths, gen);
+    return pre_ ? enc_ln_.forward(x) : x;
+  }
+
+  // h [N, d] -> logits [N, V]
+  var project(var h) const {
+    if (cfg_.tie_output) return matmul(h, h.t->param(tgt_embed_.weight()), false, true);
+    return out_.forward(h);
+  }
+
+  // teacher forcing: -> logits [B*T, V]
+  var forward(tape& t, const batch& b, rng& gen) {
+    var memory = encode(t, b, gen);
+    var y = drop_.forward(tgt_pos_.forward(tgt_embed_.forward(t, b.tgt_in, scale_), b.size, b.tgt_len), gen);
+    for (nn::decoder_layer& l : decoder_)
+      y = l.forward(y, b.size, b.tgt_len, b.tgt_lengths, memory, b.src_len, b.src_lengths, gen);
+    return project(pre_ ? dec_ln_.forward(y) : y);
+  }
+
+  model_config cfg_;
+  bool scale_ = false, pre_ = true;
+  nn::embedding src_embed_, tgt_embed_;
+  nn::positional_encoding src_pos_, tgt_pos_;
+  std::vector<nn::encoder_layer> encoder_;
+  std::vector<nn::decoder_layer> decoder_;
+  nn::layer_norm enc_ln_, dec_ln_;
+  nn::linear out_;
+  nn::dropout drop_;
+  // decoding state
+  std::size_t batch_ = 0, src_len_ = 0, step_ = 0;
+  std::vector<std::int32_t> src_lengths_;
+  matrix memory_;
+  std::vector<nn::decoder_cache> caches_;
+};
+
+}  // namespace
+
+std::unique_ptr<model> make_transformer(const model_config& c, rng& gen) {
+  return std::make_unique<transformer_model>(c, gen);
+}
+
+}  // namespace attn::models_detail

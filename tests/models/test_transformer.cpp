@@ -1,0 +1,77 @@
+#include <doctest/doctest.h>
+
+#include "core/error.h"
+#include "model_helpers.h"
+
+using namespace attn;
+using namespace attn::models_testing;
+
+TEST_CASE("transformer: parameter names") {
+  model_config c = tiny_config("transformer");
+  c.layers = 2;
+  c.tie_output = false;
+  rng gen(1);
+  auto m = make_model(c, gen);
+  for (const char* n : {"src_embed.weight", "tgt_embed.weight", "encoder.layers.0.attn.qkv.weight",
+                        "encoder.layers.1.ff.out.bias", "encoder.ln.gain", "decoder.layers.1.cross_attn.q.weight",
+                        "decoder.layers.0.self_attn.qkv.weight", "decoder.ln.bias", "out.weight"})
+    CHECK_MESSAGE(m->params().find(n), n);
+  c.share_embeddings = true;
+  c.tie_output = true;
+  c.norm = "post";
+  auto shared = make_model(c, gen);
+  CHECK(shared->params().find("embed.weight"));
+  CHECK_FALSE(shared->params().find("src_embed.weight"));
+  CHECK_FALSE(shared->params().find("out.weight"));
+  CHECK_FALSE(shared->params().find("encoder.ln.gain"));
+  c.tgt_vocab = 12;
+  CHECK_THROWS_WITH_AS(make_model(c, gen), doctest::Contains("share_embeddings"), error);
+}
+
+TEST_CASE("transformer: loss gradients (pre-LN and post-LN, padding, label smoothing, dropout)") {
+  for (const char* norm : {"pre", "post"}) {
+    INFO("norm " << norm);
+    model_config c = tiny_config("transformer");
+    c.norm = norm;
+    c.dropout = 0.1f;
+    c.tie_output = std::string(norm) == "pre";
+    rng gen(2);
+    auto m = make_model(c, gen);
+    check_loss_gradients(*m, seq2seq_batch(small_data));
+  }
+}
+
+TEST_CASE("transformer: learns to reverse a handful of sequences") {
+  model_config c = tiny_config("transformer");
+  c.d_model = 16;
+  c.ff = 32;
+  rng gen(3);
+  auto m = make_model(c, gen);
+  const batch b = seq2seq_batch(overfit_data);
+  CHECK(overfit(*m, b, 300) < 0.05f);
+  tape t;
+  rng g(0);
+  loss_result r = m->loss(t, b, g);
+  CHECK(r.tokens == 26);
+  CHECK(r.correct == r.tokens);
+}
+
+TEST_CASE("transformer: decode_step with KV caches equals the teacher-forced forward") {
+  for (const char* pos : {"sinusoidal", "learned", "rope", "none", "hyperbolic"})
+    for (const char* norm : {"pre", "post"}) {
+      INFO(pos << " " << norm);
+      model_config c = tiny_config("transformer");
+      c.pos_encoding = pos;
+      c.norm = norm;
+      c.layers = 2;
+      rng gen(4);
+      auto m = make_model(c, gen);
+      check_incremental_decoding(*m, seq2seq_batch(overfit_data));
+    }
+}
+
+TEST_CASE("transformer: reorder_decoding (beam back-pointers) keeps caches and memory consistent") {
+  rng gen(5);
+  auto m = make_model(tiny_config("transformer"), gen);
+  check_reorder(*m, seq2seq_batch(small_data), {{2, 2}, {6, 8}, {5, 7}});
+}
