@@ -1,0 +1,40 @@
+#include "decode/greedy.h"
+
+#include "text/vocab.h"
+
+namespace attn {
+
+std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len) {
+  no_grad off(t);
+  t.reset();
+  m.start_decoding(t, b);
+  std::vector<std::vector<std::int32_t>> out(b.size);
+  std::vector<std::int32_t> last(b.size, bos_id);
+  std::vector<bool> done(b.size, false);
+  std::size_t active = b.size;
+  for (std::size_t step = 0; step < max_len && active > 0; ++step) {
+    t.reset();  // the model keeps its caches outside the tape
+    const matrix lp = m.decode_step(t, last);  // [B, V]
+    const std::size_t vocab_size = lp.shape()[1];
+    for (std::size_t i = 0; i < b.size; ++i) {
+      if (done[i]) {
+        last[i] = pad_id;
+        continue;
+      }
+      const float* row = lp.data() + i * vocab_size;
+      std::size_t best = 0;
+      for (std::size_t v = 1; v < vocab_size; ++v)
+        if (row[v] > row[best]) best = v;
+      last[i] = static_cast<std::int32_t>(best);
+      if (last[i] == eos_id) {
+        done[i] = true;
+        --active;
+      } else {
+        out[i].push_back(last[i]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace attn

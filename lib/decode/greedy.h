@@ -1,0 +1,17 @@
+#pragma once
+// Greedy decoding: at every step, the most probable next token of every item, until <eos> or a
+// length limit. Beam search and sampling (next issue) share the same model interface.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/tape.h"
+#include "models/model.h"
+
+namespace attn {
+
+// b holds the sources (src, src_lengths; for lm the prompts). Returns, per item, the produced
+// tokens without <bos>/<eos>. Decoding of an item stops at <eos> or after max_len tokens.
+std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len);
+
+}  // namespace attn
