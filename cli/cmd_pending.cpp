@@ -18,7 +18,6 @@ int not_yet(const char* name, const args& argv) {
 }
 }  // namespace
 
-int cmd_train(const args& a) { return not_yet("train", a); }
 int cmd_finetune(const args& a) { return not_yet("finetune", a); }
 int cmd_decode(const args& a) { return not_yet("decode", a); }
 int cmd_attention(const args& a) { return not_yet("attention", a); }

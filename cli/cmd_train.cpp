@@ -1,0 +1,253 @@
+// attn train: options -> vocabularies -> datasets -> model -> lib/train/loop, with the
+// printing, signals and files the library leaves to the CLI. Exit codes: 0 done (limit reached
+// or early stopping), 1 error or divergence (NaN/Inf loss: the last good checkpoint is kept),
+// 2 usage error, 130 / 143 interrupted by SIGINT / SIGTERM (a checkpoint was saved first).
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "core/error.h"
+#include "options.h"
+#include "progress.h"
+#include "text/line_reader.h"
+#include "text/vocab_builder.h"
+#include "text/vocab_file.h"
+#include "train/loop.h"
+#include "train_options.h"
+
+namespace attn::cli {
+
+namespace {
+
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void on_stop_signal(int sig) {
+  stop_signal = sig;
+}
+
+// Installs SIGINT/SIGTERM handlers for the scope of training, restoring the old ones after.
+struct signal_scope {
+  using handler = void (*)(int);
+  handler old_int, old_term;
+  signal_scope() {
+    stop_signal = 0;
+    old_int = std::signal(SIGINT, on_stop_signal);
+    old_term = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~signal_scope() {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+  }
+};
+
+std::string vocab_text(const vocab& v) {
+  std::ostringstream s;
+  write_vocab(v, s);
+  return s.str();
+}
+
+vocab vocab_from_text(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  return read_vocab(in, name);
+}
+
+// A BPE vocabulary built from the training file: lm = whole lines, pairs = both fields
+// (one shared vocabulary), labeled = the text field.
+vocab build_vocab_from(const std::string& path, data_format format, std::size_t size) {
+  vocab_options o;
+  o.kind = tokenizer_kind::bpe;
+  o.size = size;
+  if (const std::string problem = vocab_options_problem(o); !problem.empty())
+    throw usage_error("--vocab-size: " + problem);
+  vocab_builder b(o);
+  input in(path);
+  line_reader lines(in.stream(), path);
+  std::string_view line;
+  while (lines.next(line)) {
+    if (format == data_format::lm) {
+      b.add(line);
+      continue;
+    }
+    const std::size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) continue;
+    if (format == data_format::pairs) b.add(line.substr(0, tab));
+    b.add(line.substr(tab + 1));
+  }
+  return b.build();
+}
+
+// The vocabularies by role: "shared", or "src" and "tgt".
+std::map<std::string, std::string> vocabularies(const train_command& cmd, progress& out) {
+  std::map<std::string, std::string> given;
+  if (!cmd.vocab_path.empty()) given["shared"] = vocab_text(load_vocab(cmd.vocab_path));
+  if (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()) {
+    if (cmd.data.format != data_format::pairs)
+      throw usage_error("--src-vocab/--tgt-vocab are for transformer and rnn; use -v for " + cmd.model.family);
+    if (cmd.src_vocab_path.empty() || cmd.tgt_vocab_path.empty())
+      throw usage_error("--src-vocab and --tgt-vocab go together");
+    given["src"] = vocab_text(load_vocab(cmd.src_vocab_path));
+    given["tgt"] = vocab_text(load_vocab(cmd.tgt_vocab_path));
+  }
+  if (cmd.resumed) {
+    if (!given.empty() && given != cmd.resumed->vocabularies)
+      throw attn::error("the vocabulary given differs from the one stored in the checkpoint");
+    if (cmd.resumed->vocabularies.empty()) throw attn::error("the checkpoint holds no vocabulary");
+    return cmd.resumed->vocabularies;
+  }
+  if (!given.empty()) return given;
+  out.note("building a " + std::to_string(cmd.vocab_size) + "-token BPE vocabulary from " + cmd.train_path);
+  return {{"shared", vocab_text(build_vocab_from(cmd.train_path, cmd.data.format, cmd.vocab_size))}};
+}
+
+dataset load_data(const std::string& path, dataset_options opts, tokenizer& src, tokenizer& tgt,
+                  std::vector<std::string>& labels, progress& out) {
+  input in(path);
+  data_report report;
+  dataset d = read_dataset(in.stream(), path, opts, src, tgt, labels, report);
+  if (report.malformed > 0) {
+    out.warn(std::to_string(report.malformed) + " malformed line" + (report.malformed > 1 ? "s" : "") + " of " +
+             std::to_string(report.lines) + " in " + path + " skipped:");
+    for (const auto& p : report.problems) out.warn("  " + p);
+    if (report.malformed > report.problems.size()) out.warn("  ...");
+  }
+  if (report.truncated > 0)
+    out.warn(std::to_string(report.truncated) + " examples in " + path + " truncated to --max-len " +
+             std::to_string(opts.max_len));
+  if (report.skipped_long > 0)
+    out.warn(std::to_string(report.skipped_long) + " examples in " + path + " longer than --max-len " +
+             std::to_string(opts.max_len) + " skipped");
+  if (d.examples.empty()) throw attn::error("'" + path + "' holds no usable examples");
+  return d;
+}
+
+std::string join_labels(const std::vector<std::string>& labels) {
+  std::string s;
+  for (const auto& l : labels) s += (s.empty() ? "" : "\t") + l;
+  return s;
+}
+
+std::vector<std::string> split_labels(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (!s.empty()) {
+    const std::size_t tab = s.find('\t', start);
+    out.push_back(s.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    if (tab == std::string::npos) break;
+    start = tab + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmd_train(const args& argv) {
+  train_command cmd;
+  if (!parse_train_command(argv, cmd)) return 0;
+  progress out(cmd.quiet, cmd.log_every);
+  out.config(cmd.values);
+
+  // Vocabularies and tokenizers.
+  const auto vocabs = vocabularies(cmd, out);
+  const bool shared = vocabs.count("shared") > 0;
+  std::unique_ptr<tokenizer> src = make_tokenizer(vocab_from_text(vocabs.at(shared ? "shared" : "src"), "vocabulary"));
+  std::unique_ptr<tokenizer> tgt_own =
+      shared ? nullptr : make_tokenizer(vocab_from_text(vocabs.at("tgt"), "target vocabulary"));
+  tokenizer& tgt = shared ? *src : *tgt_own;
+
+  // Data.
+  std::vector<std::string> labels;
+  dataset_options dopts = cmd.data;
+  if (cmd.resumed && cmd.resumed->metadata.count("labels")) {
+    labels = split_labels(cmd.resumed->metadata.at("labels"));
+    dopts.grow_labels = false;
+  }
+  const dataset train_set = load_data(cmd.train_path, dopts, *src, tgt, labels, out);
+  dataset valid_set;
+  if (!cmd.valid_path.empty()) {
+    dataset_options vopts = dopts;
+    vopts.grow_labels = false;
+    valid_set = load_data(cmd.valid_path, vopts, *src, tgt, labels, out);
+  }
+
+  // Model.
+  model_config mc = cmd.model;
+  mc.src_vocab = src->size();
+  mc.tgt_vocab = tgt.size();
+  if (cmd.data.format == data_format::labeled) {
+    if (labels.size() < 2) throw attn::error("a classifier needs at least 2 labels in the training data");
+    mc.num_classes = labels.size();
+  }
+  if (cmd.resumed) {
+    const auto mine = mc.to_map();
+    for (const auto& [k, v] : cmd.resumed->model_config)
+      if (mine.count(k) && mine.at(k) != v)
+        throw attn::error("the checkpoint's model has " + k + " = " + v + " but this data and options give " +
+                          mine.at(k));
+  }
+  rng gen(cmd.train.seed);
+  std::unique_ptr<model> m = make_model(mc, gen);
+  std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
+  train_state state;
+  if (cmd.resumed) state = restore_training(*cmd.resumed, *m, *opt, gen);
+
+  train_options topts = cmd.train;
+  if (topts.schedule.kind == "cosine") {
+    batching_config b = topts.batching;
+    const auto per_epoch = static_cast<std::int64_t>(make_batches(train_set.lengths, b, topts.seed, 0).size());
+    topts.schedule.total = topts.steps > 0 ? topts.steps : topts.epochs * per_epoch;
+    if (topts.schedule.total <= topts.schedule.warmup) topts.schedule.total = topts.schedule.warmup + 1;
+  }
+  out.note(mc.family + " model: " + std::to_string(m->params().element_count()) + " parameters, " +
+           std::to_string(train_set.examples.size()) + " training examples" +
+           (cmd.valid_path.empty() ? "" : ", " + std::to_string(valid_set.examples.size()) + " validation") +
+           (cmd.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
+
+  train_inputs in;
+  in.train = &train_set;
+  in.valid = cmd.valid_path.empty() ? nullptr : &valid_set;
+  in.base.model_config = mc.to_map();
+  in.base.vocabularies = vocabs;
+  in.base.train_config = cmd.values;
+  if (!labels.empty()) in.base.metadata["labels"] = join_labels(labels);
+  std::unique_ptr<csv_log> log;
+  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path);
+  in.on_event = [&](const train_event& e) {
+    out.event(e, topts);
+    if (log) log->event(e);
+  };
+  in.stop_requested = [] { return stop_signal != 0; };
+
+  train_result r;
+  {
+    signal_scope signals;
+    r = train(*m, *opt, gen, state, topts, in);
+  }
+  out.done();
+  if (log) log->close();
+  switch (r.status) {
+    case train_status::diverged:
+      throw attn::error(r.message +
+                        ": training diverged (lower --lr, set --clip or --warmup); the last good "
+                        "checkpoint, if any, is kept");
+    case train_status::interrupted: {
+      const int sig = static_cast<int>(stop_signal);
+      out.warn(std::string("interrupted by ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + " at step " +
+               std::to_string(state.step) + "; saved " + cmd.output + " (continue with --resume " + cmd.output + ")");
+      return sig == SIGTERM ? 143 : 130;
+    }
+    case train_status::early_stopped:
+      out.note("early stopping at step " + std::to_string(state.step) + ": best validation loss at step " +
+               std::to_string(state.best_valid_step) + " (" + cmd.output + ".best)");
+      return 0;
+    case train_status::finished:
+      out.note("done: " + std::to_string(state.step) + " steps (" + std::to_string(state.epoch) +
+               " full epochs); saved " + cmd.output);
+      return 0;
+  }
+  return 0;
+}
+
+}  // namespace attn::cli

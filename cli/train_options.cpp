@@ -1,0 +1,277 @@
+#include "train_options.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "models/model.h"
+#include "options.h"
+#include "train/settings.h"
+
+namespace attn::cli {
+
+namespace {
+
+// path: not layered and not stored in the checkpoint; arch: a model_config key.
+enum class kind { path, layered, arch, flag };
+
+struct row {
+  const char* name;  // "long,short" as Boost.Program_options spells it
+  kind k;
+  const char* def;  // nullptr: no default
+  const char* help;
+};
+
+// clang-format off
+const row table[] = {
+  // what and where
+  {"model", kind::arch, nullptr, "model family: transformer | rnn | lm | classifier"},
+  {"train", kind::layered, nullptr, "training data: lm = text lines; transformer/rnn = TSV source<TAB>target; classifier = TSV label<TAB>text"},
+  {"valid", kind::layered, "", "validation data, same format"},
+  {"output,o", kind::path, nullptr, "checkpoint to write (the best validation's goes to OUTPUT.best); default with --resume: that file"},
+  {"config", kind::path, nullptr, "read options from FILE (key = value lines, the long option names); the command line wins"},
+  {"resume", kind::path, nullptr, "continue training this checkpoint exactly where it stopped"},
+  {"log", kind::path, nullptr, "append per-step metrics as CSV to FILE"},
+  {"vocab,v", kind::layered, "", "shared vocabulary file (default: build a BPE vocabulary from the training data)"},
+  {"src-vocab", kind::layered, "", "source vocabulary (transformer/rnn, with --tgt-vocab)"},
+  {"tgt-vocab", kind::layered, "", "target vocabulary (transformer/rnn, with --src-vocab)"},
+  {"vocab-size", kind::layered, "4000", "size of the BPE vocabulary built when none is given"},
+  {"max-len", kind::layered, "256", "longest sequence in tokens (lm: window length)"},
+  {"long", kind::layered, "truncate", "longer sequences: truncate | skip"},
+  {"strict", kind::flag, "false", "a malformed data line is an error instead of being skipped"},
+  // architecture (model_config)
+  {"layers", kind::arch, "2", "Transformer layers (encoder and decoder each)"},
+  {"d-model", kind::arch, "256", "Transformer width"},
+  {"heads", kind::arch, "4", "attention heads"},
+  {"ff", kind::arch, "1024", "feed-forward inner width"},
+  {"activation", kind::arch, "gelu", "feed-forward activation: gelu | relu"},
+  {"dropout", kind::arch, "0.1", "dropout probability"},
+  {"attention", kind::arch, "scaled-dot", "attention scoring: scaled-dot | dot | general | additive"},
+  {"pos-encoding", kind::arch, "sinusoidal", "positions: sinusoidal | learned | rope | none | hyperbolic"},
+  {"combine", kind::arch, "residual", "sublayer combination: residual | concat"},
+  {"norm", kind::arch, "pre", "LayerNorm position: pre | post"},
+  {"embed", kind::arch, "128", "rnn: embedding width"},
+  {"hidden", kind::arch, "256", "rnn: LSTM hidden width"},
+  {"bidirectional", kind::arch, "false", "rnn: bidirectional encoder"},
+  {"share-embeddings", kind::arch, "false", "transformer: one embedding table for source and target"},
+  {"tie-output", kind::arch, "true", "output projection = target embedding transposed (--tie-output=false to untie)"},
+  {"pooling", kind::arch, "mean", "classifier: mean | first"},
+  // training
+  {"optimizer", kind::layered, "adamw", "sgd | rmsprop | adam | adamw"},
+  {"lr", kind::layered, "0.001", "peak learning rate"},
+  {"weight-decay", kind::layered, "0.01", "weight decay (decoupled for adamw, L2 otherwise)"},
+  {"momentum", kind::layered, "0", "sgd, rmsprop: momentum"},
+  {"schedule", kind::layered, "constant", "LR schedule: constant | noam | cosine"},
+  {"warmup", kind::layered, "0", "linear warmup steps (noam needs at least 1)"},
+  {"min-lr", kind::layered, "0", "cosine: final learning rate"},
+  {"batch-tokens", kind::layered, "4096", "padded tokens per batch (length-bucketed)"},
+  {"batch-size", kind::layered, "0", "sentences per batch instead of --batch-tokens (0: use --batch-tokens)"},
+  {"epochs", kind::layered, "0", "stop after N epochs (0: no limit; 10 when neither --epochs nor --steps is set)"},
+  {"steps", kind::layered, "0", "stop after N updates (0: no limit)"},
+  {"clip", kind::layered, "1", "global gradient-norm clipping (0: off)"},
+  {"label-smoothing", kind::layered, "0", "label smoothing epsilon"},
+  {"seed", kind::layered, "1", "random seed: initialisation, data order, dropout"},
+  {"valid-every", kind::layered, "0", "validate every N steps (0: after every epoch)"},
+  {"early-stopping", kind::layered, "0", "stop after N validations without improvement (0: never)"},
+  {"save-every", kind::layered, "0", "also save the checkpoint every N steps (0: only at the end)"},
+  {"log-every", kind::layered, "100", "a progress line every N steps when stderr is not a terminal"},
+  {"quiet,q", kind::path, "false", "no progress or config on stderr (warnings and errors still)"},
+};
+// clang-format on
+
+std::string long_name(const char* name) {
+  const std::string s = name;
+  return s.substr(0, s.find(','));
+}
+
+// "d-model" -> "d_model"; "model" -> "family".
+std::string config_key(const std::string& option) {
+  if (option == "model") return "family";
+  std::string k = option;
+  for (char& c : k)
+    if (c == '-') c = '_';
+  return k;
+}
+
+struct typed {
+  const std::map<std::string, std::string>& v;
+  const std::string& text(const std::string& k) const { return v.at(k); }
+  std::int64_t integer(const std::string& k, std::int64_t min) const {
+    std::int64_t x;
+    try {
+      x = settings::parse_int(k, text(k));
+    } catch (const attn::error&) {
+      throw usage_error("--" + k + " takes an integer, not '" + text(k) + "'");
+    }
+    if (x < min) throw usage_error("--" + k + " must be at least " + std::to_string(min));
+    return x;
+  }
+  float number(const std::string& k) const {
+    try {
+      return settings::parse_float(k, text(k));
+    } catch (const attn::error&) {
+      throw usage_error("--" + k + " takes a number, not '" + text(k) + "'");
+    }
+  }
+  bool flag(const std::string& k) const {
+    try {
+      return settings::parse_bool(k, text(k));
+    } catch (const attn::error&) {
+      throw usage_error("--" + k + " takes true or false, not '" + text(k) + "'");
+    }
+  }
+};
+
+}  // namespace
+
+bool parse_train_command(const args& argv, train_command& cmd) {
+  command_line cl;
+  cl.name = "train";
+  cl.usage =
+      "attn train --model transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
+      "       attn train --resume CKPT [options]";
+  for (const row& r : table) {
+    auto* v = po::value<std::string>();
+    const std::string def = r.def ? r.def : "";
+    if (r.def) v->default_value(def);
+    if (def == "false" || def == "true") v->implicit_value("true");  // `--strict` alone means true
+    cl.options.add_options()(r.name, v, r.help);
+  }
+  po::variables_map vm;
+  if (!parse(cl, argv, vm)) return false;
+  if (vm.count("config")) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) throw attn::error("cannot open config file '" + path + "'");
+    try {
+      po::store(po::parse_config_file(in, cl.options), vm);
+    } catch (const po::error& e) {
+      throw usage_error(path + ": " + e.what());
+    }
+    if (vm.count("threads") && !vm["threads"].defaulted()) set_threads(vm["threads"].as<int>());
+  }
+  auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
+  auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
+  cmd.output = path_of("output");
+  cmd.log_path = path_of("log");
+  const std::string resume = path_of("resume");
+  if (!resume.empty()) {
+    cmd.resumed = load_checkpoint(resume);
+    if (cmd.output.empty()) cmd.output = resume;
+  }
+  // Layers: explicit (command line, --config) > the resumed checkpoint's > defaults.
+  for (const row& r : table) {
+    const std::string k = long_name(r.name);
+    if (r.k == kind::path) continue;
+    if (given(k)) {
+      cmd.values[k] = vm[k].as<std::string>();
+      cmd.explicit_keys.insert(k);
+    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
+      cmd.values[k] = cmd.resumed->train_config.at(k);
+    } else if (vm.count(k)) {
+      cmd.values[k] = vm[k].as<std::string>();
+    }
+  }
+  if (!cmd.values.count("model")) throw usage_error("--model is required (transformer, rnn, lm or classifier)");
+  if (!cmd.values.count("train")) throw usage_error("--train is required");
+  if (cmd.output.empty()) throw usage_error("-o/--output is required");
+  {
+    const auto families = model_families();
+    if (std::find(families.begin(), families.end(), cmd.values["model"]) == families.end()) {
+      std::string known;
+      for (const auto& f : families) known += (known.empty() ? "" : ", ") + f;
+      throw usage_error("--model must be one of " + known + ", not '" + cmd.values["model"] + "'");
+    }
+  }
+  for (const char* k : {"train", "valid", "vocab", "src-vocab", "tgt-vocab"}) {  // fail before any work
+    const std::string& path = cmd.values[k];
+    if (path.empty() || path == "-") continue;
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw attn::error("cannot read '" + path + "': it is a directory");
+    if (!std::ifstream(path)) throw attn::error("cannot open '" + path + "': " + std::strerror(errno));
+  }
+  if (cmd.resumed) {
+    if (cmd.resumed->counters.count("step") == 0)
+      throw attn::error("'" + resume + "' holds no training state (a bare model?): it cannot be resumed");
+    const auto& saved = cmd.resumed->model_config;
+    if (saved.count("family") && saved.at("family") != cmd.values["model"])
+      throw usage_error("--model " + cmd.values["model"] + " conflicts with the checkpoint's family " +
+                        saved.at("family"));
+  }
+  const typed t{cmd.values};
+  std::map<std::string, std::string> arch;
+  for (const row& r : table)
+    if (r.k == kind::arch) arch[config_key(long_name(r.name))] = t.text(long_name(r.name));
+  arch["max_len"] = t.text("max-len");
+  try {
+    cmd.model = model_config::from_map(arch);
+  } catch (const attn::error& e) {
+    throw usage_error(e.what());
+  }
+  if (cmd.resumed) {  // explicit architecture flags must agree with the checkpoint's model
+    const auto mine = cmd.model.to_map();
+    for (const row& r : table) {
+      const std::string k = long_name(r.name), key = config_key(k);
+      if (r.k != kind::arch || !cmd.explicit_keys.count(k)) continue;
+      const auto it = cmd.resumed->model_config.find(key);
+      if (it != cmd.resumed->model_config.end() && it->second != mine.at(key))
+        throw usage_error("--" + k + " " + t.text(k) + " conflicts with the checkpoint's " + key + " = " + it->second);
+    }
+  }
+
+  cmd.train_path = t.text("train");
+  cmd.valid_path = t.text("valid");
+  cmd.vocab_path = t.text("vocab");
+  cmd.src_vocab_path = t.text("src-vocab");
+  cmd.tgt_vocab_path = t.text("tgt-vocab");
+  if (!cmd.vocab_path.empty() && (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()))
+    throw usage_error("give either -v/--vocab or --src-vocab/--tgt-vocab, not both");
+  cmd.vocab_size = static_cast<std::size_t>(t.integer("vocab-size", 1));
+  cmd.data.format = format_for_family(cmd.model.family);
+  cmd.data.max_len = static_cast<std::size_t>(t.integer("max-len", 2));
+  const std::string& lp = t.text("long");
+  if (lp != "truncate" && lp != "skip") throw usage_error("--long must be truncate or skip, not '" + lp + "'");
+  cmd.data.too_long = lp == "skip" ? long_policy::skip : long_policy::truncate;
+  cmd.data.strict = t.flag("strict");
+
+  cmd.optimizer.kind = t.text("optimizer");
+  cmd.optimizer.weight_decay = t.number("weight-decay");
+  cmd.optimizer.momentum = t.number("momentum");
+  try {
+    make_optimizer(cmd.optimizer);  // validates the kind and settings
+  } catch (const attn::error& e) {
+    throw usage_error(std::string("--optimizer: ") + e.what());
+  }
+  train_options& o = cmd.train;
+  o.schedule.kind = t.text("schedule");
+  o.schedule.lr = t.number("lr");
+  o.schedule.warmup = t.integer("warmup", 0);
+  o.schedule.min_lr = t.number("min-lr");
+  if (o.schedule.kind != "constant" && o.schedule.kind != "noam" && o.schedule.kind != "cosine")
+    throw usage_error("--schedule must be constant, noam or cosine, not '" + o.schedule.kind + "'");
+  if (o.schedule.kind == "noam" && o.schedule.warmup < 1) throw usage_error("--schedule noam needs --warmup 1 or more");
+  o.batching.batch_size = static_cast<std::size_t>(t.integer("batch-size", 0));
+  o.batching.batch_tokens = o.batching.batch_size > 0 ? 0 : static_cast<std::size_t>(t.integer("batch-tokens", 1));
+  o.epochs = t.integer("epochs", 0);
+  o.steps = t.integer("steps", 0);
+  if (o.epochs == 0 && o.steps == 0) o.epochs = 10;
+  o.clip = t.number("clip");
+  o.label_smoothing = t.number("label-smoothing");
+  if (o.label_smoothing < 0 || o.label_smoothing >= 1) throw usage_error("--label-smoothing must be in [0, 1)");
+  o.seed = static_cast<std::uint64_t>(t.integer("seed", 0));
+  o.valid_every = t.integer("valid-every", 0);
+  o.early_stopping = t.integer("early-stopping", 0);
+  o.save_every = t.integer("save-every", 0);
+  o.checkpoint_path = cmd.output;
+  cmd.log_every = t.integer("log-every", 1);
+  const std::map<std::string, std::string> quiet{{"quiet", path_of("quiet")}};
+  cmd.quiet = typed{quiet}.flag("quiet");
+  return true;
+}
+
+}  // namespace attn::cli

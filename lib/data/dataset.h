@@ -1,0 +1,74 @@
+#pragma once
+// Training and validation data: text files read into token ids, grouped by make_batches
+// (batching.h) and padded into `batch`es (models/model.h). Three formats, one per task:
+//   lm          plain text, one sequence per line. Lines are packed into one token stream with
+//               <eos> after each line and cut into windows of max_len + 1 tokens (nanoGPT style):
+//               src = window[0 .. T-1], tgt_out = window[1 .. T]; consecutive windows share one
+//               token, so every token is predicted exactly once. Empty lines are skipped.
+//   pairs       TSV `source<TAB>target` (transformer, rnn): src = x <eos>, tgt_in = <bos> y,
+//               tgt_out = y <eos>.
+//   labeled     TSV `label<TAB>text` (classifier): src = <bos> x (so `--pooling first` pools
+//               a dedicated position), labels = index of the label in the label list.
+// Malformed lines (wrong number of tab-separated fields, an empty side, invalid UTF-8, an
+// unknown label in validation data) are counted, the first few reported with their line
+// numbers, and skipped; with `strict` the first one throws attn::error.
+#include <cstddef>
+#include <cstdint>
+#include <istream>
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+#include "text/tokenizer.h"
+
+namespace attn {
+
+enum class data_format { lm, pairs, labeled };
+
+// The data format a model family reads: lm -> lm, classifier -> labeled, others -> pairs.
+data_format format_for_family(const std::string& family);
+
+struct example {
+  std::vector<std::int32_t> src;  // lm: window[0..T-1]; pairs: x <eos>; labeled: <bos> x
+  std::vector<std::int32_t> tgt;  // lm: window[1..T];   pairs: y (no specials); labeled: empty
+  std::int32_t label = -1;        // labeled only
+};
+
+struct dataset {
+  data_format format = data_format::pairs;
+  std::vector<example> examples;
+  std::vector<std::size_t> lengths;  // batching cost of each example (padded tokens it needs)
+  std::size_t tokens() const;        // target tokens over all examples (lm, pairs) or examples (labeled)
+};
+
+enum class long_policy { truncate, skip };
+
+struct dataset_options {
+  data_format format = data_format::pairs;
+  std::size_t max_len = 256;  // lm: window length T; others: longest src / tgt side
+  long_policy too_long = long_policy::truncate;
+  bool strict = false;           // the first malformed line throws instead of being skipped
+  bool grow_labels = true;       // labeled: unseen labels are added (training) or malformed (validation)
+  std::size_t report_lines = 5;  // how many problems are kept in data_report::problems
+};
+
+// What reading found, for the user.
+struct data_report {
+  std::size_t lines = 0;              // lines read
+  std::size_t malformed = 0;          // lines skipped as malformed
+  std::vector<std::string> problems;  // "NAME:LINE: why", the first report_lines of them
+  std::size_t truncated = 0;          // examples cut to max_len
+  std::size_t skipped_long = 0;       // examples dropped for exceeding max_len (long_policy::skip)
+};
+
+// Reads `in` (name is for messages). src tokenizes lm text, sources and classifier text; tgt
+// tokenizes targets (pairs; may be the same object as src). labels is the classifier's label
+// list (index = label id), grown when opts.grow_labels.
+dataset read_dataset(std::istream& in, const std::string& name, const dataset_options& opts, tokenizer& src,
+                     tokenizer& tgt, std::vector<std::string>& labels, data_report& report);
+
+// Pads the examples at `indices` into one batch (pad_id fills; lengths per item). For lm the
+// window is in src and tgt_out, and tgt_in repeats src (decoder-only models read either).
+batch make_batch(const dataset& d, const std::vector<std::size_t>& indices);
+
+}  // namespace attn

@@ -1,0 +1,118 @@
+#pragma once
+// The training loop: batches from a dataset, forward and backward on the tape, clipping, the
+// optimizer step with the scheduled LR, periodic validation, early stopping and checkpoints.
+// It never prints: everything the user may want to see arrives through the event callback.
+//
+// Exact resume: batches are a pure function of (seed, epoch) (data/batching.h), and a
+// checkpoint holds the step, the data position (epoch, batch_in_epoch), the optimizer state and
+// the RNG state, so a run stopped after step k and resumed from its checkpoint computes the same
+// parameters, bit for bit, as one that never stopped (given a deterministic BLAS: one thread).
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "core/rng.h"
+#include "data/batching.h"
+#include "data/dataset.h"
+#include "io/checkpoint.h"
+#include "models/model.h"
+#include "train/optimizer.h"
+#include "train/schedule.h"
+
+namespace attn {
+
+struct train_options {
+  schedule_config schedule;  // LR as a function of the step
+  batching_config batching;  // token budget or sentence count; shuffled per epoch
+  std::uint64_t seed = 1;    // data order (with the epoch) and, through the rng, dropout
+  std::int64_t epochs = 0;   // stop after this many epochs (0: no limit)
+  std::int64_t steps = 0;    // stop after this many updates (0: no limit); one of the two must be set
+  float clip = 1.0f;         // global gradient-norm limit (<= 0: no clipping)
+  float label_smoothing = 0.0f;
+  std::int64_t valid_every = 0;     // validate every N steps (0: at the end of each epoch)
+  std::int64_t early_stopping = 0;  // stop after N validations without improvement (0: never)
+  std::int64_t save_every = 0;      // also save the last checkpoint every N steps (0: only at the end)
+  std::string checkpoint_path;      // last state; the best validation's goes to PATH.best ("" = no files)
+};
+
+// Where training stands; stored in checkpoint counters/metadata and restored by resume.
+struct train_state {
+  std::int64_t step = 0;                                        // updates applied
+  std::int64_t epoch = 0;                                       // 0-based epoch of the next batch
+  std::int64_t batch_in_epoch = 0;                              // index of the next batch within that epoch's order
+  std::int64_t tokens_seen = 0;                                 // target tokens trained on
+  double best_valid = std::numeric_limits<double>::infinity();  // lowest validation loss
+  std::int64_t best_valid_step = 0;
+  std::int64_t bad_validations = 0;  // validations since the best one
+};
+
+struct valid_result {
+  double loss = 0;        // mean per target token
+  double perplexity = 0;  // exp(loss)
+  double accuracy = 0;    // correct / targets (argmax), e.g. classifier accuracy
+  std::size_t tokens = 0;
+};
+
+enum class train_event_kind {
+  step,        // an update was applied
+  validation,  // a validation finished (valid set, improved)
+  saved,       // a checkpoint was written (path)
+  epoch_end,   // an epoch was completed (state.epoch is the next one)
+};
+
+struct train_event {
+  train_event_kind kind = train_event_kind::step;
+  const train_state* state = nullptr;
+  std::int64_t epoch_batches = 0;  // batches in the current epoch
+  double loss = 0;                 // step: this batch's mean loss
+  float lr = 0;
+  float grad_norm = 0;           // before clipping
+  std::size_t tokens = 0;        // step: target tokens in the batch
+  double seconds = 0;            // since train() started
+  double tokens_per_second = 0;  // step: since train() started
+  valid_result valid;            // validation
+  bool improved = false;         // validation: a new best
+  std::string path;              // saved
+};
+
+enum class train_status {
+  finished,       // the step or epoch limit was reached
+  early_stopped,  // early_stopping validations without improvement
+  interrupted,    // stop_requested() returned true; the last checkpoint was saved
+  diverged,       // a non-finite loss or gradient norm; nothing was saved for that step
+};
+
+struct train_result {
+  train_status status = train_status::finished;
+  std::string message;  // diverged: what and where
+};
+
+struct train_inputs {
+  const dataset* train = nullptr;
+  const dataset* valid = nullptr;  // optional
+  // Fixed parts of every checkpoint written: model_config, vocabularies, train_config, metadata.
+  checkpoint base;
+  std::function<void(const train_event&)> on_event;  // optional
+  std::function<bool()> stop_requested;              // optional, polled after every step
+};
+
+// Runs training from `state` (fresh or restored by restore_training) until a limit, early
+// stopping, an interruption or divergence. Throws attn::error for inconsistent options or an
+// empty training set.
+train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const train_options& opts,
+                   const train_inputs& in);
+
+// Validation loss, perplexity and accuracy over d, without recording (dropout off).
+valid_result validate(model& m, const dataset& d, const batching_config& batching);
+
+// The checkpoint of the current state: base + parameters, optimizer, schedule, counters, rng.
+checkpoint make_training_checkpoint(const checkpoint& base, const model& m, const optimizer& opt, const rng& gen,
+                                    const train_state& state, const schedule_config& schedule);
+
+// Restores parameters, optimizer and rng from c into existing objects and returns its state.
+// Throws attn::error if the parameters do not match the model.
+train_state restore_training(const checkpoint& c, model& m, optimizer& opt, rng& gen);
+
+}  // namespace attn

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# attn train, end to end: a tiny lm run whose checkpoint `attn inspect` reads, exact resume
+# (same losses as an uninterrupted run), SIGTERM saving a checkpoint, and one-line errors.
+set -u
+attn=$1
+fail=0
+check() {  # check NAME EXPECTED_CODE ACTUAL_CODE
+  if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fail=1; fi
+}
+one_line() {  # one_line NAME FILE
+  [ "$(wc -l <"$2")" -eq 1 ] || { echo "FAIL: $1: expected a one-line error, got: $(cat "$2")"; fail=1; }
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+for i in $(seq 1 60); do
+  echo "the cat sat on the mat number $i and the dog ran far away"
+  echo "a bird flew over the house while $i fish swam in the sea"
+done >train.txt
+head -8 train.txt >valid.txt
+small=(--model lm --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 16 --vocab-size 300
+       --batch-size 8 --threads 1 --schedule noam --warmup 4 --dropout 0.2 -q)
+
+"$attn" train "${small[@]}" --train train.txt --valid valid.txt --valid-every 5 --steps 20 -o a.ckpt --log a.csv
+check "train lm" 0 $?
+"$attn" inspect a.ckpt >inspect.txt; check "inspect the checkpoint" 0 $?
+grep -q "model: lm" inspect.txt || { echo "FAIL: inspect does not show the lm family"; fail=1; }
+[ -f a.ckpt.best ] || { echo "FAIL: no best checkpoint"; fail=1; }
+[ "$(grep -c ',train$' a.csv)" -eq 20 ] || { echo "FAIL: log has $(grep -c ',train$' a.csv) step rows, expected 20"; fail=1; }
+head -1 a.csv | grep -q '^step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,split$' \
+  || { echo "FAIL: log header: $(head -1 a.csv)"; fail=1; }
+
+# Interrupted after 9 steps, resumed to 20: the same step losses as the straight run.
+"$attn" train "${small[@]}" --train train.txt --valid valid.txt --valid-every 5 --steps 9 -o b.ckpt --log b.csv
+check "train 9 steps" 0 $?
+"$attn" train --resume b.ckpt --steps 20 --log b.csv -q --threads 1; check "resume" 0 $?
+diff <(grep ',train$' a.csv | cut -d, -f1-5) <(grep ',train$' b.csv | cut -d, -f1-5) >/dev/null \
+  || { echo "FAIL: resumed losses differ from the straight run"; fail=1; }
+# Explicit architecture flags must agree with the checkpoint.
+"$attn" train --resume b.ckpt --heads 4 --steps 30 2>err.txt; check "resume with other heads" 2 $?
+one_line "conflicting --heads" err.txt
+
+# SIGTERM: a checkpoint is saved and the exit code is 143.
+"$attn" train "${small[@]}" --train train.txt --steps 1000000 -o s.ckpt --log s.csv &
+pid=$!
+for _ in $(seq 1 100); do [ -s s.csv ] && [ "$(wc -l <s.csv)" -gt 3 ] && break; sleep 0.1; done
+kill -TERM $pid; wait $pid; check "SIGTERM" 143 $?
+"$attn" inspect s.ckpt >/dev/null; check "checkpoint saved on SIGTERM" 0 $?
+
+# Bad inputs: one line on stderr, exit 2 (usage) or 1 (runtime).
+"$attn" train --model lm --train missing.txt -o x.ckpt 2>err.txt; check "missing file" 1 $?
+one_line "missing file" err.txt
+"$attn" train --model lm --train train.txt -o x.ckpt --frobnicate 2>err.txt; check "unknown option" 2 $?
+one_line "unknown option" err.txt
+"$attn" train --model nonsense --train train.txt -o x.ckpt 2>err.txt; check "--model nonsense" 2 $?
+one_line "--model nonsense" err.txt
+: >empty.txt
+"$attn" train --model lm --train empty.txt -o x.ckpt -q -v a.ckpt 2>err.txt; check "not a vocabulary" 1 $?
+one_line "not a vocabulary" err.txt
+"$attn" vocab --type char --size 60 -o v.txt train.txt 2>/dev/null
+"$attn" train --model lm --train empty.txt -o x.ckpt -q -v v.txt 2>err.txt; check "empty training set" 1 $?
+one_line "empty training set" err.txt
+grep -q "no usable examples" err.txt || { echo "FAIL: empty training set message: $(cat err.txt)"; fail=1; }
+exit $fail

@@ -1,0 +1,77 @@
+// `attn train` options, in-process: command line > --config FILE > resumed checkpoint > defaults.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "commands.h"
+#include "core/error.h"
+#include "train_options.h"
+
+using namespace attn;
+using attn::cli::args;
+
+namespace {
+
+struct temp_file {
+  std::string path;
+  temp_file(const std::string& name, const std::string& text) : path(name) { std::ofstream(path) << text; }
+  ~temp_file() { std::remove(path.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("defaults, config file and command line: the command line wins") {
+  temp_file data("test_opts_train.txt", "a b c\n");
+  temp_file cfg(
+      "test_opts.cfg",
+      "# comment\nmodel = lm\ntrain = test_opts_train.txt\nlr = 0.01\nheads = 8\nstrict = true\nsteps = 50\n");
+  cli::train_command c;
+  REQUIRE(cli::parse_train_command({"--config", cfg.path, "--lr", "0.5", "-o", "x.ckpt", "--layers", "3"}, c));
+  CHECK(c.train.schedule.lr == 0.5f);  // command line over config
+  CHECK(c.model.heads == 8);           // config over default
+  CHECK(c.model.layers == 3);
+  CHECK(c.model.d_model == 256);  // default
+  CHECK(c.model.family == "lm");
+  CHECK(c.data.format == data_format::lm);
+  CHECK(c.data.strict);
+  CHECK(c.train.steps == 50);
+  CHECK(c.train.epochs == 0);
+  CHECK(c.train.checkpoint_path == "x.ckpt");
+  CHECK(c.values.at("lr") == "0.5");
+  CHECK(c.values.at("heads") == "8");
+  CHECK(c.values.count("output") == 0);  // paths are not part of the stored training config
+  CHECK(c.explicit_keys.count("heads") == 1);
+  CHECK(c.explicit_keys.count("d-model") == 0);
+  CHECK(c.optimizer.kind == "adamw");
+  CHECK(c.train.batching.batch_tokens == 4096);
+}
+
+TEST_CASE("flags, --batch-size and the default epoch limit") {
+  temp_file data("test_opts_train2.txt", "a\tb\n");
+  cli::train_command c;
+  REQUIRE(cli::parse_train_command({"--model", "rnn", "--train", data.path, "-o", "y", "--bidirectional",
+                                    "--tie-output=false", "--batch-size", "16"},
+                                   c));
+  CHECK(c.model.bidirectional);
+  CHECK_FALSE(c.model.tie_output);
+  CHECK(c.train.batching.batch_size == 16);
+  CHECK(c.train.batching.batch_tokens == 0);
+  CHECK(c.train.epochs == 10);
+  CHECK(c.data.format == data_format::pairs);
+}
+
+TEST_CASE("bad values are usage errors (exit 2) with one line; missing files exit 1") {
+  temp_file data("test_opts_train3.txt", "a b\n");
+  auto code = [](const args& a) { return cli::dispatch(a); };
+  CHECK(code({"train", "--model", "nonsense", "--train", data.path, "-o", "z"}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--lr", "fast"}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--schedule", "linear"}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--attention", "weird"}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data.path}) == 2);  // no -o
+  CHECK(code({"train", "--model", "lm", "--train", "no_such_file.txt", "-o", "z"}) == 1);
+  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--config", "no_such.cfg"}) == 1);
+  cli::train_command c;
+  CHECK_THROWS_WITH_AS(cli::parse_train_command({"--model", "lm", "--train", data.path, "-o", "z", "--long", "cut"}, c),
+                       "--long must be truncate or skip, not 'cut'", cli::usage_error);
+}
