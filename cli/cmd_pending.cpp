@@ -19,7 +19,6 @@ int not_yet(const char* name, const args& argv) {
 }  // namespace
 
 int cmd_finetune(const args& a) { return not_yet("finetune", a); }
-int cmd_decode(const args& a) { return not_yet("decode", a); }
 int cmd_attention(const args& a) { return not_yet("attention", a); }
 int cmd_eval(const args& a) { return not_yet("eval", a); }
 

@@ -4,12 +4,13 @@
 
 namespace attn {
 
-std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len) {
+std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len,
+                                                     std::int32_t start_token) {
   no_grad off(t);
   t.reset();
   m.start_decoding(t, b);
   std::vector<std::vector<std::int32_t>> out(b.size);
-  std::vector<std::int32_t> last(b.size, bos_id);
+  std::vector<std::int32_t> last(b.size, start_token);
   std::vector<bool> done(b.size, false);
   std::size_t active = b.size;
   for (std::size_t step = 0; step < max_len && active > 0; ++step) {

@@ -12,6 +12,9 @@ namespace attn {
 
 // b holds the sources (src, src_lengths; for lm the prompts). Returns, per item, the produced
 // tokens without <bos>/<eos>. Decoding of an item stops at <eos> or after max_len tokens.
-std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len);
+// start_token is fed first: <bos> for encoder-decoders; an lm trained on <eos>-separated lines
+// starts a new line after <eos>.
+std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len,
+                                                     std::int32_t start_token = 2 /* bos_id */);
 
 }  // namespace attn
