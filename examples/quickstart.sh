@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # The main job on the bundled example data: installs and builds if needed, then
-#   1. builds a byte-level BPE vocabulary from both sides of the English-French pairs,
-#   2. tokenizes a few sentences and turns the ids back into text.
+#   1. builds a byte-level BPE vocabulary from the English-French pairs and round-trips a sample,
+#   2. trains a small Transformer to reverse digit sequences (about a minute on 2 cores),
+#   3. decodes the held-out sequences with it and scores exact matches.
 # Outputs go to ./out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash examples/setup.sh
 attn=./build/attn
+data=examples/data
 mkdir -p out
 
-echo "== vocabulary: byte-level BPE, 4000 entries, from examples/data/en-fr.tsv (both columns)" >&2
-$attn vocab --type bpe --size 4000 --column all -o out/en-fr.vocab examples/data/en-fr.tsv
+echo "== 1. vocabulary: byte-level BPE, 4000 entries, from $data/en-fr.tsv (both columns)" >&2
+$attn vocab --type bpe --size 4000 --column all -o out/en-fr.vocab $data/en-fr.tsv
+head -5 $data/kjv-genesis.txt > out/sample.txt
+$attn tokenize -v out/en-fr.vocab --pieces < out/sample.txt | head -2
+$attn tokenize -v out/en-fr.vocab < out/sample.txt | $attn tokenize -v out/en-fr.vocab --decode > out/sample.roundtrip.txt
+cmp out/sample.txt out/sample.roundtrip.txt && echo "tokenize round trip exact: out/sample.roundtrip.txt" >&2
 
-echo "== tokenize 5 sentences (pieces, then ids)" >&2
-head -5 examples/data/kjv-genesis.txt > out/sample.txt
-$attn tokenize -v out/en-fr.vocab --pieces < out/sample.txt
-$attn tokenize -v out/en-fr.vocab --ids < out/sample.txt > out/sample.ids
+echo "== 2. train a Transformer to reverse digit sequences ($data/reverse-train.tsv)" >&2
+$attn vocab -q --type word --size 30 --column all -o out/digits.vocab $data/reverse-train.tsv
+$attn train --model transformer --train $data/reverse-train.tsv --valid $data/reverse-valid.tsv \
+  -v out/digits.vocab --layers 2 --d-model 64 --heads 4 --ff 256 --dropout 0 --batch-size 64 \
+  --steps 1000 --valid-every 250 --lr 0.003 --schedule cosine --warmup 50 --max-len 32 \
+  --log out/reverse.log.csv -o out/reverse.ckpt
+$attn inspect out/reverse.ckpt | head -4
 
-echo "== decode the ids back to text and compare byte for byte" >&2
-$attn tokenize -v out/en-fr.vocab --decode < out/sample.ids > out/sample.roundtrip.txt
-cmp out/sample.txt out/sample.roundtrip.txt && echo "round trip exact: out/sample.roundtrip.txt" >&2
+echo "== 3. decode the held-out sources" >&2
+cut -f1 $data/reverse-valid.tsv | $attn decode -m out/reverse.ckpt > out/reverse.hyp.txt
+paste <(cut -f1,2 $data/reverse-valid.tsv) out/reverse.hyp.txt | head -3
+paste <(cut -f2 $data/reverse-valid.tsv) out/reverse.hyp.txt |
+  awk -F'\t' '$1==$2{c++} END{printf "exact match: %d/%d held-out sequences\n", c, NR}' >&2
