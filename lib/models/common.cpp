@@ -69,6 +69,14 @@ std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>&
   return hits;
 }
 
+loss_result token_loss(var logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id,
+                       float label_smoothing) {
+  loss_result r;
+  r.loss = softmax_cross_entropy(logits, targets, pad_id, label_smoothing, &r.tokens);
+  r.correct = count_correct(logits.value(), targets, pad_id);
+  return r;
+}
+
 void check_batch(const batch& b, bool needs_target, const char* family) {
   auto fail = [&](const std::string& what) { throw error(std::string(family) + " batch: " + what); };
   if (b.size == 0) fail("empty batch");

@@ -21,6 +21,8 @@ nn::attention_scoring scoring_of(const std::string& attention);
 matrix log_softmax_rows(const matrix& logits);
 // Rows whose target is not pad_id and whose argmax logit equals the target. logits [N, V], targets N.
 std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id);
+// Mean cross-entropy of logits [N,V] against targets (pad rows skipped), with token count and accuracy.
+loss_result token_loss(var logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id, float label_smoothing);
 // Checks a batch's vectors against its sizes; family names the model in the message.
 void check_batch(const batch& b, bool needs_target, const char* family);
 // Whole batch items of m [B*len, d] in the given order -> [order.size()*len, d]; out-of-range items throw.

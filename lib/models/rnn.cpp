@@ -78,10 +78,7 @@ class rnn_model : public model {
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check_batch(b, true, "rnn");
     var logits = forward(t, b, gen);
-    loss_result r;
-    r.loss = softmax_cross_entropy(logits, b.tgt_out, 0, label_smoothing, &r.tokens);
-    r.correct = count_correct(logits.value(), b.tgt_out, 0);
-    return r;
+    return token_loss(logits, b.tgt_out, 0, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
