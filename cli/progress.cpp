@@ -88,6 +88,7 @@ void progress::event(const train_event& e, const train_options& opts) {
     case train_event_kind::validation:
       line("valid at step " + std::to_string(s.step) + ": loss " + fmt("%.4f", e.valid.loss) + " ppl " +
            fmt("%.2f", e.valid.perplexity) + " acc " + fmt("%.4f", e.valid.accuracy) +
+           (e.valid.bits_per_byte > 0 ? " bpb " + fmt("%.4f", e.valid.bits_per_byte) : std::string()) +
            (e.improved
                 ? " (best)"
                 : " (best " + fmt("%.4f", s.best_valid) + " at step " + std::to_string(s.best_valid_step) + ")"));
@@ -110,18 +111,19 @@ csv_log::csv_log(const std::string& path) : path_(path) {
   const bool fresh = !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
   out_.open(path, std::ios::app);
   if (!out_) throw attn::error("cannot write log '" + path + "'");
-  if (fresh) out_ << "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,split\n";
+  if (fresh) out_ << "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n";
 }
 
 void csv_log::event(const train_event& e) {
   const train_state& s = *e.state;
   if (e.kind == train_event_kind::step) {
     out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.loss) << ',' << fmt("%.9g", e.lr) << ',' << e.tokens << ','
-         << fmt("%.1f", e.tokens_per_second) << ',' << fmt("%.9g", e.grad_norm) << ",,,train\n"
+         << fmt("%.1f", e.tokens_per_second) << ',' << fmt("%.9g", e.grad_norm) << ",,,,train\n"
          << std::flush;  // readable with tail -f
   } else if (e.kind == train_event_kind::validation) {
     out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.valid.loss) << ",," << e.valid.tokens << ",,,"
-         << fmt("%.9g", e.valid.perplexity) << ',' << fmt("%.9g", e.valid.accuracy) << ",valid\n";
+         << fmt("%.9g", e.valid.perplexity) << ',' << fmt("%.9g", e.valid.accuracy) << ','
+         << (e.valid.bits_per_byte > 0 ? fmt("%.9g", e.valid.bits_per_byte) : std::string()) << ",valid\n";
   }
 }
 

@@ -56,6 +56,7 @@ void read_lm(line_reader& lines, const std::string& name, const dataset_options&
       continue;
     }
     if (blank(line)) continue;
+    d.bytes += line.size() + 1;
     tok.encode(line, stream);
     stream.push_back(eos_id);
   }

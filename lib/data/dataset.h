@@ -38,6 +38,8 @@ struct dataset {
   data_format format = data_format::pairs;
   std::vector<example> examples;
   std::vector<std::size_t> lengths;  // batching cost of each example (padded tokens it needs)
+  std::size_t bytes = 0;             // lm: UTF-8 bytes of the text, each non-blank line + 1 for its end
+                                     // (the <eos> predicted there): the denominator of bits per byte
   std::size_t tokens() const;        // target tokens over all examples (lm, pairs) or examples (labeled)
 };
 

@@ -56,6 +56,7 @@ valid_result validate(model& m, const dataset& d, const batching_config& batchin
     v.accuracy = static_cast<double>(correct) / static_cast<double>(tokens);
   }
   v.perplexity = std::exp(v.loss);
+  if (d.bytes > 0) v.bits_per_byte = sum / std::log(2.0) / static_cast<double>(d.bytes);
   return v;
 }
 

@@ -52,6 +52,7 @@ struct valid_result {
   double loss = 0;        // mean per target token
   double perplexity = 0;  // exp(loss)
   double accuracy = 0;    // correct / targets (argmax), e.g. classifier accuracy
+  double bits_per_byte = 0;  // lm: total loss / ln 2 / dataset::bytes, comparable across tokenizers (0: n/a)
   std::size_t tokens = 0;
 };
 
