@@ -6,8 +6,7 @@
 
 namespace attn::cli {
 
-namespace {
-int not_yet(const char* name, const args& argv) {
+int not_implemented(const char* name, const args& argv) {
   for (const auto& a : argv)
     if (a == "--help" || a == "-h") {
       std::cout << "usage: attn " << name << " ...\n\n'" << name << "' is not implemented yet.\n";
@@ -16,10 +15,7 @@ int not_yet(const char* name, const args& argv) {
   std::cerr << "attn " << name << ": not implemented yet\n";
   return 2;
 }
-}  // namespace
 
-int cmd_finetune(const args& a) { return not_yet("finetune", a); }
-int cmd_attention(const args& a) { return not_yet("attention", a); }
-int cmd_eval(const args& a) { return not_yet("eval", a); }
+int cmd_finetune(const args& a) { return not_implemented("finetune", a); }
 
 }  // namespace attn::cli

@@ -35,4 +35,8 @@ int cmd_attention(const args&);
 int cmd_eval(const args&);
 int cmd_inspect(const args&);
 
+// The answer of a registered subcommand that is not built yet: "not implemented yet", exit 2
+// (--help: exit 0).
+int not_implemented(const char* name, const args& argv);
+
 }  // namespace attn::cli

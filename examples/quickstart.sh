@@ -2,7 +2,8 @@
 # The main job on the bundled example data: installs and builds if needed, then
 #   1. builds a byte-level BPE vocabulary from the English-French pairs and round-trips a sample,
 #   2. trains a small Transformer to reverse digit sequences (about a minute on 2 cores),
-#   3. decodes the held-out sequences with it and scores exact matches.
+#   3. decodes the held-out sequences with it and scores exact matches,
+#   4. dumps its attention while it translates (CSV) and prints one alignment.
 # Outputs go to ./out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,10 @@ cut -f1 $data/reverse-valid.tsv | $attn decode -m out/reverse.ckpt > out/reverse
 paste <(cut -f1,2 $data/reverse-valid.tsv) out/reverse.hyp.txt | head -3
 paste <(cut -f2 $data/reverse-valid.tsv) out/reverse.hyp.txt |
   awk -F'\t' '$1==$2{c++} END{printf "exact match: %d/%d held-out sequences\n", c, NR}' >&2
+
+echo "== 4. attention while translating the held-out sources: out/reverse.attn.csv" >&2
+cut -f1 $data/reverse-valid.tsv | $attn attention -m out/reverse.ckpt --layer 1 --head mean > out/reverse.attn.csv
+# sentence 1: for each output token, the source token it attends to most (the reversal's mirror)
+awk -F, 'BEGIN { q = -1 } $1 == 1 && ($6 != q || $10 > w) { if ($6 != q) n++; q = $6; w = $10; out[n] = $7 " <- " $9 " (" $10 ")" }
+  END { print "sentence 1, last decoder layer, mean over heads: output <- most-attended source"
+        for (i = 1; i <= n; i++) print "  " out[i] }' out/reverse.attn.csv

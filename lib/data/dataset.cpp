@@ -10,17 +10,6 @@ namespace attn {
 
 namespace {
 
-bool valid_utf8(std::string_view s) {
-  const char* p = s.data();
-  const char* end = p + s.size();
-  while (p < end) {
-    uint32_t cp = 0;
-    p += utf8_decode(p, end, cp);
-    if (cp >= invalid_byte_base) return false;
-  }
-  return true;
-}
-
 bool blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
@@ -51,7 +40,7 @@ void read_lm(line_reader& lines, const std::string& name, const dataset_options&
   std::string_view line;
   while (lines.next(line)) {
     ++report.lines;
-    if (!valid_utf8(line)) {
+    if (!utf8_valid(line)) {
       malformed(opts, report, name, lines.line_number(), "invalid UTF-8");
       continue;
     }
@@ -92,7 +81,7 @@ void read_tsv(line_reader& lines, const std::string& name, const dataset_options
       continue;
     }
     const std::string_view a = line.substr(0, tab), b = line.substr(tab + 1);
-    if (!valid_utf8(line)) {
+    if (!utf8_valid(line)) {
       malformed(opts, report, name, no, "invalid UTF-8");
       continue;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "core/error.h"
 
@@ -13,6 +14,10 @@ matrix model::log_probs(tape&, const batch&) {
 
 void model::reorder_decoding(const std::vector<std::int32_t>&) {
   throw error("the " + config().family + " model does not decode");
+}
+
+std::vector<attention_map> model::attention_maps(tape&, const batch&) {
+  throw error("the " + config().family + " model exposes no attention weights");
 }
 
 matrix model::classify(tape&, const batch&) {
@@ -112,6 +117,29 @@ std::vector<std::int32_t> lengths_or_full(const std::vector<std::int32_t>& lengt
                                           std::size_t len) {
   if (!lengths.empty()) return lengths;
   return std::vector<std::int32_t>(batch, static_cast<std::int32_t>(len));
+}
+
+keeping_weights::keeping_weights(std::vector<nn::multi_head_attention*> modules) : modules_(std::move(modules)) {
+  for (auto* m : modules_) m->keep_weights(true);
+}
+
+keeping_weights::~keeping_weights() {
+  for (auto* m : modules_) m->keep_weights(false);
+}
+
+attention_map map_of(const nn::multi_head_attention& a, std::string module, std::size_t layer, sequence_side queries,
+                     sequence_side keys, std::size_t q_len, std::size_t k_len) {
+  attention_map m;
+  m.module = std::move(module);
+  m.kind = a.config().cross ? "cross" : "self";
+  m.layer = layer;
+  m.heads = a.config().heads;
+  m.queries = queries;
+  m.keys = keys;
+  m.q_len = q_len;
+  m.k_len = k_len;
+  m.weights = a.last_weights().w;
+  return m;
 }
 
 }  // namespace attn::models_detail

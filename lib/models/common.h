@@ -8,6 +8,7 @@
 #include "core/ops.h"
 #include "models/model.h"
 #include "nn/block_config.h"
+#include "nn/multi_head_attention.h"
 
 namespace attn::models_detail {
 
@@ -32,6 +33,22 @@ std::vector<std::int32_t> pick(const std::vector<std::int32_t>& v, const std::ve
 
 // lengths, or all `len` when empty.
 std::vector<std::int32_t> lengths_or_full(const std::vector<std::int32_t>& lengths, std::size_t batch, std::size_t len);
+
+// Turns keep_weights on for some attention modules for its lifetime (attention_maps).
+class keeping_weights {
+ public:
+  explicit keeping_weights(std::vector<nn::multi_head_attention*> modules);
+  ~keeping_weights();
+  keeping_weights(const keeping_weights&) = delete;
+  keeping_weights& operator=(const keeping_weights&) = delete;
+
+ private:
+  std::vector<nn::multi_head_attention*> modules_;
+};
+
+// The map of a module whose forward ran with keep_weights on (its last_weights).
+attention_map map_of(const nn::multi_head_attention& a, std::string module, std::size_t layer, sequence_side queries,
+                     sequence_side keys, std::size_t q_len, std::size_t k_len);
 
 // One factory per family (transformer.cpp, rnn.cpp, lm.cpp, classifier.cpp).
 std::unique_ptr<model> make_transformer(const model_config& c, rng& gen);

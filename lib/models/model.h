@@ -36,6 +36,23 @@ struct loss_result {
                              // correct / tokens); classifier: items whose argmax is the label
 };
 
+// Which sequence the queries or the keys of an attention map run over.
+enum class sequence_side { source, target };
+
+// One attention distribution of a teacher-forced forward pass, for dumps and study.
+// Source positions are batch.src (for lm and classifier: the text); target positions are the
+// decoder's steps: query t reads tgt_in[t] and predicts tgt_out[t]; decoder self-attention keys
+// are tgt_in positions.
+struct attention_map {
+  std::string module;    // the attention's parameter prefix, e.g. "decoder.layers.1.cross_attn"
+  std::string kind;      // "self" or "cross"
+  std::size_t layer = 0; // block index (0 for the rnn's single attention)
+  std::size_t heads = 1; // H
+  sequence_side queries = sequence_side::source, keys = sequence_side::source;
+  std::size_t q_len = 0, k_len = 0;  // Tq, Tk: the batch's padded lengths on those sides
+  matrix weights;                    // [B*H*Tq, Tk], row (b*H + h)*Tq + t; masked keys are exactly 0
+};
+
 class model {
  public:
   virtual ~model() = default;
@@ -67,6 +84,10 @@ class model {
   // lm: [B*S, V] over src), computed like loss() but without dropout. Scoring, tests, attention
   // dumps. Throws attn::error for a classifier.
   virtual matrix log_probs(tape& t, const batch& b);
+
+  // Every attention of the model, in forward order, from one teacher-forced forward pass without
+  // dropout (same inputs as log_probs; for a classifier only src is needed). The base class throws.
+  virtual std::vector<attention_map> attention_maps(tape& t, const batch& b);
 
   // classifier: log-probabilities of the classes [B, num_classes]. Throws attn::error for other families.
   virtual matrix classify(tape& t, const batch& b);

@@ -20,6 +20,7 @@
 // Parameters: src_embed.weight [Vs, e], tgt_embed.weight [Vt, e] (embed.weight when share_embeddings);
 // encoder.lstm.{fwd,bwd}.*; decoder.lstm.fwd.*; attention.{keys,query,v}.* (additive) or
 // attention.general.weight [h, h] (general); out.weight [2h, Vt], out.bias.
+#include <algorithm>
 #include <memory>
 
 #include "core/error.h"
@@ -86,6 +87,24 @@ class rnn_model : public model {
     no_grad ng(t);
     rng unused(0);
     return log_softmax_rows(forward(t, b, unused).value());
+  }
+
+  // One map: the decoder's attention over the encoder outputs, queries = target steps.
+  std::vector<attention_map> attention_maps(tape& t, const batch& b) override {
+    check_batch(b, true, "rnn");
+    no_grad ng(t);
+    rng unused(0);
+    attention_map m;
+    m.module = "attention";
+    m.kind = "cross";
+    m.queries = sequence_side::target;
+    m.keys = sequence_side::source;
+    m.q_len = b.tgt_len;
+    m.k_len = b.src_len;
+    attention_weights w;
+    forward(t, b, unused, &w);
+    m.weights = std::move(w.w);
+    return {m};
   }
 
   void start_decoding(tape& t, const batch& b) override {
@@ -156,19 +175,20 @@ class rnn_model : public model {
   }
 
   // Luong attention: q [B*Tq, h] over keys k [B*S, h] (enc or enc·W_g), values enc -> ctx [B*Tq, h]
+  // keep (optional) receives the weights [B*Tq, Tk].
   var luong(var q, var values, var k, std::size_t batch, std::size_t q_len, std::size_t k_len,
-            const std::vector<std::int32_t>& lengths) const {
+            const std::vector<std::int32_t>& lengths, attention_weights* keep = nullptr) const {
     attention_shape s;
     s.batch = batch;
     s.q_len = q_len;
     s.k_len = k_len;
     s.heads = 1;
     s.k_lengths = lengths;
-    return attention(q, k, values, s, kind_ == rnn_attention::scaled_dot ? scoring::scaled_dot : scoring::dot);
+    return attention(q, k, values, s, kind_ == rnn_attention::scaled_dot ? scoring::scaled_dot : scoring::dot, keep);
   }
 
-  // teacher forcing -> logits [B*T, V]
-  var forward(tape& t, const batch& b, rng& gen) {
+  // teacher forcing -> logits [B*T, V]; keep (optional) receives the attention weights [B*T, S]
+  var forward(tape& t, const batch& b, rng& gen, attention_weights* keep = nullptr) {
     const std::size_t B = b.size, T = b.tgt_len;
     encoded e = encode(t, b, gen);
     var y = drop_.forward(tgt_embed_.forward(t, b.tgt_in), gen);  // [B*T, e]
@@ -181,10 +201,15 @@ class rnn_model : public model {
       var ctx = t.constant(zero);
       std::vector<var> steps;  // [B, 2h] per step, time-major
       std::vector<std::int32_t> rows_t(B);
+      attention_weights step_weights;  // [B, S] of one step, when keeping
+      if (keep) keep->w = matrix::from_shape({B * T, b.src_len});
       for (std::size_t step = 0; step < T; ++step) {
         for (std::size_t i = 0; i < B; ++i) rows_t[i] = static_cast<std::int32_t>(i * T + step);
         s = decoder_.step(concat_cols({gather_rows(y, rows_t), ctx}), s);
-        ctx = additive_.attend(k, s.h);
+        ctx = additive_.attend(k, s.h, keep ? &step_weights : nullptr);
+        if (keep)  // row i of the step -> row i*T + step
+          for (std::size_t i = 0; i < B; ++i)
+            std::copy_n(step_weights.w.data() + i * b.src_len, b.src_len, keep->w.data() + (i * T + step) * b.src_len);
         steps.push_back(concat_cols({s.h, ctx}));
       }
       // time-major [T*B] -> batch-major [B*T]: row b*T + t reads row t*B + b
@@ -195,7 +220,7 @@ class rnn_model : public model {
     } else {
       nn::lstm_output dec = decoder_.forward(y, B, T, b.tgt_lengths, {e.init});
       var k = kind_ == rnn_attention::general ? matmul(e.out, t.param(*general_)) : e.out;
-      features = concat_cols({dec.y, luong(dec.y, e.out, k, B, T, b.src_len, b.src_lengths)});
+      features = concat_cols({dec.y, luong(dec.y, e.out, k, B, T, b.src_len, b.src_lengths, keep)});
     }
     return out_.forward(drop_.forward(features, gen));
   }

@@ -72,6 +72,35 @@ class transformer_model : public model {
     return log_softmax_rows(forward(t, b, unused).value());
   }
 
+  std::vector<attention_map> attention_maps(tape& t, const batch& b) override {
+    check_batch(b, true, "transformer");
+    std::vector<nn::multi_head_attention*> modules;
+    for (nn::encoder_layer& l : encoder_) modules.push_back(&l.attention());
+    for (nn::decoder_layer& l : decoder_) {
+      modules.push_back(&l.self_attention());
+      modules.push_back(&l.cross_attention());
+    }
+    {
+      keeping_weights keep(modules);
+      no_grad ng(t);
+      rng unused(0);
+      forward(t, b, unused);
+    }
+    using side = sequence_side;
+    std::vector<attention_map> maps;
+    for (std::size_t i = 0; i < encoder_.size(); ++i)
+      maps.push_back(map_of(encoder_[i].attention(), "encoder.layers." + std::to_string(i) + ".attn", i, side::source,
+                            side::source, b.src_len, b.src_len));
+    for (std::size_t i = 0; i < decoder_.size(); ++i) {
+      const std::string prefix = "decoder.layers." + std::to_string(i);
+      maps.push_back(map_of(decoder_[i].self_attention(), prefix + ".self_attn", i, side::target, side::target,
+                            b.tgt_len, b.tgt_len));
+      maps.push_back(map_of(decoder_[i].cross_attention(), prefix + ".cross_attn", i, side::target, side::source,
+                            b.tgt_len, b.src_len));
+    }
+    return maps;
+  }
+
   void start_decoding(tape& t, const batch& b) override {
     check_batch(b, false, "transformer");
     no_grad ng(t);

@@ -107,4 +107,15 @@ void utf8_lowercase(std::string_view text, std::string& out) {
   }
 }
 
+bool utf8_valid(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    uint32_t cp = 0;
+    p += utf8_decode(p, end, cp);
+    if (cp >= invalid_byte_base) return false;
+  }
+  return true;
+}
+
 }  // namespace attn

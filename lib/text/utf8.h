@@ -14,6 +14,9 @@ constexpr uint32_t invalid_byte_base = 0x110000;
 // Decodes the unit starting at p (p < end); returns its length in bytes (1..4) and sets cp.
 int utf8_decode(const char* p, const char* end, uint32_t& cp);
 
+// True when every unit of text is a valid, shortest-form UTF-8 sequence.
+bool utf8_valid(std::string_view text);
+
 // Appends the UTF-8 encoding of cp (or the raw byte for cp >= invalid_byte_base).
 void utf8_append(std::string& out, uint32_t cp);
 
