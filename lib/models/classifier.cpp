@@ -65,19 +65,11 @@ class classifier_model : public model {
 
   std::vector<attention_map> attention_maps(tape& t, const batch& b) override {
     check_batch(b, false, "classifier");
-    std::vector<nn::multi_head_attention*> modules;
-    for (nn::encoder_layer& l : layers_) modules.push_back(&l.attention());
-    {
-      keeping_weights keep(modules);
+    return encoder_stack_maps(layers_, "encoder.layers.", b.src_len, [&] {
       no_grad ng(t);
       rng unused(0);
       forward(t, b, unused);
-    }
-    std::vector<attention_map> maps;
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-      maps.push_back(map_of(layers_[i].attention(), "encoder.layers." + std::to_string(i) + ".attn", i,
-                            sequence_side::source, sequence_side::source, b.src_len, b.src_len));
-    return maps;
+    });
   }
 
   void start_decoding(tape&, const batch&) override { throw error("a classifier does not generate text"); }

@@ -142,4 +142,19 @@ attention_map map_of(const nn::multi_head_attention& a, std::string module, std:
   return m;
 }
 
+std::vector<attention_map> encoder_stack_maps(std::vector<nn::encoder_layer>& layers, const std::string& prefix,
+                                              std::size_t len, const std::function<void()>& forward) {
+  std::vector<nn::multi_head_attention*> modules;
+  for (nn::encoder_layer& l : layers) modules.push_back(&l.attention());
+  {
+    keeping_weights keep(modules);
+    forward();
+  }
+  std::vector<attention_map> maps;
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    maps.push_back(map_of(layers[i].attention(), prefix + std::to_string(i) + ".attn", i, sequence_side::source,
+                          sequence_side::source, len, len));
+  return maps;
+}
+
 }  // namespace attn::models_detail

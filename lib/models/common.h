@@ -2,12 +2,14 @@
 // Helpers shared by the model families (internal to lib/models).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/ops.h"
 #include "models/model.h"
 #include "nn/block_config.h"
+#include "nn/encoder_layer.h"
 #include "nn/multi_head_attention.h"
 
 namespace attn::models_detail {
@@ -49,6 +51,11 @@ class keeping_weights {
 // The map of a module whose forward ran with keep_weights on (its last_weights).
 attention_map map_of(const nn::multi_head_attention& a, std::string module, std::size_t layer, sequence_side queries,
                      sequence_side keys, std::size_t q_len, std::size_t k_len);
+
+// Self-attention maps of a stack of encoder layers (queries and keys on the source side, length
+// len), named <prefix><i>.attn; their weights are kept while `forward` runs the model.
+std::vector<attention_map> encoder_stack_maps(std::vector<nn::encoder_layer>& layers, const std::string& prefix,
+                                              std::size_t len, const std::function<void()>& forward);
 
 // One factory per family (transformer.cpp, rnn.cpp, lm.cpp, classifier.cpp).
 std::unique_ptr<model> make_transformer(const model_config& c, rng& gen);

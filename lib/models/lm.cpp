@@ -57,19 +57,11 @@ class lm_model : public model {
 
   std::vector<attention_map> attention_maps(tape& t, const batch& b) override {
     check_batch(b, false, "lm");
-    std::vector<nn::multi_head_attention*> modules;
-    for (nn::encoder_layer& l : layers_) modules.push_back(&l.attention());
-    {
-      keeping_weights keep(modules);
+    return encoder_stack_maps(layers_, "layers.", b.src_len, [&] {
       no_grad ng(t);
       rng unused(0);
       forward(t, b.src, b.size, b.src_len, 0, b.src_lengths, unused, nullptr);
-    }
-    std::vector<attention_map> maps;
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-      maps.push_back(map_of(layers_[i].attention(), "layers." + std::to_string(i) + ".attn", i, sequence_side::source,
-                            sequence_side::source, b.src_len, b.src_len));
-    return maps;
+    });
   }
 
   void start_decoding(tape&, const batch& b) override {
