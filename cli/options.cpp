@@ -23,6 +23,16 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
       std::cout << "usage: " << cl.usage << "\n\n" << cl.options << "\n";
       return false;
     }
+    // Boost reads "-1" into an unsigned option as a huge number: refuse it instead.
+    for (const auto& [name, v] : vm) {
+      const boost::any& a = v.value();
+      if (a.type() == typeid(std::size_t) && boost::any_cast<std::size_t>(a) > (std::size_t{1} << 62))
+        throw usage_error("--" + name + " must be a non-negative integer, not '" +
+                          std::to_string(static_cast<long long>(boost::any_cast<std::size_t>(a))) + "'");
+      if (a.type() == typeid(unsigned) && boost::any_cast<unsigned>(a) > (1u << 30))
+        throw usage_error("--" + name + " must be a non-negative integer, not '" +
+                          std::to_string(static_cast<int>(boost::any_cast<unsigned>(a))) + "'");
+    }
     po::notify(vm);
     if (threads < 0) throw usage_error("--threads must be 0 (all cores) or more");
     set_threads(threads);
