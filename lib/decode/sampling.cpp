@@ -1,0 +1,147 @@
+#include "decode/sampling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "text/vocab.h"
+
+namespace attn {
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// A uniform double in [0, 1) from 53 random bits.
+double uniform01(rng& gen) {
+  return static_cast<double>(gen.next_u64() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+}  // namespace
+
+rng sampling_stream(std::uint64_t seed, std::uint64_t stream) {
+  return rng(splitmix64(splitmix64(seed) ^ stream));
+}
+
+// log_probs [V]
+void sampling_distribution(const float* log_probs, std::size_t V, const sampling_config& cfg,
+                           std::vector<std::int32_t>& tokens, std::vector<float>& probs, sampling_scratch& scratch) {
+  if (!(cfg.temperature >= 0.0f) || std::isinf(cfg.temperature))
+    throw error("sampling: the temperature must be a finite number >= 0");
+  if (!(cfg.top_p > 0.0f && cfg.top_p <= 1.0f)) throw error("sampling: top-p must be in (0, 1]");
+  tokens.clear();
+  probs.clear();
+  if (V == 0) return;
+  const std::size_t top = static_cast<std::size_t>(std::max_element(log_probs, log_probs + V) - log_probs);
+  if (cfg.temperature == 0.0f || cfg.top_k == 1) {  // the argmax (first maximum, as greedy)
+    tokens.push_back(static_cast<std::int32_t>(top));
+    probs.push_back(1.0f);
+    return;
+  }
+  // weights exp((lp - max) / T): the max weighs 1, nothing overflows
+  const float mx = log_probs[top], inv_t = 1.0f / cfg.temperature;
+  auto weight = [&](std::size_t v) { return std::exp((log_probs[v] - mx) * inv_t); };
+  const std::size_t k = cfg.top_k > 0 ? std::min(cfg.top_k, V) : V;
+  if (k == V && cfg.top_p >= 1.0f) {  // no truncation: every token in id order
+    double total = 0.0;
+    for (std::size_t v = 0; v < V; ++v) {
+      tokens.push_back(static_cast<std::int32_t>(v));
+      probs.push_back(weight(v));
+      total += probs.back();
+    }
+    for (float& p : probs) p = static_cast<float>(p / total);
+    return;
+  }
+  // Most probable first, ties to the lower id; only the first k need to be in order.
+  auto& order = scratch.order;
+  order.resize(V);
+  std::iota(order.begin(), order.end(), 0);
+  auto more_probable = [&](std::int32_t a, std::int32_t b) {
+    return log_probs[a] > log_probs[b] || (log_probs[a] == log_probs[b] && a < b);
+  };
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(), more_probable);
+  double total = 0.0;
+  for (std::size_t i = 0; i < k; ++i) {
+    tokens.push_back(order[i]);
+    probs.push_back(weight(static_cast<std::size_t>(order[i])));
+    total += probs.back();
+  }
+  // top-p: the shortest prefix whose (renormalised) mass reaches p
+  std::size_t n = k;
+  if (cfg.top_p < 1.0f) {
+    const double target = static_cast<double>(cfg.top_p) * total;
+    double mass = 0.0;
+    for (n = 0; n < k;) {
+      mass += probs[n++];
+      if (mass >= target) break;
+    }
+    tokens.resize(n);
+    probs.resize(n);
+    total = mass;
+  }
+  for (float& p : probs) p = static_cast<float>(p / total);
+}
+
+std::int32_t pick_token(const std::vector<std::int32_t>& tokens, const std::vector<float>& probs, double u) {
+  if (tokens.empty()) throw error("sampling: nothing to sample from");
+  double cum = 0.0;
+  std::size_t last_possible = 0;  // never return a token of probability 0
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (probs[i] <= 0.0f) continue;
+    cum += probs[i];
+    last_possible = i;
+    if (u < cum) return tokens[i];
+  }
+  return tokens[last_possible];
+}
+
+std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const batch& b, std::size_t max_len,
+                                                     const sampling_config& cfg,
+                                                     const std::vector<std::uint64_t>& streams,
+                                                     std::int32_t start_token) {
+  if (streams.size() != b.size) throw error("sampling: one random stream per batch item is needed");
+  std::vector<std::vector<std::int32_t>> out(b.size);
+  if (max_len == 0 || b.size == 0) return out;
+  no_grad off(t);
+  t.reset();
+  m.start_decoding(t, b);
+  std::vector<rng> gens;
+  for (std::uint64_t s : streams) gens.push_back(sampling_stream(cfg.seed, s));
+  // One model row per unfinished item; finished items leave the model state (reorder_decoding).
+  std::vector<std::int32_t> item(b.size), last(b.size, start_token), keep, next_item, next_last;
+  std::iota(item.begin(), item.end(), 0);
+  std::vector<std::int32_t> tokens;
+  std::vector<float> probs;
+  sampling_scratch scratch;
+  for (std::size_t step = 0; step < max_len && !last.empty(); ++step) {
+    // the model keeps its caches outside the tape
+    t.reset();
+    const matrix lp = m.decode_step(t, last);  // [rows, V]
+    const std::size_t rows = last.size(), V = cols(lp);
+    keep.clear();
+    next_item.clear();
+    next_last.clear();
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::size_t i = static_cast<std::size_t>(item[r]);
+      sampling_distribution(lp.data() + r * V, V, cfg, tokens, probs, scratch);
+      const std::int32_t token = pick_token(tokens, probs, uniform01(gens[i]));
+      if (token == eos_id) continue;
+      out[i].push_back(token);
+      keep.push_back(static_cast<std::int32_t>(r));
+      next_item.push_back(item[r]);
+      next_last.push_back(token);
+    }
+    if (!keep.empty() && keep.size() != rows) m.reorder_decoding(keep);
+    item.swap(next_item);
+    last.swap(next_last);
+  }
+  return out;
+}
+
+}  // namespace attn
