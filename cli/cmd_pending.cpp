@@ -1,5 +1,5 @@
-// Subcommands registered in the table but not built yet: they say so and exit 2.
-// Each moves to its own cmd_<name>.cpp when it is implemented.
+// The answer of subcommands registered in the table but not built yet: they say so and exit 2.
+// Each moves to its own cmd_<name>.cpp when it is implemented (none is pending now).
 #include <iostream>
 
 #include "commands.h"
@@ -15,7 +15,5 @@ int not_implemented(const char* name, const args& argv) {
   std::cerr << "attn " << name << ": not implemented yet\n";
   return 2;
 }
-
-int cmd_finetune(const args& a) { return not_implemented("finetune", a); }
 
 }  // namespace attn::cli

@@ -143,42 +143,111 @@ std::vector<std::string> split_labels(const std::string& s) {
 
 }  // namespace
 
-int cmd_train(const args& argv) {
-  train_command cmd;
-  if (!parse_train_command(argv, cmd)) return 0;
-  progress out(cmd.quiet, cmd.log_every);
-  out.config(cmd.values);
-
-  // Vocabularies and tokenizers.
-  const auto vocabs = vocabularies(cmd, out);
-  const bool shared = vocabs.count("shared") > 0;
-  std::unique_ptr<tokenizer> src = make_tokenizer(vocab_from_text(vocabs.at(shared ? "shared" : "src"), "vocabulary"));
-  std::unique_ptr<tokenizer> tgt_own =
-      shared ? nullptr : make_tokenizer(vocab_from_text(vocabs.at("tgt"), "target vocabulary"));
-  tokenizer& tgt = shared ? *src : *tgt_own;
-
-  // Data.
-  std::vector<std::string> labels;
-  dataset_options dopts = cmd.data;
-  if (cmd.resumed && cmd.resumed->metadata.count("labels")) {
-    labels = split_labels(cmd.resumed->metadata.at("labels"));
-    dopts.grow_labels = false;
+training_data read_training_data(const train_command& cmd, const std::map<std::string, std::string>& vocabularies,
+                                 std::vector<std::string> labels, bool grow_labels, progress& out) {
+  training_data d;
+  d.vocabularies = vocabularies;
+  const bool shared = vocabularies.count("shared") > 0;
+  const auto role = vocabularies.find(shared ? "shared" : "src");
+  if (role == vocabularies.end()) throw attn::error("no vocabulary");
+  d.src = make_tokenizer(vocab_from_text(role->second, "vocabulary"));
+  if (!shared) {
+    const auto tgt = vocabularies.find("tgt");
+    if (tgt == vocabularies.end()) throw attn::error("no target vocabulary");
+    d.tgt_own = make_tokenizer(vocab_from_text(tgt->second, "target vocabulary"));
   }
-  const dataset train_set = load_data(cmd.train_path, dopts, *src, tgt, labels, out);
-  dataset valid_set;
+  d.labels = std::move(labels);
+  dataset_options dopts = cmd.data;
+  dopts.grow_labels = grow_labels;
+  d.train = load_data(cmd.train_path, dopts, *d.src, d.tgt(), d.labels, out);
   if (!cmd.valid_path.empty()) {
     dataset_options vopts = dopts;
     vopts.grow_labels = false;
-    valid_set = load_data(cmd.valid_path, vopts, *src, tgt, labels, out);
+    d.valid = load_data(cmd.valid_path, vopts, *d.src, d.tgt(), d.labels, out);
   }
+  return d;
+}
+
+int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
+                 rng& gen, train_state& state, checkpoint base, progress& out) {
+  train_options topts = cmd.train;
+  if (topts.schedule.kind == "cosine") {
+    batching_config b = topts.batching;
+    const auto per_epoch = static_cast<std::int64_t>(make_batches(d.train.lengths, b, topts.seed, 0).size());
+    topts.schedule.total = topts.steps > 0 ? topts.steps : topts.epochs * per_epoch;
+    if (topts.schedule.total <= topts.schedule.warmup) topts.schedule.total = topts.schedule.warmup + 1;
+  }
+  out.note(mc.family + " model: " + std::to_string(m.params().element_count()) + " parameters, " +
+           std::to_string(d.train.examples.size()) + " training examples" +
+           (cmd.valid_path.empty() ? "" : ", " + std::to_string(d.valid.examples.size()) + " validation") +
+           (cmd.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
+
+  train_inputs in;
+  in.train = &d.train;
+  in.valid = cmd.valid_path.empty() ? nullptr : &d.valid;
+  in.base = std::move(base);
+  in.base.model_config = mc.to_map();
+  in.base.vocabularies = d.vocabularies;
+  in.base.train_config = cmd.values;
+  if (!d.labels.empty()) in.base.metadata["labels"] = join_labels(d.labels);
+  std::unique_ptr<csv_log> log;
+  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path);
+  in.on_event = [&](const train_event& e) {
+    out.event(e, topts);
+    if (log) log->event(e);
+  };
+  in.stop_requested = [] { return stop_signal != 0; };
+
+  train_result r;
+  {
+    signal_scope signals;
+    r = train(m, opt, gen, state, topts, in);
+  }
+  out.done();
+  if (log) log->close();
+  switch (r.status) {
+    case train_status::diverged:
+      throw attn::error(r.message +
+                        ": training diverged (lower --lr, set --clip or --warmup); the last good "
+                        "checkpoint, if any, is kept");
+    case train_status::interrupted: {
+      const int sig = static_cast<int>(stop_signal);
+      out.warn(std::string("interrupted by ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + " at step " +
+               std::to_string(state.step) + "; saved " + cmd.output + " (continue with attn " + cmd.command +
+               " --resume " + cmd.output + ")");
+      return sig == SIGTERM ? 143 : 130;
+    }
+    case train_status::early_stopped:
+      out.note("early stopping at step " + std::to_string(state.step) + ": best validation loss at step " +
+               std::to_string(state.best_valid_step) + " (" + cmd.output + ".best)");
+      return 0;
+    case train_status::finished:
+      out.note("done: " + std::to_string(state.step) + " steps (" + std::to_string(state.epoch) +
+               " full epochs); saved " + cmd.output);
+      return 0;
+  }
+  return 0;
+}
+
+int cmd_train(const args& argv) {
+  train_command cmd;
+  if (!parse_train_command(argv, cmd)) return 0;
+  progress out(cmd.quiet, cmd.log_every, cmd.command);
+  out.config(cmd.values);
+
+  // Vocabularies, tokenizers and data.
+  std::vector<std::string> labels;
+  const bool resumed_labels = cmd.resumed && cmd.resumed->metadata.count("labels");
+  if (resumed_labels) labels = split_labels(cmd.resumed->metadata.at("labels"));
+  const training_data d = read_training_data(cmd, vocabularies(cmd, out), std::move(labels), !resumed_labels, out);
 
   // Model.
   model_config mc = cmd.model;
-  mc.src_vocab = src->size();
-  mc.tgt_vocab = tgt.size();
+  mc.src_vocab = d.src->size();
+  mc.tgt_vocab = d.tgt().size();
   if (cmd.data.format == data_format::labeled) {
-    if (labels.size() < 2) throw attn::error("a classifier needs at least 2 labels in the training data");
-    mc.num_classes = labels.size();
+    if (d.labels.size() < 2) throw attn::error("a classifier needs at least 2 labels in the training data");
+    mc.num_classes = d.labels.size();
   }
   if (cmd.resumed) {
     const auto mine = mc.to_map();
@@ -192,62 +261,7 @@ int cmd_train(const args& argv) {
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
   train_state state;
   if (cmd.resumed) state = restore_training(*cmd.resumed, *m, *opt, gen);
-
-  train_options topts = cmd.train;
-  if (topts.schedule.kind == "cosine") {
-    batching_config b = topts.batching;
-    const auto per_epoch = static_cast<std::int64_t>(make_batches(train_set.lengths, b, topts.seed, 0).size());
-    topts.schedule.total = topts.steps > 0 ? topts.steps : topts.epochs * per_epoch;
-    if (topts.schedule.total <= topts.schedule.warmup) topts.schedule.total = topts.schedule.warmup + 1;
-  }
-  out.note(mc.family + " model: " + std::to_string(m->params().element_count()) + " parameters, " +
-           std::to_string(train_set.examples.size()) + " training examples" +
-           (cmd.valid_path.empty() ? "" : ", " + std::to_string(valid_set.examples.size()) + " validation") +
-           (cmd.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
-
-  train_inputs in;
-  in.train = &train_set;
-  in.valid = cmd.valid_path.empty() ? nullptr : &valid_set;
-  in.base.model_config = mc.to_map();
-  in.base.vocabularies = vocabs;
-  in.base.train_config = cmd.values;
-  if (!labels.empty()) in.base.metadata["labels"] = join_labels(labels);
-  std::unique_ptr<csv_log> log;
-  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path);
-  in.on_event = [&](const train_event& e) {
-    out.event(e, topts);
-    if (log) log->event(e);
-  };
-  in.stop_requested = [] { return stop_signal != 0; };
-
-  train_result r;
-  {
-    signal_scope signals;
-    r = train(*m, *opt, gen, state, topts, in);
-  }
-  out.done();
-  if (log) log->close();
-  switch (r.status) {
-    case train_status::diverged:
-      throw attn::error(r.message +
-                        ": training diverged (lower --lr, set --clip or --warmup); the last good "
-                        "checkpoint, if any, is kept");
-    case train_status::interrupted: {
-      const int sig = static_cast<int>(stop_signal);
-      out.warn(std::string("interrupted by ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + " at step " +
-               std::to_string(state.step) + "; saved " + cmd.output + " (continue with --resume " + cmd.output + ")");
-      return sig == SIGTERM ? 143 : 130;
-    }
-    case train_status::early_stopped:
-      out.note("early stopping at step " + std::to_string(state.step) + ": best validation loss at step " +
-               std::to_string(state.best_valid_step) + " (" + cmd.output + ".best)");
-      return 0;
-    case train_status::finished:
-      out.note("done: " + std::to_string(state.step) + " steps (" + std::to_string(state.epoch) +
-               " full epochs); saved " + cmd.output);
-      return 0;
-  }
-  return 0;
+  return run_training(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
 }
 
 }  // namespace attn::cli

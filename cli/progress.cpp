@@ -31,11 +31,11 @@ std::string duration(double s) {
 
 }  // namespace
 
-progress::progress(bool quiet, std::int64_t log_every)
-    : quiet_(quiet), tty_(stderr_is_terminal()), log_every_(log_every) {}
+progress::progress(bool quiet, std::int64_t log_every, const std::string& command)
+    : prefix_("attn " + command + ": "), quiet_(quiet), tty_(stderr_is_terminal()), log_every_(log_every) {}
 
 void progress::line(const std::string& msg) {
-  std::cerr << (status_shown_ ? "\r\x1b[K" : "") << "attn train: " << msg << "\n";
+  std::cerr << (status_shown_ ? "\r\x1b[K" : "") << prefix_ << msg << "\n";
   status_shown_ = false;
 }
 
@@ -76,7 +76,7 @@ void progress::event(const train_event& e, const train_options& opts) {
         const auto now = clock::now();
         if (now - last_draw_ < std::chrono::milliseconds(200)) return;
         last_draw_ = now;
-        std::cerr << "\rattn train: " << msg << "\x1b[K" << std::flush;
+        std::cerr << "\r" << prefix_ << msg << "\x1b[K" << std::flush;
         status_shown_ = true;
       } else if (s.step % log_every_ == 0) {
         line(msg + " (mean loss " + fmt("%.4f", loss_avg_ / static_cast<double>(loss_n_)) + ")");

@@ -1,5 +1,5 @@
 #pragma once
-// What `attn train` shows while it runs: on a terminal one status line redrawn in place on
+// What `attn train` and `attn finetune` show while they run: on a terminal one status line redrawn in place on
 // stderr (step, epoch, loss, LR, tokens/s, ETA); otherwise a plain line every --log-every steps.
 // Validation results, notes and warnings are always whole lines. csv_log writes the metrics.
 #include <chrono>
@@ -13,7 +13,8 @@ namespace attn::cli {
 
 class progress {
  public:
-  progress(bool quiet, std::int64_t log_every);
+  // command: the subcommand named at the start of every line ("attn train: ...").
+  progress(bool quiet, std::int64_t log_every, const std::string& command = "train");
   void config(const std::map<std::string, std::string>& values);  // the resolved options, once
   void note(const std::string& msg);                              // informational (hidden by --quiet)
   void warn(const std::string& msg);                              // always shown
@@ -23,6 +24,7 @@ class progress {
  private:
   void line(const std::string& msg);
   using clock = std::chrono::steady_clock;
+  std::string prefix_;  // "attn train: "
   bool quiet_, tty_, status_shown_ = false;
   std::int64_t log_every_;
   clock::time_point last_draw_{};

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/threads.h"
@@ -127,112 +129,51 @@ struct typed {
   }
 };
 
-}  // namespace
-
-bool parse_train_command(const args& argv, train_command& cmd) {
-  command_line cl;
-  cl.name = "train";
-  cl.usage =
-      "attn train --model transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
-      "       attn train --resume CKPT [options]";
+// Adds the rows `use` selects to cl; default_of gives each row's default (nullptr: none).
+template <class Use, class Default>
+void add_rows(command_line& cl, Use use, Default default_of) {
   for (const row& r : table) {
+    if (!use(r)) continue;
     auto* v = po::value<std::string>();
-    const std::string def = r.def ? r.def : "";
-    if (r.def) v->default_value(def);
+    const char* d = default_of(r);
+    const std::string def = d ? d : "";
+    if (d) v->default_value(def);
     if (def == "false" || def == "true") v->implicit_value("true");  // `--strict` alone means true
     cl.options.add_options()(r.name, v, r.help);
   }
-  po::variables_map vm;
-  if (!parse(cl, argv, vm)) return false;
-  if (vm.count("config")) {
-    const std::string path = vm["config"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) throw attn::error("cannot open config file '" + path + "'");
-    try {
-      po::store(po::parse_config_file(in, cl.options), vm);
-    } catch (const po::error& e) {
-      throw usage_error(path + ": " + e.what());
-    }
-    if (vm.count("threads") && !vm["threads"].defaulted()) set_threads(vm["threads"].as<int>());
+}
+
+// --config FILE, stored under the command line (which Boost keeps: the first store wins).
+void read_config_file(const command_line& cl, po::variables_map& vm) {
+  if (!vm.count("config")) return;
+  const std::string path = vm["config"].as<std::string>();
+  std::ifstream in(path);
+  if (!in) throw attn::error("cannot open config file '" + path + "'");
+  try {
+    po::store(po::parse_config_file(in, cl.options), vm);
+  } catch (const po::error& e) {
+    throw usage_error(path + ": " + e.what());
   }
-  auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
-  auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
-  cmd.output = path_of("output");
-  cmd.log_path = path_of("log");
-  const std::string resume = path_of("resume");
-  if (!resume.empty()) {
-    cmd.resumed = load_checkpoint(resume);
-    if (cmd.output.empty()) cmd.output = resume;
-  }
-  // Layers: explicit (command line, --config) > the resumed checkpoint's > defaults.
-  for (const row& r : table) {
-    const std::string k = long_name(r.name);
-    if (r.k == kind::path) continue;
-    if (given(k)) {
-      cmd.values[k] = vm[k].as<std::string>();
-      cmd.explicit_keys.insert(k);
-    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
-      cmd.values[k] = cmd.resumed->train_config.at(k);
-    } else if (vm.count(k)) {
-      cmd.values[k] = vm[k].as<std::string>();
-    }
-  }
-  if (!cmd.values.count("model")) throw usage_error("--model is required (transformer, rnn, lm or classifier)");
-  if (!cmd.values.count("train")) throw usage_error("--train is required");
-  if (cmd.output.empty()) throw usage_error("-o/--output is required");
-  {
-    const auto families = model_families();
-    if (std::find(families.begin(), families.end(), cmd.values["model"]) == families.end()) {
-      std::string known;
-      for (const auto& f : families) known += (known.empty() ? "" : ", ") + f;
-      throw usage_error("--model must be one of " + known + ", not '" + cmd.values["model"] + "'");
-    }
-  }
-  for (const char* k : {"train", "valid", "vocab", "src-vocab", "tgt-vocab"}) {  // fail before any work
-    const std::string& path = cmd.values[k];
-    if (path.empty() || path == "-") continue;
+  if (vm.count("threads") && !vm["threads"].defaulted()) set_threads(vm["threads"].as<int>());
+}
+
+// Fails before any work when a data file cannot be read.
+void check_readable(const std::map<std::string, std::string>& values, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    const auto it = values.find(k);
+    if (it == values.end() || it->second.empty() || it->second == "-") continue;
+    const std::string& path = it->second;
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) throw attn::error("cannot read '" + path + "': it is a directory");
     if (!std::ifstream(path)) throw attn::error("cannot open '" + path + "': " + std::strerror(errno));
   }
-  if (cmd.resumed) {
-    if (cmd.resumed->counters.count("step") == 0)
-      throw attn::error("'" + resume + "' holds no training state (a bare model?): it cannot be resumed");
-    const auto& saved = cmd.resumed->model_config;
-    if (saved.count("family") && saved.at("family") != cmd.values["model"])
-      throw usage_error("--model " + cmd.values["model"] + " conflicts with the checkpoint's family " +
-                        saved.at("family"));
-  }
-  const typed t{cmd.values};
-  std::map<std::string, std::string> arch;
-  for (const row& r : table)
-    if (r.k == kind::arch) arch[config_key(long_name(r.name))] = t.text(long_name(r.name));
-  arch["max_len"] = t.text("max-len");
-  try {
-    cmd.model = model_config::from_map(arch);
-  } catch (const attn::error& e) {
-    throw usage_error(e.what());
-  }
-  if (cmd.resumed) {  // explicit architecture flags must agree with the checkpoint's model
-    const auto mine = cmd.model.to_map();
-    for (const row& r : table) {
-      const std::string k = long_name(r.name), key = config_key(k);
-      if (r.k != kind::arch || !cmd.explicit_keys.count(k)) continue;
-      const auto it = cmd.resumed->model_config.find(key);
-      if (it != cmd.resumed->model_config.end() && it->second != mine.at(key))
-        throw usage_error("--" + k + " " + t.text(k) + " conflicts with the checkpoint's " + key + " = " + it->second);
-    }
-  }
+}
 
+// The options shared by train and finetune: data limits, optimizer, schedule, loop, progress.
+// cmd.data.format and cmd.output are set.
+void resolve_run_options(const typed& t, train_command& cmd) {
   cmd.train_path = t.text("train");
   cmd.valid_path = t.text("valid");
-  cmd.vocab_path = t.text("vocab");
-  cmd.src_vocab_path = t.text("src-vocab");
-  cmd.tgt_vocab_path = t.text("tgt-vocab");
-  if (!cmd.vocab_path.empty() && (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()))
-    throw usage_error("give either -v/--vocab or --src-vocab/--tgt-vocab, not both");
-  cmd.vocab_size = static_cast<std::size_t>(t.integer("vocab-size", 1));
-  cmd.data.format = format_for_family(cmd.model.family);
   cmd.data.max_len = static_cast<std::size_t>(t.integer("max-len", 2));
   const std::string& lp = t.text("long");
   if (lp != "truncate" && lp != "skip") throw usage_error("--long must be truncate or skip, not '" + lp + "'");
@@ -269,8 +210,271 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   o.save_every = t.integer("save-every", 0);
   o.checkpoint_path = cmd.output;
   cmd.log_every = t.integer("log-every", 1);
-  const std::map<std::string, std::string> quiet{{"quiet", path_of("quiet")}};
-  cmd.quiet = typed{quiet}.flag("quiet");
+}
+
+bool every_row(const row&) {
+  return true;
+}
+const char* table_default(const row& r) {
+  return r.def;
+}
+
+bool quiet_flag(const po::variables_map& vm) {
+  const std::map<std::string, std::string> quiet{{"quiet", vm.count("quiet") ? vm["quiet"].as<std::string>() : ""}};
+  return typed{quiet}.flag("quiet");
+}
+
+}  // namespace
+
+bool parse_train_command(const args& argv, train_command& cmd) {
+  command_line cl;
+  cl.name = "train";
+  cl.usage =
+      "attn train --model transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
+      "       attn train --resume CKPT [options]";
+  add_rows(cl, every_row, table_default);
+  po::variables_map vm;
+  if (!parse(cl, argv, vm)) return false;
+  read_config_file(cl, vm);
+  auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
+  auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
+  cmd.output = path_of("output");
+  cmd.log_path = path_of("log");
+  const std::string resume = path_of("resume");
+  if (!resume.empty()) {
+    cmd.resumed = load_checkpoint(resume);
+    if (cmd.resumed->metadata.count("finetuned_from"))
+      throw usage_error("'" + resume + "' is a fine-tuning run: continue it with attn finetune --resume " + resume);
+    if (cmd.output.empty()) cmd.output = resume;
+  }
+  // Layers: explicit (command line, --config) > the resumed checkpoint's > defaults.
+  for (const row& r : table) {
+    const std::string k = long_name(r.name);
+    if (r.k == kind::path) continue;
+    if (given(k)) {
+      cmd.values[k] = vm[k].as<std::string>();
+      cmd.explicit_keys.insert(k);
+    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
+      cmd.values[k] = cmd.resumed->train_config.at(k);
+    } else if (vm.count(k)) {
+      cmd.values[k] = vm[k].as<std::string>();
+    }
+  }
+  if (!cmd.values.count("model")) throw usage_error("--model is required (transformer, rnn, lm or classifier)");
+  if (!cmd.values.count("train")) throw usage_error("--train is required");
+  if (cmd.output.empty()) throw usage_error("-o/--output is required");
+  {
+    const auto families = model_families();
+    if (std::find(families.begin(), families.end(), cmd.values["model"]) == families.end()) {
+      std::string known;
+      for (const auto& f : families) known += (known.empty() ? "" : ", ") + f;
+      throw usage_error("--model must be one of " + known + ", not '" + cmd.values["model"] + "'");
+    }
+  }
+  check_readable(cmd.values, {"train", "valid", "vocab", "src-vocab", "tgt-vocab"});
+  if (cmd.resumed) {
+    if (cmd.resumed->counters.count("step") == 0)
+      throw attn::error("'" + resume + "' holds no training state (a bare model?): it cannot be resumed");
+    const auto& saved = cmd.resumed->model_config;
+    if (saved.count("family") && saved.at("family") != cmd.values["model"])
+      throw usage_error("--model " + cmd.values["model"] + " conflicts with the checkpoint's family " +
+                        saved.at("family"));
+  }
+  const typed t{cmd.values};
+  std::map<std::string, std::string> arch;
+  for (const row& r : table)
+    if (r.k == kind::arch) arch[config_key(long_name(r.name))] = t.text(long_name(r.name));
+  arch["max_len"] = t.text("max-len");
+  try {
+    cmd.model = model_config::from_map(arch);
+  } catch (const attn::error& e) {
+    throw usage_error(e.what());
+  }
+  if (cmd.resumed) {  // explicit architecture flags must agree with the checkpoint's model
+    const auto mine = cmd.model.to_map();
+    for (const row& r : table) {
+      const std::string k = long_name(r.name), key = config_key(k);
+      if (r.k != kind::arch || !cmd.explicit_keys.count(k)) continue;
+      const auto it = cmd.resumed->model_config.find(key);
+      if (it != cmd.resumed->model_config.end() && it->second != mine.at(key))
+        throw usage_error("--" + k + " " + t.text(k) + " conflicts with the checkpoint's " + key + " = " + it->second);
+    }
+  }
+
+  cmd.vocab_path = t.text("vocab");
+  cmd.src_vocab_path = t.text("src-vocab");
+  cmd.tgt_vocab_path = t.text("tgt-vocab");
+  if (!cmd.vocab_path.empty() && (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()))
+    throw usage_error("give either -v/--vocab or --src-vocab/--tgt-vocab, not both");
+  cmd.vocab_size = static_cast<std::size_t>(t.integer("vocab-size", 1));
+  cmd.data.format = format_for_family(cmd.model.family);
+  resolve_run_options(t, cmd);
+  cmd.quiet = quiet_flag(vm);
+  return true;
+}
+
+namespace {
+
+// Rows of the table that finetune takes: everything but the architecture (except --dropout) and
+// the vocabularies, which are the base checkpoint's.
+bool finetune_row(const row& r) {
+  const std::string k = long_name(r.name);
+  if (r.k == kind::arch) return k == "dropout";
+  return k != "vocab" && k != "src-vocab" && k != "tgt-vocab" && k != "vocab-size";
+}
+
+// Finetune's own defaults: a lower LR; dropout and max-len come from the model (no default here).
+const char* finetune_default(const row& r) {
+  const std::string k = long_name(r.name);
+  if (k == "lr") return "0.0001";
+  if (k == "dropout" || k == "max-len") return nullptr;
+  return r.def;
+}
+
+// "adamw" from optimizer state keys such as "adamw.steps"; "" when there is no state.
+std::string optimizer_kind_of(const optimizer_state& s) {
+  for (const auto& [key, value] : s.scalars)
+    if (key.find('/') == std::string::npos && key.size() > 6 && key.compare(key.size() - 6, 6, ".steps") == 0)
+      return key.substr(0, key.size() - 6);
+  return "";
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
+}  // namespace
+
+bool parse_finetune_command(const args& argv, train_command& cmd) {
+  cmd.command = "finetune";
+  // The model and its vocabularies are the base checkpoint's: say so rather than "unrecognised option".
+  for (const std::string& a : argv) {
+    if (a.rfind("--", 0) != 0) continue;
+    const std::string k = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+    for (const row& r : table) {
+      if (long_name(r.name) != k || finetune_row(r) || k == "model") continue;
+      throw usage_error("--" + k + ": a fine-tuned model keeps the base checkpoint's " +
+                        (r.k == kind::arch ? "architecture (only --dropout may change)" : "vocabularies"));
+    }
+  }
+  command_line cl;
+  cl.name = "finetune";
+  cl.usage =
+      "attn finetune -m BASE.ckpt --train FILE [--valid FILE] [--freeze PATTERN]... [options] -o CKPT\n"
+      "       attn finetune --resume CKPT [options]";
+  // clang-format off
+  cl.options.add_options()
+      ("model,m", po::value<std::string>(), "base checkpoint: its model config, vocabularies, labels and parameters")
+      ("freeze", po::value<std::vector<std::string>>()->composing(),
+       "keep parameters fixed: a name prefix ending at a dot (encoder, layers.0.) or a pattern with * (embed*, "
+       "*.bias); repeatable")
+      ("keep-optimizer", po::value<std::string>()->default_value("false")->implicit_value("true"),
+       "start from the base checkpoint's optimizer state (moments, step counts) instead of a fresh one");
+  // clang-format on
+  add_rows(cl, finetune_row, finetune_default);
+  po::variables_map vm;
+  if (!parse(cl, argv, vm)) return false;
+  read_config_file(cl, vm);
+  auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
+  auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
+  cmd.output = path_of("output");
+  cmd.log_path = path_of("log");
+  cmd.base_path = path_of("model");
+  const std::string resume = path_of("resume");
+  if (!resume.empty() && !cmd.base_path.empty())
+    throw usage_error("give -m BASE (start fine-tuning) or --resume CKPT (continue a fine-tuning run), not both");
+  if (resume.empty() && cmd.base_path.empty()) throw usage_error("-m/--model BASE.ckpt is required");
+  {
+    const std::map<std::string, std::string> keep{{"keep-optimizer", vm["keep-optimizer"].as<std::string>()}};
+    cmd.keep_optimizer = typed{keep}.flag("keep-optimizer");
+  }
+  const std::string& source = resume.empty() ? cmd.base_path : resume;
+  if (!resume.empty()) {
+    cmd.resumed = load_checkpoint(resume);
+    if (!cmd.resumed->metadata.count("finetuned_from"))
+      throw usage_error("'" + resume + "' was not written by attn finetune: continue it with attn train --resume " +
+                        resume);
+    if (cmd.resumed->counters.count("step") == 0)
+      throw attn::error("'" + resume + "' holds no training state: it cannot be resumed");
+    if (cmd.output.empty()) cmd.output = resume;
+    if (cmd.keep_optimizer) throw usage_error("--keep-optimizer is for a new run; --resume restores the run's own");
+  } else {
+    cmd.base = load_checkpoint(cmd.base_path);
+  }
+  const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
+  if (!src.model_config.count("family") || src.params.empty())
+    throw attn::error("'" + source + "' holds no model (no model config or no parameters)");
+  try {
+    cmd.model = model_config::from_map(src.model_config);
+  } catch (const attn::error& e) {
+    throw attn::error("'" + source + "': " + e.what());
+  }
+
+  // What the model decides when neither the command line nor a resumed run does.
+  std::map<std::string, std::string> inherited{{"dropout", settings::format_float(cmd.model.dropout)},
+                                               {"max-len", std::to_string(cmd.model.max_len)}};
+  if (cmd.keep_optimizer) {
+    const std::string kind = optimizer_kind_of(cmd.base->optimizer);
+    if (kind.empty()) throw attn::error("'" + cmd.base_path + "' holds no optimizer state for --keep-optimizer");
+    if (given("optimizer") && vm["optimizer"].as<std::string>() != kind)
+      throw usage_error("--keep-optimizer: the base checkpoint's optimizer state is " + kind + "'s, not " +
+                        vm["optimizer"].as<std::string>() + "'s");
+    inherited["optimizer"] = kind;
+  }
+  // Layers: explicit (command line, --config) > the resumed checkpoint's > the model's > defaults.
+  for (const row& r : table) {
+    const std::string k = long_name(r.name);
+    if (r.k == kind::path || !finetune_row(r)) continue;
+    if (given(k)) {
+      cmd.values[k] = vm[k].as<std::string>();
+      cmd.explicit_keys.insert(k);
+    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
+      cmd.values[k] = cmd.resumed->train_config.at(k);
+    } else if (inherited.count(k)) {
+      cmd.values[k] = inherited.at(k);
+    } else if (vm.count(k)) {
+      cmd.values[k] = vm[k].as<std::string>();
+    }
+  }
+  if (vm.count("freeze")) {
+    cmd.freeze = vm["freeze"].as<std::vector<std::string>>();
+    cmd.explicit_keys.insert("freeze");
+  } else if (cmd.resumed && cmd.resumed->train_config.count("freeze")) {
+    cmd.freeze = split_words(cmd.resumed->train_config.at("freeze"));
+  }
+  for (const auto& p : cmd.freeze)
+    if (p.empty() || p.find_first_of(" \t") != std::string::npos)
+      throw usage_error("--freeze takes a parameter name or pattern, not '" + p + "'");
+  cmd.values["freeze"] = join_words(cmd.freeze);
+  if (cmd.keep_optimizer) cmd.values["keep-optimizer"] = "true";
+  if (!cmd.values.count("train")) throw usage_error("--train is required");
+  if (cmd.output.empty()) throw usage_error("-o/--output is required");
+  check_readable(cmd.values, {"train", "valid"});
+
+  const typed t{cmd.values};
+  const float dropout = t.number("dropout");
+  if (!(dropout >= 0 && dropout < 1)) throw usage_error("--dropout must be in [0, 1)");
+  if (cmd.resumed && cmd.explicit_keys.count("dropout") &&
+      settings::format_float(dropout) != settings::format_float(cmd.model.dropout))
+    throw usage_error("--dropout " + t.text("dropout") +
+                      " conflicts with the checkpoint's dropout = " + settings::format_float(cmd.model.dropout));
+  cmd.model.dropout = dropout;
+  cmd.data.format = format_for_family(cmd.model.family);
+  resolve_run_options(t, cmd);
+  if (cmd.data.max_len > cmd.model.max_len)
+    throw usage_error("--max-len " + t.text("max-len") + " exceeds the base model's max_len " +
+                      std::to_string(cmd.model.max_len));
+  cmd.quiet = quiet_flag(vm);
   return true;
 }
 

@@ -1,28 +1,35 @@
 #pragma once
-// The options of `attn train`, resolved in layers: command line > --config FILE > the resumed
-// checkpoint's train_config > defaults. Every option is declared once, in the table of
-// train_options.cpp, as text; resolve_train_command() turns the merged text into typed structs.
+// The options of `attn train` and `attn finetune`, resolved in layers: command line > --config
+// FILE > the resumed checkpoint's train_config > (finetune: the base model's) > defaults. Every
+// option is declared once, in the table of train_options.cpp, as text; the parse functions turn
+// the merged text into typed structs. The run itself (data, loop, progress, signals) is shared
+// too: read_training_data() and run_training(), defined in cmd_train.cpp.
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "data/dataset.h"
 #include "io/checkpoint.h"
 #include "models/model_config.h"
+#include "progress.h"
+#include "text/tokenizer.h"
 #include "train/loop.h"
 #include "train/optimizer.h"
 
 namespace attn::cli {
 
 struct train_command {
+  std::string command = "train";  // "train" or "finetune": messages and the --resume hint
   // Every layered option (long name -> value text), as printed at start and stored as train_config.
   std::map<std::string, std::string> values;
   std::set<std::string> explicit_keys;  // given on the command line or in --config
   std::optional<checkpoint> resumed;    // --resume CKPT, loaded
 
-  model_config model;  // family + architecture (vocab sizes, classes: later)
+  model_config model;  // train: family + architecture (vocab sizes, classes: later); finetune: the base's
   optimizer_config optimizer;
   train_options train;  // checkpoint_path = output; cosine total: later
   std::string train_path, valid_path, output, log_path;
@@ -31,10 +38,44 @@ struct train_command {
   dataset_options data;  // format, max_len, long policy, strict
   std::int64_t log_every = 100;
   bool quiet = false;
+
+  // attn finetune only
+  std::string base_path;            // -m BASE (empty when resuming)
+  std::optional<checkpoint> base;   // BASE, loaded (fresh runs)
+  std::vector<std::string> freeze;  // --freeze patterns (train/freeze.h)
+  bool keep_optimizer = false;      // start from BASE's optimizer state
 };
 
 // Parses argv (after `train`) into cmd. Returns false when --help was printed. Throws
 // usage_error for unknown options, bad values and conflicts with a resumed checkpoint.
 bool parse_train_command(const args& argv, train_command& cmd);
+
+// The same for `attn finetune`: the training options of `train` (--lr defaults to 1e-4) without
+// architecture or vocabulary flags, plus -m BASE, --freeze PATTERN and --keep-optimizer. Loads
+// BASE (or the resumed checkpoint) and takes cmd.model from it, with --dropout applied.
+bool parse_finetune_command(const args& argv, train_command& cmd);
+
+// The tokenized --train and --valid data.
+struct training_data {
+  std::map<std::string, std::string> vocabularies;  // role ("shared", or "src" and "tgt") -> vocabulary file text
+  std::unique_ptr<tokenizer> src, tgt_own;          // tgt_own: only when the target vocabulary is separate
+  std::vector<std::string> labels;                  // classifier labels, index = class id
+  dataset train, valid;
+  tokenizer& tgt() const { return tgt_own ? *tgt_own : *src; }
+};
+
+// Reads cmd's --train and --valid with these vocabularies, reporting malformed, truncated and
+// skipped lines through `out`. A classifier's labels grow from the training data when
+// `grow_labels`; otherwise `labels` is the fixed list and other labels make malformed lines.
+// Throws attn::error when a file holds no usable example.
+training_data read_training_data(const train_command& cmd, const std::map<std::string, std::string>& vocabularies,
+                                 std::vector<std::string> labels, bool grow_labels, progress& out);
+
+// Runs lib/train's loop on prepared objects with progress, --log, SIGINT/SIGTERM handling and
+// the final message. `base` holds the metadata to store besides the labels (model config,
+// vocabularies, train_config and labels are filled in here). Returns the exit code (0, or
+// 130 / 143 when interrupted after saving); throws attn::error on divergence.
+int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
+                 rng& gen, train_state& state, checkpoint base, progress& out);
 
 }  // namespace attn::cli

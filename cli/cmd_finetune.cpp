@@ -1,0 +1,88 @@
+// attn finetune: continue training a checkpoint's model on new data as a new run. The model
+// config, vocabularies, labels and parameters come from the base checkpoint (-m); the step
+// counter, data position, LR schedule and (unless --keep-optimizer) optimizer state start afresh.
+// --freeze keeps named parameters fixed (train/freeze.h). Everything else — options, data,
+// loop, progress, signals, exit codes — is attn train's (train_options.h, cmd_train.cpp).
+#include <sstream>
+
+#include "commands.h"
+#include "core/error.h"
+#include "train/freeze.h"
+#include "train_options.h"
+
+namespace attn::cli {
+
+namespace {
+
+std::vector<std::string> split_tabs(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l, '\t')) out.push_back(l);
+  return out;
+}
+
+}  // namespace
+
+int cmd_finetune(const args& argv) {
+  train_command cmd;
+  if (!parse_finetune_command(argv, cmd)) return 0;
+  progress out(cmd.quiet, cmd.log_every, cmd.command);
+  const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
+  const std::string& src_path = cmd.resumed ? cmd.output : cmd.base_path;
+  if (src.vocabularies.empty()) throw attn::error("'" + src_path + "' holds no vocabulary");
+
+  // The base's model (dropout may differ: it changes no parameter), then its parameters.
+  const model_config& mc = cmd.model;
+  rng gen(cmd.train.seed);
+  std::unique_ptr<model> m = make_model(mc, gen);
+  std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
+  train_state state;
+  checkpoint base;
+  if (cmd.resumed) {
+    state = restore_training(*cmd.resumed, *m, *opt, gen);
+    for (const char* k : {"finetuned_from", "finetuned_from_step"})
+      if (const auto it = cmd.resumed->metadata.find(k); it != cmd.resumed->metadata.end())
+        base.metadata[k] = it->second;
+  } else {
+    import_parameters(m->params(), cmd.base->params);
+    if (cmd.keep_optimizer) opt->set_state(cmd.base->optimizer);
+    base.metadata["finetuned_from"] = cmd.base_path;
+    if (const auto it = cmd.base->counters.find("step"); it != cmd.base->counters.end())
+      base.metadata["finetuned_from_step"] = std::to_string(it->second);
+  }
+
+  freeze_result f;
+  if (!cmd.freeze.empty()) {
+    f = freeze_parameters(m->params(), cmd.freeze);
+    if (!f.unmatched.empty())
+      throw usage_error("--freeze " + f.unmatched.front() + " matches no parameter of the " + mc.family +
+                        " model (attn inspect lists its modules)");
+  }
+  out.config(cmd.values);
+  if (!cmd.freeze.empty()) {
+    const std::size_t all = m->params().element_count();
+    out.note("frozen: " + std::to_string(f.tensors) + " of " + std::to_string(m->params().size()) +
+             " parameter tensors (" + std::to_string(f.values) + " of " + std::to_string(all) + " values); " +
+             std::to_string(all - f.values) + " values train");
+  }
+  if (!cmd.resumed)
+    out.note(
+        "fine-tuning " + cmd.base_path +
+        (base.metadata.count("finetuned_from_step") ? " (step " + base.metadata["finetuned_from_step"] + ")" : "") +
+        " as a new run" + (cmd.keep_optimizer ? " with its optimizer state" : ""));
+
+  // Data, tokenized with the base's vocabularies; a classifier's labels are the base's, fixed
+  // (others make malformed lines, as in validation).
+  std::vector<std::string> labels;
+  if (const auto it = src.metadata.find("labels"); it != src.metadata.end()) labels = split_tabs(it->second);
+  if (mc.family == "classifier" && labels.size() != mc.num_classes)
+    throw attn::error("'" + src_path + "': its label list does not match its " + std::to_string(mc.num_classes) +
+                      " classes");
+  const training_data d = read_training_data(cmd, src.vocabularies, labels, false, out);
+  if (mc.src_vocab != d.src->size() || mc.tgt_vocab != d.tgt().size())
+    throw attn::error("'" + src_path + "': the model's vocabulary sizes do not match its vocabularies");
+  return run_training(cmd, d, mc, *m, *opt, gen, state, std::move(base), out);
+}
+
+}  // namespace attn::cli
