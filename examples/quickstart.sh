@@ -15,7 +15,7 @@ mkdir -p out
 echo "== 1. vocabulary: byte-level BPE, 4000 entries, from $data/en-fr.tsv (both columns)" >&2
 $attn vocab --type bpe --size 4000 --column all -o out/en-fr.vocab $data/en-fr.tsv
 head -5 $data/kjv-genesis.txt > out/sample.txt
-$attn tokenize -v out/en-fr.vocab --pieces < out/sample.txt | head -2
+$attn tokenize -v out/en-fr.vocab --pieces < out/sample.txt | sed -n 1,2p   # sed reads to the end: no SIGPIPE under pipefail
 $attn tokenize -v out/en-fr.vocab < out/sample.txt | $attn tokenize -v out/en-fr.vocab --decode > out/sample.roundtrip.txt
 cmp out/sample.txt out/sample.roundtrip.txt && echo "tokenize round trip exact: out/sample.roundtrip.txt" >&2
 
@@ -25,11 +25,11 @@ $attn train --model transformer --train $data/reverse-train.tsv --valid $data/re
   -v out/digits.vocab --layers 2 --d-model 64 --heads 4 --ff 256 --dropout 0 --batch-size 64 \
   --steps 1000 --valid-every 250 --lr 0.003 --schedule cosine --warmup 50 --max-len 32 \
   --log out/reverse.log.csv -o out/reverse.ckpt
-$attn inspect out/reverse.ckpt | head -4
+$attn inspect out/reverse.ckpt | sed -n 1,4p
 
 echo "== 3. decode the held-out sources" >&2
 cut -f1 $data/reverse-valid.tsv | $attn decode -m out/reverse.ckpt > out/reverse.hyp.txt
-paste <(cut -f1,2 $data/reverse-valid.tsv) out/reverse.hyp.txt | head -3
+paste <(cut -f1,2 $data/reverse-valid.tsv) out/reverse.hyp.txt | sed -n 1,3p
 paste <(cut -f2 $data/reverse-valid.tsv) out/reverse.hyp.txt |
   awk -F'\t' '$1==$2{c++} END{printf "exact match: %d/%d held-out sequences\n", c, NR}' >&2
 
