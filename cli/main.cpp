@@ -1,4 +1,5 @@
 // The `attn` binary: hands argv to the subcommand table and nothing else.
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -6,6 +7,7 @@
 #include "commands.h"
 
 int main(int argc, char** argv) {
+  std::signal(SIGXFSZ, SIG_IGN);  // past `ulimit -f` a write fails with EFBIG and is reported, not a kill
   std::ios::sync_with_stdio(false);
   std::vector<std::string> args(argv + 1, argv + argc);
   int code = attn::cli::dispatch(args);
