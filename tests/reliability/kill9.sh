@@ -5,13 +5,14 @@
 #
 #   bash tests/reliability/kill9.sh N [ATTN]     (ATTN: the binary, default build/attn)
 #
-# Environment: KILL9_STEPS (300), KILL9_SAVE_EVERY (10), KILL9_VALID_EVERY (50), KILL9_SEED
-# (random: the seed of the kill points, printed so that a failing campaign can be replayed),
-# KILL9_KEEP=1 keeps the work directory.
+# Environment: KILL9_FAMILY (transformer, rnn, lm, classifier), KILL9_STEPS (300),
+# KILL9_SAVE_EVERY (10), KILL9_VALID_EVERY (50), KILL9_SEED (random: the seed of the kill points,
+# printed so that a failing campaign can be replayed), KILL9_KEEP=1 keeps the work directory.
 #
-# The model: the reverse-digits Transformer of examples/quickstart.sh, shrunk (1 layer, d 32),
-# with dropout (the RNG state must survive), a cosine schedule with warmup (the schedule must),
-# and periodic validation (the best checkpoint CKPT.best must survive, too).
+# The model: by default the reverse-digits Transformer of examples/quickstart.sh, shrunk
+# (1 layer, d 32); or an additive-attention RNN on the same data, an lm on Genesis, a sentiment
+# classifier. Always with dropout (the RNG state must survive), a cosine schedule with warmup
+# (the schedule must) and periodic validation (the best checkpoint CKPT.best must, too).
 # Kill points: a step drawn at random between the checkpoint's step and 85% of the run (the
 # run's --log is watched), then a random 0-20 ms more. Every other kill is aimed at a write:
 # from that step on, it waits for the next temporary checkpoint file to appear and kills at
@@ -37,6 +38,7 @@ attn=$(cd "$(dirname "$attn")" && pwd)/$(basename "$attn")
 steps=${KILL9_STEPS:-300}
 save_every=${KILL9_SAVE_EVERY:-10}
 valid_every=${KILL9_VALID_EVERY:-50}
+family=${KILL9_FAMILY:-transformer}
 seed=${KILL9_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$seed
 data=$root/examples/data
@@ -51,13 +53,35 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$tmp" || exit 1
-echo "kill9: $n kills, $steps steps, --save-every $save_every, kill-point seed $seed ($attn)"
+echo "kill9: $n kills, $family, $steps steps, --save-every $save_every, kill-point seed $seed ($attn)"
 
-"$attn" vocab -q --type word --size 30 --column all -o digits.vocab "$data/reverse-train.tsv" || exit 1
-run_args=(--model transformer --train "$data/reverse-train.tsv" --valid "$data/reverse-valid.tsv" -v digits.vocab
-  --layers 1 --d-model 32 --heads 2 --ff 64 --dropout 0.1 --batch-size 32 --max-len 32
-  --lr 0.003 --schedule cosine --warmup 20 --steps "$steps" --valid-every "$valid_every" --save-every "$save_every"
-  --seed 3 --threads 1 --log-every 1000000)
+# The model: the same training options for every family but the data and the sizes.
+common=(--dropout 0.1 --lr 0.003 --schedule cosine --warmup 20 --steps "$steps" --valid-every "$valid_every"
+  --save-every "$save_every" --seed 3 --threads 1 --log-every 1000000)
+case $family in
+  transformer | rnn)
+    "$attn" vocab -q --type word --size 30 --column all -o digits.vocab "$data/reverse-train.tsv" || exit 1
+    cut -f1 "$data/reverse-valid.tsv" >decode.in
+    run_args=(--model "$family" --train "$data/reverse-train.tsv" --valid "$data/reverse-valid.tsv" -v digits.vocab
+      --batch-size 32 --max-len 32)
+    if [ "$family" = rnn ]; then run_args+=(--embed 32 --hidden 32 --attention additive)
+    else run_args+=(--layers 1 --d-model 32 --heads 2 --ff 64); fi
+    ;;
+  lm)  # the BPE vocabulary is built by train itself, from the data
+    head -n 1200 "$data/kjv-genesis.txt" >lm-train.txt
+    sed -n 1201,1300p "$data/kjv-genesis.txt" >lm-valid.txt
+    head -n 50 lm-valid.txt | cut -c1-30 >decode.in
+    run_args=(--model lm --train lm-train.txt --valid lm-valid.txt --vocab-size 300 --layers 1 --d-model 32 --heads 2
+      --ff 64 --max-len 32 --batch-size 16)
+    ;;
+  classifier)
+    cut -f2 "$data/sentiment-valid.tsv" >decode.in
+    run_args=(--model classifier --train "$data/sentiment-train.tsv" --valid "$data/sentiment-valid.tsv"
+      --vocab-size 500 --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 64 --batch-size 32)
+    ;;
+  *) echo "kill9: KILL9_FAMILY must be transformer, rnn, lm or classifier" >&2; exit 2 ;;
+esac
+run_args+=("${common[@]}")
 
 # The uninterrupted run.
 "$attn" train "${run_args[@]}" --log ref.csv -o ref.ckpt 2>ref.err || { cat ref.err; echo "FAIL: the reference run"; exit 1; }
@@ -213,8 +237,8 @@ if [ "$fail" = 0 ]; then
   fi
   python3 "$compare" ref.ckpt.best run.ckpt.best >cmp-best.txt 2>&1 \
     || say_fail "final best checkpoint differs from the uninterrupted run's: $(head -n 3 cmp-best.txt)"
-  cut -f1 "$data/reverse-valid.tsv" | "$attn" decode -m ref.ckpt --threads 1 >ref.hyp 2>/dev/null
-  cut -f1 "$data/reverse-valid.tsv" | "$attn" decode -m run.ckpt --threads 1 >run.hyp 2>/dev/null
+  "$attn" decode -m ref.ckpt --threads 1 --max-len 16 <decode.in >ref.hyp 2>/dev/null
+  "$attn" decode -m run.ckpt --threads 1 --max-len 16 <decode.in >run.hyp 2>/dev/null
   [ -s ref.hyp ] && cmp -s ref.hyp run.hyp || say_fail "the two models decode differently"
 fi
 [ "$temps" = 0 ] || echo "kill9: $temps temporary files were left by kills; none was taken for the checkpoint"
