@@ -126,7 +126,11 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
     e.path = path;
     emit(e);
   };
-  std::int64_t last_valid_step = -1;
+  auto steps_done = [&] { return opts.steps > 0 && state.step >= opts.steps; };
+  auto epochs_done = [&] { return opts.epochs > 0 && state.epoch >= opts.epochs; };
+  // A checkpoint at the limit was saved after the limit's validation (below), so resuming it
+  // (e.g. after a kill between that save and the exit) does not validate the same step twice.
+  std::int64_t last_valid_step = steps_done() || epochs_done() ? state.step : -1;
   // Returns true when early stopping says to stop.
   auto run_validation = [&]() {
     if (!in.valid || in.valid->examples.empty() || last_valid_step == state.step) return false;
@@ -145,8 +149,6 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
     if (e.improved && !opts.checkpoint_path.empty()) save(best_path(opts.checkpoint_path));
     return opts.early_stopping > 0 && state.bad_validations >= opts.early_stopping;
   };
-  auto steps_done = [&] { return opts.steps > 0 && state.step >= opts.steps; };
-  auto epochs_done = [&] { return opts.epochs > 0 && state.epoch >= opts.epochs; };
 
   tape t;
   parameter_store& params = m.params();
@@ -214,7 +216,9 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
       break;
     }
   }
-  if (result.status == train_status::finished && run_validation()) result.status = train_status::early_stopped;
+  // The limit's validation, also when a stop request came with the last step (see last_valid_step).
+  if ((steps_done() || epochs_done()) && run_validation() && result.status == train_status::finished)
+    result.status = train_status::early_stopped;
   save(opts.checkpoint_path);
   return result;
 }

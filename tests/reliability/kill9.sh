@@ -25,7 +25,8 @@
 # campaign. At the end: CKPT and CKPT.best equal the uninterrupted run's in every field but the
 # write time (tests/reliability/ckpt_compare.py, which reads the file format independently);
 # every step's loss, LR and gradient norm in every segment equal the uninterrupted run's; the
-# two models decode the validation sources identically.
+# two models decode identically; and resuming the finished checkpoint once more (what a kill
+# between the final save and the exit leads to) leaves it identical.
 # Exit 0 when every check passed, 1 otherwise.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -237,6 +238,15 @@ if [ "$fail" = 0 ]; then
   fi
   python3 "$compare" ref.ckpt.best run.ckpt.best >cmp-best.txt 2>&1 \
     || say_fail "final best checkpoint differs from the uninterrupted run's: $(head -n 3 cmp-best.txt)"
+  # A kill between the final save and the exit leaves a finished checkpoint, which the next
+  # resume must leave as it is (no second validation of the last step, no bad_validations + 1).
+  cp run.ckpt again.ckpt
+  if "$attn" train --resume again.ckpt --threads 1 -q 2>again.err; then
+    python3 "$compare" ref.ckpt again.ckpt >cmp-again.txt 2>&1 \
+      || say_fail "resuming the finished checkpoint changed it: $(head -n 3 cmp-again.txt)"
+  else
+    say_fail "resuming the finished checkpoint failed: $(cat again.err)"
+  fi
   "$attn" decode -m ref.ckpt --threads 1 --max-len 16 <decode.in >ref.hyp 2>/dev/null
   "$attn" decode -m run.ckpt --threads 1 --max-len 16 <decode.in >run.hyp 2>/dev/null
   [ -s ref.hyp ] && cmp -s ref.hyp run.hyp || say_fail "the two models decode differently"
