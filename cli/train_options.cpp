@@ -6,13 +6,17 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iostream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/threads.h"
 #include "models/model.h"
 #include "options.h"
+#include "text/vocab.h"
+#include "text/vocab_builder.h"
 #include "train/settings.h"
 
 namespace attn::cli {
@@ -100,31 +104,83 @@ std::string config_key(const std::string& option) {
   return k;
 }
 
+// "max_len" (a model_config or settings field) -> "max-len" (its option); "family" -> "model".
+std::string option_of(const std::string& field) {
+  if (field == "family") return "model";
+  std::string k = field;
+  for (char& c : k)
+    if (c == '_') c = '-';
+  return k;
+}
+
+// How an option's value is shown in messages: "--d-model 256" when given, "--d-model 256 (in
+// 'run.cfg')" from a config file, "--d-model 256 (the default)" when not given, "d_model = 256"
+// when it came from a checkpoint.
+std::string describe(const train_command& cmd, const std::string& option) {
+  if (const auto it = cmd.from_checkpoint.find(option); it != cmd.from_checkpoint.end())
+    return it->second.second + " = " + cmd.values.at(option);
+  const auto v = cmd.values.find(option);
+  if (v == cmd.values.end()) {  // finetune: an architecture field, the base model's
+    const auto m = cmd.model.to_map();
+    const std::string key = config_key(option);
+    return key + " = " + (m.count(key) ? m.at(key) : std::string("?"));
+  }
+  const char* origin = cmd.config_keys.count(option)     ? " (in '"
+                       : cmd.explicit_keys.count(option) ? ""
+                                                         : " (the default)";
+  return "--" + option + " " + v->second + origin + (cmd.config_keys.count(option) ? cmd.config_path + "')" : "");
+}
+
+// An option outside its range: usage_error "--max-len 0 must be at least 2", or attn::error
+// naming the checkpoint the value came from.
+[[noreturn]] void reject(const train_command& cmd, const std::string& option, const std::string& rule) {
+  if (const auto it = cmd.from_checkpoint.find(option); it != cmd.from_checkpoint.end())
+    throw attn::error("checkpoint '" + it->second.first + "' holds " + describe(cmd, option) + " (" + rule + ")");
+  throw usage_error(describe(cmd, option) + " " + rule);
+}
+
+// A value that does not parse: "--lr takes a number, not 'fast'".
+[[noreturn]] void reject_text(const train_command* cmd, const std::string& option, const std::string& value,
+                              const std::string& expected) {
+  if (cmd)
+    if (const auto it = cmd->from_checkpoint.find(option); it != cmd->from_checkpoint.end())
+      throw attn::error("checkpoint '" + it->second.first + "' holds " + it->second.second + " = " + value + " (not " +
+                        expected + ")");
+  throw usage_error("--" + option + " takes " + expected + ", not '" + value + "'" +
+                    (cmd && cmd->config_keys.count(option) ? " (in '" + cmd->config_path + "')" : ""));
+}
+
+// Text -> typed values; errors name the option (cmd: where each value came from, for blame).
 struct typed {
   const std::map<std::string, std::string>& v;
+  const train_command* cmd = nullptr;
   const std::string& text(const std::string& k) const { return v.at(k); }
   std::int64_t integer(const std::string& k, std::int64_t min) const {
-    std::int64_t x;
+    std::int64_t x = 0;
     try {
       x = settings::parse_int(k, text(k));
     } catch (const attn::error&) {
-      throw usage_error("--" + k + " takes an integer, not '" + text(k) + "'");
+      reject_text(cmd, k, text(k), "an integer");
     }
-    if (x < min) throw usage_error("--" + k + " must be at least " + std::to_string(min));
+    if (x < min) {
+      const std::string rule = "must be at least " + std::to_string(min);
+      if (cmd) reject(*cmd, k, rule);
+      throw usage_error("--" + k + " " + rule);
+    }
     return x;
   }
   float number(const std::string& k) const {
     try {
       return settings::parse_float(k, text(k));
     } catch (const attn::error&) {
-      throw usage_error("--" + k + " takes a number, not '" + text(k) + "'");
+      reject_text(cmd, k, text(k), "a number");
     }
   }
   bool flag(const std::string& k) const {
     try {
       return settings::parse_bool(k, text(k));
     } catch (const attn::error&) {
-      throw usage_error("--" + k + " takes true or false, not '" + text(k) + "'");
+      reject_text(cmd, k, text(k), "true or false");
     }
   }
 };
@@ -144,17 +200,26 @@ void add_rows(command_line& cl, Use use, Default default_of) {
 }
 
 // --config FILE, stored under the command line (which Boost keeps: the first store wins).
-void read_config_file(const command_line& cl, po::variables_map& vm) {
-  if (!vm.count("config")) return;
+// Returns the options the file set that the command line did not.
+std::set<std::string> read_config_file(const command_line& cl, po::variables_map& vm) {
+  if (!vm.count("config")) return {};
   const std::string path = vm["config"].as<std::string>();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw attn::error("cannot read config file '" + path + "': it is a directory");
   std::ifstream in(path);
-  if (!in) throw attn::error("cannot open config file '" + path + "'");
+  if (!in) throw attn::error("cannot open config file '" + path + "': " + std::strerror(errno));
+  std::set<std::string> from_file;
   try {
-    po::store(po::parse_config_file(in, cl.options), vm);
+    const po::parsed_options parsed = po::parse_config_file(in, cl.options);
+    for (const auto& o : parsed.options)
+      if (!vm.count(o.string_key) || vm[o.string_key].defaulted()) from_file.insert(o.string_key);
+    po::store(parsed, vm);
   } catch (const po::error& e) {
     throw usage_error(path + ": " + e.what());
   }
   if (vm.count("threads") && !vm["threads"].defaulted()) set_threads(vm["threads"].as<int>());
+  return from_file;
 }
 
 // Fails before any work when a data file cannot be read.
@@ -170,8 +235,10 @@ void check_readable(const std::map<std::string, std::string>& values, std::initi
 }
 
 // The options shared by train and finetune: data limits, optimizer, schedule, loop, progress.
+// Only conversions here (text -> typed, choices); ranges: validate_train_command.
 // cmd.data.format and cmd.output are set.
 void resolve_run_options(const typed& t, train_command& cmd) {
+  constexpr std::int64_t any = std::numeric_limits<std::int64_t>::min();  // signed: ranges checked later
   cmd.train_path = t.text("train");
   cmd.valid_path = t.text("valid");
   cmd.data.max_len = static_cast<std::size_t>(t.integer("max-len", 2));
@@ -183,33 +250,27 @@ void resolve_run_options(const typed& t, train_command& cmd) {
   cmd.optimizer.kind = t.text("optimizer");
   cmd.optimizer.weight_decay = t.number("weight-decay");
   cmd.optimizer.momentum = t.number("momentum");
-  try {
-    make_optimizer(cmd.optimizer);  // validates the kind and settings
-  } catch (const attn::error& e) {
-    throw usage_error(std::string("--optimizer: ") + e.what());
-  }
   train_options& o = cmd.train;
   o.schedule.kind = t.text("schedule");
   o.schedule.lr = t.number("lr");
-  o.schedule.warmup = t.integer("warmup", 0);
+  o.schedule.warmup = t.integer("warmup", any);
   o.schedule.min_lr = t.number("min-lr");
   if (o.schedule.kind != "constant" && o.schedule.kind != "noam" && o.schedule.kind != "cosine")
     throw usage_error("--schedule must be constant, noam or cosine, not '" + o.schedule.kind + "'");
-  if (o.schedule.kind == "noam" && o.schedule.warmup < 1) throw usage_error("--schedule noam needs --warmup 1 or more");
   o.batching.batch_size = static_cast<std::size_t>(t.integer("batch-size", 0));
-  o.batching.batch_tokens = o.batching.batch_size > 0 ? 0 : static_cast<std::size_t>(t.integer("batch-tokens", 1));
-  o.epochs = t.integer("epochs", 0);
-  o.steps = t.integer("steps", 0);
+  const auto batch_tokens = static_cast<std::size_t>(t.integer("batch-tokens", 0));
+  o.batching.batch_tokens = o.batching.batch_size > 0 ? 0 : batch_tokens;
+  o.epochs = t.integer("epochs", any);
+  o.steps = t.integer("steps", any);
   if (o.epochs == 0 && o.steps == 0) o.epochs = 10;
   o.clip = t.number("clip");
   o.label_smoothing = t.number("label-smoothing");
-  if (o.label_smoothing < 0 || o.label_smoothing >= 1) throw usage_error("--label-smoothing must be in [0, 1)");
   o.seed = static_cast<std::uint64_t>(t.integer("seed", 0));
-  o.valid_every = t.integer("valid-every", 0);
-  o.early_stopping = t.integer("early-stopping", 0);
-  o.save_every = t.integer("save-every", 0);
+  o.valid_every = t.integer("valid-every", any);
+  o.early_stopping = t.integer("early-stopping", any);
+  o.save_every = t.integer("save-every", any);
   o.checkpoint_path = cmd.output;
-  cmd.log_every = t.integer("log-every", 1);
+  cmd.log_every = t.integer("log-every", any);
 }
 
 bool every_row(const row&) {
@@ -224,7 +285,87 @@ bool quiet_flag(const po::variables_map& vm) {
   return typed{quiet}.flag("quiet");
 }
 
+void warn_ignored(const train_command& cmd) {
+  for (const std::string& w : ignored_options(cmd)) std::cerr << "attn " << cmd.command << ": warning: " << w << "\n";
+}
+
 }  // namespace
+
+void validate_train_command(const train_command& cmd) {
+  const auto name = [&](const std::string& field) { return describe(cmd, option_of(field)); };
+  // The architecture (finetune: only --dropout is new; the base's config was checked on loading).
+  for (const config_problem& p : model_config_problems(cmd.model, name)) reject(cmd, option_of(p.field), p.rule);
+  if (cmd.data.max_len < 2) reject(cmd, "max-len", "must be at least 2");
+  if (cmd.command == "finetune" && cmd.data.max_len > cmd.model.max_len)
+    reject(cmd, "max-len", "must not exceed the base model's max_len = " + std::to_string(cmd.model.max_len));
+  // Optimizer, schedule, loop.
+  {
+    const auto kinds = optimizer_kinds();
+    std::string known;
+    bool found = false;
+    for (const auto& k : kinds) {
+      known += (known.empty() ? "" : ", ") + k.first;
+      found = found || k.first == cmd.optimizer.kind;
+    }
+    if (!found) reject(cmd, "optimizer", "is not an optimizer (known: " + known + ")");
+  }
+  for (const config_problem& p : settings::train_settings_problems(cmd.optimizer, cmd.train, name))
+    reject(cmd, option_of(p.field), p.rule);
+  try {
+    make_optimizer(cmd.optimizer);  // its own checks, on settings no option reaches today
+  } catch (const attn::error& e) {
+    throw usage_error(std::string("--optimizer ") + cmd.optimizer.kind + ": " + e.what());
+  }
+  if (cmd.log_every < 1) reject(cmd, "log-every", "must be at least 1");
+  // Data and vocabularies (train: finetune's are the base checkpoint's).
+  if (cmd.train_path == "-" && cmd.valid_path == "-") throw usage_error("--train and --valid cannot both be - (stdin)");
+  if (cmd.command != "train" || cmd.resumed) return;
+  if (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()) {
+    if (cmd.data.format != data_format::pairs)
+      throw usage_error("--src-vocab/--tgt-vocab are for transformer and rnn; use -v for " + cmd.model.family);
+    if (cmd.src_vocab_path.empty() || cmd.tgt_vocab_path.empty())
+      throw usage_error("--src-vocab and --tgt-vocab go together");
+  }
+  if (cmd.vocab_path.empty() && cmd.src_vocab_path.empty()) {  // a BPE vocabulary is built from --train
+    vocab_options v;
+    v.kind = tokenizer_kind::bpe;
+    v.size = cmd.vocab_size;
+    if (!vocab_options_problem(v).empty())
+      reject(cmd, "vocab-size",
+             "must be between " + std::to_string(fixed_specials + 256) + " (4 specials + 256 bytes) and " +
+                 std::to_string(std::size_t(1) << 28));
+    if (cmd.train_path == "-")
+      throw usage_error(
+          "--train - needs a vocabulary (-v, or --src-vocab and --tgt-vocab): building one from the training data "
+          "would read stdin to its end before training starts");
+  }
+}
+
+std::vector<std::string> ignored_options(const train_command& cmd) {
+  std::vector<std::string> out;
+  auto given = [&](const char* k) { return cmd.explicit_keys.count(k) > 0; };
+  const std::string& family = cmd.model.family;
+  const std::string a_family = (family == "rnn" || family == "lm" ? "an " : "a ") + family + " model";
+  for (const row& r : table) {
+    const std::string k = long_name(r.name);
+    if (r.k == kind::arch && k != "model" && cmd.explicit_keys.count(k) && !model_config_uses(family, config_key(k)))
+      out.push_back("--" + k + " does not apply to " + a_family + " (ignored)");
+  }
+  const std::string& opt = cmd.optimizer.kind;
+  if (given("momentum") && opt != "sgd" && opt != "rmsprop")
+    out.push_back("--momentum applies to sgd and rmsprop, not " + opt + " (ignored)");
+  if (given("min-lr") && cmd.train.schedule.kind != "cosine")
+    out.push_back("--min-lr applies to --schedule cosine, not " + cmd.train.schedule.kind + " (ignored)");
+  if (given("batch-tokens") && cmd.train.batching.batch_size > 0)
+    out.push_back("--batch-tokens does not apply with --batch-size (ignored)");
+  if (given("vocab-size") && (cmd.resumed || !cmd.vocab_path.empty() || !cmd.src_vocab_path.empty()))
+    out.push_back(std::string("--vocab-size applies when a vocabulary is built, not ") +
+                  (cmd.resumed ? "when resuming" : "with a vocabulary file") + " (ignored)");
+  if (cmd.valid_path.empty())
+    for (const char* k : {"valid-every", "early-stopping"})
+      if (given(k)) out.push_back(std::string("--") + k + " needs --valid (ignored)");
+  return out;
+}
 
 bool parse_train_command(const args& argv, train_command& cmd) {
   command_line cl;
@@ -235,11 +376,13 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   add_rows(cl, every_row, table_default);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return false;
-  read_config_file(cl, vm);
+  cmd.config_keys = read_config_file(cl, vm);
   auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
   auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   cmd.output = path_of("output");
   cmd.log_path = path_of("log");
+  cmd.config_path = path_of("config");
+  cmd.resume_path = path_of("resume");
   const std::string resume = path_of("resume");
   if (!resume.empty()) {
     cmd.resumed = load_checkpoint(resume);
@@ -256,6 +399,7 @@ bool parse_train_command(const args& argv, train_command& cmd) {
       cmd.explicit_keys.insert(k);
     } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
       cmd.values[k] = cmd.resumed->train_config.at(k);
+      cmd.from_checkpoint[k] = {resume, k};
     } else if (vm.count(k)) {
       cmd.values[k] = vm[k].as<std::string>();
     }
@@ -271,7 +415,6 @@ bool parse_train_command(const args& argv, train_command& cmd) {
       throw usage_error("--model must be one of " + known + ", not '" + cmd.values["model"] + "'");
     }
   }
-  check_readable(cmd.values, {"train", "valid", "vocab", "src-vocab", "tgt-vocab"});
   if (cmd.resumed) {
     if (cmd.resumed->counters.count("step") == 0)
       throw attn::error("'" + resume + "' holds no training state (a bare model?): it cannot be resumed");
@@ -280,16 +423,19 @@ bool parse_train_command(const args& argv, train_command& cmd) {
       throw usage_error("--model " + cmd.values["model"] + " conflicts with the checkpoint's family " +
                         saved.at("family"));
   }
-  const typed t{cmd.values};
+  const typed t{cmd.values, &cmd};
   std::map<std::string, std::string> arch;
   for (const row& r : table)
     if (r.k == kind::arch) arch[config_key(long_name(r.name))] = t.text(long_name(r.name));
   arch["max_len"] = t.text("max-len");
-  try {
-    cmd.model = model_config::from_map(arch);
-  } catch (const attn::error& e) {
-    throw usage_error(e.what());
+  for (const auto& [key, value] : arch) {  // one at a time, so a bad value names its option
+    try {
+      model_config::from_map({{key, value}});
+    } catch (const model_config_error& e) {
+      reject_text(&cmd, option_of(key), value, e.expected);
+    }
   }
+  cmd.model = model_config::from_map(arch);
   if (cmd.resumed) {  // explicit architecture flags must agree with the checkpoint's model
     const auto mine = cmd.model.to_map();
     for (const row& r : table) {
@@ -301,15 +447,27 @@ bool parse_train_command(const args& argv, train_command& cmd) {
     }
   }
 
-  cmd.vocab_path = t.text("vocab");
-  cmd.src_vocab_path = t.text("src-vocab");
-  cmd.tgt_vocab_path = t.text("tgt-vocab");
+  // A resumed run's vocabularies are the checkpoint's: the paths it stored are not read again.
+  auto vocab_option = [&](const char* k) {
+    return cmd.resumed && !cmd.explicit_keys.count(k) ? std::string() : t.text(k);
+  };
+  cmd.vocab_path = vocab_option("vocab");
+  cmd.src_vocab_path = vocab_option("src-vocab");
+  cmd.tgt_vocab_path = vocab_option("tgt-vocab");
   if (!cmd.vocab_path.empty() && (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()))
     throw usage_error("give either -v/--vocab or --src-vocab/--tgt-vocab, not both");
-  cmd.vocab_size = static_cast<std::size_t>(t.integer("vocab-size", 1));
+  cmd.vocab_size = static_cast<std::size_t>(t.integer("vocab-size", 0));
   cmd.data.format = format_for_family(cmd.model.family);
   resolve_run_options(t, cmd);
   cmd.quiet = quiet_flag(vm);
+  validate_train_command(cmd);
+  check_readable({{"train", cmd.train_path},
+                  {"valid", cmd.valid_path},
+                  {"vocab", cmd.vocab_path},
+                  {"src-vocab", cmd.src_vocab_path},
+                  {"tgt-vocab", cmd.tgt_vocab_path}},
+                 {"train", "valid", "vocab", "src-vocab", "tgt-vocab"});
+  warn_ignored(cmd);
   return true;
 }
 
@@ -384,11 +542,13 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   add_rows(cl, finetune_row, finetune_default);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return false;
-  read_config_file(cl, vm);
+  cmd.config_keys = read_config_file(cl, vm);
   auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
   auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   cmd.output = path_of("output");
   cmd.log_path = path_of("log");
+  cmd.config_path = path_of("config");
+  cmd.resume_path = path_of("resume");
   cmd.base_path = path_of("model");
   const std::string resume = path_of("resume");
   if (!resume.empty() && !cmd.base_path.empty())
@@ -414,11 +574,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
   if (!src.model_config.count("family") || src.params.empty())
     throw attn::error("'" + source + "' holds no model (no model config or no parameters)");
-  try {
-    cmd.model = model_config::from_map(src.model_config);
-  } catch (const attn::error& e) {
-    throw attn::error("'" + source + "': " + e.what());
-  }
+  cmd.model = checked_model_config(src.model_config, "checkpoint '" + source + "'");
 
   // What the model decides when neither the command line nor a resumed run does.
   std::map<std::string, std::string> inherited{{"dropout", settings::format_float(cmd.model.dropout)},
@@ -440,8 +596,10 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
       cmd.explicit_keys.insert(k);
     } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
       cmd.values[k] = cmd.resumed->train_config.at(k);
+      cmd.from_checkpoint[k] = {resume, k};
     } else if (inherited.count(k)) {
       cmd.values[k] = inherited.at(k);
+      if (k != "optimizer") cmd.from_checkpoint[k] = {source, config_key(k)};
     } else if (vm.count(k)) {
       cmd.values[k] = vm[k].as<std::string>();
     }
@@ -459,11 +617,9 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   if (cmd.keep_optimizer) cmd.values["keep-optimizer"] = "true";
   if (!cmd.values.count("train")) throw usage_error("--train is required");
   if (cmd.output.empty()) throw usage_error("-o/--output is required");
-  check_readable(cmd.values, {"train", "valid"});
 
-  const typed t{cmd.values};
+  const typed t{cmd.values, &cmd};
   const float dropout = t.number("dropout");
-  if (!(dropout >= 0 && dropout < 1)) throw usage_error("--dropout must be in [0, 1)");
   if (cmd.resumed && cmd.explicit_keys.count("dropout") &&
       settings::format_float(dropout) != settings::format_float(cmd.model.dropout))
     throw usage_error("--dropout " + t.text("dropout") +
@@ -471,10 +627,10 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   cmd.model.dropout = dropout;
   cmd.data.format = format_for_family(cmd.model.family);
   resolve_run_options(t, cmd);
-  if (cmd.data.max_len > cmd.model.max_len)
-    throw usage_error("--max-len " + t.text("max-len") + " exceeds the base model's max_len " +
-                      std::to_string(cmd.model.max_len));
   cmd.quiet = quiet_flag(vm);
+  validate_train_command(cmd);
+  check_readable(cmd.values, {"train", "valid"});
+  warn_ignored(cmd);
   return true;
 }
 

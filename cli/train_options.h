@@ -27,12 +27,17 @@ struct train_command {
   // Every layered option (long name -> value text), as printed at start and stored as train_config.
   std::map<std::string, std::string> values;
   std::set<std::string> explicit_keys;  // given on the command line or in --config
+  std::set<std::string> config_keys;    // those of explicit_keys that came from --config
+  // Layered values that came from a checkpoint (the resumed run's train_config, finetune's base
+  // model): option -> (checkpoint path, the key as stored there). Their errors blame that file.
+  std::map<std::string, std::pair<std::string, std::string>> from_checkpoint;
   std::optional<checkpoint> resumed;    // --resume CKPT, loaded
 
   model_config model;  // train: family + architecture (vocab sizes, classes: later); finetune: the base's
   optimizer_config optimizer;
   train_options train;  // checkpoint_path = output; cosine total: later
   std::string train_path, valid_path, output, log_path;
+  std::string config_path, resume_path;  // --config FILE, --resume CKPT (inputs: never written over)
   std::string vocab_path, src_vocab_path, tgt_vocab_path;
   std::size_t vocab_size = 4000;
   dataset_options data;  // format, max_len, long policy, strict
@@ -49,6 +54,19 @@ struct train_command {
 // Parses argv (after `train`) into cmd. Returns false when --help was printed. Throws
 // usage_error for unknown options, bad values and conflicts with a resumed checkpoint.
 bool parse_train_command(const args& argv, train_command& cmd);
+
+// Checks every option of cmd against its range and the others (model_config_problems,
+// settings::train_settings_problems, and the CLI's own: --vocab-size, --log-every, --max-len,
+// --train -), before any data file is opened. Throws usage_error naming the option as the user
+// wrote it ("--heads 3 must divide --d-model 256"), "(the default)" when it was not given, the
+// config file when it came from one; a value taken from a checkpoint throws attn::error naming
+// the checkpoint instead ("checkpoint 'x.ckpt' holds max_len = 0 (must be at least 2)").
+// parse_train_command and parse_finetune_command call it.
+void validate_train_command(const train_command& cmd);
+
+// One message per option given explicitly that this run ignores ("--heads does not apply to an
+// rnn model"); the parse functions print them as warnings.
+std::vector<std::string> ignored_options(const train_command& cmd);
 
 // The same for `attn finetune`: the training options of `train` (--lr defaults to 1e-4) without
 // architecture or vocabulary flags, plus -m BASE, --freeze PATTERN and --keep-optimizer. Loads

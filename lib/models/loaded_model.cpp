@@ -20,7 +20,7 @@ std::unique_ptr<tokenizer> tokenizer_from(const checkpoint& c, const std::string
 
 loaded_model load_model(const checkpoint& c, const std::string& name) {
   loaded_model out;
-  const model_config cfg = model_config::from_map(c.model_config);
+  const model_config cfg = checked_model_config(c.model_config, "checkpoint '" + name + "'");
   rng init_gen(0);  // initial values are overwritten by the checkpoint's
   out.net = make_model(cfg, init_gen);
   import_parameters(out.net->params(), c.params, import_options{false, false, true});

@@ -2,8 +2,12 @@
 // The resolved architecture of a model: written once with its defaults, stored in the
 // checkpoint as key = value text (to_map / from_map), so a checkpoint alone rebuilds the model.
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
+
+#include "core/error.h"
 
 namespace attn {
 
@@ -35,8 +39,43 @@ struct model_config {
   std::size_t tgt_vocab = 0;                // transformer/rnn target (== src_vocab when shared)
 
   std::map<std::string, std::string> to_map() const;
-  // Unknown keys and malformed values throw attn::error naming the key.
+  // Unknown keys and malformed values throw attn::error naming the key (a malformed value:
+  // model_config_error, which says which key and what it expected). Ranges are not checked here:
+  // model_config_problems / checked_model_config do that.
   static model_config from_map(const std::map<std::string, std::string>& m);
 };
+
+// A value that does not parse: key, the text found and what was expected ("a non-negative integer").
+struct model_config_error : error {
+  std::string key, value, expected;
+  model_config_error(std::string k, std::string v, std::string e);
+};
+
+// Whether `field` (a to_map key) means anything to models of `family` ("heads" does not to an
+// rnn, "hidden" does not to a transformer). The vocabulary sizes and num_classes, which come from
+// the data, count as used wherever the model reads them.
+bool model_config_uses(const std::string& family, const std::string& field);
+
+// One field outside its range. `rule` completes a sentence about the field ("must be at least
+// 2", "must divide d_model = 256"); other fields it mentions are rendered by the caller's
+// describe(field), so a command line can say "--d-model 256" and a checkpoint "d_model = 256".
+struct config_problem {
+  std::string field;
+  std::string rule;
+};
+using field_describer = std::function<std::string(const std::string& field)>;
+
+// Every range and consistency problem of c, for the fields its family uses, in to_map order:
+// widths and counts >= 1, heads dividing d_model (and 1 for additive scoring; an even head width
+// for rope), dropout in [0, 1), max_len >= 2, an even hidden size for a bidirectional rnn. The
+// vocabulary sizes and num_classes are checked only when `with_data_sizes` (they are 0 until the
+// data has been read).
+std::vector<config_problem> model_config_problems(const model_config& c, const field_describer& describe,
+                                                  bool with_data_sizes = false);
+
+// from_map, then the problems above (data sizes included), for a config read from a file:
+// every error is one attn::error naming `source` ("checkpoint 'x.ckpt' holds max_len = 0
+// (must be at least 2)").
+model_config checked_model_config(const std::map<std::string, std::string>& m, const std::string& source);
 
 }  // namespace attn
