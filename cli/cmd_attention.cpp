@@ -238,6 +238,7 @@ int cmd_attention(const args& argv) {
   while (std::getline(in.stream(), line)) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+  refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
     d.line(line, number);
   }
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");

@@ -217,6 +217,7 @@ int cmd_decode(const args& argv) {
     throw usage_error("a classifier predicts labels; --sample does not apply (--n-best N lists the N most probable)");
 
   input in(o.input_path);
+  refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   output out(o.output_path);
   std::vector<std::string> lines;
   std::string line;

@@ -34,6 +34,7 @@ int cmd_tokenize(const args& argv) {
   if (ids && pieces) throw usage_error("--ids and --pieces exclude each other");
   const token_format format = pieces ? token_format::pieces : token_format::ids;
 
+  refuse_overwrite({{"", in_path}, {"-v", vocab_path}}, {{"-o", out_path}});
   const auto tok = make_tokenizer(load_vocab(vocab_path));
   std::error_code ec;
   if (in_path != "-" && std::filesystem::is_directory(in_path, ec))

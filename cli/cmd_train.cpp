@@ -14,6 +14,8 @@
 #include "options.h"
 #include "progress.h"
 #include "text/line_reader.h"
+#include "run_outputs.h"
+#include "signals.h"
 #include "text/vocab_builder.h"
 #include "text/vocab_file.h"
 #include "train/loop.h"
@@ -22,26 +24,6 @@
 namespace attn::cli {
 
 namespace {
-
-volatile std::sig_atomic_t stop_signal = 0;
-extern "C" void on_stop_signal(int sig) {
-  stop_signal = sig;
-}
-
-// Installs SIGINT/SIGTERM handlers for the scope of training, restoring the old ones after.
-struct signal_scope {
-  using handler = void (*)(int);
-  handler old_int, old_term;
-  signal_scope() {
-    stop_signal = 0;
-    old_int = std::signal(SIGINT, on_stop_signal);
-    old_term = std::signal(SIGTERM, on_stop_signal);
-  }
-  ~signal_scope() {
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-  }
-};
 
 std::string vocab_text(const vocab& v) {
   std::ostringstream s;
@@ -196,11 +178,11 @@ int run_training(const train_command& cmd, const training_data& d, const model_c
     out.event(e, topts);
     if (log) log->event(e);
   };
-  in.stop_requested = [] { return stop_signal != 0; };
+  in.stop_requested = [] { return graceful_stop::requested(); };
 
   train_result r;
   {
-    signal_scope signals;
+    graceful_stop signals;
     r = train(m, opt, gen, state, topts, in);
   }
   out.done();
@@ -211,7 +193,7 @@ int run_training(const train_command& cmd, const training_data& d, const model_c
                         ": training diverged (lower --lr, set --clip or --warmup); the last good "
                         "checkpoint, if any, is kept");
     case train_status::interrupted: {
-      const int sig = static_cast<int>(stop_signal);
+      const int sig = graceful_stop::signal();
       out.warn(std::string("interrupted by ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + " at step " +
                std::to_string(state.step) + "; saved " + cmd.output + " (continue with attn " + cmd.command +
                " --resume " + cmd.output + ")");
@@ -239,6 +221,7 @@ int cmd_train(const args& argv) {
   std::vector<std::string> labels;
   const bool resumed_labels = cmd.resumed && cmd.resumed->metadata.count("labels");
   if (resumed_labels) labels = split_labels(cmd.resumed->metadata.at("labels"));
+  const run_outputs claimed(cmd);
   const training_data d = read_training_data(cmd, vocabularies(cmd, out), std::move(labels), !resumed_labels, out);
 
   // Model.

@@ -84,6 +84,9 @@ int cmd_vocab(const args& argv) {
   if (vm.count("column") && !parse_column(column_text, column))
     throw usage_error("--column takes a field number from 1 or 'all', not '" + column_text + "'");
   if (inputs.empty()) inputs.push_back("-");
+  std::vector<named_path> input_paths;
+  for (const auto& path : inputs) input_paths.push_back({"", path});
+  refuse_overwrite(input_paths, {{"-o", out_path}});
 
   progress_log log(!quiet);
   vocab_builder builder(opts);

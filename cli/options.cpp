@@ -6,9 +6,12 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <streambuf>
+#include <vector>
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "io/atomic_file.h"
 
 namespace attn::cli {
 
@@ -35,7 +38,10 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
     }
     po::notify(vm);
     if (threads < 0) throw usage_error("--threads must be 0 (all cores) or more");
-    set_threads(threads);
+    const int used = set_threads(threads);
+    if (threads > used)
+      std::cerr << "attn " << cl.name << ": warning: --threads " << threads << " is more than the " << used
+                << " cores here; using " << used << "\n";
   } catch (const po::error& e) {
     throw usage_error(std::string(e.what()) + " (see 'attn " + cl.name + " --help')");
   }
@@ -54,20 +60,66 @@ input::input(const std::string& path) : path_(path) {
   in_ = file_.get();
 }
 
+// A buffered std::streambuf over an atomic_file. Write errors throw attn::error out of the
+// stream (badbit is set to rethrow), so "No space left on device" reaches the user as such.
+class atomic_streambuf : public std::streambuf {
+ public:
+  explicit atomic_streambuf(const std::string& path) : file_(path), buffer_(1 << 16) {
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+  void commit() {
+    drain();
+    file_.commit();
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    drain();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override {
+    drain();
+    return 0;
+  }
+
+ private:
+  void drain() {
+    const std::size_t n = static_cast<std::size_t>(pptr() - pbase());
+    if (n > 0) file_.write(pbase(), n);
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+  atomic_file file_;
+  std::vector<char> buffer_;
+};
+
 output::output(const std::string& path) : path_(path) {
   if (path == "-") {
     out_ = &std::cout;
     return;
   }
-  file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
-  if (!*file_) throw attn::error("cannot write '" + path + "': " + std::strerror(errno));
+  buf_ = std::make_unique<atomic_streambuf>(path);
+  file_ = std::make_unique<std::ostream>(buf_.get());
+  file_->exceptions(std::ios::badbit);
   out_ = file_.get();
 }
 
+output::~output() = default;
+
 void output::close() {
-  out_->flush();
-  if (file_) file_->close();
-  if (!*out_) throw attn::error("error writing '" + path_ + "'");
+  if (!buf_) {
+    out_->flush();
+    if (!*out_) throw attn::error("error writing to standard output");
+    return;
+  }
+  buf_->commit();
+}
+
+void refuse_overwrite(const std::vector<named_path>& inputs, const std::vector<named_path>& outputs) {
+  if (const std::string problem = overwrite_problem(inputs, outputs); !problem.empty()) throw usage_error(problem);
 }
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }

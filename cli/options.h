@@ -6,8 +6,10 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
+#include "io/same_file.h"
 
 namespace attn::cli {
 
@@ -21,7 +23,8 @@ struct command_line {
 };
 
 // Parses args into vm. Returns false when --help was asked for (help already printed on stdout).
-// Every subcommand also gets --threads N (0 = all cores), applied here with set_threads().
+// Every subcommand also gets --threads N (0 = all cores), applied here with set_threads(); more
+// threads than the machine's cores are capped to the cores, with one warning on stderr.
 // Unknown options, missing values and bad numbers throw usage_error.
 bool parse(command_line& cl, const args& argv, po::variables_map& vm);
 
@@ -36,16 +39,25 @@ struct input {
   std::istream* in_;
 };
 
-// An output stream for PATH, where "-" is stdout.
+// An output stream for PATH, where "-" is stdout. A file is written atomically (io/atomic_file.h):
+// the old content stays in place until close() renames the finished file over it, so an error
+// or a signal half-way leaves the old file intact. Devices and FIFOs are written in place.
+class atomic_streambuf;
 struct output {
   explicit output(const std::string& path);
+  ~output();  // without close(): the file at PATH is left as it was
   std::ostream& stream() { return *out_; }
-  void close();  // flushes and throws attn::error if anything failed to write
+  void close();  // flushes, commits; throws attn::error if anything failed to write
  private:
   std::string path_;
-  std::unique_ptr<std::ofstream> file_;
+  std::unique_ptr<atomic_streambuf> buf_;
+  std::unique_ptr<std::ostream> file_;
   std::ostream* out_;
 };
+
+// Throws usage_error when an output is the same file as an input or another output
+// (io/same_file.h): checked before anything is opened for writing.
+void refuse_overwrite(const std::vector<named_path>& inputs, const std::vector<named_path>& outputs);
 
 // True when stderr is a terminal (progress bars) rather than a pipe or file (plain log lines).
 bool stderr_is_terminal();

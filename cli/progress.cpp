@@ -1,7 +1,9 @@
 #include "progress.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -107,29 +109,36 @@ void progress::done() {
 }
 
 csv_log::csv_log(const std::string& path) : path_(path) {
+  if (path == "-") {
+    out_ = &std::cout;
+  } else {
+    if (std::filesystem::is_directory(path)) throw attn::error("cannot write log '" + path + "': it is a directory");
+    file_.open(path, std::ios::app);
+    if (!file_) throw attn::error("cannot write log '" + path + "': " + std::strerror(errno));
+    out_ = &file_;
+  }
   std::error_code ec;
-  const bool fresh = !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
-  out_.open(path, std::ios::app);
-  if (!out_) throw attn::error("cannot write log '" + path + "'");
-  if (fresh) out_ << "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n";
+  const bool fresh = path == "-" || !std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) == 0;
+  if (fresh) *out_ << "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n";
 }
 
 void csv_log::event(const train_event& e) {
   const train_state& s = *e.state;
   if (e.kind == train_event_kind::step) {
-    out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.loss) << ',' << fmt("%.9g", e.lr) << ',' << e.tokens << ','
+    *out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.loss) << ',' << fmt("%.9g", e.lr) << ',' << e.tokens << ','
          << fmt("%.1f", e.tokens_per_second) << ',' << fmt("%.9g", e.grad_norm) << ",,,,train\n"
          << std::flush;  // readable with tail -f
   } else if (e.kind == train_event_kind::validation) {
-    out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.valid.loss) << ",," << e.valid.tokens << ",,,"
+    *out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.valid.loss) << ",," << e.valid.tokens << ",,,"
          << fmt("%.9g", e.valid.perplexity) << ',' << fmt("%.9g", e.valid.accuracy) << ','
          << (e.valid.bits_per_byte > 0 ? fmt("%.9g", e.valid.bits_per_byte) : std::string()) << ",valid\n";
   }
 }
 
 void csv_log::close() {
-  out_.close();
-  if (!out_) throw attn::error("error writing log '" + path_ + "'");
+  out_->flush();
+  if (file_.is_open()) file_.close();
+  if (!*out_) throw attn::error("error writing log '" + path_ + "'");
 }
 
 }  // namespace attn::cli

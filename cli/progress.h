@@ -34,7 +34,9 @@ class progress {
 };
 
 // CSV, one row per step and per validation (split = train | valid), appended when the file
-// exists (a resumed run continues its log):
+// exists (a resumed run continues its log); "-" = stdout. A log is the one output that is
+// appended line by line rather than replaced atomically, so that `tail -f` follows it; it is
+// never truncated, and run_outputs.h locks it against a second writer.
 //   step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,split
 class csv_log {
  public:
@@ -44,7 +46,8 @@ class csv_log {
 
  private:
   std::string path_;
-  std::ofstream out_;
+  std::ofstream file_;
+  std::ostream* out_;
 };
 
 }  // namespace attn::cli

@@ -1,6 +1,7 @@
 #include "core/threads.h"
 
 #include <cblas.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -83,10 +84,16 @@ class pool {
   bool quit_ = false;
 };
 
-int hardware_threads() {
-  unsigned n = std::thread::hardware_concurrency();
+}  // namespace
+
+int available_cores() {
+  cpu_set_t set;  // the cores this process may run on (taskset, cgroups), not all the machine's
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
 }
+
+namespace {
 
 int& thread_count() {
   static int n = std::max(1, openblas_get_num_threads());
@@ -103,10 +110,12 @@ thread_local int this_thread_index = 0;
 
 }  // namespace
 
-void set_threads(int n) {
-  if (n <= 0) n = hardware_threads();
+int set_threads(int n) {
+  const int cores = available_cores();
+  if (n <= 0 || n > cores) n = cores;
   thread_count() = n;
   openblas_set_num_threads(n);
+  return n;
 }
 
 int threads() { return thread_count(); }

@@ -6,8 +6,12 @@
 
 namespace attn {
 
-// n threads for OpenBLAS and parallel_for; 0 = all cores. Call before training/decoding.
-void set_threads(int n);
+// n threads for OpenBLAS and parallel_for; 0 = all cores. More than the cores this process may
+// use is capped to them (a thousand threads only thrash, and OpenBLAS's per-thread buffers can
+// exhaust an address-space limit). Returns the count in effect. Call before training/decoding.
+int set_threads(int n);
+// The cores this process may run on (its CPU affinity), at least 1.
+int available_cores();
 // The current thread count (>= 1).
 int threads();
 

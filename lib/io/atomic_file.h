@@ -1,10 +1,18 @@
 #pragma once
 // Replacing a file so that it is always either the old content or the new, never a mix:
-// the bytes go to a temporary file next to the target ("<path>.tmp-<pid>-<n>", same directory,
-// hence same filesystem), which is fsync'ed, then renamed over the target; the directory is
-// fsync'ed last so that the rename itself survives a power cut. An interrupted write (error,
-// exception, disk full) removes the temporary file and leaves the old file untouched; only a
+// the bytes go to a temporary file next to the target ("<name>.tmp-<pid>-<n>", created with
+// O_CREAT|O_EXCL|O_NOFOLLOW in the same directory, hence the same filesystem, never following
+// or clobbering anything planted there), which is fsync'ed, then renamed over the target; the
+// directory is fsync'ed last so that the rename itself survives a power cut. An interrupted
+// write (error, exception, disk full) removes the temporary file and leaves the old file
+// untouched; a signal handler can remove it too (io/exit_cleanup.h), so only a
 // hard kill between creation and rename can leave a "*.tmp-*" file behind.
+//
+// Where the target is:
+//   - missing or a regular file: replaced as above; an existing file keeps its permissions;
+//   - a symbolic link to a regular file: the file it names is replaced (the link stays);
+//   - not a regular file (a terminal, /dev/null, a FIFO, /dev/stdout on a pipe): written in
+//     place, never renamed over (a device node must stay a device node).
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -13,7 +21,7 @@ namespace attn {
 
 class atomic_file {
  public:
-  // Creates the temporary file (permissions 0666 minus umask). Throws attn::error naming `path`.
+  // Creates the temporary file (or opens a non-regular target). Throws attn::error naming `path`.
   explicit atomic_file(std::string path);
   ~atomic_file();  // without commit(): closes and removes the temporary file
   atomic_file(const atomic_file&) = delete;
@@ -27,12 +35,16 @@ class atomic_file {
   void commit();
 
   const std::string& path() const { return path_; }
-  const std::string& temp_path() const { return temp_; }
+  const std::string& temp_path() const { return temp_; }  // empty when written in place
+  bool in_place() const { return temp_.empty(); }
 
  private:
   void discard() noexcept;
-  std::string path_, temp_;
+  std::string path_;    // as given, for messages
+  std::string target_;  // the file renamed over: path_, or what its symbolic link names
+  std::string temp_;
   int fd_ = -1;
+  int slot_ = -1;  // handle of remove_on_exit(temp_)
 };
 
 // Whole-file convenience: atomic_file f(path); f.write(bytes); f.commit().

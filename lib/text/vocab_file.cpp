@@ -37,7 +37,7 @@ bool parse_u64(std::string_view s, uint64_t max, uint64_t& out) {
   for (char c : s) {
     if (c < '0' || c > '9') return false;
     const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (max - d) / 10) return false;
+    if (d > max || v > (max - d) / 10) return false;  // d > max: max - d would wrap (lowercase=2)
     v = v * 10 + d;
   }
   out = v;
@@ -58,6 +58,8 @@ struct header {
 };
 
 header parse_header(std::string_view line, const line_error& fail) {
+  // An editor's BOM, named rather than reported as "not an attn vocabulary" (CRLF: next_line).
+  if (line.substr(0, 3) == "\xEF\xBB\xBF") fail("starts with a UTF-8 byte order mark (BOM); save the file without one");
   const auto f = split(line, ' ');
   if (f[0] != "attn-vocab") fail("not an attn vocabulary (the first line should start with 'attn-vocab')");
   if (f.size() < 2) fail("header has no format version");
@@ -140,6 +142,8 @@ vocab read_vocab(std::istream& in, const std::string& name) {
   auto next_line = [&]() -> bool {
     while (std::getline(in, text)) {
       ++fail.line;
+      if (!text.empty() && text.back() == '\r')  // named rather than reported as a bad field
+        fail("has Windows (CRLF) line endings; convert them to LF (e.g. dos2unix)");
       if (text.empty() || text[0] != '#') return true;
     }
     if (in.bad()) throw attn::error("error reading '" + name + "'");

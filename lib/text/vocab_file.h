@@ -21,7 +21,7 @@ constexpr int vocab_format_version = 1;
 void write_vocab(const vocab& v, std::ostream& out);
 vocab read_vocab(std::istream& in, const std::string& name);  // name is for messages
 
-// File versions: save writes a temporary file and renames it, so a crash never leaves half a
+// File versions: save writes atomically (io/atomic_file.h), so a crash never leaves half a
 // vocabulary behind. Both throw attn::error.
 void save_vocab(const vocab& v, const std::string& path);
 vocab load_vocab(const std::string& path);

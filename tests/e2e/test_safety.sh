@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# No input destroys data (docs/reliability.md), through the real binary: an output that is an
+# input (same name, a link, stdout redirected onto it) is refused before anything is written,
+# and the input is byte-identical afterwards; outputs are replaced atomically (an error half-way
+# keeps the old file; a planted link is not written through; a device stays a device); two runs
+# cannot write the same checkpoint or log; a checkpoint is not a stream; --threads is capped;
+# signals leave no temporary files and a second SIGTERM keeps the last good checkpoint.
+set -u
+attn=$1
+data=$2/examples/data
+fail=0
+say_fail() { echo "FAIL: $*"; fail=1; }
+check() {  # check NAME EXPECTED_CODE ACTUAL_CODE
+  if [ "$2" != "$3" ]; then say_fail "$1: exit $3, expected $2"; fi
+}
+one_line() {  # one_line NAME FILE [WORDS]: exactly one stderr line, containing WORDS
+  [ "$(wc -l <"$2")" -eq 1 ] || say_fail "$1: expected a one-line error, got: $(cat "$2")"
+  [ -z "${3:-}" ] || grep -qF -- "$3" "$2" || say_fail "$1: the error does not say '$3': $(cat "$2")"
+}
+intact() {  # intact NAME FILE COPY
+  cmp -s "$2" "$3" || say_fail "$1: $2 was changed"
+}
+no_temp() {  # no_temp NAME: no temporary or lock file left in the folder
+  local left
+  left=$(ls -A | grep -E '\.tmp-|\.lock$' | grep -v '^planted' || true)
+  [ -z "$left" ] || say_fail "$1: left behind: $left"
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+head -120 "$data/kjv-genesis.txt" >text.txt
+cp text.txt text.orig
+"$attn" vocab --type char --size 80 -o v.vocab -q text.txt; check "vocab" 0 $?
+cp v.vocab v.orig
+"$attn" train --model lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 \
+  --batch-size 8 --steps 3 --threads 1 -q -o m.ckpt; check "train a tiny lm" 0 $?
+cp m.ckpt m.orig
+printf 'And God said\nIn the beginning\n' >src.txt
+cp src.txt src.orig
+
+# 1. An output that is an input: refused (exit 2), one line, the input untouched.
+refused() {  # refused NAME WORDS CMD...: exit 2, one line containing WORDS
+  local name=$1 words=$2; shift 2
+  "$@" 2>err.txt >/dev/null; check "$name" 2 $?
+  one_line "$name" err.txt "$words"
+}
+refused "vocab -o CORPUS CORPUS" "is the same file as the input" "$attn" vocab --type char --size 80 -o text.txt text.txt
+refused "tokenize -o f f" "-o 'text.txt' is the same file as the input 'text.txt'" "$attn" tokenize -v v.vocab -o text.txt text.txt
+refused "tokenize -o VOCAB" "the input -v 'v.vocab'" "$attn" tokenize -v v.vocab -o v.vocab text.txt
+ln -s text.txt alias.txt
+refused "tokenize -o LINK-TO-INPUT" "is the same file as the input" "$attn" tokenize -v v.vocab -o alias.txt text.txt
+mkdir sub
+refused "tokenize -o ./sub/../f f" "is the same file as the input" "$attn" tokenize -v v.vocab -o ./sub/../text.txt text.txt
+"$attn" tokenize -v v.vocab text.txt >>text.txt 2>err.txt; check "tokenize f >> f" 2 $?
+one_line "tokenize f >> f" err.txt "standard output is the same file as the input"
+refused "decode -o f f" "is the same file as the input" "$attn" decode -m m.ckpt -o src.txt src.txt
+refused "decode -o CKPT" "the input -m 'm.ckpt'" "$attn" decode -m m.ckpt -o m.ckpt src.txt
+refused "attention -o f f" "is the same file as the input" "$attn" attention -m m.ckpt -o src.txt src.txt
+tiny=(--model lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --steps 2 --threads 1 -q)
+refused "train -o TRAIN" "-o 'text.txt' is the same file as the input --train" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o text.txt
+refused "train --log TRAIN" "--log 'text.txt' is the same file as the input --train" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o x.ckpt --log text.txt
+refused "train -o VOCAB" "the input --vocab" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o v.vocab
+refused "train --log = -o" "are the same file" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o x.ckpt --log x.ckpt
+refused "train --log = -o.best" "are the same file" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o x.ckpt --log x.ckpt.best
+printf 'steps = 2\n' >conf.txt
+refused "train -o CONFIG" "the input --config" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab --config conf.txt -o conf.txt
+refused "train --resume CKPT --log CKPT" "are the same file" "$attn" train --resume m.ckpt --steps 4 --threads 1 -q --log m.ckpt
+refused "finetune -o BASE" "the input -m 'm.ckpt'" "$attn" finetune -m m.ckpt --train text.txt --steps 1 --threads 1 -q -o m.ckpt
+refused "train -o -" "a checkpoint is a file, not a stream" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o -
+[ ! -e ./- ] || say_fail "train -o - created a file named '-'"
+[ ! -e x.ckpt ] || say_fail "a refused run wrote x.ckpt"
+intact "inputs after the refusals" text.txt text.orig
+intact "inputs after the refusals" v.vocab v.orig
+intact "inputs after the refusals" src.txt src.orig
+intact "inputs after the refusals" m.ckpt m.orig
+intact "inputs after the refusals" conf.txt <(printf 'steps = 2\n')
+# /dev/null in and out is no clash.
+"$attn" tokenize -v v.vocab -o /dev/null /dev/null; check "tokenize /dev/null to /dev/null" 0 $?
+
+# 2. Atomic outputs: an error half-way keeps the old file; nothing half-written appears.
+"$attn" tokenize -v v.vocab -o ids.txt text.txt; check "tokenize" 0 $?
+cp ids.txt ids.orig
+{ cat text.txt; printf 'bad \xff byte\n'; } >bad.txt
+"$attn" tokenize -v v.vocab --decode -o ids.txt bad.txt 2>err.txt; code=$?
+[ "$code" -ne 0 ] || say_fail "decoding text as ids did not fail"
+intact "tokenize error half-way" ids.txt ids.orig
+no_temp "tokenize error half-way"
+# A link planted under the name a temporary file could take is never written through.
+echo "keep me" >victim.txt
+for n in $(seq 0 20); do ln -s victim.txt "planted.vocab.tmp-$n"; done
+"$attn" vocab --type char --size 80 -o planted.vocab -q text.txt; check "vocab beside planted links" 0 $?
+[ "$(cat victim.txt)" = "keep me" ] || say_fail "a planted link was written through"
+# Replacing a file keeps its permissions; writing through a link replaces the file it names.
+chmod 640 ids.txt; ln -s ids.txt ids.link
+"$attn" tokenize -v v.vocab -o ids.link src.txt; check "tokenize -o LINK" 0 $?
+[ -L ids.link ] || say_fail "the link was replaced instead of the file it names"
+[ "$(stat -c %a ids.txt)" = 640 ] || say_fail "the replaced file lost its permissions: $(stat -c %a ids.txt)"
+[ "$(wc -l <ids.txt)" -eq 2 ] || say_fail "the file behind the link does not hold the new output"
+# A device stays a device (written in place); a full device is an error, not a crash.
+"$attn" tokenize -v v.vocab -o /dev/null text.txt; check "tokenize -o /dev/null" 0 $?
+[ -c /dev/null ] || say_fail "/dev/null is no longer a device"
+if [ -w /dev/full ]; then
+  "$attn" vocab --type char --size 80 -o /dev/full -q text.txt 2>err.txt; check "vocab -o /dev/full" 1 $?
+  one_line "vocab -o /dev/full" err.txt "No space left on device"
+  [ -c /dev/full ] || say_fail "/dev/full was replaced by a regular file"
+fi
+mkfifo pipe
+cat pipe >from-pipe.txt &
+"$attn" tokenize -v v.vocab -o pipe src.txt; check "tokenize -o FIFO" 0 $?
+wait
+[ -p pipe ] || say_fail "the FIFO was replaced"
+[ "$(wc -l <from-pipe.txt)" -eq 2 ] || say_fail "the FIFO's reader got $(wc -l <from-pipe.txt) lines"
+no_temp "atomic outputs"
+
+# 3. Two runs on one checkpoint or log: the second stops at once.
+long=(--model lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8
+  --steps 1000000 --threads 1 -q)
+"$attn" train "${long[@]}" -o run.ckpt --log run.csv 2>first.txt &
+first=$!
+for _ in $(seq 1 100); do [ -e run.ckpt.lock ] && break; sleep 0.1; done
+"$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o run.ckpt 2>err.txt; check "second run, same checkpoint" 1 $?
+one_line "second run, same checkpoint" err.txt "is being written by another attn run (pid $first)"
+"$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o other.ckpt --log run.csv 2>err.txt
+check "second run, same log" 1 $?
+one_line "second run, same log" err.txt "is being written by another attn run"
+# 4. Signals: the first SIGTERM saves at a step boundary (exit 143) and frees the locks.
+kill -TERM "$first"; wait "$first"; check "SIGTERM during training" 143 $?
+grep -q "interrupted by SIGTERM" first.txt || say_fail "no 'interrupted' message: $(cat first.txt)"
+"$attn" inspect run.ckpt >/dev/null; check "the checkpoint saved on SIGTERM loads" 0 $?
+no_temp "after SIGTERM"
+# A second SIGTERM ends the run at once, mid-step (a step of this model takes seconds); the
+# last good checkpoint is untouched.
+"$attn" train --model lm --train text.txt -v v.vocab --layers 6 --d-model 512 --heads 8 --ff 2048 --max-len 128 \
+  --batch-size 64 --steps 1000000 --threads 1 -o big.ckpt 2>big.txt &
+big=$!
+for _ in $(seq 1 600); do grep -q "parameters" big.txt && break; sleep 0.1; done  # the loop starts
+sleep 1
+kill -TERM "$big"; sleep 0.3; kill -TERM "$big"
+wait "$big"; check "two SIGTERMs" 143 $?
+if grep -q "interrupted by SIGTERM" big.txt; then
+  "$attn" inspect big.ckpt >/dev/null; check "a checkpoint saved between the two SIGTERMs loads" 0 $?
+else
+  [ ! -e big.ckpt ] || say_fail "two SIGTERMs mid-step: a checkpoint was written"
+fi
+no_temp "after two SIGTERMs"
+# SIGTERM while decoding to a file: no half output, no temporary file. (SIGINT would be
+# ignored here: a script's background job inherits SIGINT ignored, and attn keeps it so.)
+echo "old" >hyp.txt
+mkfifo endless
+yes "In the beginning God created the heaven and the earth" >endless &
+feeder=$!
+"$attn" decode -m m.ckpt --threads 1 -o hyp.txt endless &
+dec=$!
+sleep 1; kill -TERM "$dec"; wait "$dec"; check "SIGTERM during decode" 143 $?
+kill "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null
+[ "$(cat hyp.txt)" = "old" ] || say_fail "SIGTERM during decode changed the old output"
+no_temp "after SIGTERM during decode"
+
+# 5. --threads above the cores: capped, said once.
+"$attn" tokenize -v v.vocab --threads 100000 -o /dev/null text.txt 2>err.txt; check "--threads 100000" 0 $?
+one_line "--threads 100000" err.txt "is more than the"
+
+[ "$fail" -eq 0 ] && echo "test_safety: all passed"
+exit "$fail"
