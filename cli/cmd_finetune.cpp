@@ -7,6 +7,8 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "models/memory_estimate.h"
+#include "run_outputs.h"
 #include "train/freeze.h"
 #include "train_options.h"
 
@@ -27,6 +29,7 @@ std::vector<std::string> split_tabs(const std::string& s) {
 int cmd_finetune(const args& argv) {
   train_command cmd;
   if (!parse_finetune_command(argv, cmd)) return 0;
+  const run_outputs claimed(cmd);
   progress out(cmd.quiet, cmd.log_every, cmd.command);
   const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
   const std::string& src_path = cmd.resumed ? cmd.output : cmd.base_path;

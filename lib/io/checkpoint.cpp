@@ -322,9 +322,11 @@ checkpoint decode_checkpoint(const std::string& bytes, const std::string& name) 
   if (byte_order != (little_endian() ? 0u : 1u))
     throw fail("was written on a machine of the other byte order and cannot be read here");
   const std::uint64_t have = bytes.size() - header_bytes;
-  if (length > have)
-    throw fail("is truncated (" + std::to_string(bytes.size()) + " of " + std::to_string(length + header_bytes) +
-               " bytes)");
+  if (length > have)  // length + header_bytes can wrap around: compare and print without adding
+    throw fail(length <= std::uint64_t(-1) - header_bytes
+                   ? "is truncated (" + std::to_string(bytes.size()) + " of " +
+                         std::to_string(length + header_bytes) + " bytes)"
+                   : "is corrupt (its header announces a payload of " + std::to_string(length) + " bytes)");
   if (length < have) throw fail("is corrupt (" + std::to_string(have - length) + " stray bytes after the payload)");
   if (fnv1a64(bytes.data() + header_bytes, length) != checksum) throw fail("is corrupt (checksum mismatch)");
 
