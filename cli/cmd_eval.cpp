@@ -163,6 +163,9 @@ int score_model(const eval_options& o) {
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model lm = load_model(c, o.checkpoint_path);
   const model_config& cfg = lm.net->config();
+  if (o.max_len > cfg.max_len && cfg.pos_encoding == "learned" && cfg.family != "rnn")
+    throw usage_error("--max-len " + std::to_string(o.max_len) + " exceeds the model's max_len " +
+                      std::to_string(cfg.max_len) + " (its learned positions end there)");
 
   dataset_options d;
   d.format = format_for_family(cfg.family);

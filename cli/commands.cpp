@@ -36,6 +36,24 @@ void print_overview(std::ostream& out) {
   }
 }
 
+// An error message as exactly one line: control bytes (< 0x20, tab and newline included, and
+// 0x7f) from file names, data or option values are shown as \xNN.
+std::string one_line(const std::string& message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+      continue;
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(c));
+    out += hex;
+  }
+  return out;
+}
+
 }  // namespace
 
 int dispatch(const args& argv) {
@@ -54,17 +72,17 @@ int dispatch(const args& argv) {
     try {
       return c.run(args(argv.begin() + 1, argv.end()));
     } catch (const usage_error& e) {
-      std::cerr << "attn " << name << ": " << e.what() << "\n";
+      std::cerr << "attn " << one_line(name) << ": " << one_line(e.what()) << "\n";
       return 2;
     } catch (const std::bad_alloc&) {
       std::cerr << "attn " << name << ": out of memory\n";
       return 1;
     } catch (const std::exception& e) {
-      std::cerr << "attn " << name << ": " << e.what() << "\n";
+      std::cerr << "attn " << one_line(name) << ": " << one_line(e.what()) << "\n";
       return 1;
     }
   }
-  std::cerr << "attn: unknown command '" << name << "' (see 'attn help')\n";
+  std::cerr << "attn: unknown command '" << one_line(name) << "' (see 'attn help')\n";
   return 2;
 }
 
