@@ -7,10 +7,12 @@
 #include <fstream>
 #include <istream>
 #include <ostream>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "text/escape.h"
 #include "text/string_table.h"
 
@@ -200,22 +202,9 @@ vocab read_vocab(std::istream& in, const std::string& name) {
 }
 
 void save_vocab(const vocab& v, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw attn::error("cannot write '" + path + "': " + std::strerror(errno));
-    write_vocab(v, out);
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw attn::error("error writing '" + path + "'");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw attn::error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(e));
-  }
+  std::ostringstream text;
+  write_vocab(v, text);
+  write_file_atomic(path, text.str());
 }
 
 vocab load_vocab(const std::string& path) {

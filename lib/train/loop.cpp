@@ -10,6 +10,8 @@
 
 namespace attn {
 
+std::string best_path(const std::string& path) { return path + ".best"; }
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -18,10 +20,6 @@ train_event event_of(train_event_kind kind) {
   train_event e;
   e.kind = kind;
   return e;
-}
-
-std::string best_path(const std::string& path) {
-  return path + ".best";
 }
 
 std::int64_t counter(const checkpoint& c, const char* key) {

@@ -37,6 +37,9 @@ struct train_options {
   std::string checkpoint_path;      // last state; the best validation's goes to PATH.best ("" = no files)
 };
 
+// Where the best validation's checkpoint goes: PATH.best.
+std::string best_path(const std::string& checkpoint_path);
+
 // Where training stands; stored in checkpoint counters/metadata and restored by resume.
 struct train_state {
   std::int64_t step = 0;                                        // updates applied
