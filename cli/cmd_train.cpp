@@ -173,7 +173,7 @@ int run_training(const train_command& cmd, const training_data& d, const model_c
   in.base.train_config = cmd.values;
   if (!d.labels.empty()) in.base.metadata["labels"] = join_labels(d.labels);
   std::unique_ptr<csv_log> log;
-  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path);
+  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.resumed ? state.step : -1);
   in.on_event = [&](const train_event& e) {
     out.event(e, topts);
     if (log) log->event(e);

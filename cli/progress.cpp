@@ -1,13 +1,19 @@
 #include "progress.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "options.h"
 
 namespace attn::cli {
@@ -108,37 +114,90 @@ void progress::done() {
   status_shown_ = false;
 }
 
-csv_log::csv_log(const std::string& path) : path_(path) {
-  if (path == "-") {
-    out_ = &std::cout;
-  } else {
-    if (std::filesystem::is_directory(path)) throw attn::error("cannot write log '" + path + "': it is a directory");
-    file_.open(path, std::ios::app);
-    if (!file_) throw attn::error("cannot write log '" + path + "': " + std::strerror(errno));
-    out_ = &file_;
+namespace {
+
+const char* const csv_header =
+    "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n";
+
+// The rows of an existing log up to `step` (the header and anything unparsable kept): what a
+// resumed run's log should hold, since the rows after its checkpoint are redone.
+std::string rows_through(const std::string& text, std::int64_t step) {
+  std::string kept;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find('\n', begin);
+    end = end == std::string::npos ? text.size() : end + 1;
+    const std::string row = text.substr(begin, end - begin);
+    char* stop = nullptr;
+    const long long s = std::strtoll(row.c_str(), &stop, 10);
+    if (stop == row.c_str() || *stop != ',' || s <= step) kept += row;
+    begin = end;
   }
-  std::error_code ec;
-  const bool fresh = path == "-" || !std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) == 0;
-  if (fresh) *out_ << "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n";
+  if (!kept.empty() && kept.back() != '\n') kept += '\n';
+  return kept;
+}
+
+}  // namespace
+
+csv_log::csv_log(const std::string& path, std::int64_t resumed_step) : path_(path) {
+  if (path == "-") {
+    fd_ = STDOUT_FILENO;
+    write(csv_header);
+    return;
+  }
+  struct stat st;
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) throw attn::error("cannot write log '" + path + "': it is a directory");
+  const bool regular = exists && S_ISREG(st.st_mode);
+  // A resumed run redoes the steps after its checkpoint: their rows from the interrupted run
+  // are dropped (the file rewritten atomically) so that every step appears once.
+  if (regular && resumed_step >= 0) {
+    const std::string text = read_file(path);
+    const std::string kept = rows_through(text, resumed_step);
+    if (kept != text) write_file_atomic(path, kept);
+  }
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
+  if (fd_ < 0) throw attn::error("cannot write log '" + path + "': " + std::strerror(errno));
+  if (::fstat(fd_, &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0) || !S_ISREG(st.st_mode)) write(csv_header);
+}
+
+csv_log::~csv_log() {
+  if (fd_ > STDERR_FILENO) ::close(fd_);
+}
+
+void csv_log::write(const std::string& rows) {
+  const char* p = rows.data();
+  std::size_t n = rows.size();
+  while (n > 0) {
+    const ssize_t k = ::write(fd_, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) throw attn::error("cannot write log '" + path_ + "': " + std::strerror(errno));
+    p += k;
+    n -= static_cast<std::size_t>(k);
+  }
 }
 
 void csv_log::event(const train_event& e) {
   const train_state& s = *e.state;
+  // One write per row, so `tail -f` never sees half a row.
   if (e.kind == train_event_kind::step) {
-    *out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.loss) << ',' << fmt("%.9g", e.lr) << ',' << e.tokens << ','
-         << fmt("%.1f", e.tokens_per_second) << ',' << fmt("%.9g", e.grad_norm) << ",,,,train\n"
-         << std::flush;  // readable with tail -f
+    write(std::to_string(s.step) + ',' + std::to_string(s.epoch) + ',' + fmt("%.9g", e.loss) + ',' +
+          fmt("%.9g", e.lr) + ',' + std::to_string(e.tokens) + ',' + fmt("%.1f", e.tokens_per_second) + ',' +
+          fmt("%.9g", e.grad_norm) + ",,,,train\n");
   } else if (e.kind == train_event_kind::validation) {
-    *out_ << s.step << ',' << s.epoch << ',' << fmt("%.9g", e.valid.loss) << ",," << e.valid.tokens << ",,,"
-         << fmt("%.9g", e.valid.perplexity) << ',' << fmt("%.9g", e.valid.accuracy) << ','
-         << (e.valid.bits_per_byte > 0 ? fmt("%.9g", e.valid.bits_per_byte) : std::string()) << ",valid\n";
+    write(std::to_string(s.step) + ',' + std::to_string(s.epoch) + ',' + fmt("%.9g", e.valid.loss) + ",," +
+          std::to_string(e.valid.tokens) + ",,," + fmt("%.9g", e.valid.perplexity) + ',' +
+          fmt("%.9g", e.valid.accuracy) + ',' +
+          (e.valid.bits_per_byte > 0 ? fmt("%.9g", e.valid.bits_per_byte) : std::string()) + ",valid\n");
   }
 }
 
 void csv_log::close() {
-  out_->flush();
-  if (file_.is_open()) file_.close();
-  if (!*out_) throw attn::error("error writing log '" + path_ + "'");
+  if (fd_ > STDERR_FILENO && ::close(fd_) != 0) {
+    fd_ = -1;
+    throw attn::error("cannot write log '" + path_ + "': " + std::strerror(errno));
+  }
+  fd_ = -1;
 }
 
 }  // namespace attn::cli

@@ -3,7 +3,6 @@
 // stderr (step, epoch, loss, LR, tokens/s, ETA); otherwise a plain line every --log-every steps.
 // Validation results, notes and warnings are always whole lines. csv_log writes the metrics.
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <string>
 
@@ -34,20 +33,26 @@ class progress {
 };
 
 // CSV, one row per step and per validation (split = train | valid), appended when the file
-// exists (a resumed run continues its log); "-" = stdout. A log is the one output that is
-// appended line by line rather than replaced atomically, so that `tail -f` follows it; it is
-// never truncated, and run_outputs.h locks it against a second writer.
-//   step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,split
+// exists (a resumed run continues its log); "-" = stdout:
+//   step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split
+// A log is the one output appended row by row rather than replaced atomically, so that `tail -f`
+// follows it: each row is one write(), the file is never truncated, and run_outputs.h locks it
+// against a second writer. Resuming at step S first drops the rows after S that the interrupted
+// run wrote (they are redone), rewriting the file atomically, so every step appears once.
 class csv_log {
  public:
-  explicit csv_log(const std::string& path);
+  // resumed_step: the step of the checkpoint a resumed run starts from; -1 for a fresh run.
+  csv_log(const std::string& path, std::int64_t resumed_step);
+  ~csv_log();
+  csv_log(const csv_log&) = delete;
+  csv_log& operator=(const csv_log&) = delete;
   void event(const train_event& e);
-  void close();  // throws attn::error if anything failed to write
+  void close();  // throws attn::error if the file could not be written (naming why)
 
  private:
+  void write(const std::string& rows);
   std::string path_;
-  std::ofstream file_;
-  std::ostream* out_;
+  int fd_ = -1;
 };
 
 }  // namespace attn::cli

@@ -156,6 +156,15 @@ kill "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null
 [ "$(cat hyp.txt)" = "old" ] || say_fail "SIGTERM during decode changed the old output"
 no_temp "after SIGTERM during decode"
 
+# 4b. A resumed run's log: the rows the interrupted run wrote after its checkpoint are redone,
+# not duplicated.
+"$attn" train --model lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --threads 1 -q \
+  --train text.txt -v v.vocab --steps 4 -o log.ckpt --log log.csv; check "train with --log" 0 $?
+echo "5,0,9,9,9,9,9,,,,train" >>log.csv  # written after the last save, then the run was killed
+"$attn" train --resume log.ckpt --steps 6 --threads 1 -q --log log.csv; check "resume with --log" 0 $?
+[ "$(cut -d, -f1 log.csv | tr '\n' ' ')" = "step 1 2 3 4 5 6 " ] || say_fail "resumed log rows: $(cut -d, -f1 log.csv | tr '\n' ' ')"
+grep -q "^5,0,9,9" log.csv && say_fail "the interrupted run's row after the checkpoint was kept"
+
 # 5. --threads above the cores: capped, said once.
 "$attn" tokenize -v v.vocab --threads 100000 -o /dev/null text.txt 2>err.txt; check "--threads 100000" 0 $?
 one_line "--threads 100000" err.txt "is more than the"
