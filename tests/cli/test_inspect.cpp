@@ -1,7 +1,6 @@
 // attn inspect, in-process: a checkpoint written by the library, read back through the CLI.
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -9,6 +8,7 @@
 #include "commands.h"
 #include "core/parameter.h"
 #include "io/checkpoint.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -33,7 +33,8 @@ TEST_CASE("inspect prints family, parameter counts per module and progress") {
   c.counters = {{"step", 42}};
   c.metadata = {{"best_valid", "1.25"}};
   attn::stamp_checkpoint(c);
-  const std::string path = "test_inspect.ckpt";
+  attn::testing::temp_dir d;
+  const std::string path = d.path("test_inspect.ckpt");
   attn::save_checkpoint(path, c);
 
   std::string out;
@@ -51,16 +52,11 @@ TEST_CASE("inspect prints family, parameter counts per module and progress") {
   CHECK(out.find("60") != std::string::npos);  // 48 + 12 in encoder.layers.0
   CHECK(out.find("step = 42") != std::string::npos);
   CHECK(out.find("best_valid: 1.25") != std::string::npos);
-  std::remove(path.c_str());
 }
 
 TEST_CASE("inspect refuses a file that is not a checkpoint, with exit code 1") {
-  const std::string path = "test_inspect_not.ckpt";
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  std::fputs("hello\n", f);
-  std::fclose(f);
-  CHECK(attn::cli::dispatch({"inspect", path}) == 1);
-  CHECK(attn::cli::dispatch({"inspect", "no-such-file.ckpt"}) == 1);
+  attn::testing::temp_dir d;
+  CHECK(attn::cli::dispatch({"inspect", d.write("not.ckpt", "hello\n")}) == 1);
+  CHECK(attn::cli::dispatch({"inspect", d.path("no-such-file.ckpt")}) == 1);
   CHECK(attn::cli::dispatch({"inspect"}) == 2);
-  std::remove(path.c_str());
 }

@@ -1,6 +1,5 @@
 // Checkpoint files: exact round trip, and a clean one-line attn::error for every kind of bad file.
 #include <doctest/doctest.h>
-
 #include <sys/resource.h>
 
 #include <csignal>
@@ -14,6 +13,7 @@
 #include "core/rng.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
+#include "temp_dir.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
@@ -22,21 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "attn-io-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  std::string file(const char* name) const { return (path / name).string(); }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    return out;
-  }
-};
+using attn::testing::temp_dir;
 
 bool bit_equal(const matrix& a, const matrix& b) {
   return a.shape() == b.shape() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
@@ -127,7 +113,9 @@ std::string load_error(const std::string& bytes, const std::string& name = "mode
   return "";
 }
 
-bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const char* part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -136,11 +124,11 @@ TEST_CASE("save then load gives every field back, floats bit for bit") {
   checkpoint c = sample_checkpoint();
   CHECK(c.metadata.count("attn_version") == 1);
   CHECK(c.metadata.at("written_at").size() == 20);
-  save_checkpoint(d.file("model.ckpt"), c);
-  checkpoint r = load_checkpoint(d.file("model.ckpt"));
+  save_checkpoint(d.path("model.ckpt"), c);
+  checkpoint r = load_checkpoint(d.path("model.ckpt"));
   check_equal(c, r);
   // The header is readable by hand: magic, then the format as little-endian u32.
-  std::string bytes = read_file(d.file("model.ckpt"));
+  std::string bytes = read_file(d.path("model.ckpt"));
   CHECK(bytes.compare(0, 8, "ATTNCKPT") == 0);
   CHECK(static_cast<unsigned char>(bytes[8]) == checkpoint_format);
   CHECK(d.names() == std::vector<std::string>{"model.ckpt"});
@@ -201,7 +189,7 @@ TEST_CASE("import_parameters verifies names and shapes before copying anything")
   CHECK(same.at("x").value(1, 1) == 1.0f);
   CHECK(same.at("y").value(0, 2) == 2.0f);
   CHECK(same.at("x").value.data() == before);  // copied into the existing buffer
-  CHECK(same.at("y").trainable);                // flags are the model's unless asked
+  CHECK(same.at("y").trainable);               // flags are the model's unless asked
   import_parameters(same, params, {false, false, true});
   CHECK_FALSE(same.at("y").trainable);
   CHECK_FALSE(same.at("y").decay);
@@ -217,8 +205,8 @@ TEST_CASE("import_parameters verifies names and shapes before copying anything")
   more.add("x", 2, 2);
   more.add("y", 1, 3);
   more.add("lora.a", 2, 1).value.fill(9.0f);
-  CHECK_THROWS_WITH_AS(import_parameters(more, params),
-                       "checkpoint has no parameter 'lora.a', which the model needs", error);
+  CHECK_THROWS_WITH_AS(import_parameters(more, params), "checkpoint has no parameter 'lora.a', which the model needs",
+                       error);
   import_parameters(more, params, {true, false, false});
   CHECK(more.at("lora.a").value(0, 0) == 9.0f);
 
@@ -231,12 +219,12 @@ TEST_CASE("import_parameters verifies names and shapes before copying anything")
 
 TEST_CASE("foreign, newer, truncated and empty files are refused with a clear message") {
   temp_dir d;
-  std::ofstream(d.file("notes.txt")) << "hello, this is a text file and not a checkpoint\n";
-  CHECK_THROWS_WITH_AS(load_checkpoint(d.file("notes.txt")),
-                       ("'" + d.file("notes.txt") + "' is not an attn checkpoint").c_str(), error);
-  CHECK_THROWS_WITH_AS(load_checkpoint(d.file("missing.ckpt")),
-                       ("cannot open '" + d.file("missing.ckpt") + "': No such file or directory").c_str(), error);
-  CHECK_THROWS_WITH_AS(load_checkpoint(d.path.string()), doctest::Contains("is a directory"), error);
+  std::ofstream(d.path("notes.txt")) << "hello, this is a text file and not a checkpoint\n";
+  CHECK_THROWS_WITH_AS(load_checkpoint(d.path("notes.txt")),
+                       ("'" + d.path("notes.txt") + "' is not an attn checkpoint").c_str(), error);
+  CHECK_THROWS_WITH_AS(load_checkpoint(d.path("missing.ckpt")),
+                       ("cannot open '" + d.path("missing.ckpt") + "': No such file or directory").c_str(), error);
+  CHECK_THROWS_WITH_AS(load_checkpoint(d.dir().string()), doctest::Contains("is a directory"), error);
 
   std::string good = encode_checkpoint(sample_checkpoint());
   std::string newer = good;
@@ -325,7 +313,7 @@ TEST_CASE("a damaged payload with a valid checksum is still caught by the bounde
 
 TEST_CASE("an interrupted save leaves the previous checkpoint intact and no temp file") {
   temp_dir d;
-  const std::string path = d.file("model.ckpt");
+  const std::string path = d.path("model.ckpt");
   checkpoint old_ckpt;
   old_ckpt.metadata["which"] = "old";
   save_checkpoint(path, old_ckpt);
@@ -362,7 +350,7 @@ TEST_CASE("an interrupted save leaves the previous checkpoint intact and no temp
 
 TEST_CASE("saving into a missing directory names the file") {
   temp_dir d;
-  std::string path = d.file("no/such/dir/model.ckpt");
+  std::string path = d.path("no/such/dir/model.ckpt");
   CHECK_THROWS_WITH_AS(save_checkpoint(path, checkpoint{}),
                        ("cannot write '" + path + "': No such file or directory").c_str(), error);
 }

@@ -2,13 +2,13 @@
 // loaded from the file computes the very same loss, bit for bit.
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <cstring>
 
 #include "core/init.h"
 #include "core/ops.h"
 #include "io/checkpoint.h"
 #include "nn/encoder_layer.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -42,10 +42,9 @@ TEST_CASE("save -> load into a differently initialised model -> identical loss o
 
   attn::checkpoint c;
   c.params = attn::export_parameters(store_a);
-  const std::string path = "test_checkpoint_model.ckpt";
-  attn::save_checkpoint(path, c);
-  attn::import_parameters(store_b, attn::load_checkpoint(path).params);
-  std::remove(path.c_str());
+  attn::testing::temp_dir d;
+  attn::save_checkpoint(d.path("model.ckpt"), c);
+  attn::import_parameters(store_b, attn::load_checkpoint(d.path("model.ckpt")).params);
 
   const float loss_b = block_loss(b, x, targets);
   CHECK(std::memcmp(&loss_a, &loss_b, sizeof(float)) == 0);

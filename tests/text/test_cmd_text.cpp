@@ -1,33 +1,16 @@
 // The vocab and tokenize subcommands in-process: argv arrays in, exit codes and files out.
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "commands.h"
+#include "temp_dir.h"
 #include "text/vocab_file.h"
 
 using attn::cli::dispatch;
 
 namespace {
-
-struct temp_files {
-  std::vector<std::string> paths;
-  std::string make(const std::string& name, const std::string& content) {
-    const std::string p = "test_cmd_text." + name;
-    std::ofstream(p, std::ios::binary) << content;
-    paths.push_back(p);
-    return p;
-  }
-  std::string name(const std::string& name) {
-    paths.push_back("test_cmd_text." + name);
-    return paths.back();
-  }
-  ~temp_files() {
-    for (const auto& p : paths) std::remove(p.c_str());
-  }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -39,10 +22,10 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 TEST_CASE("vocab then tokenize then decode, through files") {
-  temp_files t;
+  attn::testing::temp_dir t;
   const std::string text = "The cat sat.\n  On the\tmat \r\n\xF0\x9F\x98\x80 \xFF last";
-  const std::string in = t.make("in.txt", text);
-  const std::string v = t.name("v.vocab"), ids = t.name("ids.txt"), back = t.name("back.txt");
+  const std::string in = t.write("in.txt", text);
+  const std::string v = t.path("v.vocab"), ids = t.path("ids.txt"), back = t.path("back.txt");
   REQUIRE(dispatch({"vocab", "--type", "bpe", "--size", "300", "-q", "-o", v, in}) == 0);
   CHECK(attn::load_vocab(v).size() <= 300);
   REQUIRE(dispatch({"tokenize", "-v", v, "-o", ids, in}) == 0);
@@ -51,9 +34,9 @@ TEST_CASE("vocab then tokenize then decode, through files") {
 }
 
 TEST_CASE("usage errors exit 2, runtime failures exit 1") {
-  temp_files t;
-  const std::string in = t.make("in.txt", "a b c\n");
-  const std::string v = t.name("v.vocab");
+  attn::testing::temp_dir t;
+  const std::string in = t.write("in.txt", "a b c\n");
+  const std::string v = t.path("v.vocab");
   CHECK(dispatch({"vocab", "--type", "bpe", "--size", "300", "-o", v, in, "--frobnicate"}) == 2);
   CHECK(dispatch({"vocab", "--type", "bpe", "--size", "300", in}) == 2);  // no -o
   CHECK(dispatch({"vocab", "--type", "sentencepiece", "--size", "300", "-o", v, in}) == 2);
@@ -62,16 +45,16 @@ TEST_CASE("usage errors exit 2, runtime failures exit 1") {
   CHECK(dispatch({"vocab", "--type", "word", "--size", "10", "--column", "0", "-o", v, in}) == 2);
   CHECK(dispatch({"vocab", "--type", "word", "--size", "10", "--special", "<unk>", "-o", v, in}) == 2);
   CHECK(dispatch({"vocab", "--type", "word", "--size", "10", "--min-freq", "0", "-o", v, in}) == 2);
-  CHECK(dispatch({"vocab", "--type", "word", "--size", "10", "-o", v, "no-such-file.txt"}) == 1);
+  CHECK(dispatch({"vocab", "--type", "word", "--size", "10", "-o", v, t.path("no-such-file.txt")}) == 1);
   CHECK(dispatch({"vocab", "--type", "word", "--size", "10", "--column", "2", "-o", v, in}) == 1);
   REQUIRE(dispatch({"vocab", "--type", "word", "--size", "10", "-o", v, in}) == 0);
   CHECK(dispatch({"tokenize", in}) == 2);  // no -v
   CHECK(dispatch({"tokenize", "-v", v, "--ids", "--pieces", in}) == 2);
   CHECK(dispatch({"tokenize", "-v", v, in, in}) == 2);
-  CHECK(dispatch({"tokenize", "-v", "no-such.vocab", in}) == 1);
+  CHECK(dispatch({"tokenize", "-v", t.path("no-such.vocab"), in}) == 1);
   CHECK(dispatch({"tokenize", "-v", in, in}) == 1);  // not a vocabulary
-  CHECK(dispatch({"tokenize", "-v", v, "no-such-input.txt"}) == 1);
-  CHECK(dispatch({"tokenize", "-v", v, "--decode", "-o", t.name("out.txt"), in}) == 1);  // text is not ids
+  CHECK(dispatch({"tokenize", "-v", v, t.path("no-such-input.txt")}) == 1);
+  CHECK(dispatch({"tokenize", "-v", v, "--decode", "-o", t.path("out.txt"), in}) == 1);  // text is not ids
   CHECK(dispatch({"tokenize", "--help"}) == 0);
   CHECK(dispatch({"vocab", "--help"}) == 0);
 }

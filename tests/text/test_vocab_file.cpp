@@ -1,10 +1,10 @@
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.h"
+#include "temp_dir.h"
 #include "text/vocab_file.h"
 #include "text_helpers.h"
 
@@ -66,11 +66,10 @@ TEST_CASE("the file is line-oriented text with a header") {
 
 TEST_CASE("save and load through a file") {
   const vocab v = test::build_vocab(tokenizer_kind::word, 50, test::edge_lines());
-  const std::string path = "test_vocab_file.tmp.vocab";
-  save_vocab(v, path);
-  const vocab w = load_vocab(path);
+  attn::testing::temp_dir d;
+  save_vocab(v, d.path("v.vocab"));
+  const vocab w = load_vocab(d.path("v.vocab"));
   CHECK(w.tokens == v.tokens);
-  std::remove(path.c_str());
   CHECK_THROWS_WITH_AS(load_vocab("no/such/file.vocab"),
                        doctest::Contains("cannot open vocabulary 'no/such/file.vocab'"), attn::error);
 }

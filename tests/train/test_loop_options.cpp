@@ -1,33 +1,21 @@
 // `attn train` options, in-process: command line > --config FILE > resumed checkpoint > defaults.
 #include <doctest/doctest.h>
 
-#include <cstdio>
-#include <fstream>
-
 #include "commands.h"
 #include "core/error.h"
+#include "temp_dir.h"
 #include "train_options.h"
 
 using namespace attn;
 using attn::cli::args;
 
-namespace {
-
-struct temp_file {
-  std::string path;
-  temp_file(const std::string& name, const std::string& text) : path(name) { std::ofstream(path) << text; }
-  ~temp_file() { std::remove(path.c_str()); }
-};
-
-}  // namespace
-
 TEST_CASE("defaults, config file and command line: the command line wins") {
-  temp_file data("test_opts_train.txt", "a b c\n");
-  temp_file cfg(
-      "test_opts.cfg",
-      "# comment\nmodel = lm\ntrain = test_opts_train.txt\nlr = 0.01\nheads = 8\nstrict = true\nsteps = 50\n");
+  attn::testing::temp_dir d;
+  const std::string data = d.write("train.txt", "a b c\n");
+  const std::string cfg = d.write(
+      "opts.cfg", "# comment\nmodel = lm\ntrain = " + data + "\nlr = 0.01\nheads = 8\nstrict = true\nsteps = 50\n");
   cli::train_command c;
-  REQUIRE(cli::parse_train_command({"--config", cfg.path, "--lr", "0.5", "-o", "x.ckpt", "--layers", "3"}, c));
+  REQUIRE(cli::parse_train_command({"--config", cfg, "--lr", "0.5", "-o", d.path("x.ckpt"), "--layers", "3"}, c));
   CHECK(c.train.schedule.lr == 0.5f);  // command line over config
   CHECK(c.model.heads == 8);           // config over default
   CHECK(c.model.layers == 3);
@@ -37,7 +25,7 @@ TEST_CASE("defaults, config file and command line: the command line wins") {
   CHECK(c.data.strict);
   CHECK(c.train.steps == 50);
   CHECK(c.train.epochs == 0);
-  CHECK(c.train.checkpoint_path == "x.ckpt");
+  CHECK(c.train.checkpoint_path == d.path("x.ckpt"));
   CHECK(c.values.at("lr") == "0.5");
   CHECK(c.values.at("heads") == "8");
   CHECK(c.values.count("output") == 0);  // paths are not part of the stored training config
@@ -48,9 +36,10 @@ TEST_CASE("defaults, config file and command line: the command line wins") {
 }
 
 TEST_CASE("flags, --batch-size and the default epoch limit") {
-  temp_file data("test_opts_train2.txt", "a\tb\n");
+  attn::testing::temp_dir d;
+  const std::string data = d.write("train.tsv", "a\tb\n");
   cli::train_command c;
-  REQUIRE(cli::parse_train_command({"--model", "rnn", "--train", data.path, "-o", "y", "--bidirectional",
+  REQUIRE(cli::parse_train_command({"--model", "rnn", "--train", data, "-o", d.path("y"), "--bidirectional",
                                     "--tie-output=false", "--batch-size", "16"},
                                    c));
   CHECK(c.model.bidirectional);
@@ -62,16 +51,17 @@ TEST_CASE("flags, --batch-size and the default epoch limit") {
 }
 
 TEST_CASE("bad values are usage errors (exit 2) with one line; missing files exit 1") {
-  temp_file data("test_opts_train3.txt", "a b\n");
+  attn::testing::temp_dir d;
+  const std::string data = d.write("train.txt", "a b\n"), z = d.path("z");
   auto code = [](const args& a) { return cli::dispatch(a); };
-  CHECK(code({"train", "--model", "nonsense", "--train", data.path, "-o", "z"}) == 2);
-  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--lr", "fast"}) == 2);
-  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--schedule", "linear"}) == 2);
-  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--attention", "weird"}) == 2);
-  CHECK(code({"train", "--model", "lm", "--train", data.path}) == 2);  // no -o
-  CHECK(code({"train", "--model", "lm", "--train", "no_such_file.txt", "-o", "z"}) == 1);
-  CHECK(code({"train", "--model", "lm", "--train", data.path, "-o", "z", "--config", "no_such.cfg"}) == 1);
+  CHECK(code({"train", "--model", "nonsense", "--train", data, "-o", z}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data, "-o", z, "--lr", "fast"}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data, "-o", z, "--schedule", "linear"}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data, "-o", z, "--attention", "weird"}) == 2);
+  CHECK(code({"train", "--model", "lm", "--train", data}) == 2);  // no -o
+  CHECK(code({"train", "--model", "lm", "--train", d.path("no_such_file.txt"), "-o", z}) == 1);
+  CHECK(code({"train", "--model", "lm", "--train", data, "-o", z, "--config", d.path("no_such.cfg")}) == 1);
   cli::train_command c;
-  CHECK_THROWS_WITH_AS(cli::parse_train_command({"--model", "lm", "--train", data.path, "-o", "z", "--long", "cut"}, c),
+  CHECK_THROWS_WITH_AS(cli::parse_train_command({"--model", "lm", "--train", data, "-o", z, "--long", "cut"}, c),
                        "--long must be truncate or skip, not 'cut'", cli::usage_error);
 }
