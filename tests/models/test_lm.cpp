@@ -32,7 +32,7 @@ TEST_CASE("lm: loss gradients (pre/post LN, tied and untied output)") {
   }
 }
 
-TEST_CASE("lm: memorises a handful of sequences") {
+TEST_CASE("lm: memorises a handful of sequences" * doctest::test_suite("convergence")) {
   model_config c = tiny_config("lm");
   c.d_model = 16;
   c.ff = 32;
@@ -43,6 +43,7 @@ TEST_CASE("lm: memorises a handful of sequences") {
   const std::vector<std::vector<std::int32_t>> texts = {{4, 5, 6, 7}, {8, 9, 10}, {5, 5, 9}, {10, 4}};
   const float floor = 4.0f * std::log(4.0f) / 16.0f;
   const float final_loss = overfit(*m, lm_batch(texts), 300);
+  // Single-threaded (tests/doctest_main.cpp) the final loss is 0.3475, the floor 0.3466 (bound +0.05).
   CHECK(final_loss > floor - 1e-3f);
   CHECK(final_loss < floor + 0.05f);
 }

@@ -47,7 +47,8 @@ TEST_CASE("rnn: loss gradients (additive, dot, general, scaled-dot; uni- and bid
     }
 }
 
-TEST_CASE("rnn: learns to reverse a handful of sequences") {
+// Single-threaded (tests/doctest_main.cpp) the final losses are 0.0005-0.0008 (bound 0.05).
+TEST_CASE("rnn: learns to reverse a handful of sequences" * doctest::test_suite("convergence")) {
   for (const char* att : {"additive", "dot", "general"}) {
     INFO(att);
     model_config c = rnn_config(att, true);

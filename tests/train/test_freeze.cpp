@@ -2,6 +2,11 @@
 // frozen parameter of a real model comes out of train() bit-identical while the rest learn.
 #include <doctest/doctest.h>
 
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "core/rng.h"
 #include "models/model.h"
 #include "train/freeze.h"
@@ -44,7 +49,18 @@ TEST_CASE("freeze_parameters counts what it froze and names patterns that matche
   CHECK(s.at("out.weight").trainable);
 }
 
-TEST_CASE("a frozen part of a real model is bit-identical after training; the rest learns") {
+namespace {
+
+// A small lm with its embedding and first attention frozen, trained 12 steps on a cyclic token
+// stream 4 5 6 7 4 ... cut into windows (learnable).
+struct part_frozen_run {
+  std::unique_ptr<model> m;
+  freeze_result f;
+  std::vector<std::pair<std::string, matrix>> before;  // every parameter before training
+  double loss_before = 0, loss_after = 0;              // validation loss on the training windows
+};
+
+part_frozen_run train_part_frozen() {
   model_config c;
   c.family = "lm";
   c.layers = 1;
@@ -55,8 +71,8 @@ TEST_CASE("a frozen part of a real model is bit-identical after training; the re
   c.dropout = 0.1f;
   c.src_vocab = c.tgt_vocab = 10;
   rng gen(3);
-  std::unique_ptr<model> m = make_model(c, gen);
-  // A cyclic token stream 4 5 6 7 4 ... cut into windows: learnable.
+  part_frozen_run r;
+  r.m = make_model(c, gen);
   dataset d;
   d.format = data_format::lm;
   for (std::size_t w = 0; w < 16; ++w) {
@@ -68,11 +84,8 @@ TEST_CASE("a frozen part of a real model is bit-identical after training; the re
     d.lengths.push_back(8);
     d.examples.push_back(std::move(e));
   }
-  const freeze_result f = freeze_parameters(m->params(), {"embed", "layers.0.attn"});
-  REQUIRE(f.unmatched.empty());
-  REQUIRE(f.tensors >= 2);
-  std::vector<std::pair<std::string, matrix>> before;
-  for (const parameter* p : m->params().all()) before.emplace_back(p->name, p->value);
+  r.f = freeze_parameters(r.m->params(), {"embed", "layers.0.attn"});
+  for (const parameter* p : r.m->params().all()) r.before.emplace_back(p->name, p->value);
 
   train_options o;
   o.schedule.lr = 0.01f;
@@ -81,17 +94,25 @@ TEST_CASE("a frozen part of a real model is bit-identical after training; the re
   train_inputs in;
   in.train = &d;
   in.valid = &d;
-  const double loss0 = validate(*m, d, o.batching).loss;
+  r.loss_before = validate(*r.m, d, o.batching).loss;
   optimizer_config oc;
   oc.weight_decay = 0.1f;  // decay must not touch frozen weights either
   optimizer opt(oc);
   train_state st;
-  REQUIRE(train(*m, opt, gen, st, o, in).status == train_status::finished);
-  CHECK(validate(*m, d, o.batching).loss < loss0);
+  REQUIRE(train(*r.m, opt, gen, st, o, in).status == train_status::finished);
+  r.loss_after = validate(*r.m, d, o.batching).loss;
+  return r;
+}
 
+}  // namespace
+
+TEST_CASE("a frozen part of a real model is bit-identical after training; the rest changes") {
+  const part_frozen_run r = train_part_frozen();
+  REQUIRE(r.f.unmatched.empty());
+  REQUIRE(r.f.tensors >= 2);
   std::size_t frozen = 0, changed = 0;
-  for (const auto& [name, value] : before) {
-    const parameter& p = m->params().at(name);
+  for (const auto& [name, value] : r.before) {
+    const parameter& p = r.m->params().at(name);
     const bool same = std::equal(value.begin(), value.end(), p.value.begin());
     if (!p.trainable) {
       ++frozen;
@@ -100,6 +121,13 @@ TEST_CASE("a frozen part of a real model is bit-identical after training; the re
       ++changed;
     }
   }
-  CHECK(frozen == f.tensors);
+  CHECK(frozen == r.f.tensors);
   CHECK(changed > 0);
+}
+
+// Single-threaded (tests/doctest_main.cpp) this run goes from 3.61 to 1.15 (bound: any fall), the
+// same with every OpenBLAS kernel tried (Haswell, SkylakeX, Sandybridge, Nehalem).
+TEST_CASE("the unfrozen rest of a part-frozen model learns" * doctest::test_suite("convergence")) {
+  const part_frozen_run r = train_part_frozen();
+  CHECK(r.loss_after < r.loss_before);
 }
