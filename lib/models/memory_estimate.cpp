@@ -22,8 +22,12 @@ namespace {
 constexpr double float_bytes = 4;
 
 // ---- parameters, as lib/nn builds them -------------------------------------------------------
-double linear(double in, double out, bool bias = true) { return in * out + (bias ? out : 0); }
-double layer_norm(double d) { return 2 * d; }
+double linear(double in, double out, bool bias = true) {
+  return in * out + (bias ? out : 0);
+}
+double layer_norm(double d) {
+  return 2 * d;
+}
 
 struct transformer_dims {
   double d, ff, heads, layers, max_len;
@@ -55,14 +59,13 @@ double attention_params(const transformer_dims& t, bool cross) {
 
 // nn::encoder_layer: attention, ln1, [combine], feed-forward, ln2.
 double encoder_layer_params(const transformer_dims& t) {
-  return attention_params(t, false) + layer_norm(t.d) + (t.concat ? linear(2 * t.d, t.d) : 0) +
-         linear(t.d, t.ff) + linear(t.ff, t.d) + layer_norm(t.d);
+  return attention_params(t, false) + layer_norm(t.d) + (t.concat ? linear(2 * t.d, t.d) : 0) + linear(t.d, t.ff) +
+         linear(t.ff, t.d) + layer_norm(t.d);
 }
 
 // nn::decoder_layer: self-attention, ln1, [self_combine], cross-attention, ln2, [cross_combine], ff, ln3.
 double decoder_layer_params(const transformer_dims& t) {
-  return encoder_layer_params(t) + attention_params(t, true) + layer_norm(t.d) +
-         (t.concat ? linear(2 * t.d, t.d) : 0);
+  return encoder_layer_params(t) + attention_params(t, true) + layer_norm(t.d) + (t.concat ? linear(2 * t.d, t.d) : 0);
 }
 
 // nn::lstm: per direction w_ih [in, 4u], w_hh [u, 4u], bias [1, 4u].
@@ -88,7 +91,9 @@ double train_cross_floats(const transformer_dims& t, double keys) {
   return n;
 }
 // Forward only (decoding, dumps): values of one block per token, without the attention weights.
-double infer_block_floats(const transformer_dims& t) { return 16 * t.d + 2 * t.ff + (t.concat ? 4 * t.d : 0); }
+double infer_block_floats(const transformer_dims& t) {
+  return 16 * t.d + 2 * t.ff + (t.concat ? 4 * t.d : 0);
+}
 
 double rnn_units(const model_config& c) {
   return static_cast<double>(c.bidirectional ? c.hidden / 2 : c.hidden);
@@ -172,8 +177,8 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
     const transformer_dims t = dims_of(c);
     const double block = train_block_floats(t, T);
     if (c.family == "transformer")
-      floats = N * (t.layers * block + 12 * t.d) +
-               N * (t.layers * (block + train_cross_floats(t, T)) + 12 * t.d + 3 * vt);
+      floats =
+          N * (t.layers * block + 12 * t.d) + N * (t.layers * (block + train_cross_floats(t, T)) + 12 * t.d + 3 * vt);
     else if (c.family == "lm")
       floats = N * (t.layers * block + 12 * t.d + 3 * vs);
     else
@@ -224,8 +229,7 @@ memory_estimate estimate_attention_dump(const model_config& c, double src_len, d
     const double h = static_cast<double>(c.hidden), e_ = static_cast<double>(c.embed), u = rnn_units(c);
     maps = T * S;
     forward = S * ((c.bidirectional ? 2 : 1) * 12 * u + 2 * e_) +
-              T * (12 * h + 4 * h + S + 3 * static_cast<double>(c.tgt_vocab) +
-                   (c.attention == "additive" ? S * h : 0));
+              T * (12 * h + 4 * h + S + 3 * static_cast<double>(c.tgt_vocab) + (c.attention == "additive" ? S * h : 0));
   } else {
     const transformer_dims t = dims_of(c);
     const double block = t.layers * infer_block_floats(t);
@@ -240,6 +244,7 @@ memory_estimate estimate_attention_dump(const model_config& c, double src_len, d
     }
   }
   e.activation_bytes = (3 * maps + forward) * float_bytes;
+  e.activation_note = "for the maps, held three times, and one forward pass";
   return e;
 }
 
@@ -311,7 +316,8 @@ void check_memory(const memory_estimate& e, const std::string& subject, const av
   std::string parts;
   auto part = [&](const char* what, double bytes, const std::string& note = "") {
     if (bytes <= 0) return;
-    parts += (parts.empty() ? "" : ", ") + std::string(what) + " " + format_bytes(bytes) + (note.empty() ? "" : " " + note);
+    parts +=
+        (parts.empty() ? "" : ", ") + std::string(what) + " " + format_bytes(bytes) + (note.empty() ? "" : " " + note);
   };
   part("parameters", e.parameter_bytes);
   part("gradients", e.gradient_bytes);
@@ -321,9 +327,9 @@ void check_memory(const memory_estimate& e, const std::string& subject, const av
   std::ostringstream params;
   params.precision(3);
   params << e.parameters;
-  throw error(subject + " needs about " + format_bytes(e.total()) + " (" + parts + (e.parameters > 0 ? "; " + params.str() + " parameters" : "") +
-              ") but " + available.source + " " + format_bytes(available.bytes) + " available" +
-              (advice.empty() ? "" : "; " + advice));
+  throw error(subject + " needs about " + format_bytes(e.total()) + " (" + parts +
+              (e.parameter_bytes > 0 ? "; " + params.str() + " parameters" : "") + ") but " + available.source + " " +
+              format_bytes(available.bytes) + " available" + (advice.empty() ? "" : "; " + advice));
 }
 
 void check_memory(const memory_estimate& e, const std::string& subject, const std::string& advice) {

@@ -243,8 +243,7 @@ TEST_CASE("a checkpoint whose valid config is too big is refused before the mode
 
 TEST_CASE("a checkpoint whose config does not describe its parameters is refused before the model is built") {
   const checkpoint forged = tiny_checkpoint([](checkpoint& c) { c.model_config["layers"] = "3"; });
-  CHECK_THROWS_WITH_AS(load_model(forged, "forged.ckpt"),
-                       doctest::Contains("its model config describes"), error);
+  CHECK_THROWS_WITH_AS(load_model(forged, "forged.ckpt"), doctest::Contains("its model config describes"), error);
 }
 
 TEST_CASE("a checkpoint holding NaN or Inf is refused, naming the parameter") {
