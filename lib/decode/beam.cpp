@@ -89,7 +89,8 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
     next_last.clear();
     next_sent.clear();
     next_lp.clear();
-    next_hist.resize(std::max(next_hist.size(), rows * K * max_len));
+    // at most K live hypotheses per sentence (not per row: rows * K * max_len grew as K^2)
+    next_hist.resize(std::max(next_hist.size(), b.size * K * max_len));
     for (std::size_t begin = 0; begin < rows;) {
       const std::size_t s = static_cast<std::size_t>(sent[begin]);
       std::size_t end = begin + 1;
