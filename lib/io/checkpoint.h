@@ -64,8 +64,9 @@ struct import_options {
   bool allow_unexpected = false;  // checkpoint parameters unknown to the store are ignored
   bool restore_flags = false;     // also copy trainable / decay from the checkpoint
 };
-// Copies values into an existing store. Every name and shape is verified before anything is
-// copied, so on error (naming the first mismatch, in store order) the store is unchanged.
+// Copies values into an existing store. Every name and shape is verified, and every value is
+// checked to be finite (no NaN or Inf), before anything is copied, so on error (naming the first
+// mismatch, in store order) the store is unchanged.
 void import_parameters(parameter_store& store, const std::vector<checkpoint_param>& params,
                        const import_options& opt = {});
 
