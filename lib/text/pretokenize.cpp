@@ -41,14 +41,19 @@ bool word_splitter::next(std::string_view& word) {
   unit u = unit_at(text_, pos_);
   if (u.cls == char_class::space) {
     std::size_t j = pos_, last = pos_;
+    bool cut = false;  // a whitespace run is cut at max_len_ too (the BPE cache relies on it)
     while (j < n) {
       const unit v = unit_at(text_, j);
       if (v.cls != char_class::space) break;
+      if (j + v.len - start > max_len_) {
+        cut = true;
+        break;
+      }
       last = j;
       j += v.len;
     }
     // A run followed by a word gives its final ' ' to that word; everything else stays a run.
-    if (j == n || text_[last] != ' ') {
+    if (cut || j == n || text_[last] != ' ') {
       pos_ = j;
       word = text_.substr(start, j - start);
       return true;

@@ -157,6 +157,15 @@ TEST_CASE("the bpe cache gives the same ids as encoding without it") {
     }
 }
 
+TEST_CASE("bpe round-trips whitespace runs of any length") {
+  // Found by tests/fuzz (tokenize): a run of more than 255 whitespace bytes lost bytes.
+  auto tok = make_tokenizer(test::build_vocab(tokenizer_kind::bpe, 300, {"a  b\f\fc"}));
+  for (const std::string& s : {std::string(300, '\f'), "a" + std::string(1000, ' ') + "b", std::string(256, '\t')}) {
+    CHECK(decode(*tok, encode(*tok, s)) == s);
+    CHECK(decode(*tok, encode(*tok, s)) == s);  // again, from the cache
+  }
+}
+
 TEST_CASE("encode_word takes words longer than the splitter ever yields") {
   bpe_tokenizer tok(test::build_vocab(tokenizer_kind::bpe, 300, {"abababab"}));
   const std::string w(1000, 'a');
