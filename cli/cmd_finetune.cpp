@@ -37,6 +37,10 @@ int cmd_finetune(const args& argv) {
 
   // The base's model (dropout may differ: it changes no parameter), then its parameters.
   const model_config& mc = cmd.model;
+  check_memory(
+      estimate_training(mc, cmd.train.batching.batch_tokens, cmd.train.batching.batch_size, cmd.data.max_len,
+                        optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered)),
+      "the " + mc.family + " model", "lower --batch-tokens, --batch-size or --max-len");
   rng gen(cmd.train.seed);
   std::unique_ptr<model> m = make_model(mc, gen);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);

@@ -7,6 +7,7 @@
 #include <boost/serialization/tracking.hpp>
 #include <boost/serialization/version.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <new>
@@ -394,6 +395,10 @@ void import_parameters(parameter_store& store, const std::vector<checkpoint_para
     if (it->second->value.shape() != p->value.shape())
       throw error("checkpoint parameter '" + p->name + "' has shape " + shape_text(it->second->value) +
                   " but the model's is " + shape_text(p->value));
+    const matrix& v = it->second->value;
+    if (!std::all_of(v.data(), v.data() + v.size(), [](float x) { return std::isfinite(x); }))
+      throw error("checkpoint parameter '" + p->name + "' holds NaN or infinite values (the run diverged before "
+                  "it was saved?); it cannot be used");
   }
   if (!opt.allow_unexpected)
     for (const auto& cp : params)
