@@ -7,6 +7,8 @@
 //   lm, classifier      text
 // The weights come from one teacher-forced forward pass without dropout (model::attention_maps),
 // so they are exactly what the model computed while producing (or scoring) the target.
+// Sentences stream: each one's rows are written before the next is read, so memory is one
+// sentence's, and a sentence whose maps would not fit in memory is refused with the estimate.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -17,6 +19,7 @@
 #include "decode/greedy.h"
 #include "io/checkpoint.h"
 #include "models/loaded_model.h"
+#include "models/memory_estimate.h"
 #include "options.h"
 #include "text/utf8.h"
 #include "text/vocab.h"
@@ -92,15 +95,23 @@ class dumper {
     out_ << "sentence,module,kind,layer,head,query_pos,query_token,key_pos,key_token,weight\n";
   }
 
+  // Dumps one sentence. Memory is one sentence's: its forward pass and maps live on a tape of
+  // this scope (freed at return, unlike a reused tape's buffers), and each map is released once
+  // written. A sentence whose maps would not fit is refused before the forward pass.
   void line(std::string_view text, std::uint64_t number) {
     if (!utf8_valid(text)) throw error("line " + std::to_string(number) + ": invalid UTF-8");
     const prepared p = prepare(text, number);
-    t_.reset();
-    const std::vector<attention_map> maps = m_.net->attention_maps(t_, p.b);
-    for (const attention_map& a : maps) {
-      if (kind_ != "all" && a.kind != kind_) continue;
-      if (layer_ >= 0 && a.layer != static_cast<std::size_t>(layer_)) continue;
-      write(a, p, number);
+    check_memory(
+        estimate_attention_dump(m_.net->config(), static_cast<double>(p.b.src_len), static_cast<double>(p.b.tgt_len)),
+        "line " + std::to_string(number) + ": dumping its attention (" + std::to_string(p.b.src_len) + " source and " +
+            std::to_string(p.b.tgt_len) + " target positions)",
+        budget_, "cut it with --max-len");
+    tape t;
+    std::vector<attention_map> maps = m_.net->attention_maps(t, p.b);
+    for (attention_map& a : maps) {
+      if ((kind_ == "all" || a.kind == kind_) && (layer_ < 0 || a.layer == static_cast<std::size_t>(layer_)))
+        write(a, p, number);
+      a.weights = matrix::from_shape({0, 0});  // released as soon as written
     }
   }
 
@@ -140,8 +151,8 @@ class dumper {
       if (tab != std::string_view::npos) {
         m_.tgt().encode(text.substr(tab + 1), tgt);
       } else {
-        t_.reset();
-        tgt = greedy_decode(*m_.net, t_, b, max_len_ - 1, bos_id).at(0);
+        tape t;
+        tgt = greedy_decode(*m_.net, t, b, max_len_ - 1, bos_id).at(0);
       }
       fit(tgt, max_len_ - 1, false);
       b.tgt_len = tgt.size() + 1;
@@ -201,7 +212,7 @@ class dumper {
   bool seq2seq_ = false, mean_ = false;
   long layer_ = -1, head_ = -1;
   std::size_t max_len_ = 0, truncated_ = 0;
-  tape t_;
+  available_memory budget_ = memory_available();  // taken once the model exists, not per line
 };
 
 }  // namespace
@@ -227,7 +238,9 @@ int cmd_attention(const args& argv) {
   cl.positional.add("input", 1);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
+  if (o.max_len == 1) throw usage_error("--max-len must be 0 (the model's max_len) or at least 2");  // before -o opens
 
+  refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model m = load_model(c, o.checkpoint_path);
   input in(o.input_path);
@@ -238,7 +251,6 @@ int cmd_attention(const args& argv) {
   while (std::getline(in.stream(), line)) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-  refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
     d.line(line, number);
   }
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");

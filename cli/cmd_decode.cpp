@@ -17,6 +17,7 @@
 #include "decode/sampling.h"
 #include "io/checkpoint.h"
 #include "models/loaded_model.h"
+#include "models/memory_estimate.h"
 #include "options.h"
 #include "text/vocab.h"
 
@@ -57,9 +58,10 @@ batch source_batch(const std::vector<std::vector<std::int32_t>>& ids, const std:
   return b;
 }
 
-// lines[i] is input line first_line + i (n-best indices, sampling streams).
+// lines[i] is input line first_line + i (n-best indices, sampling streams). `cut` counts the
+// inputs shortened to max_len.
 void decode_chunk(loaded_model& lm, const decode_options& o, const std::vector<std::string>& lines,
-                  std::size_t first_line, std::ostream& out) {
+                  std::size_t first_line, std::ostream& out, std::size_t& cut) {
   const std::string& family = lm.net->config().family;
   const std::size_t max_len = o.max_len ? o.max_len : lm.net->config().max_len;
   std::vector<std::vector<std::int32_t>> ids(lines.size());
@@ -67,10 +69,14 @@ void decode_chunk(loaded_model& lm, const decode_options& o, const std::vector<s
     if (family == "classifier") ids[i].push_back(bos_id);  // as in training: <bos> x
     lm.src->encode(lines[i], ids[i]);
     if (family == "transformer" || family == "rnn") {  // as in training: x <eos>, at most max_len
-      if (ids[i].size() >= max_len) ids[i].resize(max_len - 1);
+      if (ids[i].size() >= max_len) {
+        ids[i].resize(max_len - 1);
+        ++cut;
+      }
       ids[i].push_back(eos_id);
     } else if (ids[i].size() > max_len) {
       ids[i].resize(max_len);
+      ++cut;
     }
   }
   std::vector<std::size_t> order(lines.size());
@@ -149,6 +155,7 @@ void check_search_options(decode_options& o, const po::variables_map& vm, std::i
                           std::int64_t top_k, std::int64_t seed) {
   auto given = [&](const char* name) { return vm.count(name) && !vm[name].defaulted(); };
   if (beam < 1) throw usage_error("--beam must be at least 1");
+  if (o.max_len == 1) throw usage_error("--max-len must be 0 (the model's max_len) or at least 2");
   if (n_best < 0) throw usage_error("--n-best must be 0 (off) or more");
   if (top_k < 0) throw usage_error("--top-k must be 0 (off) or more");
   if (seed < 0) throw usage_error("--seed must be 0 or more");
@@ -210,30 +217,58 @@ int cmd_decode(const args& argv) {
   if (o.batch_size == 0) throw usage_error("--batch-size must be at least 1");
   check_search_options(o, vm, beam, n_best, top_k, seed);
 
+  refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model lm = load_model(c, o.checkpoint_path);
-  if (o.max_len == 1 && lm.net->config().family != "classifier") throw usage_error("--max-len must be at least 2");
+  const std::size_t hyp_len = o.max_len ? o.max_len : lm.net->config().max_len;
+  check_memory(
+      estimate_decoding(lm.net->config(), static_cast<double>(o.batch_size) * o.beam.beam_size, hyp_len, hyp_len),
+      "decoding --batch-size " + std::to_string(o.batch_size) + " sentences with --beam " +
+          std::to_string(o.beam.beam_size),
+      "lower --beam or --batch-size");
+  if (o.max_len > lm.net->config().max_len && lm.net->config().pos_encoding == "learned" &&
+      lm.net->config().family != "rnn")
+    throw usage_error("--max-len " + std::to_string(o.max_len) + " exceeds the model's max_len " +
+                      std::to_string(lm.net->config().max_len) + " (its learned positions end there)");
   if (o.sample && lm.net->config().family == "classifier")
     throw usage_error("a classifier predicts labels; --sample does not apply (--n-best N lists the N most probable)");
 
   input in(o.input_path);
-  refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   output out(o.output_path);
   std::vector<std::string> lines;
   std::string line;
-  std::size_t first_line = 0;
+  std::size_t first_line = 0, cut = 0, tabbed = 0;
+  // transformer / rnn: `source<TAB>target` lines (a test set) decode their source, as in attn
+  // attention; a classifier's text keeps its tabs (label<TAB>text data is attn eval's).
+  const std::string& family = lm.net->config().family;
+  const bool seq2seq = family == "transformer" || family == "rnn";
   while (std::getline(in.stream(), line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (const std::size_t tab = line.find('\t'); tab != std::string::npos) {
+      ++tabbed;
+      if (seq2seq) line.resize(tab);
+    }
     lines.push_back(std::move(line));
     if (lines.size() == o.chunk_lines) {
-      decode_chunk(lm, o, lines, first_line, out.stream());
+      decode_chunk(lm, o, lines, first_line, out.stream(), cut);
       first_line += lines.size();
       lines.clear();
     }
   }
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");
-  if (!lines.empty()) decode_chunk(lm, o, lines, first_line, out.stream());
+  if (!lines.empty()) decode_chunk(lm, o, lines, first_line, out.stream(), cut);
   out.close();
+  if (tabbed > 0 && seq2seq)
+    std::cerr << "attn decode: " << tabbed << " input line(s) held source<TAB>target: decoded the source, "
+              << "the text before the first tab\n";
+  else if (tabbed > 0 && family == "classifier")
+    std::cerr << "attn decode: warning: " << tabbed << " input line(s) hold a tab, classified as part of the text "
+              << "(to score label<TAB>text data: attn eval -m CKPT --data FILE)\n";
+  if (cut > 0)
+    std::cerr << "attn decode: " << cut << " input line(s) cut to "
+              << (o.max_len ? "--max-len " + std::to_string(o.max_len)
+                            : "the model's max_len " + std::to_string(lm.net->config().max_len))
+              << " tokens\n";
   return 0;
 }
 

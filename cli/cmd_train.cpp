@@ -11,11 +11,12 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "models/memory_estimate.h"
 #include "options.h"
 #include "progress.h"
-#include "text/line_reader.h"
 #include "run_outputs.h"
 #include "signals.h"
+#include "text/line_reader.h"
 #include "text/vocab_builder.h"
 #include "text/vocab_file.h"
 #include "train/loop.h"
@@ -74,9 +75,15 @@ std::map<std::string, std::string> vocabularies(const train_command& cmd, progre
     given["tgt"] = vocab_text(load_vocab(cmd.tgt_vocab_path));
   }
   if (cmd.resumed) {
+    // Only vocabularies given explicitly are read on resume (parse_train_command): compare those.
+    const std::string named = !cmd.vocab_path.empty() ? "-v '" + cmd.vocab_path + "'"
+                                                      : "--src-vocab/--tgt-vocab '" + cmd.src_vocab_path + "', '" +
+                                                            cmd.tgt_vocab_path + "'";
     if (!given.empty() && given != cmd.resumed->vocabularies)
-      throw attn::error("the vocabulary given differs from the one stored in the checkpoint");
-    if (cmd.resumed->vocabularies.empty()) throw attn::error("the checkpoint holds no vocabulary");
+      throw attn::error("the vocabulary given with " + named + " differs from the one stored in checkpoint '" +
+                        cmd.resume_path + "'");
+    if (cmd.resumed->vocabularies.empty())
+      throw attn::error("checkpoint '" + cmd.resume_path + "' holds no vocabulary");
     return cmd.resumed->vocabularies;
   }
   if (!given.empty()) return given;
@@ -214,6 +221,7 @@ int run_training(const train_command& cmd, const training_data& d, const model_c
 int cmd_train(const args& argv) {
   train_command cmd;
   if (!parse_train_command(argv, cmd)) return 0;
+  const run_outputs claimed(cmd);
   progress out(cmd.quiet, cmd.log_every, cmd.command);
   out.config(cmd.values);
 
@@ -221,7 +229,6 @@ int cmd_train(const args& argv) {
   std::vector<std::string> labels;
   const bool resumed_labels = cmd.resumed && cmd.resumed->metadata.count("labels");
   if (resumed_labels) labels = split_labels(cmd.resumed->metadata.at("labels"));
-  const run_outputs claimed(cmd);
   const training_data d = read_training_data(cmd, vocabularies(cmd, out), std::move(labels), !resumed_labels, out);
 
   // Model.
@@ -239,6 +246,10 @@ int cmd_train(const args& argv) {
         throw attn::error("the checkpoint's model has " + k + " = " + v + " but this data and options give " +
                           mine.at(k));
   }
+  check_memory(
+      estimate_training(mc, cmd.train.batching.batch_tokens, cmd.train.batching.batch_size, cmd.data.max_len,
+                        optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered)),
+      "the " + mc.family + " model", "lower --batch-tokens, --batch-size, --max-len or the model's size");
   rng gen(cmd.train.seed);
   std::unique_ptr<model> m = make_model(mc, gen);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
