@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# attn attention through the real binary: an RNN with additive attention trained to reverse digit
-# sequences must attend to the mirrored source position (the known alignment); weights are
-# distributions; the greedy and the teacher-forced input forms agree; Transformer, lm and
-# classifier maps have the right modules and causal zeros; bad input gives one-line errors.
+# attn attention through the real binary, on briefly trained models: weights are distributions;
+# the greedy and the teacher-forced input forms agree; Transformer, lm and classifier maps have the
+# right modules and causal zeros; bad input gives one-line errors. (That a trained RNN attends to
+# the mirrored source position is tests/e2e/test_attention_convergence.sh.) --threads 1 throughout.
 set -u
 attn=$1; src=$2
 fail=0
@@ -18,50 +18,45 @@ one_line() {  # one_line NAME FILE
 header='sentence,module,kind,layer,head,query_pos,query_token,key_pos,key_token,weight'
 
 "$attn" vocab -q --type word --size 30 --column all -o w.vocab "$data/reverse-train.tsv" || fail=1
-"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 400 --train "$data/reverse-train.tsv" \
-  -v w.vocab --dropout 0 --batch-size 64 --lr 0.003 --schedule cosine --warmup 50 --max-len 32 --threads 2 -q \
+"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 60 --train "$data/reverse-train.tsv" \
+  -v w.vocab --dropout 0 --batch-size 64 --lr 0.003 --schedule cosine --warmup 20 --max-len 32 --threads 1 -q \
   -o r.ckpt 2>err.txt || { echo "FAIL: rnn training: $(tail -3 err.txt)"; fail=1; }
 
-# Teacher-forced on the held-out pairs. Output step q of an n-digit sequence emits source digit
-# n-1-q, so its largest weight should sit there (source position n is <eos>). An untrained model
-# gets ~1% of these; this one ~86%, and the rest one position off.
-"$attn" attention -m r.ckpt "$data/reverse-valid.tsv" >r.csv; check "attention rnn" 0 $?
+# Teacher-forced on the held-out pairs: each output step's weights over the source sum to 1.
+"$attn" attention -m r.ckpt --threads 1 "$data/reverse-valid.tsv" >r.csv; check "attention rnn" 0 $?
 [ "$(head -1 r.csv)" = "$header" ] || { echo "FAIL: header: $(head -1 r.csv)"; fail=1; }
-awk -F, 'NR > 1 {
-    key = $1 "," $6
-    if (!(key in best) || $10 > top[key]) { best[key] = $8; top[key] = $10 }
-    if ($8 + 0 > eos[$1]) eos[$1] = $8 + 0
-    sum[key] += $10
-  }
+awk -F, 'NR > 1 { sum[$1 "," $6] += $10 }
   END {
-    for (k in best) {
-      split(k, a, ","); n = eos[a[1]]; q = a[2]
+    for (k in sum) {
+      n++
       if (sum[k] < 0.9999 || sum[k] > 1.0001) { print "FAIL: weights of " k " sum to " sum[k]; bad = 1 }
-      if (q >= n) continue
-      total++; off = best[k] - (n - 1 - q)
-      if (off == 0) exact++
-      if (off >= -1 && off <= 1) near++
     }
-    printf "rnn additive attention: %d/%d output steps attend most to the mirrored digit, %d within one\n",
-      exact, total, near
-    if (total < 1500) { print "FAIL: only " total " output steps"; bad = 1 }
-    if (exact < 0.8 * total) { print "FAIL: alignment: " exact "/" total " on the mirrored position (need 80%)"; bad = 1 }
-    if (near < 0.98 * total) { print "FAIL: alignment: " near "/" total " within one position (need 98%)"; bad = 1 }
+    if (n < 1500) { print "FAIL: only " n " output steps"; bad = 1 }
     exit bad
   }' r.csv || fail=1
 
 # A source alone is dumped while producing the greedy translation: the same rows as that
-# translation given as the target.
+# translation given as the target. (attention translates one line at a time; decode does the same
+# with --batch-size 1, so both compute the very same greedy steps.)
 head -20 "$data/reverse-valid.tsv" | cut -f1 >src.txt
-"$attn" decode -m r.ckpt <src.txt >hyp.txt || fail=1
-paste src.txt hyp.txt | "$attn" attention -m r.ckpt >forced.csv || fail=1
-"$attn" attention -m r.ckpt <src.txt >greedy.csv || fail=1
-cmp -s forced.csv greedy.csv || { echo "FAIL: greedy-target dump differs from the same target teacher-forced"; fail=1; }
+"$attn" decode -m r.ckpt --batch-size 1 --threads 1 <src.txt >hyp.txt || fail=1
+paste src.txt hyp.txt | "$attn" attention -m r.ckpt --threads 1 >forced.csv || fail=1
+"$attn" attention -m r.ckpt --threads 1 <src.txt >greedy.csv || fail=1
+# Compared per sentence, except where the translation holds <pad> or <bos>, which decode leaves out
+# of its text (none do here, but a briefly trained model may emit them).
+awk -F, 'FNR == 1 { next }
+  NR == FNR { greedy[$1] = greedy[$1] $0 "\n"; if ($7 == "<pad>" || $7 == "<bos>") skip[$1] = 1; next }
+  { forced[$1] = forced[$1] $0 "\n" }
+  END {
+    for (s in greedy) if (!(s in skip)) { n++; if (greedy[s] != forced[s]) { print "FAIL: sentence " s ": greedy-target dump differs from the same target teacher-forced"; bad = 1 } }
+    if (n == 0) { print "FAIL: no greedy translation compared"; bad = 1 }
+    exit bad
+  }' greedy.csv forced.csv || fail=1
 
 # Transformer: every module with --kind all, causal decoder self-attention, --head mean / --layer.
 "$attn" train --model transformer --layers 2 --d-model 32 --heads 2 --ff 64 --steps 20 --train "$data/reverse-train.tsv" \
-  -v w.vocab --batch-size 32 --max-len 32 --threads 2 -q -o t.ckpt || fail=1
-printf '1 2 3\t3 2 1\n' | "$attn" attention -m t.ckpt --kind all >t.csv; check "attention transformer" 0 $?
+  -v w.vocab --batch-size 32 --max-len 32 --threads 1 -q -o t.ckpt || fail=1
+printf '1 2 3\t3 2 1\n' | "$attn" attention -m t.ckpt --threads 1 --kind all >t.csv; check "attention transformer" 0 $?
 modules=$(tail -n +2 t.csv | cut -d, -f2 | sort -u | tr '\n' ' ')
 [ "$modules" = "decoder.layers.0.cross_attn decoder.layers.0.self_attn decoder.layers.1.cross_attn decoder.layers.1.self_attn encoder.layers.0.attn encoder.layers.1.attn " ] \
   || { echo "FAIL: transformer modules: $modules"; fail=1; }
@@ -81,14 +76,14 @@ awk -F, 'FNR == 1 { next } NR == FNR { w[$6 "," $8] += $10 / 2; next }
 # lm: self-attention over <eos> + the line, causal; a classifier: <bos> + the text.
 head -200 "$data/kjv-genesis.txt" >lm.txt
 "$attn" train --model lm --train lm.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --steps 10 \
-  --vocab-size 300 --threads 2 -q -o lm.ckpt || fail=1
+  --vocab-size 300 --threads 1 -q -o lm.ckpt || fail=1
 echo "In the beginning" | "$attn" attention -m lm.ckpt >lm.csv; check "attention lm" 0 $?
 awk -F, 'NR > 1 && $8 > $6 && $10 != 0 { print "FAIL: lm attention looks ahead: " $0; exit 1 }' lm.csv || fail=1
 [ "$(sed -n 2p lm.csv | cut -d, -f7)" = "<eos>" ] || { echo "FAIL: lm first query: $(sed -n 2p lm.csv)"; fail=1; }
 echo "In the beginning" | "$attn" attention -m lm.ckpt --kind cross 2>err.txt >/dev/null; check "lm --kind cross" 2 $?
 one_line "lm --kind cross" err.txt
 "$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 32 --heads 2 --ff 64 \
-  --steps 10 --vocab-size 300 --threads 2 -q -o c.ckpt || fail=1
+  --steps 10 --vocab-size 300 --threads 1 -q -o c.ckpt || fail=1
 head -3 "$data/sentiment-valid.tsv" | cut -f2 | "$attn" attention -m c.ckpt >c.csv; check "attention classifier" 0 $?
 [ "$(tail -n +2 c.csv | cut -d, -f1 | sort -u | tr '\n' ' ')" = "1 2 3 " ] || { echo "FAIL: classifier sentences"; fail=1; }
 

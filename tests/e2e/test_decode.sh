@@ -1,47 +1,54 @@
 #!/usr/bin/env bash
-# attn train -> attn decode through the real binary: the transformer and the RNN with additive
-# attention learn to reverse digit sequences (>= 99% exact on held-out data, greedy and beam 5), a
-# classifier learns the generated labelling task, an lm generates; n-best lists, sampling's
-# determinism (same seed, any batch size); plus decode's error paths.
+# attn decode through the real binary, on briefly trained models (what they output does not matter
+# here; how well they learned is tests/e2e/test_decode_convergence.sh): one line per input for
+# every search and family, n-best lists (format, scores <= 0 and non-increasing, the first one is
+# the plain beam output), classifier n-best probabilities, sampling's determinism (same seed, any
+# batch size); plus decode's error paths. Everything runs with --threads 1.
 set -u
 attn=$1; src=$2
 fail=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 data=$src/examples/data
-exact() {  # exact NAME HYP MIN: count lines of HYP equal to the reference targets (also left in $n_exact)
-  local n
-  n=$(paste <(cut -f2 "$data/reverse-valid.tsv") "$2" | awk -F'\t' '$1==$2{c++} END{print c+0}')
-  echo "$1: $n/200 exact"
-  n_exact=$n
-  [ "$n" -ge "$3" ] || { echo "FAIL: $1 reversed only $n/200 sequences exactly (need $3)"; fail=1; }
+lines() {  # lines NAME FILE WANT
+  [ "$(wc -l <"$2")" -eq "$3" ] || { echo "FAIL: $1 wrote $(wc -l <"$2") lines, expected $3"; fail=1; }
 }
 common=(--train "$data/reverse-train.tsv" -v "$tmp/w.vocab" --dropout 0 --batch-size 64 --lr 0.003
-        --schedule cosine --warmup 50 --max-len 32 --threads 2 -q)
+        --schedule cosine --warmup 20 --max-len 32 --threads 1 -q)
+dec() { "$attn" decode --threads 1 "$@"; }
 
 "$attn" vocab -q --type word --size 30 --column all -o "$tmp/w.vocab" "$data/reverse-train.tsv" || fail=1
-
-"$attn" train --model transformer --layers 2 --d-model 64 --heads 4 --ff 256 --steps 1000 "${common[@]}" \
+"$attn" train --model transformer --layers 2 --d-model 64 --heads 4 --ff 256 --steps 100 "${common[@]}" \
   -o "$tmp/t.ckpt" 2>"$tmp/err" || { echo "FAIL: transformer training: $(tail -3 "$tmp/err")"; fail=1; }
-cut -f1 "$data/reverse-valid.tsv" | "$attn" decode -m "$tmp/t.ckpt" >"$tmp/t.hyp" || fail=1
-exact transformer "$tmp/t.hyp" 198
-n_greedy=$n_exact
-cut -f1 "$data/reverse-valid.tsv" | "$attn" decode -m "$tmp/t.ckpt" --beam 5 >"$tmp/t5.hyp" || fail=1
-exact transformer-beam5 "$tmp/t5.hyp" 198
-[ "$n_exact" -ge "$n_greedy" ] || { echo "FAIL: beam 5 ($n_exact) less accurate than greedy ($n_greedy)"; fail=1; }
+cut -f1 "$data/reverse-valid.tsv" >"$tmp/src"
+dec -m "$tmp/t.ckpt" <"$tmp/src" >"$tmp/t.hyp" || fail=1
+lines "greedy" "$tmp/t.hyp" 200
+dec -m "$tmp/t.ckpt" --beam 5 <"$tmp/src" >"$tmp/t5.hyp" || fail=1
+lines "beam 5" "$tmp/t5.hyp" 200
 
-# n-best: 3 lines 'index ||| hypothesis ||| score' per input, in input order, scores non-increasing
-cut -f1 "$data/reverse-valid.tsv" | head -20 | "$attn" decode -m "$tmp/t.ckpt" --n-best 3 >"$tmp/nbest" || fail=1
-awk -F' [|][|][|] ' -v want=20 '
-  NF != 3 || $1 != int((NR - 1) / 3) || $3 !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ { print "FAIL: n-best line " NR ": " $0; bad = 1 }
-  (NR - 1) % 3 && $3 + 0 > prev + 0 { print "FAIL: n-best scores increase at line " NR; bad = 1 }
-  { prev = $3 }
-  END { if (NR != 3 * want) { print "FAIL: n-best wrote " NR " lines for " want " inputs"; bad = 1 }; exit bad }
-' "$tmp/nbest" || fail=1
-[ "$(head -1 "$tmp/nbest" | awk -F' [|][|][|] ' '{print $2}')" = "$(head -1 "$tmp/t5.hyp")" ] \
-  || { echo "FAIL: the first n-best hypothesis differs from beam 5's"; fail=1; }
+# n-best: N lines 'index ||| hypothesis ||| score' per input, in input order; a score is a
+# length-normalised log-probability, so a number <= 0 (a confident model's best may print 0, or -0),
+# and scores do not increase within an input.
+check_nbest() {  # check_nbest NAME FILE N INPUTS
+  awk -F' [|][|][|] ' -v n="$3" -v want="$4" -v name="$1" '
+    NF != 3 || $1 != int((NR - 1) / n) || $3 !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ || $3 + 0 > 0 {
+      print "FAIL: " name " line " NR ": " $0; bad = 1 }
+    (NR - 1) % n && $3 + 0 > prev + 0 { print "FAIL: " name " scores increase at line " NR; bad = 1 }
+    { prev = $3 }
+    END { if (NR != n * want) { print "FAIL: " name " wrote " NR " lines for " want " inputs"; bad = 1 }; exit bad }
+  ' "$2" || fail=1
+}
+head -20 "$tmp/src" >"$tmp/src20"
+dec -m "$tmp/t.ckpt" --n-best 3 <"$tmp/src20" >"$tmp/nbest" || fail=1
+check_nbest "n-best 3" "$tmp/nbest" 3 20
+# The same search (--beam 5, the same inputs and batches) prints its best hypothesis first.
+dec -m "$tmp/t.ckpt" --beam 5 --n-best 5 <"$tmp/src20" >"$tmp/nbest5" || fail=1
+check_nbest "beam 5 n-best 5" "$tmp/nbest5" 5 20
+dec -m "$tmp/t.ckpt" --beam 5 <"$tmp/src20" >"$tmp/t5-20.hyp" || fail=1
+cmp -s <(awk -F' [|][|][|] ' '(NR - 1) % 5 == 0 { print $2 }' "$tmp/nbest5") "$tmp/t5-20.hyp" \
+  || { echo "FAIL: the first of beam 5's n-best hypotheses differ from beam 5's outputs"; fail=1; }
 
 # sampling: deterministic for a seed, whatever the batch size; other seeds draw other outputs
-sample() { cut -f1 "$data/reverse-valid.tsv" | "$attn" decode -m "$tmp/t.ckpt" --sample --temperature 2 "$@"; }
+sample() { dec -m "$tmp/t.ckpt" --sample --temperature 2 "$@" <"$tmp/src"; }
 sample --seed 1 >"$tmp/s1" || fail=1
 sample --seed 1 >"$tmp/s1b" || fail=1
 sample --seed 1 --batch-size 1 >"$tmp/s1c" || fail=1
@@ -50,36 +57,40 @@ cmp -s "$tmp/s1" "$tmp/s1b" || { echo "FAIL: --sample --seed 1 gave different ou
 cmp -s "$tmp/s1" "$tmp/s1c" || { echo "FAIL: --sample --seed 1 depends on --batch-size"; fail=1; }
 cmp -s "$tmp/s1" "$tmp/s2" && { echo "FAIL: --seed 1 and --seed 2 sampled the same outputs"; fail=1; }
 cmp -s "$tmp/s1" "$tmp/t.hyp" && { echo "FAIL: sampling at temperature 2 gave the greedy outputs"; fail=1; }
-[ "$(wc -l <"$tmp/s1")" -eq 200 ] || { echo "FAIL: sampling wrote $(wc -l <"$tmp/s1") lines for 200 inputs"; fail=1; }
+lines "sampling" "$tmp/s1" 200
 
-"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 600 "${common[@]}" \
+# rnn with additive attention: file input and -o
+"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 60 "${common[@]}" \
   -o "$tmp/r.ckpt" 2>"$tmp/err" || { echo "FAIL: rnn training: $(tail -3 "$tmp/err")"; fail=1; }
-"$attn" decode -m "$tmp/r.ckpt" -o "$tmp/r.hyp" <(cut -f1 "$data/reverse-valid.tsv") || fail=1
-exact rnn-additive "$tmp/r.hyp" 198
-"$attn" decode -m "$tmp/r.ckpt" --beam 5 -o "$tmp/r5.hyp" <(cut -f1 "$data/reverse-valid.tsv") || fail=1
-exact rnn-additive-beam5 "$tmp/r5.hyp" 198
+dec -m "$tmp/r.ckpt" -o "$tmp/r.hyp" "$tmp/src" || fail=1
+lines "rnn greedy" "$tmp/r.hyp" 200
+dec -m "$tmp/r.ckpt" --beam 5 -o "$tmp/r5.hyp" "$tmp/src" || fail=1
+lines "rnn beam 5" "$tmp/r5.hyp" 200
 
-# classifier: labels of held-out sentences
+# classifier: one known label per input; n-best 2 of its 2 labels are both labels, best first, and
+# their probabilities sum to 1 (scores are log-probs, printed with 6 digits)
 "$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 64 --heads 4 --ff 128 \
-  --dropout 0 --batch-size 32 --steps 400 --lr 0.003 --vocab-size 300 --threads 2 -q -o "$tmp/c.ckpt" 2>"$tmp/err" \
+  --dropout 0 --batch-size 32 --steps 40 --lr 0.003 --vocab-size 300 --threads 1 -q -o "$tmp/c.ckpt" 2>"$tmp/err" \
   || { echo "FAIL: classifier training: $(tail -3 "$tmp/err")"; fail=1; }
-cut -f2 "$data/sentiment-valid.tsv" | "$attn" decode -m "$tmp/c.ckpt" >"$tmp/c.hyp" || fail=1
-n=$(paste <(cut -f1 "$data/sentiment-valid.tsv") "$tmp/c.hyp" | awk -F'\t' '$1==$2{c++} END{print c+0}')
-echo "classifier: $n/200 correct"
-[ "$n" -ge 180 ] || { echo "FAIL: classifier got $n/200 labels right (need 180)"; fail=1; }
-cut -f2 "$data/sentiment-valid.tsv" | head -5 | "$attn" decode -m "$tmp/c.ckpt" --n-best 2 >"$tmp/c.nbest" || fail=1
-[ "$(grep -c '^[0-4] ||| [a-z]* ||| -' "$tmp/c.nbest")" -eq 10 ] || { echo "FAIL: classifier n-best: $(head -3 "$tmp/c.nbest")"; fail=1; }
+cut -f2 "$data/sentiment-valid.tsv" | dec -m "$tmp/c.ckpt" >"$tmp/c.hyp" || fail=1
+lines "classifier" "$tmp/c.hyp" 200
+[ "$(grep -cvx 'positive\|negative' "$tmp/c.hyp")" -eq 0 ] || { echo "FAIL: classifier labels: $(sort -u "$tmp/c.hyp")"; fail=1; }
+cut -f2 "$data/sentiment-valid.tsv" | head -5 | dec -m "$tmp/c.ckpt" --n-best 2 >"$tmp/c.nbest" || fail=1
+check_nbest "classifier n-best 2" "$tmp/c.nbest" 2 5
+awk -F' [|][|][|] ' 'NR % 2 { a = $2; p = exp($3); next }
+  { s = p + exp($3); if (a == $2 || s < 0.9999 || s > 1.0001) { print "FAIL: classifier n-best " $1 ": " a ", " $2 ", sum " s; bad = 1 } }
+  END { exit bad }' "$tmp/c.nbest" || fail=1
+cmp -s <(awk -F' [|][|][|] ' 'NR % 2 { print $2 }' "$tmp/c.nbest") <(head -5 "$tmp/c.hyp") \
+  || { echo "FAIL: classifier n-best's first labels differ from its plain output"; fail=1; }
 
 # lm: one output line per input line, order kept, including an empty prompt
 head -300 "$data/kjv-genesis.txt" >"$tmp/lm.txt"
 "$attn" train --model lm --train "$tmp/lm.txt" --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 \
-  --steps 30 --vocab-size 400 --threads 2 -q -o "$tmp/lm.ckpt" 2>"$tmp/err" || { echo "FAIL: lm training"; fail=1; }
-printf 'And God said\n\nIn the\n' | "$attn" decode -m "$tmp/lm.ckpt" --max-len 12 >"$tmp/lm.hyp" || fail=1
-[ "$(wc -l <"$tmp/lm.hyp")" -eq 3 ] || { echo "FAIL: lm decode wrote $(wc -l <"$tmp/lm.hyp") lines for 3 prompts"; fail=1; }
-for how in "--beam 3" "--sample --top-k 20 --top-p 0.9"; do
+  --steps 30 --vocab-size 400 --threads 1 -q -o "$tmp/lm.ckpt" 2>"$tmp/err" || { echo "FAIL: lm training"; fail=1; }
+for how in "" "--beam 3" "--sample --top-k 20 --top-p 0.9"; do
   # shellcheck disable=SC2086
-  printf 'And God said\n\nIn the\n' | "$attn" decode -m "$tmp/lm.ckpt" --max-len 12 $how >"$tmp/lm.hyp" || fail=1
-  [ "$(wc -l <"$tmp/lm.hyp")" -eq 3 ] || { echo "FAIL: lm decode $how wrote $(wc -l <"$tmp/lm.hyp") lines"; fail=1; }
+  printf 'And God said\n\nIn the\n' | dec -m "$tmp/lm.ckpt" --max-len 12 $how >"$tmp/lm.hyp" || fail=1
+  lines "lm decode $how" "$tmp/lm.hyp" 3
 done
 
 # errors: one line, exit 1 (runtime) or 2 (usage)

@@ -223,12 +223,12 @@ compare "Genesis, two references" hyp.txt ref.txt ref2.txt -- --ref ref.txt --re
 head -300 "$data/kjv-genesis.txt" >lm-train.txt
 sed -n '1001,1100p' "$data/kjv-genesis.txt" >lm-valid.txt
 "$attn" train --model lm --train lm-train.txt --valid lm-valid.txt --layers 1 --d-model 32 --heads 2 --ff 64 \
-  --max-len 32 --steps 30 --vocab-size 300 --threads 2 -q -o lm.ckpt --log lm.csv 2>err.txt
+  --max-len 32 --steps 30 --vocab-size 300 --threads 1 -q -o lm.ckpt --log lm.csv 2>err.txt
 check "train a tiny lm" 0 $?
-"$attn" eval -m lm.ckpt --data lm-valid.txt --threads 2 >out.txt 2>err.txt; check "eval an lm" 0 $?
+"$attn" eval -m lm.ckpt --data lm-valid.txt --threads 1 >out.txt 2>err.txt; check "eval an lm" 0 $?
 grep -Eqx 'loss = [0-9.]+ ppl = [0-9.]+ accuracy = [0-9.]+ bits/byte = [0-9.]+ tokens = [0-9]+' out.txt \
   || { echo "FAIL: lm eval output: $(cat out.txt) $(cat err.txt)"; fail=1; }
-"$attn" eval -m lm.ckpt --data lm-valid.txt --threads 2 --json >out.json 2>err.txt; check "eval an lm --json" 0 $?
+"$attn" eval -m lm.ckpt --data lm-valid.txt --threads 1 --json >out.json 2>err.txt; check "eval an lm --json" 0 $?
 python3 - <<'EOF' || fail=1
 import csv, json, math
 e = json.load(open("out.json"))
@@ -246,7 +246,7 @@ EOF
 
 # A classifier: accuracy over the validation labels; an unknown label is a malformed line.
 "$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 32 --heads 2 --ff 64 \
-  --steps 20 --vocab-size 300 --threads 2 -q -o cls.ckpt 2>err.txt
+  --steps 20 --vocab-size 300 --threads 1 -q -o cls.ckpt 2>err.txt
 check "train a tiny classifier" 0 $?
 "$attn" eval -m cls.ckpt --data "$data/sentiment-valid.tsv" >out.txt 2>err.txt; check "eval a classifier" 0 $?
 awk '{ if (!($1 == "loss" && $7 == "accuracy" && $9 >= 0 && $9 <= 1 && $10 == "examples" && $12 == 200)) exit 1 }' out.txt \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# attn finetune, end to end: an lm trained on one text is fine-tuned on another (its loss there
-# falls below the base model's), --freeze '*' changes nothing (bit-identical: the same eval
-# loss), lineage and frozen counts are recorded, --resume continues exactly, the result decodes,
-# a classifier rejects labels its base does not know, and the error cases are one line.
+# attn finetune, end to end: an lm trained on one text is fine-tuned on another, --freeze '*'
+# changes nothing (bit-identical: the same eval loss), lineage and frozen counts are recorded,
+# --resume continues exactly, the result decodes, a classifier rejects labels its base does not
+# know, and the error cases are one line. (That fine-tuning lowers the loss on the new data is
+# tests/e2e/test_finetune_convergence.sh.) Every run is single-threaded.
 set -u
 attn=$1
 data=$2/examples/data
@@ -31,10 +32,8 @@ check "train the base" 0 $?
 ft=(--train b-train.txt --valid b-valid.txt --batch-size 16 --lr 3e-3 --dropout 0 --threads 1)
 "$attn" finetune -m base.ckpt "${ft[@]}" -q --steps 40 -o ft.ckpt 2>err.txt
 check "finetune" 0 $?
-base_loss=$(loss_of base.ckpt b-valid.txt); ft_loss=$(loss_of ft.ckpt b-valid.txt)
-echo "loss on the new data: base $base_loss, fine-tuned $ft_loss"
-awk -v a="$base_loss" -v b="$ft_loss" 'BEGIN { exit !(b != "" && a != "" && b < a) }' \
-  || { echo "FAIL: fine-tuning did not lower the loss on the new data ($base_loss -> $ft_loss)"; fail=1; }
+base_loss=$(loss_of base.ckpt b-valid.txt)
+[ -n "$base_loss" ] || { echo "FAIL: attn eval printed no loss for the base"; fail=1; }
 "$attn" inspect ft.ckpt >inspect.txt; check "inspect the fine-tuned checkpoint" 0 $?
 grep -q "^  step = 40$" inspect.txt || { echo "FAIL: the fine-tuning run's step counter is not 40"; fail=1; }
 grep -q "^  dropout = 0$" inspect.txt || { echo "FAIL: --dropout 0 not in the model config"; fail=1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# attn train, end to end: a tiny lm run whose checkpoint `attn inspect` reads, exact resume
-# (same losses as an uninterrupted run), SIGTERM saving a checkpoint, an lm that learns real
-# text (held-out Genesis verses), and one-line errors.
+# attn train, end to end: a tiny lm run whose checkpoint `attn inspect` reads and whose log's
+# bits per byte follow from its loss, exact resume (same losses as an uninterrupted run), SIGTERM
+# saving a checkpoint, and one-line errors. (That an lm learns real text is
+# tests/e2e/test_train_convergence.sh.)
 set -u
 attn=$1
 data=$2/examples/data
@@ -31,6 +32,12 @@ grep -q "model: lm" inspect.txt || { echo "FAIL: inspect does not show the lm fa
 [ "$(grep -c ',train$' a.csv)" -eq 20 ] || { echo "FAIL: log has $(grep -c ',train$' a.csv) step rows, expected 20"; fail=1; }
 head -1 a.csv | grep -q '^step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split$' \
   || { echo "FAIL: log header: $(head -1 a.csv)"; fail=1; }
+# bits per byte = total validation loss in bits over the validation file's bytes (no blank lines)
+awk -F, -v bytes="$(wc -c <valid.txt)" '$NF == "valid" { n++
+    want = $3 * $5 / log(2) / bytes
+    if ($10 - want > 1e-4 * want || want - $10 > 1e-4 * want) {
+      print "FAIL: bits per byte " $10 " at step " $1 ", expected loss x tokens / ln 2 / bytes = " want; bad = 1 } }
+  END { if (n != 4) { print "FAIL: " n " validation rows, expected 4"; bad = 1 }; exit bad }' a.csv || fail=1
 
 # Interrupted after 9 steps, resumed to 20: the same step losses as the straight run.
 "$attn" train "${small[@]}" --train train.txt --valid valid.txt --valid-every 5 --steps 9 -o b.ckpt --log b.csv
@@ -45,30 +52,9 @@ one_line "conflicting --heads" err.txt
 # SIGTERM: a checkpoint is saved and the exit code is 143.
 "$attn" train "${small[@]}" --train train.txt --steps 1000000 -o s.ckpt --log s.csv &
 pid=$!
-for _ in $(seq 1 100); do [ -s s.csv ] && [ "$(wc -l <s.csv)" -gt 3 ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s s.csv ] && [ "$(wc -l <s.csv)" -gt 3 ] && break; sleep 0.1; done  # <= 60 s on a busy machine
 kill -TERM $pid; wait $pid; check "SIGTERM" 143 $?
 "$attn" inspect s.ckpt >/dev/null; check "checkpoint saved on SIGTERM" 0 $?
-
-# An lm learns real text: trained on Genesis 1:1 to 47:9 (1,400 verses, ~5 s), it predicts the
-# held-out rest of Genesis at under 2.3 bits per byte. For scale: a uniform guess over the 400
-# tokens is ~3.6 bits per byte and a character-bigram model of English ~3.3. Also checks the
-# bits-per-byte column: total loss in bits over the validation file's bytes (no blank lines).
-head -1400 "$data/kjv-genesis.txt" >gen-train.txt
-tail -n +1401 "$data/kjv-genesis.txt" >gen-valid.txt
-"$attn" train --model lm --train gen-train.txt --valid gen-valid.txt --layers 2 --d-model 64 --heads 2 --ff 256 \
-  --max-len 64 --vocab-size 400 --batch-size 16 --dropout 0 --lr 3e-3 --warmup 30 --steps 600 --valid-every 200 \
-  --threads 2 -q -o gen.ckpt --log gen.csv
-check "train lm on Genesis" 0 $?
-bytes=$(wc -c <gen-valid.txt)
-awk -F, -v bytes="$bytes" '$NF == "valid" { n++; loss[n] = $3; bpb[n] = $10; tokens = $5 }
-  END {
-    if (n != 3) { print "FAIL: Genesis lm: " n " validation rows, expected 3"; exit 1 }
-    want = loss[n] * tokens / log(2) / bytes
-    if (bpb[n] - want > 1e-4 * want || want - bpb[n] > 1e-4 * want) {
-      print "FAIL: Genesis lm: bits per byte " bpb[n] ", expected loss x tokens / ln 2 / bytes = " want; exit 1 }
-    if (!(loss[3] < loss[1])) { print "FAIL: Genesis lm: validation loss did not fall: " loss[1] " -> " loss[3]; exit 1 }
-    if (!(bpb[n] < 2.3)) { print "FAIL: Genesis lm: " bpb[n] " bits per byte on held-out verses, expected < 2.3"; exit 1 }
-  }' gen.csv || fail=1
 
 # Bad inputs: one line on stderr, exit 2 (usage) or 1 (runtime).
 "$attn" train --model lm --train missing.txt -o x.ckpt 2>err.txt; check "missing file" 1 $?
