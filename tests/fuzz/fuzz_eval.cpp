@@ -2,8 +2,9 @@
 // The payload is `hypothesis \n reference [\n reference...]`; mode & 1 lowercases first.
 // Asserts, for any bytes:
 //   - tokenize_13a's output is its own whitespace-normalized form (words joined by single
-//     spaces, no leading or trailing space), is valid UTF-8 when its input was, and tokenizing
-//     it again changes nothing;
+//     spaces, no leading or trailing space) and is valid UTF-8 when its input was. (It is not
+//     idempotent, in sacrebleu either: ",.1" gives ", .1", which gives ", . 1", because the
+//     period rules scan without overlapping matches.)
 //   - split_space / remove_space / rstrip_space agree with each other (no word holds a space,
 //     remove_space is the words joined, rstrip keeps the words); lowercase keeps the byte length;
 //   - the hypothesis against itself: every BLEU n-gram matches, corpus BLEU is 100 when it has four
@@ -29,7 +30,6 @@ void check_13a(std::string_view line) {
   for (const auto w : split_space(t)) joined += (joined.empty() ? "" : " ") + std::string(w);
   fuzz::require(joined == t, "tokenize_13a output is not whitespace-normalized");
   if (utf8_valid(line)) fuzz::require(utf8_valid(t), "tokenize_13a broke valid UTF-8");
-  fuzz::require(tokenize_13a(t) == t, "tokenize_13a is not idempotent");
 }
 
 void check_space(std::string_view line) {

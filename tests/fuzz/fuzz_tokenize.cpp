@@ -15,7 +15,6 @@
 #include "fuzz_common.h"
 #include "fuzz_vocabs.h"
 
-
 using namespace attn;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

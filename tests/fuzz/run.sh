@@ -77,7 +77,8 @@ for t in "${targets[@]}"; do
   results+=("$(printf '%-11s %12s executions  %d findings' "$t" "${execs:-?}" "$findings")")
   if [ "$findings" -gt 0 ]; then
     echo "fuzz: $t found something (exit $rc); log: $log" >&2
-    grep -m1 -A12 -E 'ERROR|attn fuzz finding|runtime error' "$log" >&2 || tail -20 "$log" >&2
+    { grep -m1 'attn fuzz finding' "$log" || grep -m1 -A12 -E 'ERROR|runtime error' "$log" || tail -20 "$log"; } |
+      cut -c1-300 >&2
     ls "$found" >&2
   fi
 done
