@@ -42,11 +42,15 @@ inline input split_input(const std::uint8_t* data, std::size_t size) {
   return in;
 }
 
-// A per-process file under /tmp for targets whose reader takes a path; removed at exit.
+// A per-process file under $TMPDIR (run.sh points it into the build directory and empties it
+// after each target, since a crash or timeout skips this destructor) for readers taking a path.
 struct temp_file {
   std::string path;
-  explicit temp_file(const std::string& tag)
-      : path("/tmp/attn-fuzz-" + tag + "-" + std::to_string(::getpid())) {}
+  explicit temp_file(const std::string& tag) : path(dir() + "/attn-fuzz-" + tag + "-" + std::to_string(::getpid())) {}
+  static std::string dir() {
+    const char* d = std::getenv("TMPDIR");
+    return d && *d ? d : "/tmp";
+  }
   ~temp_file() { ::unlink(path.c_str()); }
   temp_file(const temp_file&) = delete;
   temp_file& operator=(const temp_file&) = delete;

@@ -53,12 +53,14 @@ echo 'int main() { return 0; }' | clang++ -x c++ -fsanitize=address - -o "$build
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=$lsan:abort_on_error=1:detect_stack_use_after_return=1:quarantine_size_mb=32:malloc_context_size=10}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OPENBLAS_NUM_THREADS=1
+# The targets' temporary files (fuzz_common.h), emptied after each target: a crash skips their cleanup.
+export TMPDIR="$(cd "$build" && pwd)/tmp"
 
 total=0
 results=()
 for t in "${targets[@]}"; do
   work="$build/corpus/$t" found="$build/findings/$t" log="$build/logs/$t.log"
-  mkdir -p "$work" "$found" "$(dirname "$log")"
+  mkdir -p "$work" "$found" "$(dirname "$log")" "$TMPDIR"
   rm -f "$found"/*
   dict=()
   [ -f "tests/fuzz/dict/$t.dict" ] && dict=(-dict="tests/fuzz/dict/$t.dict")
@@ -68,6 +70,7 @@ for t in "${targets[@]}"; do
     -artifact_prefix="$found/" "${dict[@]}" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   set -e
+  rm -rf "$TMPDIR"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
   findings=$(find "$found" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
