@@ -15,6 +15,29 @@
 
 namespace attn::cli {
 
+namespace {
+
+// Reaches the protected substitution table of a caught error through a pointer to member
+// formed in a derived class (the way C++ allows).
+struct po_error_fields : po::error_with_option_name {
+  static std::map<std::string, std::string>& substitutions(po::error_with_option_name& e) {
+    return e.*(&po_error_fields::m_substitutions);
+  }
+};
+
+}  // namespace
+
+std::string option_error_message(const po::error& e) {
+  if (const auto* named = dynamic_cast<const po::error_with_option_name*>(&e)) {
+    // The exception object itself is not const (only our reference to it is).
+    auto& table = po_error_fields::substitutions(const_cast<po::error_with_option_name&>(*named));
+    for (auto& entry : table)
+      for (std::size_t at = entry.second.find('%'); at != std::string::npos; at = entry.second.find('%', at + 1))
+        entry.second.replace(at, 1, "\\x25");  // shown like the other bytes dispatch escapes
+  }
+  return e.what();
+}
+
 bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
   int threads = 0;
   cl.options.add_options()
@@ -43,7 +66,7 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
       std::cerr << "attn " << cl.name << ": warning: --threads " << threads << " is more than the " << used
                 << " cores here; using " << used << "\n";
   } catch (const po::error& e) {
-    throw usage_error(std::string(e.what()) + " (see 'attn " + cl.name + " --help')");
+    throw usage_error(option_error_message(e) + " (see 'attn " + cl.name + " --help')");
   }
   return true;
 }

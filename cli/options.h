@@ -28,6 +28,11 @@ struct command_line {
 // Unknown options, missing values and bad numbers throw usage_error.
 bool parse(command_line& cl, const args& argv, po::variables_map& vm);
 
+// The message of a Boost.Program_options error, safe for any user text in it: Boost substitutes
+// its placeholders until none is left, so a value holding "%value%" would never finish
+// (`attn train --threads 'x%value%'` looped forever). Use this, never e.what().
+std::string option_error_message(const po::error& e);
+
 // An input stream for PATH, where "-" is stdin. Throws attn::error naming the file if it cannot be opened.
 struct input {
   explicit input(const std::string& path);

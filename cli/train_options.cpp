@@ -216,7 +216,7 @@ std::set<std::string> read_config_file(const command_line& cl, po::variables_map
       if (!vm.count(o.string_key) || vm[o.string_key].defaulted()) from_file.insert(o.string_key);
     po::store(parsed, vm);
   } catch (const po::error& e) {
-    throw usage_error(path + ": " + e.what());
+    throw usage_error(path + ": " + option_error_message(e));
   }
   if (vm.count("threads") && !vm["threads"].defaulted()) set_threads(vm["threads"].as<int>());
   return from_file;

@@ -220,5 +220,15 @@ for i in 1 2 3; do echo "a b c a b c a b c a b c a b c a b c a b c a b c"; done 
   || say_fail "decode long: expected one note with the count: $(cat err.txt)"
 cases=$((cases + 2))
 
+# 8. Boost's error placeholders in a value or an option name end in a message, not a loop
+# (Boost.Program_options substitutes them until none is left; timeout catches a hang).
+expect "--threads 'x%value%'" 2 "'x\x25value\x25'" - timeout 20 "$attn" train --threads 'x%value%'
+expect "vocab --size '%value%'" 2 "--size" - timeout 20 "$attn" vocab -t char --size '%value%' -o - train.txt
+expect "--'%canonical_option%'" 2 "unrecognised option" - timeout 20 "$attn" decode --'%canonical_option%' 3
+printf 'threads = %%value%%\n' >placeholder.cfg
+expect "config line 'threads = %value%'" 2 "placeholder.cfg" x.ckpt timeout 20 "$attn" train --config placeholder.cfg --model lm --train train.txt -o x.ckpt
+printf '%%invalid_line%%\n' >placeholder2.cfg
+expect "config line '%invalid_line%'" 2 "placeholder2.cfg" x.ckpt timeout 20 "$attn" train --config placeholder2.cfg --model lm --train train.txt -o x.ckpt
+
 echo "$cases bad-option cases"
 exit $fail
