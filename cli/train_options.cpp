@@ -218,7 +218,11 @@ std::set<std::string> read_config_file(const command_line& cl, po::variables_map
   } catch (const po::error& e) {
     throw usage_error(path + ": " + option_error_message(e));
   }
-  if (vm.count("threads") && !vm["threads"].defaulted()) set_threads(vm["threads"].as<int>());
+  if (vm.count("threads") && !vm["threads"].defaulted()) {
+    const int threads = vm["threads"].as<int>();
+    if (threads < 0) throw usage_error(path + ": threads must be 0 (all cores) or more, not " + std::to_string(threads));
+    set_threads(threads);
+  }
   return from_file;
 }
 

@@ -230,5 +230,8 @@ expect "config line 'threads = %value%'" 2 "placeholder.cfg" x.ckpt timeout 20 "
 printf '%%invalid_line%%\n' >placeholder2.cfg
 expect "config line '%invalid_line%'" 2 "placeholder2.cfg" x.ckpt timeout 20 "$attn" train --config placeholder2.cfg --model lm --train train.txt -o x.ckpt
 
+printf 'threads = -1\n' >threads.cfg  # as --threads -1 on the command line
+expect "config line 'threads = -1'" 2 "threads must be 0" x.ckpt "$attn" train --config threads.cfg --model lm --train train.txt -o x.ckpt
+
 echo "$cases bad-option cases"
 exit $fail
