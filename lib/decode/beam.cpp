@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
+#include "decode/forbidden_tokens.h"
 #include "text/vocab.h"
 
 namespace attn {
@@ -81,7 +83,8 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
   for (std::size_t step = 0; step < max_len && !last.empty(); ++step) {
     // the model keeps its caches outside the tape
     t.reset();
-    const matrix logp = m.decode_step(t, last);  // [rows, V]
+    matrix logp = m.decode_step(t, last);  // [rows, V]
+    forbid_unproducible(logp);
     const std::size_t rows = last.size(), V = cols(logp);
     if (attn::rows(logp) != rows) throw error("beam search: decode_step returned the wrong number of rows");
     const bool last_step = step + 1 == max_len;  // every selected candidate ends here, as it is
@@ -104,6 +107,7 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
         const float* row = logp.data() + r * V;  // [V]
         const std::int32_t offset = static_cast<std::int32_t>((r - begin) * V);
         for (std::size_t v = 0; v < V; ++v) {
+          if (row[v] == -std::numeric_limits<float>::infinity()) continue;  // forbidden: never a candidate
           const candidate c{base + row[v], offset + static_cast<std::int32_t>(v)};
           if (heap.size() < k) {
             heap.push_back(c);

@@ -1,5 +1,6 @@
 #include "decode/greedy.h"
 
+#include "decode/forbidden_tokens.h"
 #include "text/vocab.h"
 
 namespace attn {
@@ -15,7 +16,8 @@ std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const ba
   std::size_t active = b.size;
   for (std::size_t step = 0; step < max_len && active > 0; ++step) {
     t.reset();  // the model keeps its caches outside the tape
-    const matrix lp = m.decode_step(t, last);  // [B, V]
+    matrix lp = m.decode_step(t, last);  // [B, V]
+    forbid_unproducible(lp);
     const std::size_t vocab_size = lp.shape()[1];
     for (std::size_t i = 0; i < b.size; ++i) {
       if (done[i]) {

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "decode/forbidden_tokens.h"
 #include "text/vocab.h"
 
 namespace attn {
@@ -122,7 +123,8 @@ std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const ba
   for (std::size_t step = 0; step < max_len && !last.empty(); ++step) {
     // the model keeps its caches outside the tape
     t.reset();
-    const matrix lp = m.decode_step(t, last);  // [rows, V]
+    matrix lp = m.decode_step(t, last);  // [rows, V]
+    forbid_unproducible(lp);
     const std::size_t rows = last.size(), V = cols(lp);
     keep.clear();
     next_item.clear();
