@@ -6,6 +6,8 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <streambuf>
 #include <vector>
 
@@ -38,13 +40,94 @@ std::string option_error_message(const po::error& e) {
   return e.what();
 }
 
+namespace {
+
+// "true"/"false" and the spellings Boost accepts for a bool; nullopt for anything else.
+std::optional<bool> bool_text(const std::string& s) {
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  return std::nullopt;
+}
+
+// Boolean options accept --flag, --flag=false and --no-flag, for switches (which take no value
+// in Boost) and for options with an implicit "true" alike. Switches are rewritten to what Boost
+// takes: their last occurrence decides, and they appear once ("--flag") or not at all.
+args spell_flags(const command_line& cl, const args& argv) {
+  args out;
+  std::vector<std::pair<std::string, bool>> switches;  // in order of first appearance
+  auto set_switch = [&](const std::string& name, bool on) {
+    for (auto& [n, v] : switches)
+      if (n == name) {
+        v = on;
+        return;
+      }
+    switches.emplace_back(name, on);
+  };
+  bool options_end = false;
+  for (const std::string& token : argv) {
+    if (options_end || token.size() < 3 || token.compare(0, 2, "--") != 0) {
+      options_end = options_end || token == "--";
+      out.push_back(token);
+      continue;
+    }
+    const std::size_t eq = token.find('=');
+    std::string name = token.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    std::optional<bool> value = true;
+    if (eq != std::string::npos) value = bool_text(token.substr(eq + 1));
+    if (!cl.options.find_nothrow(name, false) && name.compare(0, 3, "no-") == 0 && eq == std::string::npos &&
+        cl.options.find_nothrow(name.substr(3), false)) {
+      name = name.substr(3);  // --no-flag
+      value = false;
+    }
+    const po::option_description* d = cl.options.find_nothrow(name, false);
+    const bool is_flag = d && d->semantic()->min_tokens() == 0;
+    if (!is_flag || !value) {  // not a flag, or a value Boost shall judge
+      out.push_back(token);
+      continue;
+    }
+    if (d->semantic()->max_tokens() == 0)
+      set_switch(name, *value);
+    else
+      out.push_back("--" + name + "=" + (*value ? "true" : "false"));
+  }
+  for (const auto& [name, on] : switches)
+    if (on) out.push_back("--" + name);
+  return out;
+}
+
+// A scalar option given twice: the last one wins (wrapper scripts append overrides). Options
+// that collect values (--special, --ref, --freeze) and positional arguments keep every one.
+void keep_last_occurrences(po::parsed_options& parsed) {
+  std::map<std::string, std::size_t> last;
+  for (std::size_t i = 0; i < parsed.options.size(); ++i) {
+    const po::option& o = parsed.options[i];
+    if (o.position_key < 0 && !o.unregistered && !o.string_key.empty()) last[o.string_key] = i;
+  }
+  std::vector<po::option> kept;
+  for (std::size_t i = 0; i < parsed.options.size(); ++i) {
+    const po::option& o = parsed.options[i];
+    const po::option_description* d =
+        o.string_key.empty() ? nullptr : parsed.description->find_nothrow(o.string_key, false);
+    const bool collects = d && d->semantic()->is_composing();
+    if (o.position_key < 0 && !o.unregistered && !collects && last.count(o.string_key) && last[o.string_key] != i)
+      continue;
+    kept.push_back(o);
+  }
+  parsed.options.swap(kept);
+}
+
+}  // namespace
+
 bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
   int threads = 0;
   cl.options.add_options()
       ("threads", po::value(&threads)->default_value(0), "threads for BLAS and parallel loops (0 = all cores)")
       ("help,h", "show this help");
   try {
-    po::store(po::command_line_parser(argv).options(cl.options).positional(cl.positional).run(), vm);
+    po::parsed_options parsed =
+        po::command_line_parser(spell_flags(cl, argv)).options(cl.options).positional(cl.positional).run();
+    keep_last_occurrences(parsed);
+    po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << "usage: " << cl.usage << "\n\n" << cl.options << "\n";
       return false;
