@@ -258,7 +258,7 @@ int cmd_decode(const args& argv) {
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");
   if (!lines.empty()) decode_chunk(lm, o, lines, first_line, out.stream(), cut);
   out.close();
-  if (tabbed > 0 && seq2seq)
+  if (tabbed > 0 && seq2seq && !cl.quiet)
     std::cerr << "attn decode: " << tabbed << " input line(s) held source<TAB>target: decoded the source, "
               << "the text before the first tab\n";
   else if (tabbed > 0 && family == "classifier")

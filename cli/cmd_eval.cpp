@@ -225,15 +225,15 @@ int cmd_eval(const args& argv) {
   cl.name = "eval";
   cl.usage =
       "attn eval --ref REF [--ref REF2 ...] [--metric bleu,chrf,accuracy] [HYP]   (HYP or - : stdin)\n"
-      "       attn eval -m CKPT --data FILE";
+      "       attn eval -m CKPT [--data] DATA   (DATA or - : stdin)";
   // clang-format off
   cl.options.add_options()
       ("ref,r", po::value(&o.ref_paths)->composing(), "reference file, one sentence per line (repeat for several references; - = stdin)")
       ("hyp", po::value(&o.hyp_path)->default_value("-"), "hypotheses, one per line (- = stdin)")
       ("metric", po::value(&metrics)->composing(), "bleu, chrf or accuracy; repeatable or comma-separated (default: bleu)")
       ("lowercase", po::bool_switch(&o.lowercase), "case-insensitive BLEU, chrF and accuracy")
-      ("model,m", po::value(&o.checkpoint_path), "checkpoint to score on --data")
-      ("data", po::value(&o.data_path), "data in the model family's training format (- = stdin)")
+      ("model,m", po::value(&o.checkpoint_path), "checkpoint to score on DATA")
+      ("data", po::value(&o.data_path), "model mode: the data, in the model family's training format (also the positional argument; - = stdin, the default)")
       ("max-len", po::value(&o.max_len)->default_value(0), "model mode: longest sequence / lm window in tokens (0 = the checkpoint's max_len)")
       ("batch-tokens", po::value(&o.batching.batch_tokens)->default_value(4096), "model mode: padded tokens per batch")
       ("batch-size", po::value(&o.batching.batch_size)->default_value(0), "model mode: sentences per batch instead of --batch-tokens (0: use --batch-tokens)")
@@ -248,11 +248,17 @@ int cmd_eval(const args& argv) {
   auto given = [&](const char* opt) { return vm.count(opt) && !vm[opt].defaulted(); };
   if (given("model")) {
     if (given("ref")) throw usage_error("--ref and -m exclude each other: score hypotheses or a model, not both");
+    // With -m, the positional argument is the data to score (as decode's is its input).
+    if (given("hyp") && !given("data")) {
+      o.data_path = o.hyp_path;
+      vm.erase("hyp");
+      o.hyp_path = "-";
+    }
     for (const char* opt : {"hyp", "metric", "lowercase"})
       if (given(opt))
         throw usage_error(std::string(std::string(opt) == "hyp" ? "a hypothesis file" : "--" + std::string(opt)) +
                           " is for scoring hypotheses (--ref), not a model (-m)");
-    if (!given("data")) throw usage_error("-m needs --data FILE to score the model on");
+    if (o.data_path.empty()) o.data_path = "-";  // the data on stdin
     if (o.max_len == 1) throw usage_error("--max-len must be at least 2 (0 = the checkpoint's max_len)");
     if (long_text != "truncate" && long_text != "skip")
       throw usage_error("--long must be truncate or skip, not '" + long_text + "'");

@@ -51,12 +51,18 @@ void print_map(std::ostream& out, const char* title, const std::map<std::string,
 int cmd_inspect(const args& argv) {
   command_line cl;
   cl.name = "inspect";
-  cl.usage = "attn inspect [options] CKPT";
-  std::string path;
-  cl.options.add_options()("checkpoint", po::value(&path)->required(), "checkpoint file");
+  cl.usage = "attn inspect [options] -m CKPT    (or: attn inspect CKPT)";
+  std::string path, positional_path;
+  cl.options.add_options()
+      ("model,m", po::value(&path), "checkpoint to describe (as -m everywhere else)")
+      ("checkpoint", po::value(&positional_path), "the same, as a positional argument");
   cl.positional.add("checkpoint", 1);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
+  if (!path.empty() && !positional_path.empty() && path != positional_path)
+    throw usage_error("two checkpoints given ('" + path + "' and '" + positional_path + "'): inspect one at a time");
+  if (path.empty()) path = positional_path;
+  if (path.empty()) throw usage_error("which checkpoint? attn inspect -m CKPT");
 
   const checkpoint c = load_checkpoint(path);
   std::ostream& out = std::cout;

@@ -123,6 +123,8 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
   cl.options.add_options()
       ("threads", po::value(&threads)->default_value(0), "threads for BLAS and parallel loops (0 = all cores)")
       ("help,h", "show this help");
+  if (!cl.options.find_nothrow("quiet", false))
+    cl.options.add_options()("quiet,q", po::bool_switch(&cl.quiet), "no notes on stderr (warnings and errors still)");
   try {
     po::parsed_options parsed =
         po::command_line_parser(spell_flags(cl, argv)).options(cl.options).positional(cl.positional).run();

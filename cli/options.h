@@ -20,11 +20,13 @@ struct command_line {
   const char* usage;          // e.g. "attn vocab [options] FILE..."
   po::options_description options{"options"};
   po::positional_options_description positional;
+  bool quiet = false;  // -q/--quiet, which parse() adds where a subcommand has none of its own
 };
 
 // Parses args into vm. Returns false when --help was asked for (help already printed on stdout).
 // Every subcommand also gets --threads N (0 = all cores), applied here with set_threads(); more
-// threads than the machine's cores are capped to the cores, with one warning on stderr.
+// threads than the machine's cores are capped to the cores, with one warning on stderr. And
+// -q/--quiet (no notes on stderr; warnings and errors still), unless it declares its own.
 // Unknown options, missing values and bad numbers throw usage_error.
 bool parse(command_line& cl, const args& argv, po::variables_map& vm);
 

@@ -25,7 +25,7 @@ $attn train --model transformer --train $data/reverse-train.tsv --valid $data/re
   -v out/digits.vocab --layers 2 --d-model 64 --heads 4 --ff 256 --dropout 0 --batch-size 64 \
   --steps 1000 --valid-every 250 --lr 0.003 --schedule cosine --warmup 50 --max-len 32 \
   --log out/reverse.log.csv -o out/reverse.ckpt
-$attn inspect out/reverse.ckpt | sed -n 1,4p
+$attn inspect -m out/reverse.ckpt | sed -n 1,4p
 
 echo "== 3. decode the held-out sources" >&2
 cut -f1 $data/reverse-valid.tsv | $attn decode -m out/reverse.ckpt > out/reverse.hyp.txt

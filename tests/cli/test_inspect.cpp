@@ -52,6 +52,16 @@ TEST_CASE("inspect prints family, parameter counts per module and progress") {
   CHECK(out.find("60") != std::string::npos);  // 48 + 12 in encoder.layers.0
   CHECK(out.find("step = 42") != std::string::npos);
   CHECK(out.find("best_valid: 1.25") != std::string::npos);
+
+  // -m CKPT, as in every other subcommand, says the same.
+  std::string by_option;
+  {
+    capture_stdout cap;
+    code = attn::cli::dispatch({"inspect", "-m", path});
+    by_option = cap.buf.str();
+  }
+  CHECK(code == 0);
+  CHECK(by_option == out);
 }
 
 TEST_CASE("inspect refuses a file that is not a checkpoint, with exit code 1") {
@@ -59,4 +69,6 @@ TEST_CASE("inspect refuses a file that is not a checkpoint, with exit code 1") {
   CHECK(attn::cli::dispatch({"inspect", d.write("not.ckpt", "hello\n")}) == 1);
   CHECK(attn::cli::dispatch({"inspect", d.path("no-such-file.ckpt")}) == 1);
   CHECK(attn::cli::dispatch({"inspect"}) == 2);
+  const std::string a = d.write("a.ckpt", "x"), b = d.write("b.ckpt", "y");
+  CHECK(attn::cli::dispatch({"inspect", "-m", a, b}) == 2);  // two checkpoints: a usage error
 }

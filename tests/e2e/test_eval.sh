@@ -270,8 +270,14 @@ one_line "empty data" err.txt
 one_line "missing checkpoint" err.txt
 "$attn" eval -m gen.txt --data lm-valid.txt >/dev/null 2>err.txt; check "not a checkpoint" 1 $?
 one_line "not a checkpoint" err.txt
-"$attn" eval -m lm.ckpt >/dev/null 2>err.txt; check "-m without --data" 2 $?
-one_line "-m without --data" err.txt
+# The data is the positional argument or stdin, as decode's input; --data says the same.
+"$attn" eval -m lm.ckpt --data lm-valid.txt --threads 1 >by-option.txt; check "eval -m --data" 0 $?
+"$attn" eval -m lm.ckpt lm-valid.txt --threads 1 >by-position.txt; check "eval -m DATA" 0 $?
+"$attn" eval -m lm.ckpt --threads 1 <lm-valid.txt >by-stdin.txt; check "eval -m < DATA" 0 $?
+cmp -s by-option.txt by-position.txt && cmp -s by-option.txt by-stdin.txt \
+  || { echo "FAIL: eval -m: --data, the positional DATA and stdin disagree"; fail=1; }
+"$attn" eval -m lm.ckpt </dev/null >/dev/null 2>err.txt; check "-m with empty stdin" 1 $?
+one_line "-m with empty stdin" err.txt
 "$attn" eval -m lm.ckpt --data lm-valid.txt --ref gen.txt >/dev/null 2>err.txt; check "-m with --ref" 2 $?
 one_line "-m with --ref" err.txt
 "$attn" eval --ref gen.txt --max-len 8 gen.txt >/dev/null 2>err.txt; check "--max-len without -m" 2 $?
