@@ -178,11 +178,12 @@ class dumper {
     return p;
   }
 
+  // number: the 1-based input line; the CSV's sentence column is 0-based, as decode's n-best index.
   void write(const attention_map& a, const prepared& p, std::uint64_t number) {
     const std::vector<std::string>& q_tokens = a.queries == sequence_side::source ? p.src : p.tgt_query;
     const std::vector<std::string>& k_tokens = a.keys == sequence_side::source ? p.src : p.tgt_key;
     const std::size_t Tq = a.q_len, Tk = a.k_len;  // one item, no padding: every position is valid
-    const std::string prefix = std::to_string(number) + ',' + csv_field(a.module) + ',' + a.kind + ',' +
+    const std::string prefix = std::to_string(number - 1) + ',' + csv_field(a.module) + ',' + a.kind + ',' +
                                std::to_string(a.layer) + ',';
     char number_text[32];
     for (std::size_t h = 0; h < a.heads; ++h) {

@@ -35,7 +35,7 @@ paste <(cut -f2 $data/reverse-valid.tsv) out/reverse.hyp.txt |
 
 echo "== 4. attention while translating the held-out sources: out/reverse.attn.csv" >&2
 cut -f1 $data/reverse-valid.tsv | $attn attention -m out/reverse.ckpt --layer 1 --head mean > out/reverse.attn.csv
-# sentence 1: for each output token, the source token it attends to most (the reversal's mirror)
-awk -F, 'BEGIN { q = -1 } $1 == 1 && ($6 != q || $10 > w) { if ($6 != q) n++; q = $6; w = $10; out[n] = $7 " <- " $9 " (" $10 ")" }
-  END { print "sentence 1, last decoder layer, mean over heads: output <- most-attended source"
+# the first sentence (index 0): for each output token, the source token it attends to most (the reversal's mirror)
+awk -F, 'BEGIN { q = -1 } $1 == 0 && ($6 != q || $10 > w) { if ($6 != q) n++; q = $6; w = $10; out[n] = $7 " <- " $9 " (" $10 ")" }
+  END { print "first sentence, last decoder layer, mean over heads: output <- most-attended source"
         for (i = 1; i <= n; i++) print "  " out[i] }' out/reverse.attn.csv

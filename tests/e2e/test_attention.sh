@@ -85,7 +85,7 @@ one_line "lm --kind cross" err.txt
 "$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 32 --heads 2 --ff 64 \
   --steps 10 --vocab-size 300 --threads 1 -q -o c.ckpt || fail=1
 head -3 "$data/sentiment-valid.tsv" | cut -f2 | "$attn" attention -m c.ckpt >c.csv; check "attention classifier" 0 $?
-[ "$(tail -n +2 c.csv | cut -d, -f1 | sort -u | tr '\n' ' ')" = "1 2 3 " ] || { echo "FAIL: classifier sentences"; fail=1; }
+[ "$(tail -n +2 c.csv | cut -d, -f1 | sort -u | tr '\n' ' ')" = "0 1 2 " ] || { echo "FAIL: classifier sentences (0-based)"; fail=1; }
 
 # Bad input: one line on stderr, exit 2 (usage) or 1 (runtime).
 "$attn" attention -m missing.ckpt </dev/null 2>err.txt >/dev/null; check "missing checkpoint" 1 $?
