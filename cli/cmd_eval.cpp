@@ -6,10 +6,13 @@
 // reports (loss, perplexity, accuracy, lm bits per byte), through attn::validate().
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "core/error.h"
@@ -53,10 +56,9 @@ std::string fmt(const char* f, double x) {
   return buf;
 }
 
-// A JSON number: JSON has no inf or nan, so those become null.
-std::string json_number(double x) {
-  return std::isfinite(x) ? fmt("%.10g", x) : "null";
-}
+// A score to 10 significant digits, as the text form shows: BLEU of identical text is 100, not
+// 100.00000000000004. NaN and Inf stay (JSON has neither: dump() writes null).
+double rounded(double x) { return std::isfinite(x) ? std::strtod(fmt("%.10g", x).c_str(), nullptr) : x; }
 
 void warn(const std::string& msg) {
   std::cerr << "attn eval: " << msg << "\n";
@@ -116,41 +118,43 @@ int score_hypotheses(const eval_options& o) {
                                     ": every reference is empty (BLEU and chrF need one for every line)");
     }
 
-  std::vector<std::string> text, json;
+  std::vector<std::string> text;
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
   for (const auto& m : o.metrics) {
     if (m == "bleu") {
       bleu_options bo;
       bo.lowercase = o.lowercase;
       const bleu_score b = corpus_bleu(hyps, refs, bo);
       text.push_back(format_bleu(b));
-      std::string precisions, counts, totals;
+      json["bleu"] = rounded(b.score);
+      json["precisions"] = nlohmann::ordered_json::array();
+      json["counts"] = nlohmann::ordered_json::array();
+      json["totals"] = nlohmann::ordered_json::array();
       for (std::size_t n = 0; n < bleu_max_order; ++n) {
-        const char* sep = n ? ", " : "";
-        precisions += sep + json_number(b.precisions[n]);
-        counts += sep + std::to_string(b.stats.correct[n]);
-        totals += sep + std::to_string(b.stats.total[n]);
+        json["precisions"].push_back(rounded(b.precisions[n]));
+        json["counts"].push_back(b.stats.correct[n]);
+        json["totals"].push_back(b.stats.total[n]);
       }
-      json.push_back("\"bleu\": " + json_number(b.score) + ", \"precisions\": [" + precisions + "], \"counts\": [" +
-                     counts + "], \"totals\": [" + totals + "], \"bp\": " + json_number(b.bp) +
-                     ", \"ratio\": " + json_number(b.ratio) + ", \"hyp_len\": " + std::to_string(b.stats.hyp_len) +
-                     ", \"ref_len\": " + std::to_string(b.stats.ref_len));
+      json["bp"] = rounded(b.bp);
+      json["ratio"] = rounded(b.ratio);
+      json["hyp_len"] = b.stats.hyp_len;
+      json["ref_len"] = b.stats.ref_len;
     } else if (m == "chrf") {
       chrf_options co;
       co.lowercase = o.lowercase;
       const double c = corpus_chrf(hyps, refs, co);
       text.push_back(format_chrf(c));
-      json.push_back("\"chrf\": " + json_number(c));
+      json["chrf"] = rounded(c);
     } else {
       const accuracy_score a = corpus_accuracy(hyps, refs, o.lowercase);
       text.push_back(format_accuracy(a));
-      json.push_back("\"accuracy\": " + json_number(a.value()) + ", \"correct\": " + std::to_string(a.correct) +
-                     ", \"lines\": " + std::to_string(a.total));
+      json["accuracy"] = rounded(a.value());
+      json["correct"] = a.correct;
+      json["lines"] = a.total;
     }
   }
   if (o.json) {
-    std::string s;
-    for (const auto& j : json) s += (s.empty() ? "" : ", ") + j;
-    std::cout << "{" << s << "}\n";
+    std::cout << json.dump() << "\n";  // NaN/Inf (JSON has none) are written as null
   } else {
     for (const auto& t : text) std::cout << t << "\n";
   }
@@ -200,10 +204,13 @@ int score_model(const eval_options& o) {
   const bool classifier = d.format == data_format::labeled;
   const bool lm_family = d.format == data_format::lm;
   if (o.json) {
-    std::cout << "{\"loss\": " << json_number(v.loss) << ", \"perplexity\": " << json_number(v.perplexity)
-              << ", \"accuracy\": " << json_number(v.accuracy);
-    if (lm_family) std::cout << ", \"bits_per_byte\": " << json_number(v.bits_per_byte);
-    std::cout << ", \"" << (classifier ? "examples" : "tokens") << "\": " << v.tokens << "}\n";
+    nlohmann::ordered_json j;
+    j["loss"] = rounded(v.loss);
+    j["perplexity"] = rounded(v.perplexity);
+    j["accuracy"] = rounded(v.accuracy);
+    if (lm_family) j["bits_per_byte"] = rounded(v.bits_per_byte);
+    j[classifier ? "examples" : "tokens"] = v.tokens;
+    std::cout << j.dump() << "\n";  // NaN/Inf (JSON has none) are written as null
   } else {
     std::cout << "loss = " << fmt("%.4f", v.loss) << " ppl = " << fmt("%.2f", v.perplexity)
               << " accuracy = " << fmt("%.4f", v.accuracy);

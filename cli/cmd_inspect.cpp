@@ -1,5 +1,5 @@
-// attn inspect CKPT: what a checkpoint holds — model family and config, vocabularies,
-// parameter counts per module, training progress — on stdout.
+// attn inspect -m CKPT: what a checkpoint holds — model family and config, vocabularies,
+// parameter counts per module, training progress — on stdout, as text or (--json) one object.
 #include <cctype>
 #include <iomanip>
 #include <iostream>
@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "io/checkpoint.h"
@@ -53,9 +55,11 @@ int cmd_inspect(const args& argv) {
   cl.name = "inspect";
   cl.usage = "attn inspect [options] -m CKPT    (or: attn inspect CKPT)";
   std::string path, positional_path;
+  bool json = false;
   cl.options.add_options()
       ("model,m", po::value(&path), "checkpoint to describe (as -m everywhere else)")
-      ("checkpoint", po::value(&positional_path), "the same, as a positional argument");
+      ("checkpoint", po::value(&positional_path), "the same, as a positional argument")
+      ("json", po::bool_switch(&json), "print one JSON object with the same content");
   cl.positional.add("checkpoint", 1);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
@@ -65,26 +69,22 @@ int cmd_inspect(const args& argv) {
   if (path.empty()) throw usage_error("which checkpoint? attn inspect -m CKPT");
 
   const checkpoint c = load_checkpoint(path);
-  std::ostream& out = std::cout;
   auto meta = [&](const char* key) {
     auto it = c.metadata.find(key);
     return it == c.metadata.end() ? std::string("?") : it->second;
   };
-  auto family = c.model_config.find("family");
-  out << "checkpoint: " << path << " (format " << checkpoint_format << ", attn " << meta("attn_version")
-      << ", written " << meta("written_at") << ")\n";
-  out << "model: " << (family == c.model_config.end() ? std::string("?") : family->second) << "\n";
-  print_map(out, "config", c.model_config);
+  auto family_it = c.model_config.find("family");
+  const std::string family = family_it == c.model_config.end() ? std::string("?") : family_it->second;
 
-  if (!c.vocabularies.empty()) {
-    out << "vocabularies:\n";
-    for (const auto& [role, text] : c.vocabularies) {
-      std::istringstream in(text);
-      const vocab v = read_vocab(in, path + " (" + role + " vocabulary)");
-      out << "  " << role << ": " << kind_name(v.kind) << ", " << v.size() << " tokens";
-      if (!v.merges.empty()) out << ", " << v.merges.size() << " merges";
-      out << "\n";
-    }
+  struct vocab_summary {
+    std::string role, kind;
+    std::size_t tokens, merges;
+  };
+  std::vector<vocab_summary> vocabularies;
+  for (const auto& [role, text] : c.vocabularies) {
+    std::istringstream in(text);
+    const vocab v = read_vocab(in, path + " (" + role + " vocabulary)");
+    vocabularies.push_back({role, kind_name(v.kind), v.size(), v.merges.size()});
   }
 
   std::size_t total = 0, trainable = 0;
@@ -100,6 +100,40 @@ int cmd_inspect(const args& argv) {
       modules.emplace_back(m, 0);
     }
     modules[where[m]].second += p.value.size();
+  }
+
+  std::ostream& out = std::cout;
+  if (json) {  // the same content as the text form, as one object
+    nlohmann::ordered_json j;
+    j["checkpoint"] = path;
+    j["format"] = checkpoint_format;
+    j["family"] = family;
+    j["config"] = c.model_config;
+    j["vocabularies"] = nlohmann::ordered_json::object();
+    for (const auto& v : vocabularies)
+      j["vocabularies"][v.role] = {{"kind", v.kind}, {"tokens", v.tokens}, {"merges", v.merges}};
+    j["parameters"] = {{"total", total}, {"trainable", trainable}, {"tensors", c.params.size()}};
+    j["parameters"]["modules"] = nlohmann::ordered_json::array();
+    for (const auto& [m, n] : modules) j["parameters"]["modules"].push_back({{"name", m}, {"parameters", n}});
+    j["counters"] = c.counters;
+    j["metadata"] = c.metadata;
+    j["training_config"] = c.train_config;
+    j["optimizer_state"] = {{"tensors", c.optimizer.tensors.size()}, {"scalars", c.optimizer.scalars.size()}};
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+
+  out << "checkpoint: " << path << " (format " << checkpoint_format << ", attn " << meta("attn_version")
+      << ", written " << meta("written_at") << ")\n";
+  out << "model: " << family << "\n";
+  print_map(out, "config", c.model_config);
+  if (!vocabularies.empty()) {
+    out << "vocabularies:\n";
+    for (const auto& v : vocabularies) {
+      out << "  " << v.role << ": " << v.kind << ", " << v.tokens << " tokens";
+      if (v.merges) out << ", " << v.merges << " merges";
+      out << "\n";
+    }
   }
   out << "parameters: " << with_commas(total) << " (" << with_commas(trainable) << " trainable) in "
       << c.params.size() << " tensors\n";

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
 #include "core/parameter.h"
 #include "io/checkpoint.h"
@@ -62,6 +64,26 @@ TEST_CASE("inspect prints family, parameter counts per module and progress") {
   }
   CHECK(code == 0);
   CHECK(by_option == out);
+
+  // --json: the same content as one object.
+  std::string json_text;
+  {
+    capture_stdout cap;
+    code = attn::cli::dispatch({"inspect", "-m", path, "--json"});
+    json_text = cap.buf.str();
+  }
+  REQUIRE(code == 0);
+  const auto j = nlohmann::json::parse(json_text);
+  CHECK(j["family"] == "transformer");
+  CHECK(j["config"]["d_model"] == "4");
+  CHECK(j["parameters"]["total"] == 132);
+  CHECK(j["parameters"]["trainable"] == 100);
+  CHECK(j["parameters"]["tensors"] == 4);
+  REQUIRE(j["parameters"]["modules"].size() == 3);
+  CHECK(j["parameters"]["modules"][1]["name"] == "encoder.layers.0");
+  CHECK(j["parameters"]["modules"][1]["parameters"] == 60);
+  CHECK(j["counters"]["step"] == 42);
+  CHECK(j["metadata"]["best_valid"] == "1.25");
 }
 
 TEST_CASE("inspect refuses a file that is not a checkpoint, with exit code 1") {
