@@ -94,6 +94,9 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 int score_hypotheses(const eval_options& o) {
+  std::vector<named_path> inputs = {{"", o.hyp_path}};
+  for (const auto& p : o.ref_paths) inputs.push_back({"--ref", p});
+  refuse_overwrite(inputs, {{"", "-"}});  // `attn eval … >> HYP` would append to an input
   const std::vector<std::string> hyps = read_lines(o.hyp_path);
   std::vector<std::vector<std::string>> refs;
   for (const auto& p : o.ref_paths) refs.push_back(read_lines(p));
@@ -164,6 +167,7 @@ int score_hypotheses(const eval_options& o) {
 }
 
 int score_model(const eval_options& o) {
+  refuse_overwrite({{"-m", o.checkpoint_path}, {"", o.data_path}}, {{"", "-"}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model lm = load_model(c, o.checkpoint_path);
   const model_config& cfg = lm.net->config();

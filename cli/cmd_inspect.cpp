@@ -68,6 +68,7 @@ int cmd_inspect(const args& argv) {
   if (path.empty()) path = positional_path;
   if (path.empty()) throw usage_error("which checkpoint? attn inspect -m CKPT");
 
+  refuse_overwrite({{"-m", path}}, {{"", "-"}});  // `attn inspect m.ckpt >> m.ckpt`
   const checkpoint c = load_checkpoint(path);
   auto meta = [&](const char* key) {
     auto it = c.metadata.find(key);

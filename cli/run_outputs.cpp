@@ -1,9 +1,24 @@
 #include "run_outputs.h"
 
+#include <sys/stat.h>
+
+#include "io/atomic_file.h"
 #include "options.h"
 #include "train/loop.h"
 
 namespace attn::cli {
+
+namespace {
+
+// Devices, FIFOs and the standard streams are written in place: nothing to lock there (and a
+// lock file beside /dev/null is neither possible nor wanted).
+bool lockable(const std::string& path) {
+  if (path.empty() || path == "-" || standard_stream_of(path) >= 0) return false;
+  struct stat st;
+  return ::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode);
+}
+
+}  // namespace
 
 run_outputs::run_outputs(const train_command& cmd) {
   if (cmd.output == "-")
@@ -12,13 +27,19 @@ run_outputs::run_outputs(const train_command& cmd) {
                                           {"--vocab", cmd.vocab_path},   {"--src-vocab", cmd.src_vocab_path},
                                           {"--tgt-vocab", cmd.tgt_vocab_path}, {"--config", cmd.config_path},
                                           {"-m", cmd.base_path}};
-  const named_path output{"-o", cmd.output}, best{"the best checkpoint of -o", best_path(cmd.output)}, log{"--log", cmd.log_path};
-  refuse_overwrite(inputs, {output, best, log});
+  const bool lock_output = lockable(cmd.output), lock_log = lockable(cmd.log_path);
+  std::vector<named_path> outputs = {{"-o", cmd.output},
+                                     {"the best checkpoint of -o", best_path(cmd.output)},
+                                     {"--log", cmd.log_path}};
+  // The lock files are written too: none may be an input ('--train corpus.lock -o corpus').
+  if (lock_output) outputs.push_back({"the lock file of -o", link_target(cmd.output) + ".lock"});
+  if (lock_log) outputs.push_back({"the lock file of --log", link_target(cmd.log_path) + ".lock"});
+  refuse_overwrite(inputs, outputs);
   // --resume CKPT is read whole before the first save, and -o defaults to it: only the log
   // may not land on it.
-  refuse_overwrite({{"--resume", cmd.resume_path}}, {log});
-  if (!cmd.output.empty()) locks_.push_back(std::make_unique<file_lock>(cmd.output));
-  if (!cmd.log_path.empty() && cmd.log_path != "-") locks_.push_back(std::make_unique<file_lock>(cmd.log_path));
+  refuse_overwrite({{"--resume", cmd.resume_path}}, {outputs[2]});
+  if (lock_output) locks_.push_back(std::make_unique<file_lock>(cmd.output));
+  if (lock_log) locks_.push_back(std::make_unique<file_lock>(cmd.log_path));
 }
 
 }  // namespace attn::cli

@@ -54,6 +54,8 @@ void install_signal_handlers() {
   if (!sigint_ignored) handle(SIGINT, end_by_signal);
   if (!ignored_at_start(SIGHUP)) handle(SIGHUP, end_by_signal);
   handle(SIGTERM, end_by_signal);
+  // `attn … | head`: the reader left; end as SIGPIPE would, minus the temporary and lock files.
+  if (!ignored_at_start(SIGPIPE)) handle(SIGPIPE, end_by_signal);
 }
 
 graceful_stop::graceful_stop() {

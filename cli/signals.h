@@ -1,5 +1,5 @@
 #pragma once
-// What SIGINT, SIGTERM and SIGHUP do to attn. Every subcommand: the signal ends the process as
+// What SIGINT, SIGTERM, SIGHUP and SIGPIPE do to attn. Every subcommand: the signal ends the process as
 // it would by default, after removing the temporary file of any output not yet committed (so
 // Ctrl-C leaves neither a half-written output nor a stray "*.tmp-*" file; the old output, if
 // any, is untouched). Training (graceful_stop): the first SIGINT/SIGTERM asks the loop to stop

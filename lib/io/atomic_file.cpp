@@ -31,24 +31,59 @@ std::atomic<unsigned> temp_counter{0};
 
 }  // namespace
 
+int standard_stream_of(const std::string& path) {
+  if (path == "/dev/stdout") return 1;
+  if (path == "/dev/stderr") return 2;
+  if (path == "/dev/stdin") return 0;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    const std::size_t n = std::strlen(prefix);
+    if (path.compare(0, n, prefix) != 0 || path.size() == n || path.size() > n + 6) continue;
+    if (path.find_first_not_of("0123456789", n) != std::string::npos) continue;
+    return std::atoi(path.c_str() + n);
+  }
+  return -1;
+}
+
+std::string link_target(const std::string& path) {
+  std::string p = path;
+  for (int hop = 0; hop < 40; ++hop) {  // as the kernel, at most 40 links in a row
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::string to(4096, '\0');
+    const ssize_t n = ::readlink(p.c_str(), to.data(), to.size());
+    if (n <= 0 || static_cast<std::size_t>(n) >= to.size()) throw error(sys_error("cannot resolve", path));
+    to.resize(static_cast<std::size_t>(n));
+    p = to[0] == '/' ? to : directory_of(p) + "/" + to;
+  }
+  throw error("cannot write '" + path + "': too many levels of symbolic links");
+}
+
+namespace {
+
+}  // namespace
+
 atomic_file::atomic_file(std::string path) : path_(std::move(path)), target_(path_) {
   if (path_.empty()) throw error("cannot write a file with an empty name");
-  struct stat st;
-  if (::stat(path_.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) throw error("cannot write '" + path_ + "': it is a directory");
-    if (!S_ISREG(st.st_mode)) {  // a device, FIFO or socket: written where it is
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
-      if (fd_ < 0) throw error(sys_error("cannot write", path_));
-      return;
-    }
-    struct stat link;
-    if (::lstat(path_.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
-      char* real = ::realpath(path_.c_str(), nullptr);
-      if (!real) throw error(sys_error("cannot resolve", path_));
-      target_ = real;
-      std::free(real);
-    }
+  // /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: the descriptor the shell opened,
+  // shared (dup), so that `> f`, `>> f` and pipes behave as they were set up; never reopened by
+  // name or renamed over.
+  if (const int fd = standard_stream_of(path_); fd >= 0) {
+    fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (fd_ < 0) throw error(sys_error("cannot write", path_));
+    return;
   }
+  struct stat st;
+  const bool exists = ::stat(path_.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) throw error("cannot write '" + path_ + "': it is a directory");
+  // A device, FIFO or socket, or anything under /dev or /proc: written where it is.
+  if ((exists && !S_ISREG(st.st_mode)) || path_.rfind("/dev/", 0) == 0 || path_.rfind("/proc/", 0) == 0) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd_ < 0) throw error(sys_error("cannot write", path_));
+    return;
+  }
+  target_ = link_target(path_);  // a link (even a dangling one): the file it names is written
+  // An existing file we may not write stays as it is, as with `>` or cp (root may, as there).
+  if (exists && ::access(target_.c_str(), W_OK) != 0) throw error(sys_error("cannot write", path_));
   // O_EXCL + O_NOFOLLOW + a name unique to this process and call: never clobbers someone
   // else's file and never writes through a link planted under the temporary name.
   for (int attempt = 0; fd_ < 0; ++attempt) {

@@ -10,9 +10,11 @@
 //
 // Where the target is:
 //   - missing or a regular file: replaced as above; an existing file keeps its permissions;
-//   - a symbolic link to a regular file: the file it names is replaced (the link stays);
-//   - not a regular file (a terminal, /dev/null, a FIFO, /dev/stdout on a pipe): written in
-//     place, never renamed over (a device node must stay a device node).
+//   - a symbolic link (even a dangling one): the file it names is replaced (the link stays);
+//   - /dev/stdout, /dev/stderr, /dev/fd/N: the descriptor itself (so `>>` still appends);
+//   - not a regular file (a terminal, /dev/null, a FIFO), or anything under /dev or /proc:
+//     written in place, never renamed over (a device node must stay a device node);
+//   - an existing file this process may not write: refused (EACCES), as `>` would.
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -46,6 +48,14 @@ class atomic_file {
   int fd_ = -1;
   int slot_ = -1;  // handle of remove_on_exit(temp_)
 };
+
+// 0, 1 or 2 for /dev/stdin, /dev/stdout, /dev/stderr, N for /dev/fd/N and /proc/self/fd/N;
+// -1 for any other path. Such paths name a descriptor the shell set up, not a file to replace.
+int standard_stream_of(const std::string& path);
+
+// The file a path leads to through symbolic links (relative links resolved against their
+// directory; a dangling link gives the missing file it names); the path itself if it is no link.
+std::string link_target(const std::string& path);
 
 // Whole-file convenience: atomic_file f(path); f.write(bytes); f.commit().
 void write_file_atomic(const std::string& path, std::string_view bytes);

@@ -1,5 +1,7 @@
 #include "io/checkpoint.h"
 
+#include <sys/stat.h>
+
 #include <boost/archive/archive_exception.hpp>
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
@@ -355,7 +357,13 @@ checkpoint decode_checkpoint(const std::string& bytes, const std::string& name) 
 
 void save_checkpoint(const std::string& path, const checkpoint& c) { write_file_atomic(path, encode_checkpoint(c)); }
 
-checkpoint load_checkpoint(const std::string& path) { return decode_checkpoint(read_file(path), path); }
+checkpoint load_checkpoint(const std::string& path) {
+  // A checkpoint is a file: a device or pipe (/dev/zero) would be read without end.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    throw error("cannot read checkpoint '" + path + "': not a regular file");
+  return decode_checkpoint(read_file(path), path);
+}
 
 void stamp_checkpoint(checkpoint& c) {
   std::time_t now = std::time(nullptr);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/exit_cleanup.h"
 
 namespace attn {
@@ -25,13 +26,21 @@ std::string owner_of(int fd) {
 
 }  // namespace
 
-file_lock::file_lock(std::string path) : path_(std::move(path)), lock_path_(path_ + ".lock") {
+file_lock::file_lock(std::string path) : path_(std::move(path)), lock_path_(link_target(path_) + ".lock") {
   // Retried when the file we locked was removed or replaced meanwhile by an owner releasing
   // it: the lock is only ours if the name still leads to the inode we hold.
   for (int attempt = 0; attempt < 100; ++attempt) {
     fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd_ < 0)
       throw error("cannot lock '" + path_ + "': cannot create '" + lock_path_ + "': " + std::strerror(errno));
+    // A file of that name that is no lock file (someone's data) is neither emptied nor removed.
+    struct stat existing;
+    if (::fstat(fd_, &existing) == 0 && (!S_ISREG(existing.st_mode) || (existing.st_size > 0 && owner_of(fd_).empty()))) {
+      ::close(fd_);
+      fd_ = -1;
+      throw error("cannot lock '" + path_ + "': '" + lock_path_ +
+                  "' exists and is not an attn lock file; move it away or choose another output");
+    }
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int e = errno;
       const std::string owner = owner_of(fd_);

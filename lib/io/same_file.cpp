@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "io/atomic_file.h"
+
 namespace attn {
 
 namespace {
@@ -20,7 +22,9 @@ struct identity {
 identity identify(const std::string& path, int std_fd) {
   identity id;
   struct stat st;
-  const bool found = path == "-" ? ::fstat(std_fd, &st) == 0 : ::stat(path.c_str(), &st) == 0;
+  // "-" and /dev/stdout, /dev/fd/N, ...: what the descriptor is open on, as the shell set it up.
+  const int fd = path == "-" ? std_fd : standard_stream_of(path);
+  const bool found = fd >= 0 ? ::fstat(fd, &st) == 0 : ::stat(path.c_str(), &st) == 0;
   if (found) {
     id.known = true;
     id.regular = S_ISREG(st.st_mode);
@@ -28,8 +32,8 @@ identity identify(const std::string& path, int std_fd) {
     id.ino = st.st_ino;
     return id;
   }
-  if (path == "-") {
-    id.regular = false;  // a closed standard stream clashes with nothing
+  if (fd >= 0) {
+    id.regular = false;  // a closed descriptor clashes with nothing
     return id;
   }
   std::error_code ec;

@@ -276,7 +276,15 @@ available_memory memory_available() {
   {
     std::ifstream max("/sys/fs/cgroup/memory.max"), cur("/sys/fs/cgroup/memory.current");
     double limit = 0, used = 0;
-    if (max >> limit && cur >> used && limit - used < a.bytes) {
+    if (max >> limit && cur >> used) {
+      // memory.current counts page cache the kernel gives back on demand: not used up.
+      std::ifstream stat("/sys/fs/cgroup/memory.stat");
+      std::string key;
+      double value = 0;
+      while (stat >> key >> value)
+        if (key == "inactive_file") used = std::max(0.0, used - value);
+    }
+    if (limit > 0 && limit - used < a.bytes) {
       a.bytes = std::max(0.0, limit - used);
       a.source = "the memory limit of this container (cgroup memory.max) leaves";
     }

@@ -211,6 +211,9 @@ vocab load_vocab(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw attn::error("cannot read vocabulary '" + path + "': it is a directory");
+  // A vocabulary is a file: a device or pipe (/dev/zero) would be read without end.
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw attn::error("cannot read vocabulary '" + path + "': not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw attn::error("cannot open vocabulary '" + path + "': " + std::strerror(errno));
   return read_vocab(in, path);

@@ -85,10 +85,13 @@ cp ids.txt ids.orig
 [ "$code" -ne 0 ] || say_fail "decoding text as ids did not fail"
 intact "tokenize error half-way" ids.txt ids.orig
 no_temp "tokenize error half-way"
-# A link planted under the name a temporary file could take is never written through.
+# A link planted under the name a temporary file will take is never written through: the
+# names are NAME.tmp-<pid>-<n>, and exec keeps this shell's pid for attn.
 echo "keep me" >victim.txt
-for n in $(seq 0 20); do ln -s victim.txt "planted.vocab.tmp-$n"; done
-"$attn" vocab --type char --size 80 -o planted.vocab -q text.txt; check "vocab beside planted links" 0 $?
+bash -c 'for n in $(seq 0 20); do ln -s victim.txt "planted.vocab.tmp-$$-$n"; done
+         exec "$1" vocab --type char --size 80 -o planted.vocab -q text.txt' _ "$attn"
+check "vocab beside planted links" 0 $?
+[ "$(ls planted.vocab.tmp-* | wc -l)" -eq 21 ] || say_fail "the planted links are not where attn's temporary files go"
 [ "$(cat victim.txt)" = "keep me" ] || say_fail "a planted link was written through"
 # Replacing a file keeps its permissions; writing through a link replaces the file it names.
 chmod 640 ids.txt; ln -s ids.txt ids.link
@@ -99,6 +102,25 @@ chmod 640 ids.txt; ln -s ids.txt ids.link
 # A device stays a device (written in place); a full device is an error, not a crash.
 "$attn" tokenize -v v.vocab -o /dev/null text.txt; check "tokenize -o /dev/null" 0 $?
 [ -c /dev/null ] || say_fail "/dev/null is no longer a device"
+# /dev/stdout is the descriptor the shell opened: `>>` appends, and an input behind it is refused.
+printf 'kept\n' >all.txt
+"$attn" tokenize -v v.vocab -o /dev/stdout src.txt >>all.txt; check "tokenize -o /dev/stdout >> f" 0 $?
+[ "$(head -1 all.txt)" = kept ] && [ "$(wc -l <all.txt)" -eq 3 ] || say_fail "-o /dev/stdout >> all.txt: $(cat all.txt)"
+"$attn" tokenize -v v.vocab -o /dev/stdout src.txt >>src.txt 2>err.txt; check "-o /dev/stdout >> INPUT" 2 $?
+one_line "-o /dev/stdout >> INPUT" err.txt "is the same file as the input"
+"$attn" tokenize -v v.vocab -o /dev/stdout src.txt >&- 2>err.txt; check "-o /dev/stdout with stdout closed" 0 $?
+intact "-o /dev/stdout with stdout closed" src.txt src.orig
+# Printing a checkpoint onto itself, scoring onto the hypotheses: refused too.
+"$attn" inspect -m m.ckpt >>m.ckpt 2>err.txt; check "inspect CKPT >> CKPT" 2 $?
+one_line "inspect CKPT >> CKPT" err.txt "standard output is the same file as the input"
+intact "inspect CKPT >> CKPT" m.ckpt m.orig
+"$attn" eval --ref src.txt src.txt >>src.txt 2>err.txt; check "eval HYP >> HYP" 2 $?
+intact "eval HYP >> HYP" src.txt src.orig
+# A device is not a checkpoint or a vocabulary (/dev/zero would be read without end).
+"$attn" inspect -m /dev/zero 2>err.txt; check "inspect /dev/zero" 1 $?
+one_line "inspect /dev/zero" err.txt "not a regular file"
+"$attn" tokenize -v /dev/zero src.txt 2>err.txt; check "tokenize -v /dev/zero" 1 $?
+one_line "tokenize -v /dev/zero" err.txt "not a regular file"
 if [ -w /dev/full ]; then
   "$attn" vocab --type char --size 80 -o /dev/full -q text.txt 2>err.txt; check "vocab -o /dev/full" 1 $?
   one_line "vocab -o /dev/full" err.txt "No space left on device"
@@ -112,12 +134,28 @@ wait
 [ "$(wc -l <from-pipe.txt)" -eq 2 ] || say_fail "the FIFO's reader got $(wc -l <from-pipe.txt) lines"
 no_temp "atomic outputs"
 
-# 3. Two runs on one checkpoint or log: the second stops at once.
+# 3. Lock files never take the place of someone's file, and are not made beside devices.
+cp text.txt corpus.lock
+refused "train --train X.lock -o X" "the lock file of -o" "$attn" train "${tiny[@]}" --train corpus.lock -v v.vocab -o corpus
+intact "train --train X.lock -o X" corpus.lock text.orig
+rm corpus.lock
+echo "precious" >z.ckpt.lock
+"$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o z.ckpt 2>err.txt; check "an existing non-lock X.lock" 1 $?
+one_line "an existing non-lock X.lock" err.txt "is not an attn lock file"
+[ "$(cat z.ckpt.lock)" = precious ] || say_fail "an existing z.ckpt.lock was changed"
+rm -f z.ckpt.lock
+"$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o /dev/null --log /dev/null; check "train -o /dev/null" 0 $?
+# The reader of --log - leaving (SIGPIPE) ends the run without leaving its lock file.
+"$attn" train --model lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 \
+  --batch-size 8 --steps 100000 --threads 1 -q -o pipe.ckpt --log - | head -2 >/dev/null
+no_temp "train --log - | head"
+
+# 3b. Two runs on one checkpoint or log: the second stops at once.
 long=(--model lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8
   --steps 1000000 --threads 1 -q)
 "$attn" train "${long[@]}" -o run.ckpt --log run.csv 2>first.txt &
 first=$!
-for _ in $(seq 1 100); do [ -e run.ckpt.lock ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -f run.csv ] && [ "$(wc -l <run.csv)" -ge 3 ] && break; sleep 0.1; done  # training
 "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o run.ckpt 2>err.txt; check "second run, same checkpoint" 1 $?
 one_line "second run, same checkpoint" err.txt "is being written by another attn run (pid $first)"
 "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o other.ckpt --log run.csv 2>err.txt
@@ -128,14 +166,14 @@ kill -TERM "$first"; wait "$first"; check "SIGTERM during training" 143 $?
 grep -q "interrupted by SIGTERM" first.txt || say_fail "no 'interrupted' message: $(cat first.txt)"
 "$attn" inspect run.ckpt >/dev/null; check "the checkpoint saved on SIGTERM loads" 0 $?
 no_temp "after SIGTERM"
-# A second SIGTERM ends the run at once, mid-step (a step of this model takes seconds); the
-# last good checkpoint is untouched.
-"$attn" train --model lm --train text.txt -v v.vocab --layers 6 --d-model 512 --heads 8 --ff 2048 --max-len 128 \
+# A second SIGTERM ends the run at once, mid-step (a step of this model takes about a second
+# single-threaded, 0.3 GB); the last good checkpoint is untouched.
+"$attn" train --model lm --train text.txt -v v.vocab --layers 4 --d-model 256 --heads 4 --ff 1024 --max-len 128 \
   --batch-size 64 --steps 1000000 --threads 1 -o big.ckpt 2>big.txt &
 big=$!
 for _ in $(seq 1 600); do grep -q "parameters" big.txt && break; sleep 0.1; done  # the loop starts
-sleep 1
-kill -TERM "$big"; sleep 0.3; kill -TERM "$big"
+sleep 0.5
+kill -TERM "$big"; sleep 0.1; kill -TERM "$big"
 wait "$big"; check "two SIGTERMs" 143 $?
 if grep -q "interrupted by SIGTERM" big.txt; then
   "$attn" inspect big.ckpt >/dev/null; check "a checkpoint saved between the two SIGTERMs loads" 0 $?

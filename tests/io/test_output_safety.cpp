@@ -109,8 +109,9 @@ TEST_CASE("atomic_file: a symbolic link is followed to the file it names, which 
 TEST_CASE("atomic_file: a planted link under a temporary name is never written through") {
   temp_dir d;
   const std::string victim = d.write("victim.txt", "keep me\n");
-  // Every name this process could pick for its next few temporary files.
-  for (int n = 0; n < 200; ++n)
+  // Every name this process could pick for its next temporary files (the counter is per
+  // process; 2,000 is far above what the tests before this one use).
+  for (int n = 0; n < 2000; ++n)
     fs::create_symlink(victim, d.path("out.txt.tmp-" + std::to_string(::getpid()) + "-" + std::to_string(n)));
   write_file_atomic(d.path("out.txt"), "fresh\n");
   CHECK(read_file(victim) == "keep me\n");
@@ -175,4 +176,61 @@ TEST_CASE("exit cleanup: what a signal handler removes") {
   CHECK(handle == -1);
   remove_registered_files();
   CHECK(fs::exists(d.path("kept.txt")));
+}
+
+TEST_CASE("atomic_file: /dev/stdout and /dev/fd/N write to the descriptor as the shell opened it") {
+  CHECK(standard_stream_of("/dev/stdout") == 1);
+  CHECK(standard_stream_of("/dev/stderr") == 2);
+  CHECK(standard_stream_of("/dev/fd/7") == 7);
+  CHECK(standard_stream_of("/proc/self/fd/12") == 12);
+  CHECK(standard_stream_of("/dev/fd/") == -1);
+  CHECK(standard_stream_of("/dev/fd/1x") == -1);
+  CHECK(standard_stream_of("out.txt") == -1);
+  temp_dir d;
+  const std::string log = d.write("log.txt", "kept\n");
+  const int fd = ::open(log.c_str(), O_WRONLY | O_APPEND);  // as `>> log.txt`
+  REQUIRE(fd >= 0);
+  write_file_atomic("/dev/fd/" + std::to_string(fd), "added\n");
+  ::close(fd);
+  CHECK(read_file(log) == "kept\nadded\n");  // appended, not replaced
+  CHECK(d.names() == std::vector<std::string>{"log.txt"});
+}
+
+TEST_CASE("atomic_file: a dangling link creates the file it names; a read-only file is refused") {
+  temp_dir d;
+  fs::create_symlink("missing.txt", d.path("dangling.txt"));
+  write_file_atomic(d.path("dangling.txt"), "x\n");
+  CHECK(fs::is_symlink(d.path("dangling.txt")));
+  CHECK(read_file(d.path("missing.txt")) == "x\n");
+  CHECK(link_target(d.path("dangling.txt")) == d.path("missing.txt"));
+  if (::geteuid() != 0) {  // root may write anything, as with `>`
+    const std::string ro = d.write("ro.txt", "old\n");
+    ::chmod(ro.c_str(), 0444);
+    CHECK_THROWS_WITH_AS(write_file_atomic(ro, "new\n"), doctest::Contains("Permission denied"), attn::error);
+    CHECK(read_file(ro) == "old\n");
+  }
+}
+
+TEST_CASE("file_lock: someone's file under the lock's name is left alone; links share one lock") {
+  temp_dir d;
+  const std::string data = d.write("corpus.lock", "precious data\n");
+  CHECK_THROWS_WITH_AS(file_lock(d.path("corpus")), doctest::Contains("is not an attn lock file"), attn::error);
+  CHECK(read_file(data) == "precious data\n");
+  // Two spellings of one file: the second is refused while the first holds the lock.
+  const std::string real = d.write("run.ckpt", "");
+  fs::create_symlink("run.ckpt", d.path("link.ckpt"));
+  file_lock first(real);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      file_lock second(d.path("link.ckpt"));
+      ::_exit(0);
+    } catch (const attn::error&) {
+      ::_exit(3);
+    }
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 3);
 }
