@@ -1,8 +1,6 @@
 // attn inspect, in-process: a checkpoint written by the library, read back through the CLI.
 #include <doctest/doctest.h>
 
-#include <iostream>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -10,18 +8,9 @@
 #include "commands.h"
 #include "core/parameter.h"
 #include "io/checkpoint.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 
-namespace {
-
-struct capture_stdout {
-  std::ostringstream buf;
-  std::streambuf* old;
-  capture_stdout() : old(std::cout.rdbuf(buf.rdbuf())) {}
-  ~capture_stdout() { std::cout.rdbuf(old); }
-};
-
-}  // namespace
+using attn::testing::capture_stdout;
 
 TEST_CASE("inspect prints family, parameter counts per module and progress") {
   attn::parameter_store store;
@@ -44,7 +33,7 @@ TEST_CASE("inspect prints family, parameter counts per module and progress") {
   {
     capture_stdout cap;  // doctest reports to stdout too: release it before checking
     code = attn::cli::dispatch({"inspect", path});
-    out = cap.buf.str();
+    out = cap.text();
   }
   INFO(out);
   REQUIRE(code == 0);
@@ -60,7 +49,7 @@ TEST_CASE("inspect prints family, parameter counts per module and progress") {
   {
     capture_stdout cap;
     code = attn::cli::dispatch({"inspect", "-m", path});
-    by_option = cap.buf.str();
+    by_option = cap.text();
   }
   CHECK(code == 0);
   CHECK(by_option == out);
@@ -70,7 +59,7 @@ TEST_CASE("inspect prints family, parameter counts per module and progress") {
   {
     capture_stdout cap;
     code = attn::cli::dispatch({"inspect", "-m", path, "--json"});
-    json_text = cap.buf.str();
+    json_text = cap.text();
   }
   REQUIRE(code == 0);
   const auto j = nlohmann::json::parse(json_text);

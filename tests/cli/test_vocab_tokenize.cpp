@@ -1,25 +1,12 @@
 // The vocab and tokenize subcommands in-process: argv arrays in, exit codes and files out.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "commands.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 #include "text/vocab_file.h"
 
 using attn::cli::dispatch;
-
-namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
+using attn::testing::read_file;
 
 TEST_CASE("vocab then tokenize then decode, through files") {
   attn::testing::temp_dir t;
@@ -30,7 +17,7 @@ TEST_CASE("vocab then tokenize then decode, through files") {
   CHECK(attn::load_vocab(v).size() <= 300);
   REQUIRE(dispatch({"tokenize", "-v", v, "-o", ids, in}) == 0);
   REQUIRE(dispatch({"tokenize", "-v", v, "--decode", "-o", back, ids}) == 0);
-  CHECK(slurp(back) == text);
+  CHECK(read_file(back) == text);
 }
 
 TEST_CASE("usage errors exit 2, runtime failures exit 1") {

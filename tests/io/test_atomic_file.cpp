@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 
 using namespace attn;
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 #include "core/rng.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 

@@ -8,7 +8,7 @@
 #include "core/ops.h"
 #include "io/checkpoint.h"
 #include "nn/encoder_layer.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 
 namespace {
 

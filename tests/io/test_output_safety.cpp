@@ -15,7 +15,7 @@
 #include "io/exit_cleanup.h"
 #include "io/file_lock.h"
 #include "io/same_file.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 
 using namespace attn;
 using attn::testing::temp_dir;

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 #include "text/vocab_file.h"
 #include "text_helpers.h"
 

@@ -5,7 +5,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 #include "train_options.h"
 
 using namespace attn;

@@ -10,7 +10,7 @@
 #include "core/ops.h"
 #include "core/tape.h"
 #include "core/threads.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 #include "train/loop.h"
 
 using namespace attn;

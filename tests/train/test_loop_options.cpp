@@ -3,7 +3,7 @@
 
 #include "commands.h"
 #include "core/error.h"
-#include "temp_dir.h"
+#include "test_helpers.h"
 #include "train_options.h"
 
 using namespace attn;

@@ -1,5 +1,10 @@
 #pragma once
-// A fresh directory for a unit test's files: created under $TMPDIR (or /tmp) with mkdtemp, so
+// Helpers shared by the unit tests (one header, so no test grows its own copy):
+//   temp_dir        a fresh directory for a test's files, removed afterwards
+//   read_file       a whole file's bytes
+//   capture_stdout  std::cout redirected into a string while in scope (in-process CLI tests)
+//
+// temp_dir: a fresh directory for a unit test's files: created under $TMPDIR (or /tmp) with mkdtemp, so
 // parallel test binaries and repeated runs never share a name, and removed with everything in it
 // when the fixture goes out of scope. Unit tests write files only here, never into the working
 // directory.
@@ -14,6 +19,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -57,6 +64,29 @@ class temp_dir {
 
  private:
   std::filesystem::path dir_;
+};
+
+// The bytes of the file at `path` ("" when it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Redirects std::cout into `text()` until destroyed. doctest reports to stdout too: end the
+// capture (leave its scope) before checking what it holds.
+class capture_stdout {
+ public:
+  capture_stdout() : old_(std::cout.rdbuf(buf_.rdbuf())) {}
+  ~capture_stdout() { std::cout.rdbuf(old_); }
+  capture_stdout(const capture_stdout&) = delete;
+  capture_stdout& operator=(const capture_stdout&) = delete;
+  std::string text() const { return buf_.str(); }
+
+ private:
+  std::ostringstream buf_;
+  std::streambuf* old_;
 };
 
 }  // namespace attn::testing
