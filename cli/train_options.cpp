@@ -36,7 +36,7 @@ struct row {
 // clang-format off
 const row table[] = {
   // what and where
-  {"model", kind::arch, nullptr, "model family: transformer | rnn | lm | classifier"},
+  {"arch", kind::arch, nullptr, "model family: transformer | rnn | lm | classifier"},
   {"train", kind::layered, nullptr, "training data: lm = text lines; transformer/rnn = TSV source<TAB>target; classifier = TSV label<TAB>text"},
   {"valid", kind::layered, "", "validation data, same format"},
   {"output,o", kind::path, nullptr, "checkpoint to write (the best validation's goes to OUTPUT.best); default with --resume: that file"},
@@ -95,18 +95,18 @@ std::string long_name(const char* name) {
   return s.substr(0, s.find(','));
 }
 
-// "d-model" -> "d_model"; "model" -> "family".
+// "d-model" -> "d_model"; "arch" -> "family".
 std::string config_key(const std::string& option) {
-  if (option == "model") return "family";
+  if (option == "arch") return "family";
   std::string k = option;
   for (char& c : k)
     if (c == '-') c = '_';
   return k;
 }
 
-// "max_len" (a model_config or settings field) -> "max-len" (its option); "family" -> "model".
+// "max_len" (a model_config or settings field) -> "max-len" (its option); "family" -> "arch".
 std::string option_of(const std::string& field) {
-  if (field == "family") return "model";
+  if (field == "family") return "arch";
   std::string k = field;
   for (char& c : k)
     if (c == '_') c = '-';
@@ -289,6 +289,25 @@ bool quiet_flag(const po::variables_map& vm) {
   return typed{quiet}.flag("quiet");
 }
 
+// The key under which a resumed checkpoint's train_config holds option k ("" when it does not):
+// checkpoints written before --arch hold the family as "model".
+std::string stored_key(const std::optional<checkpoint>& resumed, const std::string& k) {
+  if (!resumed) return "";
+  if (resumed->train_config.count(k)) return k;
+  if (k == "arch" && resumed->train_config.count("model")) return "model";
+  return "";
+}
+
+// `attn train -m/--model X`: the model family is --arch; a checkpoint goes to --resume or finetune.
+[[noreturn]] void reject_model_option(const std::string& value) {
+  const auto families = model_families();
+  if (std::find(families.begin(), families.end(), value) != families.end())
+    throw usage_error("--model names a checkpoint; the model family is --arch " + value);
+  throw usage_error("--model names a checkpoint (continue a run with --resume " + value +
+                    ", start from one with attn finetune -m " + value +
+                    "); the model family is --arch transformer|rnn|lm|classifier");
+}
+
 void warn_ignored(const train_command& cmd) {
   for (const std::string& w : ignored_options(cmd)) std::cerr << "attn " << cmd.command << ": warning: " << w << "\n";
 }
@@ -352,7 +371,7 @@ std::vector<std::string> ignored_options(const train_command& cmd) {
   const std::string a_family = (family == "rnn" || family == "lm" ? "an " : "a ") + family + " model";
   for (const row& r : table) {
     const std::string k = long_name(r.name);
-    if (r.k == kind::arch && k != "model" && cmd.explicit_keys.count(k) && !model_config_uses(family, config_key(k)))
+    if (r.k == kind::arch && k != "arch" && cmd.explicit_keys.count(k) && !model_config_uses(family, config_key(k)))
       out.push_back("--" + k + " does not apply to " + a_family + " (ignored)");
   }
   const std::string& opt = cmd.optimizer.kind;
@@ -375,12 +394,24 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   command_line cl;
   cl.name = "train";
   cl.usage =
-      "attn train --model transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
+      "attn train --arch transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
       "       attn train --resume CKPT [options]";
   add_rows(cl, every_row, table_default);
+  // -m/--model names a checkpoint in every other subcommand: here it only earns a hint (and a
+  // --config file's old `model = FAMILY` key still means --arch).
+  cl.options.add_options()("model,m", po::value<std::string>(), "(not a train option: the model family is --arch)");
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return false;
+  if (vm.count("model")) reject_model_option(vm["model"].as<std::string>());
   cmd.config_keys = read_config_file(cl, vm);
+  if (cmd.config_keys.count("model")) {  // `model = FAMILY` in the --config file: the old name of arch
+    cmd.config_keys.erase("model");
+    if (!vm.count("arch") || vm["arch"].defaulted()) {
+      vm.erase("arch");
+      vm.emplace("arch", po::variable_value(boost::any(vm["model"].as<std::string>()), false));
+      cmd.config_keys.insert("arch");
+    }
+  }
   auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
   auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   cmd.output = path_of("output");
@@ -401,30 +432,30 @@ bool parse_train_command(const args& argv, train_command& cmd) {
     if (given(k)) {
       cmd.values[k] = vm[k].as<std::string>();
       cmd.explicit_keys.insert(k);
-    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
-      cmd.values[k] = cmd.resumed->train_config.at(k);
-      cmd.from_checkpoint[k] = {resume, k};
+    } else if (const std::string stored = stored_key(cmd.resumed, k); !stored.empty()) {
+      cmd.values[k] = cmd.resumed->train_config.at(stored);
+      cmd.from_checkpoint[k] = {resume, stored};
     } else if (vm.count(k)) {
       cmd.values[k] = vm[k].as<std::string>();
     }
   }
-  if (!cmd.values.count("model")) throw usage_error("--model is required (transformer, rnn, lm or classifier)");
+  if (!cmd.values.count("arch")) throw usage_error("--arch is required (transformer, rnn, lm or classifier)");
   if (!cmd.values.count("train")) throw usage_error("--train is required");
   if (cmd.output.empty()) throw usage_error("-o/--output is required");
   {
     const auto families = model_families();
-    if (std::find(families.begin(), families.end(), cmd.values["model"]) == families.end()) {
+    if (std::find(families.begin(), families.end(), cmd.values["arch"]) == families.end()) {
       std::string known;
       for (const auto& f : families) known += (known.empty() ? "" : ", ") + f;
-      throw usage_error("--model must be one of " + known + ", not '" + cmd.values["model"] + "'");
+      throw usage_error("--arch must be one of " + known + ", not '" + cmd.values["arch"] + "'");
     }
   }
   if (cmd.resumed) {
     if (cmd.resumed->counters.count("step") == 0)
       throw attn::error("'" + resume + "' holds no training state (a bare model?): it cannot be resumed");
     const auto& saved = cmd.resumed->model_config;
-    if (saved.count("family") && saved.at("family") != cmd.values["model"])
-      throw usage_error("--model " + cmd.values["model"] + " conflicts with the checkpoint's family " +
+    if (saved.count("family") && saved.at("family") != cmd.values["arch"])
+      throw usage_error("--arch " + cmd.values["arch"] + " conflicts with the checkpoint's family " +
                         saved.at("family"));
   }
   const typed t{cmd.values, &cmd};
@@ -524,7 +555,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
     if (a.rfind("--", 0) != 0) continue;
     const std::string k = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
     for (const row& r : table) {
-      if (long_name(r.name) != k || finetune_row(r) || k == "model") continue;
+      if (long_name(r.name) != k || finetune_row(r)) continue;
       throw usage_error("--" + k + ": a fine-tuned model keeps the base checkpoint's " +
                         (r.k == kind::arch ? "architecture (only --dropout may change)" : "vocabularies"));
     }
@@ -598,9 +629,9 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
     if (given(k)) {
       cmd.values[k] = vm[k].as<std::string>();
       cmd.explicit_keys.insert(k);
-    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
-      cmd.values[k] = cmd.resumed->train_config.at(k);
-      cmd.from_checkpoint[k] = {resume, k};
+    } else if (const std::string stored = stored_key(cmd.resumed, k); !stored.empty()) {
+      cmd.values[k] = cmd.resumed->train_config.at(stored);
+      cmd.from_checkpoint[k] = {resume, stored};
     } else if (inherited.count(k)) {
       cmd.values[k] = inherited.at(k);
       if (k != "optimizer") cmd.from_checkpoint[k] = {source, config_key(k)};

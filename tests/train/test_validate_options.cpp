@@ -32,7 +32,7 @@ std::vector<std::string> fields(const std::vector<config_problem>& ps) {
 // The message of the usage_error parse_train_command throws for these extra options (the
 // training file does not exist: options are checked before any file is looked at).
 std::string train_error(std::vector<std::string> extra) {
-  std::vector<std::string> argv = {"--model", "lm", "--train", "/nonexistent/train.txt", "-o", "/nonexistent/x"};
+  std::vector<std::string> argv = {"--arch", "lm", "--train", "/nonexistent/train.txt", "-o", "/nonexistent/x"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   cli::train_command c;
   try {
