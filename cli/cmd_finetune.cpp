@@ -2,7 +2,7 @@
 // config, vocabularies, labels and parameters come from the base checkpoint (-m); the step
 // counter, data position, LR schedule and (unless --keep-optimizer) optimizer state start afresh.
 // --freeze keeps named parameters fixed (train/freeze.h). Everything else — options, data,
-// loop, progress, signals, exit codes — is attn train's (train_options.h, cmd_train.cpp).
+// loop, progress, signals, exit codes — is attn train's (train_command.h, cmd_train.cpp).
 #include <sstream>
 
 #include "commands.h"
@@ -10,7 +10,7 @@
 #include "models/memory_estimate.h"
 #include "run_outputs.h"
 #include "train/freeze.h"
-#include "train_options.h"
+#include "train_command.h"
 
 namespace attn::cli {
 

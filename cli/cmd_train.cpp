@@ -20,7 +20,7 @@
 #include "text/vocab_builder.h"
 #include "text/vocab_file.h"
 #include "train/loop.h"
-#include "train_options.h"
+#include "train_command.h"
 
 namespace attn::cli {
 

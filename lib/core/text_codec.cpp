@@ -15,6 +15,15 @@ std::string format_float(float x) {
 
 std::string format_bool(bool x) { return x ? "true" : "false"; }
 
+std::string format_float_short(float x) {
+  char buf[32];
+  for (int digits = 1; digits < 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(x));
+    if (const auto back = read_float(buf); back && *back == x) return buf;
+  }
+  return format_float(x);
+}
+
 std::optional<float> read_float(const std::string& text) {
   const char* s = text.c_str();
   char* end = nullptr;

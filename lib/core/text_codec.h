@@ -13,6 +13,8 @@ namespace attn {
 
 std::string format_float(float x);
 std::string format_bool(bool x);
+// The shortest text that reads back as the same float: "0.1" for 0.1f (format_float: "0.100000001").
+std::string format_float_short(float x);
 
 std::optional<float> read_float(const std::string& text);           // strtof, whole text, no overflow
 std::optional<std::int64_t> read_int(const std::string& text);      // decimal, optional sign

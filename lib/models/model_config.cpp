@@ -44,7 +44,7 @@ void visit_fields(C& c, F&& f) {
   f("embed", c.embed, about{"rnn: embedding width"});
   f("hidden", c.hidden, about{"rnn: LSTM hidden width"});
   f("bidirectional", c.bidirectional, about{"rnn: bidirectional encoder"});
-  f("pooling", c.pooling, about{"classifier: pooling", {"mean", "first"}});
+  f("pooling", c.pooling, about{"classifier: pooling of the encoder states", {"mean", "first"}});
   f("num_classes", c.num_classes, about{"classifier: classes (from the data)"});
   f("src_vocab", c.src_vocab, about{"source vocabulary size (from the vocabulary)"});
   f("tgt_vocab", c.tgt_vocab, about{"target vocabulary size (from the vocabulary)"});

@@ -15,6 +15,15 @@ TEST_CASE("a float formatted and read back is the same float") {
     CHECK(std::memcmp(&*back, &x, sizeof x) == 0);
   }
   CHECK(format_float(0.5f) == "0.5");
+  CHECK(format_float(0.1f) == "0.100000001");
+  for (float x : {0.1f, 1e-4f, 3.14159274f, -2.5e-30f, 1e30f, 0.0f, 256.0f}) {
+    const auto back = read_float(format_float_short(x));
+    REQUIRE(back);
+    CHECK(*back == x);
+  }
+  CHECK(format_float_short(0.1f) == "0.1");
+  CHECK(format_float_short(1e-4f) == "0.0001");
+  CHECK(format_float_short(256.0f) == "256");
 }
 
 TEST_CASE("numbers are read only when the whole text is one") {

@@ -1,5 +1,5 @@
 // The --config FILE reader of attn train / attn finetune (read_config_file in
-// cli/train_options.cpp), reached in-process through parse_train_command and
+// cli/train_command.cpp), reached in-process through parse_train_command and
 // parse_finetune_command: the payload is written to a temporary file and passed as --config.
 // mode % 4 picks the rest of the command line:
 //   0  train --config F                                  (the file must supply everything)
@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "fuzz_common.h"
-#include "train_options.h"
+#include "train_command.h"
 
 using namespace attn;
 

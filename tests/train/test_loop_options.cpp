@@ -4,7 +4,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "temp_dir.h"
-#include "train_options.h"
+#include "train_command.h"
 
 using namespace attn;
 using attn::cli::args;

@@ -1,4 +1,4 @@
-// validate_train_command and ignored_options (cli/train_options.h): every range, named as the
+// validate_train_command and ignored_options (cli/train_command.h): every range, named as the
 // user wrote the option, "(the default)" when not given, the checkpoint when a value came from
 // one; and the lib checks they are built on (model_config_problems, train_settings_problems).
 #include <doctest/doctest.h>
@@ -13,7 +13,7 @@
 #include "models/model_config.h"
 #include "train/loop.h"
 #include "train/settings.h"
-#include "train_options.h"
+#include "train_command.h"
 
 using namespace attn;
 

@@ -1,8 +1,8 @@
 #pragma once
 // The options of `attn train` and `attn finetune`, resolved in layers: command line > --config
 // FILE > the resumed checkpoint's train_config > (finetune: the base model's) > defaults. Every
-// option is declared once, in the table of train_options.cpp, as text; the parse functions turn
-// the merged text into typed structs. The run itself (data, loop, progress, signals) is shared
+// option is declared once, in lib/train/run_config.h (run_options(), merged by
+// merge_option_layers()); the parse functions turn the merged text into typed structs. The run itself (data, loop, progress, signals) is shared
 // too: read_training_data() and run_training(), defined in cmd_train.cpp.
 #include <map>
 #include <memory>
