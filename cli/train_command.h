@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "data/dataset.h"
 #include "io/checkpoint.h"
+#include "models/checkpoint_record.h"
 #include "models/model_config.h"
 #include "progress.h"
 #include "text/tokenizer.h"
@@ -73,25 +74,22 @@ std::vector<std::string> ignored_options(const train_command& cmd);
 // BASE (or the resumed checkpoint) and takes cmd.model from it, with --dropout applied.
 bool parse_finetune_command(const args& argv, train_command& cmd);
 
-// The tokenized --train and --valid data.
-struct training_data {
-  std::map<std::string, std::string> vocabularies;  // role ("shared", or "src" and "tgt") -> vocabulary file text
-  std::unique_ptr<tokenizer> src, tgt_own;          // tgt_own: only when the target vocabulary is separate
-  std::vector<std::string> labels;                  // classifier labels, index = class id
+// The tokenized --train and --valid data, with the tokenizers and labels of the model
+// (checkpoint_record: what its checkpoint will carry).
+struct training_data : checkpoint_record {
   dataset train, valid;
-  tokenizer& tgt() const { return tgt_own ? *tgt_own : *src; }
 };
 
-// Reads cmd's --train and --valid with these vocabularies, reporting malformed, truncated and
+// Reads cmd's --train and --valid with model's tokenizers, reporting malformed, truncated and
 // skipped lines through `out`. A classifier's labels grow from the training data when
-// `grow_labels`; otherwise `labels` is the fixed list and other labels make malformed lines.
+// `grow_labels`; otherwise model.labels is the fixed list and other labels make malformed lines.
 // Throws attn::error when a file holds no usable example.
-training_data read_training_data(const train_command& cmd, const std::map<std::string, std::string>& vocabularies,
-                                 std::vector<std::string> labels, bool grow_labels, progress& out);
+training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels,
+                                 progress& out);
 
 // Runs lib/train's loop on prepared objects with progress, --log, SIGINT/SIGTERM handling and
-// the final message. `base` holds the metadata to store besides the labels (model config,
-// vocabularies, train_config and labels are filled in here). Returns the exit code (0, or
+// the final message. `base` holds what to store besides d's record (model config,
+// train_config, and d's vocabularies, labels and lineage are filled in here). Returns the exit code (0, or
 // 130 / 143 when interrupted after saving); throws attn::error on divergence.
 int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
                  rng& gen, train_state& state, checkpoint base, progress& out);

@@ -58,7 +58,7 @@ std::optional<bool> read_bool(const std::string& text) {
 
 std::string join_names(const std::vector<std::string>& names, const std::string& separator) {
   std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : separator) + n;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i == 0 ? "" : separator) + names[i];
   return s;
 }
 

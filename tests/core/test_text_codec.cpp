@@ -53,6 +53,7 @@ TEST_CASE("an unknown name lists the known ones") {
   CHECK(join_names({"a", "b", "c"}) == "a, b, c");
   CHECK(join_names({"a", "b"}, " | ") == "a | b");
   CHECK(join_names({}) == "");
+  CHECK(join_names({"", "b", ""}, "\t") == "\tb\t");  // empty names keep their place
   CHECK(is_one_of("b", {"a", "b"}));
   CHECK(!is_one_of("", {"a", "b"}));
   CHECK(unknown_name_message("optimizer", "x", {"sgd", "adam"}) == "unknown optimizer 'x' (known: sgd, adam)");
