@@ -83,27 +83,6 @@ checkpoint_record vocabularies(const train_command& cmd, progress& out) {
   return given;
 }
 
-dataset load_data(const std::string& path, dataset_options opts, tokenizer& src, tokenizer& tgt,
-                  std::vector<std::string>& labels, progress& out) {
-  input in(path);
-  data_report report;
-  dataset d = read_dataset(in.stream(), path, opts, src, tgt, labels, report);
-  if (report.malformed > 0) {
-    out.warn(std::to_string(report.malformed) + " malformed line" + (report.malformed > 1 ? "s" : "") + " of " +
-             std::to_string(report.lines) + " in " + path + " skipped:");
-    for (const auto& p : report.problems) out.warn("  " + p);
-    if (report.malformed > report.problems.size()) out.warn("  ...");
-  }
-  if (report.truncated > 0)
-    out.warn(std::to_string(report.truncated) + " examples in " + path + " truncated to --max-len " +
-             std::to_string(opts.max_len));
-  if (report.skipped_long > 0)
-    out.warn(std::to_string(report.skipped_long) + " examples in " + path + " longer than --max-len " +
-             std::to_string(opts.max_len) + " skipped");
-  if (d.examples.empty()) throw attn::error("'" + path + "' holds no usable examples");
-  return d;
-}
-
 }  // namespace
 
 training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels,
@@ -111,26 +90,24 @@ training_data read_training_data(const train_command& cmd, checkpoint_record mod
   training_data d;
   static_cast<checkpoint_record&>(d) = std::move(model);
   if (!d.src) throw attn::error("no vocabulary");
+  const warning_sink warn = [&](const std::string& w) { out.warn(w); };
   dataset_options dopts = cmd.data;
   dopts.grow_labels = grow_labels;
-  d.train = load_data(cmd.train_path, dopts, *d.src, d.tgt(), d.labels, out);
+  {
+    input in(cmd.train_path);
+    d.train = read_training_file(in.stream(), cmd.train_path, dopts, d, warn);
+  }
   if (!cmd.valid_path.empty()) {
-    dataset_options vopts = dopts;
-    vopts.grow_labels = false;
-    d.valid = load_data(cmd.valid_path, vopts, *d.src, d.tgt(), d.labels, out);
+    dopts.grow_labels = false;
+    input in(cmd.valid_path);
+    d.valid = read_training_file(in.stream(), cmd.valid_path, dopts, d, warn);
   }
   return d;
 }
 
 int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
                  rng& gen, train_state& state, checkpoint base, progress& out) {
-  train_options topts = cmd.train;
-  if (topts.schedule.kind == "cosine") {
-    batching_config b = topts.batching;
-    const auto per_epoch = static_cast<std::int64_t>(make_batches(d.train.lengths, b, topts.seed, 0).size());
-    topts.schedule.total = topts.steps > 0 ? topts.steps : topts.epochs * per_epoch;
-    if (topts.schedule.total <= topts.schedule.warmup) topts.schedule.total = topts.schedule.warmup + 1;
-  }
+  const train_options topts = with_schedule_total(cmd.train, d.train);
   out.note(mc.family + " model: " + std::to_string(m.params().element_count()) + " parameters, " +
            std::to_string(d.train.examples.size()) + " training examples" +
            (cmd.valid_path.empty() ? "" : ", " + std::to_string(d.valid.examples.size()) + " validation") +
@@ -139,10 +116,7 @@ int run_training(const train_command& cmd, const training_data& d, const model_c
   train_inputs in;
   in.train = &d.train;
   in.valid = cmd.valid_path.empty() ? nullptr : &d.valid;
-  in.base = std::move(base);
-  in.base.model_config = mc.to_map();
-  in.base.train_config = cmd.values;
-  write_checkpoint_record(d, in.base);
+  in.base = run_checkpoint_base(std::move(base), mc, cmd.values, d);
   std::unique_ptr<csv_log> log;
   if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.resumed ? state.step : -1);
   in.on_event = [&](const train_event& e) {

@@ -19,6 +19,7 @@
 #include "progress.h"
 #include "text/tokenizer.h"
 #include "train/loop.h"
+#include "train/training_run.h"
 #include "train/optimizer.h"
 
 namespace attn::cli {
@@ -74,13 +75,7 @@ std::vector<std::string> ignored_options(const train_command& cmd);
 // BASE (or the resumed checkpoint) and takes cmd.model from it, with --dropout applied.
 bool parse_finetune_command(const args& argv, train_command& cmd);
 
-// The tokenized --train and --valid data, with the tokenizers and labels of the model
-// (checkpoint_record: what its checkpoint will carry).
-struct training_data : checkpoint_record {
-  dataset train, valid;
-};
-
-// Reads cmd's --train and --valid with model's tokenizers, reporting malformed, truncated and
+// Opens cmd's --train and --valid and reads them (lib/train/training_run.h) with model's tokenizers, reporting malformed, truncated and
 // skipped lines through `out`. A classifier's labels grow from the training data when
 // `grow_labels`; otherwise model.labels is the fixed list and other labels make malformed lines.
 // Throws attn::error when a file holds no usable example.
