@@ -17,8 +17,8 @@ int cmd_finetune(const args& argv) {
   if (!parse_finetune_command(argv, cmd)) return 0;
   const run_outputs claimed(cmd);
   progress out(cmd.quiet, cmd.log_every, cmd.command);
-  const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
-  const std::string& src_path = cmd.resumed ? cmd.output : cmd.base_path;
+  const checkpoint& src = cmd.loaded.resumed ? *cmd.loaded.resumed : *cmd.loaded.base;
+  const std::string& src_path = cmd.loaded.resumed ? cmd.output : cmd.base_path;
   if (src.vocabularies.empty()) throw attn::error("'" + src_path + "' holds no vocabulary");
 
   // The base's model (dropout may differ: it changes no parameter), then its parameters.
@@ -33,11 +33,11 @@ int cmd_finetune(const args& argv) {
   // The base's (or the resumed run's) vocabularies, labels and lineage.
   checkpoint_record record = read_checkpoint_record(src, src_path);
   train_state state;
-  if (cmd.resumed) {
-    state = restore_training(*cmd.resumed, *m, *opt, gen);
+  if (cmd.loaded.resumed) {
+    state = restore_training(*cmd.loaded.resumed, *m, *opt, gen);
   } else {
-    import_parameters(m->params(), cmd.base->params);
-    if (cmd.keep_optimizer) opt->set_state(cmd.base->optimizer);
+    import_parameters(m->params(), cmd.loaded.base->params);
+    if (cmd.keep_optimizer) opt->set_state(cmd.loaded.base->optimizer);
     record.lineage.finetuned_from = cmd.base_path;
     record.lineage.finetuned_from_step = record.step;
   }
@@ -56,7 +56,7 @@ int cmd_finetune(const args& argv) {
              " parameter tensors (" + std::to_string(f.values) + " of " + std::to_string(all) + " values); " +
              std::to_string(all - f.values) + " values train");
   }
-  if (!cmd.resumed)
+  if (!cmd.loaded.resumed)
     out.note(
         "fine-tuning " + cmd.base_path +
         (record.lineage.finetuned_from_step ? " (step " + std::to_string(*record.lineage.finetuned_from_step) + ")"

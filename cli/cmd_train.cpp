@@ -65,17 +65,17 @@ checkpoint_record vocabularies(const train_command& cmd, progress& out) {
     given.src = make_tokenizer(load_vocab(cmd.src_vocab_path));
     given.tgt_own = make_tokenizer(load_vocab(cmd.tgt_vocab_path));
   }
-  if (cmd.resumed) {
+  if (cmd.loaded.resumed) {
     // Only vocabularies given explicitly are read on resume (parse_train_command): compare those.
     const std::string named = !cmd.vocab_path.empty() ? "-v '" + cmd.vocab_path + "'"
                                                       : "--src-vocab/--tgt-vocab '" + cmd.src_vocab_path + "', '" +
                                                             cmd.tgt_vocab_path + "'";
-    if (given.src && vocabulary_texts(given) != cmd.resumed->vocabularies)
+    if (given.src && vocabulary_texts(given) != cmd.loaded.resumed->vocabularies)
       throw attn::error("the vocabulary given with " + named + " differs from the one stored in checkpoint '" +
                         cmd.resume_path + "'");
-    if (cmd.resumed->vocabularies.empty())
+    if (cmd.loaded.resumed->vocabularies.empty())
       throw attn::error("checkpoint '" + cmd.resume_path + "' holds no vocabulary");
-    return read_checkpoint_record(*cmd.resumed, cmd.resume_path);
+    return read_checkpoint_record(*cmd.loaded.resumed, cmd.resume_path);
   }
   if (given.src) return given;
   out.note("building a " + std::to_string(cmd.vocab_size) + "-token BPE vocabulary from " + cmd.train_path);
@@ -111,14 +111,14 @@ int run_training(const train_command& cmd, const training_data& d, const model_c
   out.note(mc.family + " model: " + std::to_string(m.params().element_count()) + " parameters, " +
            std::to_string(d.train.examples.size()) + " training examples" +
            (cmd.valid_path.empty() ? "" : ", " + std::to_string(d.valid.examples.size()) + " validation") +
-           (cmd.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
+           (cmd.loaded.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
 
   train_inputs in;
   in.train = &d.train;
   in.valid = cmd.valid_path.empty() ? nullptr : &d.valid;
   in.base = run_checkpoint_base(std::move(base), mc, cmd.values, d);
   std::unique_ptr<csv_log> log;
-  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.resumed ? state.step : -1);
+  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.loaded.resumed ? state.step : -1);
   in.on_event = [&](const train_event& e) {
     out.event(e, topts);
     if (log) log->event(e);
@@ -176,9 +176,9 @@ int cmd_train(const args& argv) {
     if (d.labels.size() < 2) throw attn::error("a classifier needs at least 2 labels in the training data");
     mc.num_classes = d.labels.size();
   }
-  if (cmd.resumed) {
+  if (cmd.loaded.resumed) {
     const auto mine = mc.to_map();
-    for (const auto& [k, v] : cmd.resumed->model_config)
+    for (const auto& [k, v] : cmd.loaded.resumed->model_config)
       if (mine.count(k) && mine.at(k) != v)
         throw attn::error("the checkpoint's model has " + k + " = " + v + " but this data and options give " +
                           mine.at(k));
@@ -191,7 +191,7 @@ int cmd_train(const args& argv) {
   std::unique_ptr<model> m = make_model(mc, gen);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
   train_state state;
-  if (cmd.resumed) state = restore_training(*cmd.resumed, *m, *opt, gen);
+  if (cmd.loaded.resumed) state = restore_training(*cmd.loaded.resumed, *m, *opt, gen);
   return run_training(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
 }
 

@@ -257,7 +257,7 @@ void validate_train_command(const train_command& cmd) {
   if (cmd.log_every < 1) reject(cmd, "log-every", "must be at least 1");
   // Data and vocabularies (train: finetune's are the base checkpoint's).
   if (cmd.train_path == "-" && cmd.valid_path == "-") throw usage_error("--train and --valid cannot both be - (stdin)");
-  if (cmd.command != "train" || cmd.resumed) return;
+  if (cmd.command != "train" || cmd.loaded.resumed) return;
   if (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()) {
     if (cmd.data.format != data_format::pairs)
       throw usage_error("--src-vocab/--tgt-vocab are for transformer and rnn; use -v for " + cmd.model.family);
@@ -297,9 +297,9 @@ std::vector<std::string> ignored_options(const train_command& cmd) {
     out.push_back("--min-lr applies to --schedule cosine, not " + cmd.train.schedule.kind + " (ignored)");
   if (given("batch-tokens") && cmd.train.batching.batch_size > 0)
     out.push_back("--batch-tokens does not apply with --batch-size (ignored)");
-  if (given("vocab-size") && (cmd.resumed || !cmd.vocab_path.empty() || !cmd.src_vocab_path.empty()))
+  if (given("vocab-size") && (cmd.loaded.resumed || !cmd.vocab_path.empty() || !cmd.src_vocab_path.empty()))
     out.push_back(std::string("--vocab-size applies when a vocabulary is built, not ") +
-                  (cmd.resumed ? "when resuming" : "with a vocabulary file") + " (ignored)");
+                  (cmd.loaded.resumed ? "when resuming" : "with a vocabulary file") + " (ignored)");
   if (cmd.valid_path.empty())
     for (const char* k : {"valid-every", "early-stopping"})
       if (given(k)) out.push_back(std::string("--") + k + " needs --valid (ignored)");
@@ -330,12 +330,12 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   cmd.resume_path = path_of("resume");
   const std::string resume = path_of("resume");
   if (!resume.empty()) {
-    cmd.resumed = load_checkpoint(resume);
-    if (cmd.resumed->metadata.count("finetuned_from"))
+    cmd.loaded.resumed = load_checkpoint(resume);
+    if (cmd.loaded.resumed->metadata.count("finetuned_from"))
       throw usage_error("'" + resume + "' is a fine-tuning run: continue it with attn finetune --resume " + resume);
     if (cmd.output.empty()) cmd.output = resume;
     layers.checkpoint_path = resume;
-    layers.checkpoint = cmd.resumed->train_config;
+    layers.checkpoint = cmd.loaded.resumed->train_config;
   }
   // Layers: explicit (command line, --config) > the resumed checkpoint's > defaults.
   std::vector<std::string> names;
@@ -353,10 +353,10 @@ bool parse_train_command(const args& argv, train_command& cmd) {
     if (!is_one_of(cmd.values["arch"], families))
       throw usage_error("--arch must be one of " + join_names(families) + ", not '" + cmd.values["arch"] + "'");
   }
-  if (cmd.resumed) {
-    if (cmd.resumed->counters.count("step") == 0)
+  if (cmd.loaded.resumed) {
+    if (cmd.loaded.resumed->counters.count("step") == 0)
       throw attn::error("'" + resume + "' holds no training state (a bare model?): it cannot be resumed");
-    const auto& saved = cmd.resumed->model_config;
+    const auto& saved = cmd.loaded.resumed->model_config;
     if (saved.count("family") && saved.at("family") != cmd.values["arch"])
       throw usage_error("--arch " + cmd.values["arch"] + " conflicts with the checkpoint's family " +
                         saved.at("family"));
@@ -374,21 +374,21 @@ bool parse_train_command(const args& argv, train_command& cmd) {
     }
   }
   cmd.model = model_config::from_map(arch);
-  if (cmd.resumed) {  // explicit architecture flags must agree with the checkpoint's model
+  if (cmd.loaded.resumed) {  // explicit architecture flags must agree with the checkpoint's model
     const auto mine = cmd.model.to_map();
     for (const run_option& r : run_options()) {
       const std::string& k = r.name;
       const std::string key = field_of_option(k);
       if (r.role != option_role::arch || !cmd.explicit_keys.count(k)) continue;
-      const auto it = cmd.resumed->model_config.find(key);
-      if (it != cmd.resumed->model_config.end() && it->second != mine.at(key))
+      const auto it = cmd.loaded.resumed->model_config.find(key);
+      if (it != cmd.loaded.resumed->model_config.end() && it->second != mine.at(key))
         throw usage_error("--" + k + " " + t.text(k) + " conflicts with the checkpoint's " + key + " = " + it->second);
     }
   }
 
   // A resumed run's vocabularies are the checkpoint's: the paths it stored are not read again.
   auto vocab_option = [&](const char* k) {
-    return cmd.resumed && !cmd.explicit_keys.count(k) ? std::string() : t.text(k);
+    return cmd.loaded.resumed && !cmd.explicit_keys.count(k) ? std::string() : t.text(k);
   };
   cmd.vocab_path = vocab_option("vocab");
   cmd.src_vocab_path = vocab_option("src-vocab");
@@ -499,18 +499,18 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   }
   const std::string& source = resume.empty() ? cmd.base_path : resume;
   if (!resume.empty()) {
-    cmd.resumed = load_checkpoint(resume);
-    if (!cmd.resumed->metadata.count("finetuned_from"))
+    cmd.loaded.resumed = load_checkpoint(resume);
+    if (!cmd.loaded.resumed->metadata.count("finetuned_from"))
       throw usage_error("'" + resume + "' was not written by attn finetune: continue it with attn train --resume " +
                         resume);
-    if (cmd.resumed->counters.count("step") == 0)
+    if (cmd.loaded.resumed->counters.count("step") == 0)
       throw attn::error("'" + resume + "' holds no training state: it cannot be resumed");
     if (cmd.output.empty()) cmd.output = resume;
     if (cmd.keep_optimizer) throw usage_error("--keep-optimizer is for a new run; --resume restores the run's own");
   } else {
-    cmd.base = load_checkpoint(cmd.base_path);
+    cmd.loaded.base = load_checkpoint(cmd.base_path);
   }
-  const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
+  const checkpoint& src = cmd.loaded.resumed ? *cmd.loaded.resumed : *cmd.loaded.base;
   if (!src.model_config.count("family") || src.params.empty())
     throw attn::error("'" + source + "' holds no model (no model config or no parameters)");
   cmd.model = checked_model_config(src.model_config, "checkpoint '" + source + "'");
@@ -519,7 +519,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   std::map<std::string, std::string> inherited{{"dropout", settings::format_float(cmd.model.dropout)},
                                                {"max-len", std::to_string(cmd.model.max_len)}};
   if (cmd.keep_optimizer) {
-    const std::string kind = optimizer_kind_of(cmd.base->optimizer);
+    const std::string kind = optimizer_kind_of(cmd.loaded.base->optimizer);
     if (kind.empty()) throw attn::error("'" + cmd.base_path + "' holds no optimizer state for --keep-optimizer");
     if (given("optimizer") && vm["optimizer"].as<std::string>() != kind)
       throw usage_error("--keep-optimizer: the base checkpoint's optimizer state is " + kind + "'s, not " +
@@ -528,9 +528,9 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   }
   // Layers: explicit (command line, --config) > the resumed checkpoint's > the model's > defaults.
   option_layers layers = given_layers(vm, config_keys);
-  if (cmd.resumed) {
+  if (cmd.loaded.resumed) {
     layers.checkpoint_path = resume;
-    layers.checkpoint = cmd.resumed->train_config;
+    layers.checkpoint = cmd.loaded.resumed->train_config;
   }
   layers.base_path = source;
   layers.inherited = inherited;
@@ -545,8 +545,8 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   if (vm.count("freeze")) {
     cmd.freeze = vm["freeze"].as<std::vector<std::string>>();
     cmd.explicit_keys.insert("freeze");
-  } else if (cmd.resumed && cmd.resumed->train_config.count("freeze")) {
-    cmd.freeze = split_words(cmd.resumed->train_config.at("freeze"));
+  } else if (cmd.loaded.resumed && cmd.loaded.resumed->train_config.count("freeze")) {
+    cmd.freeze = split_words(cmd.loaded.resumed->train_config.at("freeze"));
   }
   for (const auto& p : cmd.freeze)
     if (p.empty() || p.find_first_of(" \t") != std::string::npos)
@@ -558,7 +558,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
 
   const typed t{cmd.values, &cmd};
   const float dropout = t.number("dropout");
-  if (cmd.resumed && cmd.explicit_keys.count("dropout") &&
+  if (cmd.loaded.resumed && cmd.explicit_keys.count("dropout") &&
       settings::format_float(dropout) != settings::format_float(cmd.model.dropout))
     throw usage_error("--dropout " + t.text("dropout") +
                       " conflicts with the checkpoint's dropout = " + settings::format_float(cmd.model.dropout));

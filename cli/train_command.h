@@ -24,7 +24,8 @@
 
 namespace attn::cli {
 
-struct train_command {
+// What the user asked for: the options, resolved through their layers, as text and typed.
+struct train_request {
   std::string command = "train";  // "train" or "finetune": messages and the --resume hint
   // Every layered option (long name -> value text), as printed at start and stored as train_config.
   std::map<std::string, std::string> values;
@@ -33,7 +34,6 @@ struct train_command {
   // Layered values that came from a checkpoint (the resumed run's train_config, finetune's base
   // model): option -> (checkpoint path, the key as stored there). Their errors blame that file.
   std::map<std::string, std::pair<std::string, std::string>> from_checkpoint;
-  std::optional<checkpoint> resumed;    // --resume CKPT, loaded
 
   model_config model;  // train: family + architecture (vocab sizes, classes: later); finetune: the base's
   optimizer_config optimizer;
@@ -48,9 +48,18 @@ struct train_command {
 
   // attn finetune only
   std::string base_path;            // -m BASE (empty when resuming)
-  std::optional<checkpoint> base;   // BASE, loaded (fresh runs)
   std::vector<std::string> freeze;  // --freeze patterns (train/freeze.h)
   bool keep_optimizer = false;      // start from BASE's optimizer state
+};
+
+// What was loaded for it: the checkpoints the run starts from.
+struct loaded_checkpoints {
+  std::optional<checkpoint> resumed;  // --resume CKPT
+  std::optional<checkpoint> base;     // finetune: -m BASE (fresh runs)
+};
+
+struct train_command : train_request {
+  loaded_checkpoints loaded;
 };
 
 // Parses argv (after `train`) into cmd. Returns false when --help was printed. Throws
