@@ -2,37 +2,23 @@
 // config, vocabularies, labels and parameters come from the base checkpoint (-m); the step
 // counter, data position, LR schedule and (unless --keep-optimizer) optimizer state start afresh.
 // --freeze keeps named parameters fixed (train/freeze.h). Everything else — options, data,
-// loop, progress, signals, exit codes — is attn train's (train_options.h, cmd_train.cpp).
-#include <sstream>
-
+// loop, progress, signals, exit codes — is attn train's (train_command.h, cmd_train.cpp).
 #include "commands.h"
 #include "core/error.h"
 #include "models/memory_estimate.h"
 #include "run_outputs.h"
 #include "train/freeze.h"
-#include "train_options.h"
+#include "train_command.h"
 
 namespace attn::cli {
-
-namespace {
-
-std::vector<std::string> split_tabs(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string l;
-  while (std::getline(in, l, '\t')) out.push_back(l);
-  return out;
-}
-
-}  // namespace
 
 int cmd_finetune(const args& argv) {
   train_command cmd;
   if (!parse_finetune_command(argv, cmd)) return 0;
   const run_outputs claimed(cmd);
   progress out(cmd.quiet, cmd.log_every, cmd.command);
-  const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
-  const std::string& src_path = cmd.resumed ? cmd.output : cmd.base_path;
+  const checkpoint& src = cmd.loaded.resumed ? *cmd.loaded.resumed : *cmd.loaded.base;
+  const std::string& src_path = cmd.loaded.resumed ? cmd.output : cmd.base_path;
   if (src.vocabularies.empty()) throw attn::error("'" + src_path + "' holds no vocabulary");
 
   // The base's model (dropout may differ: it changes no parameter), then its parameters.
@@ -44,19 +30,16 @@ int cmd_finetune(const args& argv) {
   rng gen(cmd.train.seed);
   std::unique_ptr<model> m = make_model(mc, gen);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
+  // The base's (or the resumed run's) vocabularies, labels and lineage.
+  checkpoint_record record = read_checkpoint_record(src, src_path);
   train_state state;
-  checkpoint base;
-  if (cmd.resumed) {
-    state = restore_training(*cmd.resumed, *m, *opt, gen);
-    for (const char* k : {"finetuned_from", "finetuned_from_step"})
-      if (const auto it = cmd.resumed->metadata.find(k); it != cmd.resumed->metadata.end())
-        base.metadata[k] = it->second;
+  if (cmd.loaded.resumed) {
+    state = restore_training(*cmd.loaded.resumed, *m, *opt, gen);
   } else {
-    import_parameters(m->params(), cmd.base->params);
-    if (cmd.keep_optimizer) opt->set_state(cmd.base->optimizer);
-    base.metadata["finetuned_from"] = cmd.base_path;
-    if (const auto it = cmd.base->counters.find("step"); it != cmd.base->counters.end())
-      base.metadata["finetuned_from_step"] = std::to_string(it->second);
+    import_parameters(m->params(), cmd.loaded.base->params);
+    if (cmd.keep_optimizer) opt->set_state(cmd.loaded.base->optimizer);
+    record.lineage.finetuned_from = cmd.base_path;
+    record.lineage.finetuned_from_step = record.step;
   }
 
   freeze_result f;
@@ -73,23 +56,22 @@ int cmd_finetune(const args& argv) {
              " parameter tensors (" + std::to_string(f.values) + " of " + std::to_string(all) + " values); " +
              std::to_string(all - f.values) + " values train");
   }
-  if (!cmd.resumed)
+  if (!cmd.loaded.resumed)
     out.note(
         "fine-tuning " + cmd.base_path +
-        (base.metadata.count("finetuned_from_step") ? " (step " + base.metadata["finetuned_from_step"] + ")" : "") +
+        (record.lineage.finetuned_from_step ? " (step " + std::to_string(*record.lineage.finetuned_from_step) + ")"
+                                            : "") +
         " as a new run" + (cmd.keep_optimizer ? " with its optimizer state" : ""));
 
   // Data, tokenized with the base's vocabularies; a classifier's labels are the base's, fixed
   // (others make malformed lines, as in validation).
-  std::vector<std::string> labels;
-  if (const auto it = src.metadata.find("labels"); it != src.metadata.end()) labels = split_tabs(it->second);
-  if (mc.family == "classifier" && labels.size() != mc.num_classes)
+  if (model_config_uses(mc.family, "num_classes") && record.labels.size() != mc.num_classes)
     throw attn::error("'" + src_path + "': its label list does not match its " + std::to_string(mc.num_classes) +
                       " classes");
-  const training_data d = read_training_data(cmd, src.vocabularies, labels, false, out);
+  const training_data d = read_training_data(cmd, std::move(record), false, out);
   if (mc.src_vocab != d.src->size() || mc.tgt_vocab != d.tgt().size())
     throw attn::error("'" + src_path + "': the model's vocabulary sizes do not match its vocabularies");
-  return run_training(cmd, d, mc, *m, *opt, gen, state, std::move(base), out);
+  return run_training(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
 }
 
 }  // namespace attn::cli

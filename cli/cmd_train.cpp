@@ -18,24 +18,14 @@
 #include "signals.h"
 #include "text/line_reader.h"
 #include "text/vocab_builder.h"
+#include "models/checkpoint_record.h"
 #include "text/vocab_file.h"
 #include "train/loop.h"
-#include "train_options.h"
+#include "train_command.h"
 
 namespace attn::cli {
 
 namespace {
-
-std::string vocab_text(const vocab& v) {
-  std::ostringstream s;
-  write_vocab(v, s);
-  return s.str();
-}
-
-vocab vocab_from_text(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  return read_vocab(in, name);
-}
 
 // A BPE vocabulary built from the training file: lm = whole lines, pairs = both fields
 // (one shared vocabulary), labeled = the text field.
@@ -62,125 +52,73 @@ vocab build_vocab_from(const std::string& path, data_format format, std::size_t 
   return b.build();
 }
 
-// The vocabularies by role: "shared", or "src" and "tgt".
-std::map<std::string, std::string> vocabularies(const train_command& cmd, progress& out) {
-  std::map<std::string, std::string> given;
-  if (!cmd.vocab_path.empty()) given["shared"] = vocab_text(load_vocab(cmd.vocab_path));
+// The tokenizers: the resumed checkpoint's, the files given (-v, or --src-vocab and
+// --tgt-vocab), or a BPE vocabulary built from --train. With labels, when resuming.
+checkpoint_record vocabularies(const train_command& cmd, progress& out) {
+  checkpoint_record given;
+  if (!cmd.vocab_path.empty()) given.src = make_tokenizer(load_vocab(cmd.vocab_path));
   if (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()) {
     if (cmd.data.format != data_format::pairs)
       throw usage_error("--src-vocab/--tgt-vocab are for transformer and rnn; use -v for " + cmd.model.family);
     if (cmd.src_vocab_path.empty() || cmd.tgt_vocab_path.empty())
       throw usage_error("--src-vocab and --tgt-vocab go together");
-    given["src"] = vocab_text(load_vocab(cmd.src_vocab_path));
-    given["tgt"] = vocab_text(load_vocab(cmd.tgt_vocab_path));
+    given.src = make_tokenizer(load_vocab(cmd.src_vocab_path));
+    given.tgt_own = make_tokenizer(load_vocab(cmd.tgt_vocab_path));
   }
-  if (cmd.resumed) {
+  if (cmd.loaded.resumed) {
     // Only vocabularies given explicitly are read on resume (parse_train_command): compare those.
     const std::string named = !cmd.vocab_path.empty() ? "-v '" + cmd.vocab_path + "'"
                                                       : "--src-vocab/--tgt-vocab '" + cmd.src_vocab_path + "', '" +
                                                             cmd.tgt_vocab_path + "'";
-    if (!given.empty() && given != cmd.resumed->vocabularies)
+    if (given.src && vocabulary_texts(given) != cmd.loaded.resumed->vocabularies)
       throw attn::error("the vocabulary given with " + named + " differs from the one stored in checkpoint '" +
                         cmd.resume_path + "'");
-    if (cmd.resumed->vocabularies.empty())
+    if (cmd.loaded.resumed->vocabularies.empty())
       throw attn::error("checkpoint '" + cmd.resume_path + "' holds no vocabulary");
-    return cmd.resumed->vocabularies;
+    return read_checkpoint_record(*cmd.loaded.resumed, cmd.resume_path);
   }
-  if (!given.empty()) return given;
+  if (given.src) return given;
   out.note("building a " + std::to_string(cmd.vocab_size) + "-token BPE vocabulary from " + cmd.train_path);
-  return {{"shared", vocab_text(build_vocab_from(cmd.train_path, cmd.data.format, cmd.vocab_size))}};
-}
-
-dataset load_data(const std::string& path, dataset_options opts, tokenizer& src, tokenizer& tgt,
-                  std::vector<std::string>& labels, progress& out) {
-  input in(path);
-  data_report report;
-  dataset d = read_dataset(in.stream(), path, opts, src, tgt, labels, report);
-  if (report.malformed > 0) {
-    out.warn(std::to_string(report.malformed) + " malformed line" + (report.malformed > 1 ? "s" : "") + " of " +
-             std::to_string(report.lines) + " in " + path + " skipped:");
-    for (const auto& p : report.problems) out.warn("  " + p);
-    if (report.malformed > report.problems.size()) out.warn("  ...");
-  }
-  if (report.truncated > 0)
-    out.warn(std::to_string(report.truncated) + " examples in " + path + " truncated to --max-len " +
-             std::to_string(opts.max_len));
-  if (report.skipped_long > 0)
-    out.warn(std::to_string(report.skipped_long) + " examples in " + path + " longer than --max-len " +
-             std::to_string(opts.max_len) + " skipped");
-  if (d.examples.empty()) throw attn::error("'" + path + "' holds no usable examples");
-  return d;
-}
-
-std::string join_labels(const std::vector<std::string>& labels) {
-  std::string s;
-  for (const auto& l : labels) s += (s.empty() ? "" : "\t") + l;
-  return s;
-}
-
-std::vector<std::string> split_labels(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (!s.empty()) {
-    const std::size_t tab = s.find('\t', start);
-    out.push_back(s.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-    if (tab == std::string::npos) break;
-    start = tab + 1;
-  }
-  return out;
+  given.src = make_tokenizer(build_vocab_from(cmd.train_path, cmd.data.format, cmd.vocab_size));
+  return given;
 }
 
 }  // namespace
 
-training_data read_training_data(const train_command& cmd, const std::map<std::string, std::string>& vocabularies,
-                                 std::vector<std::string> labels, bool grow_labels, progress& out) {
+training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels,
+                                 progress& out) {
   training_data d;
-  d.vocabularies = vocabularies;
-  const bool shared = vocabularies.count("shared") > 0;
-  const auto role = vocabularies.find(shared ? "shared" : "src");
-  if (role == vocabularies.end()) throw attn::error("no vocabulary");
-  d.src = make_tokenizer(vocab_from_text(role->second, "vocabulary"));
-  if (!shared) {
-    const auto tgt = vocabularies.find("tgt");
-    if (tgt == vocabularies.end()) throw attn::error("no target vocabulary");
-    d.tgt_own = make_tokenizer(vocab_from_text(tgt->second, "target vocabulary"));
-  }
-  d.labels = std::move(labels);
+  static_cast<checkpoint_record&>(d) = std::move(model);
+  if (!d.src) throw attn::error("no vocabulary");
+  const warning_sink warn = [&](const std::string& w) { out.warn(w); };
   dataset_options dopts = cmd.data;
   dopts.grow_labels = grow_labels;
-  d.train = load_data(cmd.train_path, dopts, *d.src, d.tgt(), d.labels, out);
+  {
+    input in(cmd.train_path);
+    d.train = read_training_file(in.stream(), cmd.train_path, dopts, d, warn);
+  }
   if (!cmd.valid_path.empty()) {
-    dataset_options vopts = dopts;
-    vopts.grow_labels = false;
-    d.valid = load_data(cmd.valid_path, vopts, *d.src, d.tgt(), d.labels, out);
+    dopts.grow_labels = false;
+    input in(cmd.valid_path);
+    d.valid = read_training_file(in.stream(), cmd.valid_path, dopts, d, warn);
   }
   return d;
 }
 
 int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
                  rng& gen, train_state& state, checkpoint base, progress& out) {
-  train_options topts = cmd.train;
-  if (topts.schedule.kind == "cosine") {
-    batching_config b = topts.batching;
-    const auto per_epoch = static_cast<std::int64_t>(make_batches(d.train.lengths, b, topts.seed, 0).size());
-    topts.schedule.total = topts.steps > 0 ? topts.steps : topts.epochs * per_epoch;
-    if (topts.schedule.total <= topts.schedule.warmup) topts.schedule.total = topts.schedule.warmup + 1;
-  }
+  const train_options topts = with_schedule_total(cmd.train, d.train);
   out.note(mc.family + " model: " + std::to_string(m.params().element_count()) + " parameters, " +
            std::to_string(d.train.examples.size()) + " training examples" +
            (cmd.valid_path.empty() ? "" : ", " + std::to_string(d.valid.examples.size()) + " validation") +
-           (cmd.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
+           (cmd.loaded.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
 
   train_inputs in;
   in.train = &d.train;
   in.valid = cmd.valid_path.empty() ? nullptr : &d.valid;
-  in.base = std::move(base);
-  in.base.model_config = mc.to_map();
-  in.base.vocabularies = d.vocabularies;
-  in.base.train_config = cmd.values;
-  if (!d.labels.empty()) in.base.metadata["labels"] = join_labels(d.labels);
+  in.base = run_checkpoint_base(std::move(base), mc, cmd.values, d);
   std::unique_ptr<csv_log> log;
-  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.resumed ? state.step : -1);
+  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.loaded.resumed ? state.step : -1);
   in.on_event = [&](const train_event& e) {
     out.event(e, topts);
     if (log) log->event(e);
@@ -225,11 +163,10 @@ int cmd_train(const args& argv) {
   progress out(cmd.quiet, cmd.log_every, cmd.command);
   out.config(cmd.values);
 
-  // Vocabularies, tokenizers and data.
-  std::vector<std::string> labels;
-  const bool resumed_labels = cmd.resumed && cmd.resumed->metadata.count("labels");
-  if (resumed_labels) labels = split_labels(cmd.resumed->metadata.at("labels"));
-  const training_data d = read_training_data(cmd, vocabularies(cmd, out), std::move(labels), !resumed_labels, out);
+  // Vocabularies, tokenizers and data (a resumed classifier's labels are fixed).
+  checkpoint_record record = vocabularies(cmd, out);
+  const bool grow_labels = record.labels.empty();
+  const training_data d = read_training_data(cmd, std::move(record), grow_labels, out);
 
   // Model.
   model_config mc = cmd.model;
@@ -239,9 +176,9 @@ int cmd_train(const args& argv) {
     if (d.labels.size() < 2) throw attn::error("a classifier needs at least 2 labels in the training data");
     mc.num_classes = d.labels.size();
   }
-  if (cmd.resumed) {
+  if (cmd.loaded.resumed) {
     const auto mine = mc.to_map();
-    for (const auto& [k, v] : cmd.resumed->model_config)
+    for (const auto& [k, v] : cmd.loaded.resumed->model_config)
       if (mine.count(k) && mine.at(k) != v)
         throw attn::error("the checkpoint's model has " + k + " = " + v + " but this data and options give " +
                           mine.at(k));
@@ -254,7 +191,7 @@ int cmd_train(const args& argv) {
   std::unique_ptr<model> m = make_model(mc, gen);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
   train_state state;
-  if (cmd.resumed) state = restore_training(*cmd.resumed, *m, *opt, gen);
+  if (cmd.loaded.resumed) state = restore_training(*cmd.loaded.resumed, *m, *opt, gen);
   return run_training(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
 }
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "io/file_lock.h"
-#include "train_options.h"
+#include "train_command.h"
 
 namespace attn::cli {
 

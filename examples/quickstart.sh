@@ -21,7 +21,7 @@ cmp out/sample.txt out/sample.roundtrip.txt && echo "tokenize round trip exact: 
 
 echo "== 2. train a Transformer to reverse digit sequences ($data/reverse-train.tsv)" >&2
 $attn vocab -q --type word --size 30 --column all -o out/digits.vocab $data/reverse-train.tsv
-$attn train --model transformer --train $data/reverse-train.tsv --valid $data/reverse-valid.tsv \
+$attn train --arch transformer --train $data/reverse-train.tsv --valid $data/reverse-valid.tsv \
   -v out/digits.vocab --layers 2 --d-model 64 --heads 4 --ff 256 --dropout 0 --batch-size 64 \
   --steps 1000 --valid-every 250 --lr 0.003 --schedule cosine --warmup 50 --max-len 32 \
   --log out/reverse.log.csv -o out/reverse.ckpt

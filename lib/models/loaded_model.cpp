@@ -1,24 +1,11 @@
 #include "models/loaded_model.h"
 
 #include <cmath>
-#include <sstream>
 
 #include "core/error.h"
 #include "models/memory_estimate.h"
-#include "text/vocab_file.h"
 
 namespace attn {
-
-namespace {
-
-std::unique_ptr<tokenizer> tokenizer_from(const checkpoint& c, const std::string& role, const std::string& name) {
-  auto it = c.vocabularies.find(role);
-  if (it == c.vocabularies.end()) throw error(name + ": the checkpoint holds no '" + role + "' vocabulary");
-  std::istringstream in(it->second);
-  return make_tokenizer(read_vocab(in, name + " (" + role + " vocabulary)"));
-}
-
-}  // namespace
 
 loaded_model load_model(const checkpoint& c, const std::string& name) {
   loaded_model out;
@@ -35,18 +22,8 @@ loaded_model load_model(const checkpoint& c, const std::string& name) {
   rng init_gen(0);  // initial values are overwritten by the checkpoint's
   out.net = make_model(cfg, init_gen);
   import_parameters(out.net->params(), c.params, import_options{false, false, true});
-  if (c.vocabularies.count("shared")) {
-    out.src = tokenizer_from(c, "shared", name);
-  } else {
-    out.src = tokenizer_from(c, "src", name);
-    if (c.vocabularies.count("tgt")) out.tgt_own = tokenizer_from(c, "tgt", name);
-  }
-  auto labels = c.metadata.find("labels");
-  if (labels != c.metadata.end()) {
-    std::istringstream in(labels->second);
-    std::string l;
-    while (std::getline(in, l, '\t')) out.labels.push_back(l);
-  }
+  if (c.vocabularies.empty()) throw error(name + ": the checkpoint holds no 'src' vocabulary");
+  static_cast<checkpoint_record&>(out) = read_checkpoint_record(c, name);
   if (cfg.family == "classifier" && out.labels.size() != cfg.num_classes)
     throw error(name + ": the checkpoint's label list does not match its " + std::to_string(cfg.num_classes) +
                 " classes");

@@ -6,17 +6,16 @@
 #include <vector>
 
 #include "io/checkpoint.h"
+#include "models/checkpoint_record.h"
 #include "models/model.h"
 #include "text/tokenizer.h"
 
 namespace attn {
 
-struct loaded_model {
+// The checkpoint's record (checkpoint_record.h: src, tgt_own, tgt(), labels, step, lineage)
+// and the model it describes.
+struct loaded_model : checkpoint_record {
   std::unique_ptr<model> net;
-  std::unique_ptr<tokenizer> src;      // sources, lm text, classifier text
-  std::unique_ptr<tokenizer> tgt_own;  // set only when source and target vocabularies differ
-  std::vector<std::string> labels;     // classifier label names, index = class id
-  tokenizer& tgt() { return tgt_own ? *tgt_own : *src; }
 };
 
 // Rebuilds the model from c (config, vocabularies, parameters). `name` is used in messages.

@@ -2,56 +2,62 @@
 // cannot drift apart; enumerated settings carry their choices and are validated on reading.
 #include "models/model_config.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <initializer_list>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "core/text_codec.h"
 
 namespace attn {
 namespace {
 
 using choices = std::initializer_list<const char*>;
 
-// f(name, field) for numbers and bools, f(name, field, choices) for strings (empty choices = free text).
+// What a field means, for --help texts. `values` (strings only; empty = free text) are the
+// values accepted; `aliases`, older spellings among them, are not offered in --help.
+struct about {
+  const char* help;
+  choices values = {};
+  choices aliases = {};
+};
+
+// f(name, field, about) for every field, once: to_map, from_map and model_config_fields() follow it.
 template <class C, class F>
 void visit_fields(C& c, F&& f) {
-  f("family", c.family, choices{});  // checked by make_model, which lists the registered families
-  f("layers", c.layers);
-  f("d_model", c.d_model);
-  f("heads", c.heads);
-  f("ff", c.ff);
-  f("activation", c.activation, choices{"gelu", "relu"});
-  f("norm", c.norm, choices{"pre", "post"});
-  f("combine", c.combine, choices{"residual", "concat"});
-  f("pos_encoding", c.pos_encoding, choices{"sinusoidal", "learned", "rope", "none", "hyperbolic"});
-  f("attention", c.attention, choices{"scaled-dot", "scaled_dot", "dot", "general", "additive"});
-  f("dropout", c.dropout);
-  f("share_embeddings", c.share_embeddings);
-  f("tie_output", c.tie_output);
-  f("max_len", c.max_len);
-  f("embed", c.embed);
-  f("hidden", c.hidden);
-  f("bidirectional", c.bidirectional);
-  f("pooling", c.pooling, choices{"mean", "first"});
-  f("num_classes", c.num_classes);
-  f("src_vocab", c.src_vocab);
-  f("tgt_vocab", c.tgt_vocab);
+  // family: any text here; make_model checks it against the registered families (model_families()).
+  f("family", c.family, about{"model family"});
+  f("layers", c.layers, about{"Transformer layers (encoder and decoder each)"});
+  f("d_model", c.d_model, about{"Transformer width"});
+  f("heads", c.heads, about{"attention heads"});
+  f("ff", c.ff, about{"feed-forward inner width"});
+  f("activation", c.activation, about{"feed-forward activation", {"gelu", "relu"}});
+  f("norm", c.norm, about{"LayerNorm position", {"pre", "post"}});
+  f("combine", c.combine, about{"sublayer combination", {"residual", "concat"}});
+  f("pos_encoding", c.pos_encoding, about{"positions", {"sinusoidal", "learned", "rope", "none", "hyperbolic"}});
+  f("attention", c.attention, about{"attention scoring", {"scaled-dot", "scaled_dot", "dot", "general", "additive"}, {"scaled_dot"}});
+  f("dropout", c.dropout, about{"dropout probability"});
+  f("share_embeddings", c.share_embeddings, about{"transformer: one embedding table for source and target"});
+  f("tie_output", c.tie_output, about{"output projection = target embedding transposed (=false to untie)"});
+  f("max_len", c.max_len, about{"longest sequence in tokens (lm: window length)"});
+  f("embed", c.embed, about{"rnn: embedding width"});
+  f("hidden", c.hidden, about{"rnn: LSTM hidden width"});
+  f("bidirectional", c.bidirectional, about{"rnn: bidirectional encoder"});
+  f("pooling", c.pooling, about{"classifier: pooling of the encoder states", {"mean", "first"}});
+  f("num_classes", c.num_classes, about{"classifier: classes (from the data)"});
+  f("src_vocab", c.src_vocab, about{"source vocabulary size (from the vocabulary)"});
+  f("tgt_vocab", c.tgt_vocab, about{"target vocabulary size (from the vocabulary)"});
 }
 
 std::string format(std::size_t v) {
   return std::to_string(v);
 }
 std::string format(bool v) {
-  return v ? "true" : "false";
+  return format_bool(v);
 }
 std::string format(float v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));  // 9 digits: reads back bit-identical
-  return buf;
+  return format_float(v);
 }
 
 [[noreturn]] void bad_value(const std::string& key, const std::string& value, const std::string& want) {
@@ -59,57 +65,63 @@ std::string format(float v) {
 }
 
 void parse(const std::string& key, const std::string& s, std::size_t& out) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) bad_value(key, s, "a non-negative integer");
-  errno = 0;
-  const unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
-  if (errno == ERANGE) bad_value(key, s, "a non-negative integer");
-  out = static_cast<std::size_t>(v);
+  const auto v = read_count(s);
+  if (!v) bad_value(key, s, "a non-negative integer");
+  out = *v;
 }
 void parse(const std::string& key, const std::string& s, float& out) {
-  char* end = nullptr;
-  errno = 0;
-  const float v = std::strtof(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) bad_value(key, s, "a number");
-  out = v;
+  const auto v = read_float(s);
+  if (!v) bad_value(key, s, "a number");
+  out = *v;
 }
 void parse(const std::string& key, const std::string& s, bool& out) {
-  if (s == "true" || s == "1")
-    out = true;
-  else if (s == "false" || s == "0")
-    out = false;
-  else
-    bad_value(key, s, "true or false");
+  const auto v = read_bool(s);
+  if (!v) bad_value(key, s, "true or false");
+  out = *v;
+}
+
+std::string format(const std::string& v) {
+  return v;
 }
 
 struct map_writer {
   std::map<std::string, std::string>& m;
-  void operator()(const char* k, const std::string& v, choices) { m[k] = v; }
   template <class T>
-  void operator()(const char* k, const T& v) {
+  void operator()(const char* k, const T& v, const about&) {
     m[k] = format(v);
+  }
+};
+
+struct field_lister {
+  std::vector<config_field>& out;
+  template <class T>
+  void operator()(const char* k, const T& v, const about& a) {
+    config_field f;
+    f.key = k;
+    f.default_text = format(v);
+    f.help = a.help;
+    for (const char* c : a.values)
+      if (!is_one_of(c, std::vector<std::string>(a.aliases.begin(), a.aliases.end()))) f.choices.emplace_back(c);
+    f.is_flag = std::is_same<T, bool>::value;
+    out.push_back(std::move(f));
   }
 };
 
 struct map_reader {
   const std::map<std::string, std::string>& m;
   std::size_t& used;
-  void operator()(const char* k, std::string& v, choices ch) {
+  void operator()(const char* k, std::string& v, const about& a) {
     auto it = m.find(k);
     if (it == m.end()) return;
     ++used;
-    if (ch.size() != 0) {
-      bool ok = false;
-      std::string list;
-      for (const char* x : ch) {
-        ok = ok || it->second == x;
-        list += std::string(list.empty() ? "" : ", ") + x;
-      }
-      if (!ok) bad_value(k, it->second, "one of " + list);
+    if (a.values.size() != 0) {
+      const std::vector<std::string> accepted(a.values.begin(), a.values.end());
+      if (!is_one_of(it->second, accepted)) bad_value(k, it->second, "one of " + join_names(accepted));
     }
     v = it->second;
   }
   template <class T>
-  void operator()(const char* k, T& v) {
+  void operator()(const char* k, T& v, const about&) {
     auto it = m.find(k);
     if (it == m.end()) return;
     ++used;
@@ -135,6 +147,13 @@ model_config model_config::from_map(const std::map<std::string, std::string>& m)
       if (!known.count(kv.first)) throw error("model config: unknown key '" + kv.first + "'");
   }
   return c;
+}
+
+std::vector<config_field> model_config_fields() {
+  model_config defaults;
+  std::vector<config_field> out;
+  visit_fields(defaults, field_lister{out});
+  return out;
 }
 
 model_config_error::model_config_error(std::string k, std::string v, std::string e)

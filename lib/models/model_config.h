@@ -45,6 +45,20 @@ struct model_config {
   static model_config from_map(const std::map<std::string, std::string>& m);
 };
 
+// One field as the visitor in model_config.cpp declares it: its to_map key, its default as
+// text, what it means (for --help) and, for enumerations, the values it takes.
+struct config_field {
+  std::string key;           // "d_model"
+  std::string default_text;  // "256"
+  std::string help;          // "Transformer width"
+  std::vector<std::string> choices;  // "gelu", "relu"; empty: any value of its type
+  bool is_flag = false;              // a bool
+};
+
+// Every field, in declaration order: the one description that to_map, from_map and the
+// command-line options of attn train are made from.
+std::vector<config_field> model_config_fields();
+
 // A value that does not parse: key, the text found and what was expected ("a non-negative integer").
 struct model_config_error : error {
   std::string key, value, expected;

@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "core/text_codec.h"
 #include "models/common.h"
 #include "models/model.h"
 
@@ -28,9 +29,9 @@ const family_entry families[] = {
 std::unique_ptr<model> make_model(const model_config& cfg, rng& gen) {
   for (const family_entry& f : families)
     if (cfg.family == f.name) return f.make(cfg, gen);
-  std::string known;
-  for (const family_entry& f : families) known += std::string(known.empty() ? "" : ", ") + f.name;
-  throw error("unknown model family '" + cfg.family + "' (known: " + known + ")");
+  std::vector<std::string> known;
+  for (const family_entry& f : families) known.push_back(f.name);
+  throw error(unknown_name_message("model family", cfg.family, known));
 }
 
 std::vector<std::string> model_families() {

@@ -12,6 +12,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "core/error.h"
+#include "core/text_codec.h"
 #include "train/settings.h"
 
 namespace attn {
@@ -225,9 +226,9 @@ const optimizer_kind kinds[] = {
 const optimizer_kind& find_kind(const std::string& name) {
   for (const auto& k : kinds)
     if (name == k.name) return k;
-  std::string known;
-  for (const auto& k : kinds) known += std::string(known.empty() ? "" : ", ") + k.name;
-  throw error("unknown optimizer '" + name + "' (known: " + known + ")");
+  std::vector<std::string> known;
+  for (const auto& k : kinds) known.push_back(k.name);
+  throw error(unknown_name_message("optimizer", name, known));
 }
 
 std::string shape_text(const matrix& m) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/text_codec.h"
 #include "train/settings.h"
 
 namespace attn {
@@ -38,9 +39,9 @@ const schedule_kind kinds[] = {
 const schedule_kind& find_kind(const std::string& name) {
   for (const auto& k : kinds)
     if (name == k.name) return k;
-  std::string known;
-  for (const auto& k : kinds) known += std::string(known.empty() ? "" : ", ") + k.name;
-  throw error("unknown LR schedule '" + name + "' (known: " + known + ")");
+  std::vector<std::string> known;
+  for (const auto& k : kinds) known.push_back(k.name);
+  throw error(unknown_name_message("LR schedule", name, known));
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 #pragma once
 // Settings as text: the optimizer and schedule configs travel through checkpoints and logs as
-// std::map<string, string>. Floats are printed with 9 significant digits, which reads back
-// bit-identical; parse errors name the key.
+// std::map<string, string>, with the codecs of core/text_codec.h; these parse errors name the key.
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/text_codec.h"
 #include "models/model_config.h"  // config_problem, field_describer
 
 namespace attn {
@@ -15,8 +15,8 @@ struct train_options;
 
 namespace attn::settings {
 
-std::string format_float(float x);
-std::string format_bool(bool x);  // "true" / "false"
+using attn::format_bool;   // "true" / "false"
+using attn::format_float;  // 9 significant digits: reads back bit-identical
 
 float parse_float(const std::string& key, const std::string& text);
 std::int64_t parse_int(const std::string& key, const std::string& text);

@@ -18,7 +18,7 @@ one_line() {  # one_line NAME FILE
 header='sentence,module,kind,layer,head,query_pos,query_token,key_pos,key_token,weight'
 
 "$attn" vocab -q --type word --size 30 --column all -o w.vocab "$data/reverse-train.tsv" || fail=1
-"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 60 --train "$data/reverse-train.tsv" \
+"$attn" train --arch rnn --attention additive --embed 32 --hidden 128 --steps 60 --train "$data/reverse-train.tsv" \
   -v w.vocab --dropout 0 --batch-size 64 --lr 0.003 --schedule cosine --warmup 20 --max-len 32 --threads 1 -q \
   -o r.ckpt 2>err.txt || { echo "FAIL: rnn training: $(tail -3 err.txt)"; fail=1; }
 
@@ -54,7 +54,7 @@ awk -F, 'FNR == 1 { next }
   }' greedy.csv forced.csv || fail=1
 
 # Transformer: every module with --kind all, causal decoder self-attention, --head mean / --layer.
-"$attn" train --model transformer --layers 2 --d-model 32 --heads 2 --ff 64 --steps 20 --train "$data/reverse-train.tsv" \
+"$attn" train --arch transformer --layers 2 --d-model 32 --heads 2 --ff 64 --steps 20 --train "$data/reverse-train.tsv" \
   -v w.vocab --batch-size 32 --max-len 32 --threads 1 -q -o t.ckpt || fail=1
 printf '1 2 3\t3 2 1\n' | "$attn" attention -m t.ckpt --threads 1 --kind all >t.csv; check "attention transformer" 0 $?
 modules=$(tail -n +2 t.csv | cut -d, -f2 | sort -u | tr '\n' ' ')
@@ -75,14 +75,14 @@ awk -F, 'FNR == 1 { next } NR == FNR { w[$6 "," $8] += $10 / 2; next }
 
 # lm: self-attention over <eos> + the line, causal; a classifier: <bos> + the text.
 head -200 "$data/kjv-genesis.txt" >lm.txt
-"$attn" train --model lm --train lm.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --steps 10 \
+"$attn" train --arch lm --train lm.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --steps 10 \
   --vocab-size 300 --threads 1 -q -o lm.ckpt || fail=1
 echo "In the beginning" | "$attn" attention -m lm.ckpt >lm.csv; check "attention lm" 0 $?
 awk -F, 'NR > 1 && $8 > $6 && $10 != 0 { print "FAIL: lm attention looks ahead: " $0; exit 1 }' lm.csv || fail=1
 [ "$(sed -n 2p lm.csv | cut -d, -f7)" = "<eos>" ] || { echo "FAIL: lm first query: $(sed -n 2p lm.csv)"; fail=1; }
 echo "In the beginning" | "$attn" attention -m lm.ckpt --kind cross 2>err.txt >/dev/null; check "lm --kind cross" 2 $?
 one_line "lm --kind cross" err.txt
-"$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 32 --heads 2 --ff 64 \
+"$attn" train --arch classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 32 --heads 2 --ff 64 \
   --steps 10 --vocab-size 300 --threads 1 -q -o c.ckpt || fail=1
 head -3 "$data/sentiment-valid.tsv" | cut -f2 | "$attn" attention -m c.ckpt >c.csv; check "attention classifier" 0 $?
 [ "$(tail -n +2 c.csv | cut -d, -f1 | sort -u | tr '\n' ' ')" = "0 1 2 " ] || { echo "FAIL: classifier sentences (0-based)"; fail=1; }

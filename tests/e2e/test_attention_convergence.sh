@@ -13,7 +13,7 @@ cd "$tmp" || exit 1
 data=$src/examples/data
 
 "$attn" vocab -q --type word --size 30 --column all -o w.vocab "$data/reverse-train.tsv" || fail=1
-"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 400 --train "$data/reverse-train.tsv" \
+"$attn" train --arch rnn --attention additive --embed 32 --hidden 128 --steps 400 --train "$data/reverse-train.tsv" \
   -v w.vocab --dropout 0 --batch-size 64 --lr 0.003 --schedule cosine --warmup 50 --max-len 32 --threads 1 -q \
   -o r.ckpt 2>err.txt || { echo "FAIL: rnn training: $(tail -3 err.txt)"; fail=1; }
 "$attn" attention -m r.ckpt --threads 1 "$data/reverse-valid.tsv" >r.csv || { echo "FAIL: attention"; fail=1; }

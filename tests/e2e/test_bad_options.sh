@@ -30,12 +30,12 @@ for i in $(seq 1 30); do echo "the cat sat on the mat $i"; done >train.txt
 for i in $(seq 1 30); do printf '%s\t%s\n' "a b c $i" "c b a $i"; done >pairs.tsv
 "$attn" vocab --type char --size 60 -o v.txt train.txt pairs.tsv 2>/dev/null || say_fail "vocab"
 small=(--layers 1 --d-model 16 --heads 2 --ff 16 --max-len 16 --steps 2 -q)
-"$attn" train --model lm --train train.txt -v v.txt "${small[@]}" -o lm.ckpt 2>err.txt || say_fail "lm: $(cat err.txt)"
-"$attn" train --model transformer --train pairs.tsv -v v.txt "${small[@]}" -o tr.ckpt 2>err.txt \
+"$attn" train --arch lm --train train.txt -v v.txt "${small[@]}" -o lm.ckpt 2>err.txt || say_fail "lm: $(cat err.txt)"
+"$attn" train --arch transformer --train pairs.tsv -v v.txt "${small[@]}" -o tr.ckpt 2>err.txt \
   || say_fail "transformer: $(cat err.txt)"
 
 # 1. train: every numeric option, exit 2, named as written, nothing written.
-lm=(train --model lm --train train.txt -v v.txt -q -o x.ckpt)
+lm=(train --arch lm --train train.txt -v v.txt -q -o x.ckpt)
 while read -r opt args; do
   # shellcheck disable=SC2086
   expect "train $opt $args" 2 "$opt" x.ckpt "$attn" "${lm[@]}" $opt $args
@@ -84,17 +84,17 @@ expect "heads vs d-model" 2 "--d-model 16" x.ckpt "$attn" "${lm[@]}" --heads 3 -
 expect "additive heads" 2 "--attention additive" x.ckpt "$attn" "${lm[@]}" --heads 2 --attention additive
 expect "rope head width" 2 "--pos-encoding rope" x.ckpt "$attn" "${lm[@]}" --d-model 6 --heads 2 --pos-encoding rope
 expect "default named" 2 "(the default)" x.ckpt "$attn" "${lm[@]}" --d-model 30
-rnn=(train --model rnn --train pairs.tsv -v v.txt -q -o x.ckpt)
+rnn=(train --arch rnn --train pairs.tsv -v v.txt -q -o x.ckpt)
 expect "rnn --hidden 0" 2 "--hidden" x.ckpt "$attn" "${rnn[@]}" --hidden 0
 expect "rnn --embed 0" 2 "--embed" x.ckpt "$attn" "${rnn[@]}" --embed 0
 expect "rnn odd bidirectional" 2 "--hidden 7" x.ckpt "$attn" "${rnn[@]}" --hidden 7 --bidirectional
-expect "vocab-size too small" 2 "--vocab-size" x.ckpt "$attn" train --model lm --train train.txt --vocab-size 10 -o x.ckpt
+expect "vocab-size too small" 2 "--vocab-size" x.ckpt "$attn" train --arch lm --train train.txt --vocab-size 10 -o x.ckpt
 # From a config file: the option and the file are named.
 printf 'lr = 0\n' >bad.cfg
 expect "config lr" 2 "--lr 0" x.ckpt "$attn" "${lm[@]}" --config bad.cfg
 grep -qF "bad.cfg" err.txt || say_fail "config lr: the config file is not named: $(cat err.txt)"
 # A bad option is reported before a missing data file is looked at.
-expect "option before data" 2 "--lr" x.ckpt "$attn" train --model lm --train missing.txt -o x.ckpt --lr 0
+expect "option before data" 2 "--lr" x.ckpt "$attn" train --arch lm --train missing.txt -o x.ckpt --lr 0
 
 # 2. finetune
 ft=(finetune -m lm.ckpt --train train.txt -q -o f.ckpt)
@@ -127,7 +127,7 @@ EOF
 expect "decode bad option, missing checkpoint" 2 "--beam" hyp.txt "$attn" decode -m missing.ckpt -o hyp.txt --beam 0
 echo "a b" | "$attn" decode -m tr.ckpt --sample --temperature 0 >/dev/null 2>err.txt \
   || say_fail "--temperature 0 (always the most probable) refused: $(cat err.txt)"
-"$attn" train --model lm --train train.txt -v v.txt "${small[@]}" --pos-encoding learned -o learned.ckpt 2>err.txt \
+"$attn" train --arch lm --train train.txt -v v.txt "${small[@]}" --pos-encoding learned -o learned.ckpt 2>err.txt \
   || say_fail "learned: $(cat err.txt)"
 echo "the" >prompt.txt
 expect "decode --max-len past learned positions" 2 "--max-len 100" hyp.txt \
@@ -173,16 +173,16 @@ if command -v python3 >/dev/null; then
 fi
 # A vocabulary file gone (or changed) since the run started is not "the vocabulary given".
 "$attn" vocab --type char --size 60 -o v2.txt train.txt 2>/dev/null
-"$attn" train --model lm --train train.txt -v v2.txt "${small[@]}" -o r.ckpt 2>err.txt || say_fail "r.ckpt: $(cat err.txt)"
+"$attn" train --arch lm --train train.txt -v v2.txt "${small[@]}" -o r.ckpt 2>err.txt || say_fail "r.ckpt: $(cat err.txt)"
 rm -f v2.txt
 "$attn" train --resume r.ckpt --steps 3 -q 2>err.txt || say_fail "resume without -v: $(cat err.txt)"
 expect "resume, -v differs" 1 "-v 'v.txt' differs" - "$attn" train --resume r.ckpt --steps 4 -q -v v.txt
 
 # 5. Options that do not apply: one warning each, and the run goes on.
-"$attn" train --model rnn --train pairs.tsv -v v.txt --embed 8 --hidden 8 --max-len 16 --steps 1 -q --heads 8 \
+"$attn" train --arch rnn --train pairs.tsv -v v.txt --embed 8 --hidden 8 --max-len 16 --steps 1 -q --heads 8 \
   -o w.ckpt 2>err.txt || say_fail "rnn --heads: $(cat err.txt)"
 grep -qF "attn train: warning: --heads does not apply to an rnn model" err.txt || say_fail "rnn --heads: no warning: $(cat err.txt)"
-"$attn" train --model transformer --train pairs.tsv -v v.txt "${small[@]}" --hidden 64 \
+"$attn" train --arch transformer --train pairs.tsv -v v.txt "${small[@]}" --hidden 64 \
   -o w.ckpt 2>err.txt || say_fail "transformer --hidden: $(cat err.txt)"
 grep -qF "attn train: warning: --hidden does not apply to a transformer model" err.txt \
   || say_fail "transformer --hidden: no warning: $(cat err.txt)"
@@ -192,9 +192,9 @@ cases=$((cases + 2))
 # 6. Files and streams.
 mkdir cfgdir
 expect "--config DIR" 1 "cfgdir" x.ckpt "$attn" "${lm[@]}" --config cfgdir
-expect "--train - without a vocabulary" 2 "--train -" x.ckpt "$attn" train --model lm --train - -o x.ckpt
-expect "--train - and --valid -" 2 "--valid" x.ckpt "$attn" train --model lm --train - --valid - -v v.txt -o x.ckpt
-expect "control bytes in a message" 1 'no\x0aline\x09x' x.ckpt "$attn" train --model lm --train $'no\nline\tx' -v v.txt -o x.ckpt
+expect "--train - without a vocabulary" 2 "--train -" x.ckpt "$attn" train --arch lm --train - -o x.ckpt
+expect "--train - and --valid -" 2 "--valid" x.ckpt "$attn" train --arch lm --train - --valid - -v v.txt -o x.ckpt
+expect "control bytes in a message" 1 'no\x0aline\x09x' x.ckpt "$attn" train --arch lm --train $'no\nline\tx' -v v.txt -o x.ckpt
 expect "control bytes in a command name" 2 'bad\x0dname' - "$attn" $'bad\rname'
 { printf 'ATTNCKPT\001\000\000\000\003\000\000\000'; printf '\377\377\377\377\377\377\377\377'; printf '\000%.0s' $(seq 1 8); } >huge.ckpt
 expect "header length 2^64-1" 1 "18446744073709551615" hyp.txt "$attn" decode -m huge.ckpt -o hyp.txt
@@ -226,12 +226,12 @@ expect "--threads 'x%value%'" 2 "'x\x25value\x25'" - timeout 20 "$attn" train --
 expect "vocab --size '%value%'" 2 "--size" - timeout 20 "$attn" vocab -t char --size '%value%' -o - train.txt
 expect "--'%canonical_option%'" 2 "unrecognised option" - timeout 20 "$attn" decode --'%canonical_option%' 3
 printf 'threads = %%value%%\n' >placeholder.cfg
-expect "config line 'threads = %value%'" 2 "placeholder.cfg" x.ckpt timeout 20 "$attn" train --config placeholder.cfg --model lm --train train.txt -o x.ckpt
+expect "config line 'threads = %value%'" 2 "placeholder.cfg" x.ckpt timeout 20 "$attn" train --config placeholder.cfg --arch lm --train train.txt -o x.ckpt
 printf '%%invalid_line%%\n' >placeholder2.cfg
-expect "config line '%invalid_line%'" 2 "placeholder2.cfg" x.ckpt timeout 20 "$attn" train --config placeholder2.cfg --model lm --train train.txt -o x.ckpt
+expect "config line '%invalid_line%'" 2 "placeholder2.cfg" x.ckpt timeout 20 "$attn" train --config placeholder2.cfg --arch lm --train train.txt -o x.ckpt
 
 printf 'threads = -1\n' >threads.cfg  # as --threads -1 on the command line
-expect "config line 'threads = -1'" 2 "threads must be 0" x.ckpt "$attn" train --config threads.cfg --model lm --train train.txt -o x.ckpt
+expect "config line 'threads = -1'" 2 "threads must be 0" x.ckpt "$attn" train --config threads.cfg --arch lm --train train.txt -o x.ckpt
 
 echo "$cases bad-option cases"
 exit $fail

@@ -17,7 +17,7 @@ common=(--train "$data/reverse-train.tsv" -v "$tmp/w.vocab" --dropout 0 --batch-
 dec() { "$attn" decode --threads 1 "$@"; }
 
 "$attn" vocab -q --type word --size 30 --column all -o "$tmp/w.vocab" "$data/reverse-train.tsv" || fail=1
-"$attn" train --model transformer --layers 2 --d-model 64 --heads 4 --ff 256 --steps 100 "${common[@]}" \
+"$attn" train --arch transformer --layers 2 --d-model 64 --heads 4 --ff 256 --steps 100 "${common[@]}" \
   -o "$tmp/t.ckpt" 2>"$tmp/err" || { echo "FAIL: transformer training: $(tail -3 "$tmp/err")"; fail=1; }
 cut -f1 "$data/reverse-valid.tsv" >"$tmp/src"
 dec -m "$tmp/t.ckpt" <"$tmp/src" >"$tmp/t.hyp" || fail=1
@@ -60,7 +60,7 @@ cmp -s "$tmp/s1" "$tmp/t.hyp" && { echo "FAIL: sampling at temperature 2 gave th
 lines "sampling" "$tmp/s1" 200
 
 # rnn with additive attention: file input and -o
-"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 60 "${common[@]}" \
+"$attn" train --arch rnn --attention additive --embed 32 --hidden 128 --steps 60 "${common[@]}" \
   -o "$tmp/r.ckpt" 2>"$tmp/err" || { echo "FAIL: rnn training: $(tail -3 "$tmp/err")"; fail=1; }
 dec -m "$tmp/r.ckpt" -o "$tmp/r.hyp" "$tmp/src" || fail=1
 lines "rnn greedy" "$tmp/r.hyp" 200
@@ -69,7 +69,7 @@ lines "rnn beam 5" "$tmp/r5.hyp" 200
 
 # classifier: one known label per input; n-best 2 of its 2 labels are both labels, best first, and
 # their probabilities sum to 1 (scores are log-probs, printed with 6 digits)
-"$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 64 --heads 4 --ff 128 \
+"$attn" train --arch classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 64 --heads 4 --ff 128 \
   --dropout 0 --batch-size 32 --steps 40 --lr 0.003 --vocab-size 300 --threads 1 -q -o "$tmp/c.ckpt" 2>"$tmp/err" \
   || { echo "FAIL: classifier training: $(tail -3 "$tmp/err")"; fail=1; }
 cut -f2 "$data/sentiment-valid.tsv" | dec -m "$tmp/c.ckpt" >"$tmp/c.hyp" || fail=1
@@ -85,7 +85,7 @@ cmp -s <(awk -F' [|][|][|] ' 'NR % 2 { print $2 }' "$tmp/c.nbest") <(head -5 "$t
 
 # lm: one output line per input line, order kept, including an empty prompt
 head -300 "$data/kjv-genesis.txt" >"$tmp/lm.txt"
-"$attn" train --model lm --train "$tmp/lm.txt" --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 \
+"$attn" train --arch lm --train "$tmp/lm.txt" --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 \
   --steps 30 --vocab-size 400 --threads 1 -q -o "$tmp/lm.ckpt" 2>"$tmp/err" || { echo "FAIL: lm training"; fail=1; }
 for how in "" "--beam 3" "--sample --top-k 20 --top-p 0.9"; do
   # shellcheck disable=SC2086

@@ -27,21 +27,21 @@ dec() { "$attn" decode --threads 1 "$@"; }
 
 "$attn" vocab -q --type word --size 30 --column all -o "$tmp/w.vocab" "$data/reverse-train.tsv" || fail=1
 
-"$attn" train --model transformer --layers 2 --d-model 64 --heads 4 --ff 256 --steps 1000 "${common[@]}" \
+"$attn" train --arch transformer --layers 2 --d-model 64 --heads 4 --ff 256 --steps 1000 "${common[@]}" \
   -o "$tmp/t.ckpt" 2>"$tmp/err" || { echo "FAIL: transformer training: $(tail -3 "$tmp/err")"; fail=1; }
 dec -m "$tmp/t.ckpt" <"$tmp/src" >"$tmp/t.hyp" || fail=1
 exact transformer "$tmp/t.hyp" 195
 dec -m "$tmp/t.ckpt" --beam 5 <"$tmp/src" >"$tmp/t5.hyp" || fail=1
 exact transformer-beam5 "$tmp/t5.hyp" 195
 
-"$attn" train --model rnn --attention additive --embed 32 --hidden 128 --steps 600 "${common[@]}" \
+"$attn" train --arch rnn --attention additive --embed 32 --hidden 128 --steps 600 "${common[@]}" \
   -o "$tmp/r.ckpt" 2>"$tmp/err" || { echo "FAIL: rnn training: $(tail -3 "$tmp/err")"; fail=1; }
 dec -m "$tmp/r.ckpt" <"$tmp/src" >"$tmp/r.hyp" || fail=1
 exact rnn-additive "$tmp/r.hyp" 195
 dec -m "$tmp/r.ckpt" --beam 5 <"$tmp/src" >"$tmp/r5.hyp" || fail=1
 exact rnn-additive-beam5 "$tmp/r5.hyp" 195
 
-"$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 64 --heads 4 --ff 128 \
+"$attn" train --arch classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 64 --heads 4 --ff 128 \
   --dropout 0 --batch-size 32 --steps 600 --lr 0.003 --vocab-size 300 --threads 1 -q -o "$tmp/c.ckpt" 2>"$tmp/err" \
   || { echo "FAIL: classifier training: $(tail -3 "$tmp/err")"; fail=1; }
 cut -f2 "$data/sentiment-valid.tsv" | dec -m "$tmp/c.ckpt" >"$tmp/c.hyp" || fail=1

@@ -222,7 +222,7 @@ compare "Genesis, two references" hyp.txt ref.txt ref2.txt -- --ref ref.txt --re
 # --- model mode --------------------------------------------------------------------------------
 head -300 "$data/kjv-genesis.txt" >lm-train.txt
 sed -n '1001,1100p' "$data/kjv-genesis.txt" >lm-valid.txt
-"$attn" train --model lm --train lm-train.txt --valid lm-valid.txt --layers 1 --d-model 32 --heads 2 --ff 64 \
+"$attn" train --arch lm --train lm-train.txt --valid lm-valid.txt --layers 1 --d-model 32 --heads 2 --ff 64 \
   --max-len 32 --steps 30 --vocab-size 300 --threads 1 -q -o lm.ckpt --log lm.csv 2>err.txt
 check "train a tiny lm" 0 $?
 "$attn" eval -m lm.ckpt --data lm-valid.txt --threads 1 >out.txt 2>err.txt; check "eval an lm" 0 $?
@@ -245,7 +245,7 @@ if not ok:
 EOF
 
 # A classifier: accuracy over the validation labels; an unknown label is a malformed line.
-"$attn" train --model classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 32 --heads 2 --ff 64 \
+"$attn" train --arch classifier --train "$data/sentiment-train.tsv" --layers 1 --d-model 32 --heads 2 --ff 64 \
   --steps 20 --vocab-size 300 --threads 1 -q -o cls.ckpt 2>err.txt
 check "train a tiny classifier" 0 $?
 "$attn" eval -m cls.ckpt --data "$data/sentiment-valid.tsv" >out.txt 2>err.txt; check "eval a classifier" 0 $?

@@ -25,7 +25,7 @@ for i in $(seq 1 60); do
 done >a.txt
 head -300 "$data/kjv-genesis.txt" >b-train.txt
 sed -n 301,360p "$data/kjv-genesis.txt" >b-valid.txt
-"$attn" train --model lm --train a.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --vocab-size 300 \
+"$attn" train --arch lm --train a.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --vocab-size 300 \
   --batch-size 16 --lr 3e-3 --steps 40 --threads 1 -q -o base.ckpt
 check "train the base" 0 $?
 
@@ -74,7 +74,7 @@ one_line "--keep-optimizer with another optimizer" err.txt
 
 # A classifier: a label the base does not know makes a malformed line, reported and skipped.
 head -200 "$data/sentiment-train.tsv" >c.tsv
-"$attn" train --model classifier --train c.tsv --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 32 \
+"$attn" train --arch classifier --train c.tsv --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 32 \
   --vocab-size 300 --batch-size 32 --steps 3 --threads 1 -q -o c.ckpt; check "train a classifier" 0 $?
 { head -20 c.tsv; printf 'neutral\tthis day was a day\n'; } >c2.tsv
 "$attn" finetune -m c.ckpt --train c2.tsv --steps 2 --threads 1 -q -o c2.ckpt 2>err.txt

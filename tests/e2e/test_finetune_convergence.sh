@@ -16,7 +16,7 @@ for i in $(seq 1 60); do
 done >a.txt
 head -300 "$data/kjv-genesis.txt" >b-train.txt
 sed -n 301,360p "$data/kjv-genesis.txt" >b-valid.txt
-"$attn" train --model lm --train a.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --vocab-size 300 \
+"$attn" train --arch lm --train a.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --vocab-size 300 \
   --batch-size 16 --lr 3e-3 --steps 40 --threads 1 -q -o base.ckpt || { echo "FAIL: train the base"; fail=1; }
 "$attn" finetune -m base.ckpt --train b-train.txt --valid b-valid.txt --batch-size 16 --lr 3e-3 --dropout 0 \
   --threads 1 -q --steps 40 -o ft.ckpt || { echo "FAIL: finetune"; fail=1; }

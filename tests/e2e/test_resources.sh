@@ -22,7 +22,7 @@ millis() { date +%s%3N; }
 
 "$attn" vocab -q --type word --size 30 --column all -o w.vocab "$data/reverse-train.tsv" || fail=1
 common=(--train "$data/reverse-train.tsv" -v w.vocab --batch-size 32 --max-len 32 --threads 2 -q)
-"$attn" train --model transformer --layers 2 --d-model 32 --heads 2 --ff 64 --steps 20 "${common[@]}" -o t.ckpt \
+"$attn" train --arch transformer --layers 2 --d-model 32 --heads 2 --ff 64 --steps 20 "${common[@]}" -o t.ckpt \
   2>err.txt || { echo "FAIL: training: $(tail -3 err.txt)"; fail=1; }
 
 # ---- configurations too big: refused from the estimate, without allocating ----------------------
@@ -31,7 +31,7 @@ common=(--train "$data/reverse-train.tsv" -v w.vocab --batch-size 32 --max-len 3
 for arch in "--layers 100000000" "--d-model 1000000 --heads 4"; do
   start=$(millis)
   # shellcheck disable=SC2086
-  (ulimit -v 6000000; timeout 60 "$attn" train --model transformer $arch "${common[@]}" -o big.ckpt) 2>err.txt
+  (ulimit -v 6000000; timeout 60 "$attn" train --arch transformer $arch "${common[@]}" -o big.ckpt) 2>err.txt
   code=$?; took=$(($(millis) - start))
   refused "train $arch" $code err.txt "needs about .*(parameters .*optimizer state .*activations .*) but .* available"
   [ -e big.ckpt ] && { echo "FAIL: train $arch wrote a checkpoint"; fail=1; }
@@ -77,7 +77,7 @@ echo "1 2 3" | "$attn" decode -m nan.ckpt >out.txt 2>err.txt
 refused "decode nan.ckpt" $? err.txt "parameter 'decoder.layers.1.ff.in.weight' holds NaN"
 [ -s out.txt ] && { echo "FAIL: decode nan.ckpt printed: $(head -2 out.txt)"; fail=1; }
 cp nan.ckpt resume.ckpt
-"$attn" train --model transformer --layers 2 --d-model 32 --heads 2 --ff 64 --steps 30 "${common[@]}" \
+"$attn" train --arch transformer --layers 2 --d-model 32 --heads 2 --ff 64 --steps 30 "${common[@]}" \
   --resume resume.ckpt -o resume.ckpt 2>err.txt
 refused "train --resume nan.ckpt" $? err.txt "'decoder.layers.1.ff.in.weight' holds NaN"
 cmp -s nan.ckpt resume.ckpt || { echo "FAIL: train --resume changed the NaN checkpoint"; fail=1; }

@@ -32,7 +32,7 @@ head -120 "$data/kjv-genesis.txt" >text.txt
 cp text.txt text.orig
 "$attn" vocab --type char --size 80 -o v.vocab -q text.txt; check "vocab" 0 $?
 cp v.vocab v.orig
-"$attn" train --model lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 \
+"$attn" train --arch lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 \
   --batch-size 8 --steps 3 --threads 1 -q -o m.ckpt; check "train a tiny lm" 0 $?
 cp m.ckpt m.orig
 printf 'And God said\nIn the beginning\n' >src.txt
@@ -56,7 +56,7 @@ one_line "tokenize f >> f" err.txt "standard output is the same file as the inpu
 refused "decode -o f f" "is the same file as the input" "$attn" decode -m m.ckpt -o src.txt src.txt
 refused "decode -o CKPT" "the input -m 'm.ckpt'" "$attn" decode -m m.ckpt -o m.ckpt src.txt
 refused "attention -o f f" "is the same file as the input" "$attn" attention -m m.ckpt -o src.txt src.txt
-tiny=(--model lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --steps 2 --threads 1 -q)
+tiny=(--arch lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --steps 2 --threads 1 -q)
 refused "train -o TRAIN" "-o 'text.txt' is the same file as the input --train" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o text.txt
 refused "train --log TRAIN" "--log 'text.txt' is the same file as the input --train" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o x.ckpt --log text.txt
 refused "train -o VOCAB" "the input --vocab" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o v.vocab
@@ -146,12 +146,12 @@ one_line "an existing non-lock X.lock" err.txt "is not an attn lock file"
 rm -f z.ckpt.lock
 "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o /dev/null --log /dev/null; check "train -o /dev/null" 0 $?
 # The reader of --log - leaving (SIGPIPE) ends the run without leaving its lock file.
-"$attn" train --model lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 \
+"$attn" train --arch lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 \
   --batch-size 8 --steps 100000 --threads 1 -q -o pipe.ckpt --log - | head -2 >/dev/null
 no_temp "train --log - | head"
 
 # 3b. Two runs on one checkpoint or log: the second stops at once.
-long=(--model lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8
+long=(--arch lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8
   --steps 1000000 --threads 1 -q)
 "$attn" train "${long[@]}" -o run.ckpt --log run.csv 2>first.txt &
 first=$!
@@ -168,7 +168,7 @@ grep -q "interrupted by SIGTERM" first.txt || say_fail "no 'interrupted' message
 no_temp "after SIGTERM"
 # A second SIGTERM ends the run at once, mid-step (a step of this model takes about a second
 # single-threaded, 0.3 GB); the last good checkpoint is untouched.
-"$attn" train --model lm --train text.txt -v v.vocab --layers 4 --d-model 256 --heads 4 --ff 1024 --max-len 128 \
+"$attn" train --arch lm --train text.txt -v v.vocab --layers 4 --d-model 256 --heads 4 --ff 1024 --max-len 128 \
   --batch-size 64 --steps 1000000 --threads 1 -o big.ckpt 2>big.txt &
 big=$!
 for _ in $(seq 1 600); do grep -q "parameters" big.txt && break; sleep 0.1; done  # the loop starts
@@ -196,7 +196,7 @@ no_temp "after SIGTERM during decode"
 
 # 4b. A resumed run's log: the rows the interrupted run wrote after its checkpoint are redone,
 # not duplicated.
-"$attn" train --model lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --threads 1 -q \
+"$attn" train --arch lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --threads 1 -q \
   --train text.txt -v v.vocab --steps 4 -o log.ckpt --log log.csv; check "train with --log" 0 $?
 echo "5,0,9,9,9,9,9,,,,train" >>log.csv  # written after the last save, then the run was killed
 "$attn" train --resume log.ckpt --steps 6 --threads 1 -q --log log.csv; check "resume with --log" 0 $?

@@ -21,7 +21,7 @@ for i in $(seq 1 60); do
   echo "a bird flew over the house while $i fish swam in the sea"
 done >train.txt
 head -8 train.txt >valid.txt
-small=(--model lm --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 16 --vocab-size 300
+small=(--arch lm --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 16 --vocab-size 300
        --batch-size 8 --threads 1 --schedule noam --warmup 4 --dropout 0.2 -q)
 
 "$attn" train "${small[@]}" --train train.txt --valid valid.txt --valid-every 5 --steps 20 -o a.ckpt --log a.csv
@@ -57,17 +57,32 @@ kill -TERM $pid; wait $pid; check "SIGTERM" 143 $?
 "$attn" inspect s.ckpt >/dev/null; check "checkpoint saved on SIGTERM" 0 $?
 
 # Bad inputs: one line on stderr, exit 2 (usage) or 1 (runtime).
-"$attn" train --model lm --train missing.txt -o x.ckpt 2>err.txt; check "missing file" 1 $?
+"$attn" train --arch lm --train missing.txt -o x.ckpt 2>err.txt; check "missing file" 1 $?
 one_line "missing file" err.txt
-"$attn" train --model lm --train train.txt -o x.ckpt --frobnicate 2>err.txt; check "unknown option" 2 $?
+"$attn" train --arch lm --train train.txt -o x.ckpt --frobnicate 2>err.txt; check "unknown option" 2 $?
 one_line "unknown option" err.txt
-"$attn" train --model nonsense --train train.txt -o x.ckpt 2>err.txt; check "--model nonsense" 2 $?
-one_line "--model nonsense" err.txt
+"$attn" train --arch nonsense --train train.txt -o x.ckpt 2>err.txt; check "--arch nonsense" 2 $?
+one_line "--arch nonsense" err.txt
+# The model family is --arch; -m/--model names a checkpoint (as in every other subcommand).
+"$attn" train --model lm --train train.txt -o x.ckpt 2>err.txt; check "--model lm" 2 $?
+one_line "--model lm" err.txt
+grep -q -- "--model names a checkpoint; the model family is --arch lm" err.txt \
+  || { echo "FAIL: --model lm hint: $(cat err.txt)"; fail=1; }
+"$attn" train -m a.ckpt --train train.txt -o x.ckpt 2>err.txt; check "-m a.ckpt" 2 $?
+one_line "-m a.ckpt" err.txt
+grep -q -- "--resume a.ckpt" err.txt || { echo "FAIL: -m a.ckpt hint: $(cat err.txt)"; fail=1; }
+# A --config file may name the family with arch = or its old key model =.
+for key in arch model; do
+  printf '%s = lm\nlayers = 1\nd-model = 16\nheads = 2\nff = 32\nmax-len = 16\n' "$key" >"$key.cfg"
+  "$attn" train --config "$key.cfg" --train train.txt -v a.ckpt --steps 1 -q -o "$key.ckpt" 2>err.txt
+  check "config $key = lm" 1 $?  # reaches data loading (a.ckpt is not a vocabulary): parsed
+  grep -q "vocabulary" err.txt || { echo "FAIL: config $key = lm: $(cat err.txt)"; fail=1; }
+done
 : >empty.txt
-"$attn" train --model lm --train empty.txt -o x.ckpt -q -v a.ckpt 2>err.txt; check "not a vocabulary" 1 $?
+"$attn" train --arch lm --train empty.txt -o x.ckpt -q -v a.ckpt 2>err.txt; check "not a vocabulary" 1 $?
 one_line "not a vocabulary" err.txt
 "$attn" vocab --type char --size 60 -o v.txt train.txt 2>/dev/null
-"$attn" train --model lm --train empty.txt -o x.ckpt -q -v v.txt 2>err.txt; check "empty training set" 1 $?
+"$attn" train --arch lm --train empty.txt -o x.ckpt -q -v v.txt 2>err.txt; check "empty training set" 1 $?
 one_line "empty training set" err.txt
 grep -q "no usable examples" err.txt || { echo "FAIL: empty training set message: $(cat err.txt)"; fail=1; }
 exit $fail

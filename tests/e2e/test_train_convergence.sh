@@ -14,7 +14,7 @@ cd "$tmp" || exit 1
 
 head -1400 "$data/kjv-genesis.txt" >gen-train.txt
 tail -n +1401 "$data/kjv-genesis.txt" >gen-valid.txt
-"$attn" train --model lm --train gen-train.txt --valid gen-valid.txt --layers 2 --d-model 64 --heads 2 --ff 256 \
+"$attn" train --arch lm --train gen-train.txt --valid gen-valid.txt --layers 2 --d-model 64 --heads 2 --ff 256 \
   --max-len 64 --vocab-size 400 --batch-size 16 --dropout 0 --lr 3e-3 --warmup 30 --steps 600 --valid-every 200 \
   --threads 1 -q -o gen.ckpt --log gen.csv || { echo "FAIL: train lm on Genesis"; fail=1; }
 bytes=$(wc -c <gen-valid.txt)

@@ -65,3 +65,29 @@ TEST_CASE("registry: families in table order; an unknown family lists the known 
   rng gen(1);
   CHECK_THROWS_WITH_AS(make_model(c, gen), doctest::Contains("known: transformer, rnn, lm, classifier"), error);
 }
+
+TEST_CASE("model_config_fields: every to_map key once, with its default and the choices it accepts") {
+  const auto fields = model_config_fields();
+  const auto defaults = model_config{}.to_map();
+  REQUIRE(fields.size() == defaults.size());
+  for (const auto& f : fields) {
+    CAPTURE(f.key);
+    REQUIRE(defaults.count(f.key) == 1);
+    CHECK(f.default_text == defaults.at(f.key));
+    CHECK(!f.help.empty());
+    for (const auto& choice : f.choices) CHECK_NOTHROW(model_config::from_map({{f.key, choice}}));
+    if (!f.choices.empty()) CHECK_THROWS_AS(model_config::from_map({{f.key, "no-such-choice"}}), model_config_error);
+  }
+  auto field = [&](const std::string& key) {
+    for (const auto& f : fields)
+      if (f.key == key) return f;
+    FAIL("no field " << key);
+    return config_field{};
+  };
+  CHECK(field("activation").choices == std::vector<std::string>{"gelu", "relu"});
+  CHECK(field("attention").choices == std::vector<std::string>{"scaled-dot", "dot", "general", "additive"});
+  CHECK(field("tie_output").is_flag);
+  CHECK_FALSE(field("layers").is_flag);
+  // The old spelling is still read, though not offered.
+  CHECK(model_config::from_map({{"attention", "scaled_dot"}}).attention == "scaled_dot");
+}

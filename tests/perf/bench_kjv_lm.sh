@@ -44,7 +44,7 @@ spm_train --input=train.txt --model_prefix=spm --vocab_size=4096 --model_type=bp
 
 echo "attn: training $steps steps..."
 start=$(date +%s.%N)
-"$attn" train --model lm --train train.txt --valid valid.txt -v kjv.vocab \
+"$attn" train --arch lm --train train.txt --valid valid.txt -v kjv.vocab \
   --layers 4 --d-model 256 --heads 4 --ff 1024 --activation gelu --norm pre --max-len 128 \
   --pos-encoding learned --tie-output=false --dropout 0 \
   --optimizer adamw --lr 1e-3 --schedule constant --warmup 200 --weight-decay 0.01 --clip 0 \

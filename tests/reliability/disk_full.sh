@@ -40,7 +40,7 @@ cd "$tmp" || exit 1
 
 head -400 "$data/reverse-train.tsv" >train.tsv
 "$attn" vocab -q --type word --size 30 --column all -o digits.vocab train.tsv || exit 1
-"$attn" train --model transformer --train train.tsv -v digits.vocab --layers 1 --d-model 32 --heads 2 --ff 64 \
+"$attn" train --arch transformer --train train.tsv -v digits.vocab --layers 1 --d-model 32 --heads 2 --ff 64 \
   --batch-size 32 --max-len 32 --steps 10 --seed 3 --threads 1 -q -o base.ckpt || { echo "FAIL: the base run"; exit 1; }
 size=$(wc -c <base.ckpt)
 

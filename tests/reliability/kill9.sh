@@ -63,7 +63,7 @@ case $family in
   transformer | rnn)
     "$attn" vocab -q --type word --size 30 --column all -o digits.vocab "$data/reverse-train.tsv" || exit 1
     cut -f1 "$data/reverse-valid.tsv" >decode.in
-    run_args=(--model "$family" --train "$data/reverse-train.tsv" --valid "$data/reverse-valid.tsv" -v digits.vocab
+    run_args=(--arch "$family" --train "$data/reverse-train.tsv" --valid "$data/reverse-valid.tsv" -v digits.vocab
       --batch-size 32 --max-len 32)
     if [ "$family" = rnn ]; then run_args+=(--embed 32 --hidden 32 --attention additive)
     else run_args+=(--layers 1 --d-model 32 --heads 2 --ff 64); fi
@@ -72,12 +72,12 @@ case $family in
     head -n 1200 "$data/kjv-genesis.txt" >lm-train.txt
     sed -n 1201,1300p "$data/kjv-genesis.txt" >lm-valid.txt
     head -n 50 lm-valid.txt | cut -c1-30 >decode.in
-    run_args=(--model lm --train lm-train.txt --valid lm-valid.txt --vocab-size 300 --layers 1 --d-model 32 --heads 2
+    run_args=(--arch lm --train lm-train.txt --valid lm-valid.txt --vocab-size 300 --layers 1 --d-model 32 --heads 2
       --ff 64 --max-len 32 --batch-size 16)
     ;;
   classifier)
     cut -f2 "$data/sentiment-valid.tsv" >decode.in
-    run_args=(--model classifier --train "$data/sentiment-train.tsv" --valid "$data/sentiment-valid.tsv"
+    run_args=(--arch classifier --train "$data/sentiment-train.tsv" --valid "$data/sentiment-valid.tsv"
       --vocab-size 500 --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 64 --batch-size 32)
     ;;
   *) echo "kill9: KILL9_FAMILY must be transformer, rnn, lm or classifier" >&2; exit 2 ;;

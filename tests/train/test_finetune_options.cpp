@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "test_helpers.h"
-#include "train_options.h"
+#include "train_command.h"
 
 using namespace attn;
 

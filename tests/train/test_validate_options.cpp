@@ -1,4 +1,4 @@
-// validate_train_command and ignored_options (cli/train_options.h): every range, named as the
+// validate_train_command and ignored_options (cli/train_command.h): every range, named as the
 // user wrote the option, "(the default)" when not given, the checkpoint when a value came from
 // one; and the lib checks they are built on (model_config_problems, train_settings_problems).
 #include <doctest/doctest.h>
@@ -13,7 +13,7 @@
 #include "models/model_config.h"
 #include "train/loop.h"
 #include "train/settings.h"
-#include "train_options.h"
+#include "train_command.h"
 
 using namespace attn;
 
@@ -32,7 +32,7 @@ std::vector<std::string> fields(const std::vector<config_problem>& ps) {
 // The message of the usage_error parse_train_command throws for these extra options (the
 // training file does not exist: options are checked before any file is looked at).
 std::string train_error(std::vector<std::string> extra) {
-  std::vector<std::string> argv = {"--model", "lm", "--train", "/nonexistent/train.txt", "-o", "/nonexistent/x"};
+  std::vector<std::string> argv = {"--arch", "lm", "--train", "/nonexistent/train.txt", "-o", "/nonexistent/x"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   cli::train_command c;
   try {

@@ -1,4 +1,4 @@
-#include "train_options.h"
+#include "train_command.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,107 +12,20 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text_codec.h"
 #include "core/threads.h"
 #include "models/model.h"
 #include "options.h"
 #include "text/vocab.h"
 #include "text/vocab_builder.h"
+#include "train/run_config.h"
 #include "train/settings.h"
 
 namespace attn::cli {
 
 namespace {
 
-// path: not layered and not stored in the checkpoint; arch: a model_config key.
-enum class kind { path, layered, arch, flag };
-
-struct row {
-  const char* name;  // "long,short" as Boost.Program_options spells it
-  kind k;
-  const char* def;  // nullptr: no default
-  const char* help;
-};
-
-// clang-format off
-const row table[] = {
-  // what and where
-  {"model", kind::arch, nullptr, "model family: transformer | rnn | lm | classifier"},
-  {"train", kind::layered, nullptr, "training data: lm = text lines; transformer/rnn = TSV source<TAB>target; classifier = TSV label<TAB>text"},
-  {"valid", kind::layered, "", "validation data, same format"},
-  {"output,o", kind::path, nullptr, "checkpoint to write (the best validation's goes to OUTPUT.best); default with --resume: that file"},
-  {"config", kind::path, nullptr, "read options from FILE (key = value lines, the long option names); the command line wins"},
-  {"resume", kind::path, nullptr, "continue training this checkpoint exactly where it stopped"},
-  {"log", kind::path, nullptr, "append per-step metrics as CSV to FILE"},
-  {"vocab,v", kind::layered, "", "shared vocabulary file (default: build a BPE vocabulary from the training data)"},
-  {"src-vocab", kind::layered, "", "source vocabulary (transformer/rnn, with --tgt-vocab)"},
-  {"tgt-vocab", kind::layered, "", "target vocabulary (transformer/rnn, with --src-vocab)"},
-  {"vocab-size", kind::layered, "4000", "size of the BPE vocabulary built when none is given"},
-  {"max-len", kind::layered, "256", "longest sequence in tokens (lm: window length)"},
-  {"long", kind::layered, "truncate", "longer sequences: truncate | skip"},
-  {"strict", kind::flag, "false", "a malformed data line is an error instead of being skipped"},
-  // architecture (model_config)
-  {"layers", kind::arch, "2", "Transformer layers (encoder and decoder each)"},
-  {"d-model", kind::arch, "256", "Transformer width"},
-  {"heads", kind::arch, "4", "attention heads"},
-  {"ff", kind::arch, "1024", "feed-forward inner width"},
-  {"activation", kind::arch, "gelu", "feed-forward activation: gelu | relu"},
-  {"dropout", kind::arch, "0.1", "dropout probability"},
-  {"attention", kind::arch, "scaled-dot", "attention scoring: scaled-dot | dot | general | additive"},
-  {"pos-encoding", kind::arch, "sinusoidal", "positions: sinusoidal | learned | rope | none | hyperbolic"},
-  {"combine", kind::arch, "residual", "sublayer combination: residual | concat"},
-  {"norm", kind::arch, "pre", "LayerNorm position: pre | post"},
-  {"embed", kind::arch, "128", "rnn: embedding width"},
-  {"hidden", kind::arch, "256", "rnn: LSTM hidden width"},
-  {"bidirectional", kind::arch, "false", "rnn: bidirectional encoder"},
-  {"share-embeddings", kind::arch, "false", "transformer: one embedding table for source and target"},
-  {"tie-output", kind::arch, "true", "output projection = target embedding transposed (--tie-output=false to untie)"},
-  {"pooling", kind::arch, "mean", "classifier: mean | first"},
-  // training
-  {"optimizer", kind::layered, "adamw", "sgd | rmsprop | adam | adamw"},
-  {"lr", kind::layered, "0.001", "peak learning rate"},
-  {"weight-decay", kind::layered, "0.01", "weight decay (decoupled for adamw, L2 otherwise)"},
-  {"momentum", kind::layered, "0", "sgd, rmsprop: momentum"},
-  {"schedule", kind::layered, "constant", "LR schedule: constant | noam | cosine"},
-  {"warmup", kind::layered, "0", "linear warmup steps (noam needs at least 1)"},
-  {"min-lr", kind::layered, "0", "cosine: final learning rate"},
-  {"batch-tokens", kind::layered, "4096", "padded tokens per batch (length-bucketed)"},
-  {"batch-size", kind::layered, "0", "sentences per batch instead of --batch-tokens (0: use --batch-tokens)"},
-  {"epochs", kind::layered, "0", "stop after N epochs (0: no limit; 10 when neither --epochs nor --steps is set)"},
-  {"steps", kind::layered, "0", "stop after N updates (0: no limit)"},
-  {"clip", kind::layered, "1", "global gradient-norm clipping (0: off)"},
-  {"label-smoothing", kind::layered, "0", "label smoothing epsilon"},
-  {"seed", kind::layered, "1", "random seed: initialisation, data order, dropout"},
-  {"valid-every", kind::layered, "0", "validate every N steps (0: after every epoch)"},
-  {"early-stopping", kind::layered, "0", "stop after N validations without improvement (0: never)"},
-  {"save-every", kind::layered, "0", "also save the checkpoint every N steps (0: only at the end)"},
-  {"log-every", kind::layered, "100", "a progress line every N steps when stderr is not a terminal"},
-  {"quiet,q", kind::path, "false", "no progress or config on stderr (warnings and errors still)"},
-};
-// clang-format on
-
-std::string long_name(const char* name) {
-  const std::string s = name;
-  return s.substr(0, s.find(','));
-}
-
-// "d-model" -> "d_model"; "model" -> "family".
-std::string config_key(const std::string& option) {
-  if (option == "model") return "family";
-  std::string k = option;
-  for (char& c : k)
-    if (c == '-') c = '_';
-  return k;
-}
-
-// "max_len" (a model_config or settings field) -> "max-len" (its option); "family" -> "model".
-std::string option_of(const std::string& field) {
-  if (field == "family") return "model";
-  std::string k = field;
-  for (char& c : k)
-    if (c == '_') c = '-';
-  return k;
-}
-
+// The options' descriptions: lib/train/run_config.h.
 // How an option's value is shown in messages: "--d-model 256" when given, "--d-model 256 (in
 // 'run.cfg')" from a config file, "--d-model 256 (the default)" when not given, "d_model = 256"
 // when it came from a checkpoint.
@@ -122,7 +35,7 @@ std::string describe(const train_command& cmd, const std::string& option) {
   const auto v = cmd.values.find(option);
   if (v == cmd.values.end()) {  // finetune: an architecture field, the base model's
     const auto m = cmd.model.to_map();
-    const std::string key = config_key(option);
+    const std::string key = field_of_option(option);
     return key + " = " + (m.count(key) ? m.at(key) : std::string("?"));
   }
   const char* origin = cmd.config_keys.count(option)     ? " (in '"
@@ -185,18 +98,37 @@ struct typed {
   }
 };
 
-// Adds the rows `use` selects to cl; default_of gives each row's default (nullptr: none).
+// Adds the options `use` selects to cl, as run_options() describes them; default_of gives each
+// one's default (nullopt: none).
 template <class Use, class Default>
 void add_rows(command_line& cl, Use use, Default default_of) {
-  for (const row& r : table) {
+  for (const run_option& r : run_options()) {
     if (!use(r)) continue;
     auto* v = po::value<std::string>();
-    const char* d = default_of(r);
-    const std::string def = d ? d : "";
-    if (d) v->default_value(def);
-    if (def == "false" || def == "true") v->implicit_value("true");  // `--strict` alone means true
-    cl.options.add_options()(r.name, v, r.help);
+    const std::optional<std::string> d = default_of(r);
+    if (d) v->default_value(*d);
+    if (r.is_flag) v->implicit_value("true");  // `--strict` alone means true
+    const std::string name = r.name + (r.short_name ? std::string(",") + r.short_name : "");
+    cl.options.add_options()(name.c_str(), v, r.help.c_str());
   }
+}
+
+// The layers of a parse: the options given (command line, --config FILE) as Boost stored them.
+option_layers given_layers(const po::variables_map& vm, const std::set<std::string>& config_keys) {
+  option_layers layers;
+  for (const run_option& r : run_options()) {
+    if (r.role == option_role::path || !vm.count(r.name) || vm[r.name].defaulted()) continue;
+    (config_keys.count(r.name) ? layers.config_file : layers.command_line)[r.name] = vm[r.name].as<std::string>();
+  }
+  return layers;
+}
+
+// Sets cmd's values and their origins from merged layers.
+void take_layers(train_command& cmd, layered_options merged) {
+  cmd.values = std::move(merged.values);
+  cmd.explicit_keys = std::move(merged.explicit_keys);
+  cmd.config_keys = std::move(merged.config_keys);
+  cmd.from_checkpoint = std::move(merged.from_checkpoint);
 }
 
 // --config FILE, stored under the command line (which Boost keeps: the first store wins).
@@ -277,16 +209,26 @@ void resolve_run_options(const typed& t, train_command& cmd) {
   cmd.log_every = t.integer("log-every", any);
 }
 
-bool every_row(const row&) {
+bool every_row(const run_option&) {
   return true;
 }
-const char* table_default(const row& r) {
-  return r.def;
+std::optional<std::string> table_default(const run_option& r) {
+  return r.default_text;
 }
 
 bool quiet_flag(const po::variables_map& vm) {
   const std::map<std::string, std::string> quiet{{"quiet", vm.count("quiet") ? vm["quiet"].as<std::string>() : ""}};
   return typed{quiet}.flag("quiet");
+}
+
+// `attn train -m/--model X`: the model family is --arch; a checkpoint goes to --resume or finetune.
+[[noreturn]] void reject_model_option(const std::string& value) {
+  const auto families = model_families();
+  if (std::find(families.begin(), families.end(), value) != families.end())
+    throw usage_error("--model names a checkpoint; the model family is --arch " + value);
+  throw usage_error("--model names a checkpoint (continue a run with --resume " + value +
+                    ", start from one with attn finetune -m " + value +
+                    "); the model family is --arch transformer|rnn|lm|classifier");
 }
 
 void warn_ignored(const train_command& cmd) {
@@ -296,25 +238,17 @@ void warn_ignored(const train_command& cmd) {
 }  // namespace
 
 void validate_train_command(const train_command& cmd) {
-  const auto name = [&](const std::string& field) { return describe(cmd, option_of(field)); };
+  const auto name = [&](const std::string& field) { return describe(cmd, option_of_field(field)); };
   // The architecture (finetune: only --dropout is new; the base's config was checked on loading).
-  for (const config_problem& p : model_config_problems(cmd.model, name)) reject(cmd, option_of(p.field), p.rule);
+  for (const config_problem& p : model_config_problems(cmd.model, name)) reject(cmd, option_of_field(p.field), p.rule);
   if (cmd.data.max_len < 2) reject(cmd, "max-len", "must be at least 2");
   if (cmd.command == "finetune" && cmd.data.max_len > cmd.model.max_len)
     reject(cmd, "max-len", "must not exceed the base model's max_len = " + std::to_string(cmd.model.max_len));
   // Optimizer, schedule, loop.
-  {
-    const auto kinds = optimizer_kinds();
-    std::string known;
-    bool found = false;
-    for (const auto& k : kinds) {
-      known += (known.empty() ? "" : ", ") + k.first;
-      found = found || k.first == cmd.optimizer.kind;
-    }
-    if (!found) reject(cmd, "optimizer", "is not an optimizer (known: " + known + ")");
-  }
+  if (const auto& kinds = run_option_named("optimizer").choices; !is_one_of(cmd.optimizer.kind, kinds))
+    reject(cmd, "optimizer", "is not an optimizer (known: " + join_names(kinds) + ")");
   for (const config_problem& p : settings::train_settings_problems(cmd.optimizer, cmd.train, name))
-    reject(cmd, option_of(p.field), p.rule);
+    reject(cmd, option_of_field(p.field), p.rule);
   try {
     make_optimizer(cmd.optimizer);  // its own checks, on settings no option reaches today
   } catch (const attn::error& e) {
@@ -323,7 +257,7 @@ void validate_train_command(const train_command& cmd) {
   if (cmd.log_every < 1) reject(cmd, "log-every", "must be at least 1");
   // Data and vocabularies (train: finetune's are the base checkpoint's).
   if (cmd.train_path == "-" && cmd.valid_path == "-") throw usage_error("--train and --valid cannot both be - (stdin)");
-  if (cmd.command != "train" || cmd.resumed) return;
+  if (cmd.command != "train" || cmd.loaded.resumed) return;
   if (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()) {
     if (cmd.data.format != data_format::pairs)
       throw usage_error("--src-vocab/--tgt-vocab are for transformer and rnn; use -v for " + cmd.model.family);
@@ -350,9 +284,10 @@ std::vector<std::string> ignored_options(const train_command& cmd) {
   auto given = [&](const char* k) { return cmd.explicit_keys.count(k) > 0; };
   const std::string& family = cmd.model.family;
   const std::string a_family = (family == "rnn" || family == "lm" ? "an " : "a ") + family + " model";
-  for (const row& r : table) {
-    const std::string k = long_name(r.name);
-    if (r.k == kind::arch && k != "model" && cmd.explicit_keys.count(k) && !model_config_uses(family, config_key(k)))
+  for (const run_option& r : run_options()) {
+    const std::string& k = r.name;
+    if (r.role == option_role::arch && k != "arch" && cmd.explicit_keys.count(k) &&
+        !model_config_uses(family, field_of_option(k)))
       out.push_back("--" + k + " does not apply to " + a_family + " (ignored)");
   }
   const std::string& opt = cmd.optimizer.kind;
@@ -362,9 +297,9 @@ std::vector<std::string> ignored_options(const train_command& cmd) {
     out.push_back("--min-lr applies to --schedule cosine, not " + cmd.train.schedule.kind + " (ignored)");
   if (given("batch-tokens") && cmd.train.batching.batch_size > 0)
     out.push_back("--batch-tokens does not apply with --batch-size (ignored)");
-  if (given("vocab-size") && (cmd.resumed || !cmd.vocab_path.empty() || !cmd.src_vocab_path.empty()))
+  if (given("vocab-size") && (cmd.loaded.resumed || !cmd.vocab_path.empty() || !cmd.src_vocab_path.empty()))
     out.push_back(std::string("--vocab-size applies when a vocabulary is built, not ") +
-                  (cmd.resumed ? "when resuming" : "with a vocabulary file") + " (ignored)");
+                  (cmd.loaded.resumed ? "when resuming" : "with a vocabulary file") + " (ignored)");
   if (cmd.valid_path.empty())
     for (const char* k : {"valid-every", "early-stopping"})
       if (given(k)) out.push_back(std::string("--") + k + " needs --valid (ignored)");
@@ -375,13 +310,19 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   command_line cl;
   cl.name = "train";
   cl.usage =
-      "attn train --model transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
+      "attn train --arch transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
       "       attn train --resume CKPT [options]";
   add_rows(cl, every_row, table_default);
+  // -m/--model names a checkpoint in every other subcommand: here it only earns a hint (and a
+  // --config file's old `model = FAMILY` key still means --arch).
+  cl.options.add_options()("model,m", po::value<std::string>(), "(not a train option: the model family is --arch)");
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return false;
-  cmd.config_keys = read_config_file(cl, vm);
-  auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
+  if (vm.count("model")) reject_model_option(vm["model"].as<std::string>());
+  std::set<std::string> config_keys = read_config_file(cl, vm);
+  option_layers layers = given_layers(vm, config_keys);
+  if (config_keys.count("model") && !layers.command_line.count("arch") && !layers.config_file.count("arch"))
+    layers.config_file["arch"] = vm["model"].as<std::string>();  // `model = FAMILY`: the old name of arch
   auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   cmd.output = path_of("output");
   cmd.log_path = path_of("log");
@@ -389,71 +330,65 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   cmd.resume_path = path_of("resume");
   const std::string resume = path_of("resume");
   if (!resume.empty()) {
-    cmd.resumed = load_checkpoint(resume);
-    if (cmd.resumed->metadata.count("finetuned_from"))
+    cmd.loaded.resumed = load_checkpoint(resume);
+    if (cmd.loaded.resumed->metadata.count("finetuned_from"))
       throw usage_error("'" + resume + "' is a fine-tuning run: continue it with attn finetune --resume " + resume);
     if (cmd.output.empty()) cmd.output = resume;
+    layers.checkpoint_path = resume;
+    layers.checkpoint = cmd.loaded.resumed->train_config;
   }
   // Layers: explicit (command line, --config) > the resumed checkpoint's > defaults.
-  for (const row& r : table) {
-    const std::string k = long_name(r.name);
-    if (r.k == kind::path) continue;
-    if (given(k)) {
-      cmd.values[k] = vm[k].as<std::string>();
-      cmd.explicit_keys.insert(k);
-    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
-      cmd.values[k] = cmd.resumed->train_config.at(k);
-      cmd.from_checkpoint[k] = {resume, k};
-    } else if (vm.count(k)) {
-      cmd.values[k] = vm[k].as<std::string>();
-    }
+  std::vector<std::string> names;
+  for (const run_option& r : run_options()) {
+    if (r.role == option_role::path) continue;
+    names.push_back(r.name);
+    if (r.default_text) layers.defaults[r.name] = *r.default_text;
   }
-  if (!cmd.values.count("model")) throw usage_error("--model is required (transformer, rnn, lm or classifier)");
+  take_layers(cmd, merge_option_layers(names, layers));
+  if (!cmd.values.count("arch")) throw usage_error("--arch is required (transformer, rnn, lm or classifier)");
   if (!cmd.values.count("train")) throw usage_error("--train is required");
   if (cmd.output.empty()) throw usage_error("-o/--output is required");
   {
-    const auto families = model_families();
-    if (std::find(families.begin(), families.end(), cmd.values["model"]) == families.end()) {
-      std::string known;
-      for (const auto& f : families) known += (known.empty() ? "" : ", ") + f;
-      throw usage_error("--model must be one of " + known + ", not '" + cmd.values["model"] + "'");
-    }
+    const auto& families = run_option_named("arch").choices;
+    if (!is_one_of(cmd.values["arch"], families))
+      throw usage_error("--arch must be one of " + join_names(families) + ", not '" + cmd.values["arch"] + "'");
   }
-  if (cmd.resumed) {
-    if (cmd.resumed->counters.count("step") == 0)
+  if (cmd.loaded.resumed) {
+    if (cmd.loaded.resumed->counters.count("step") == 0)
       throw attn::error("'" + resume + "' holds no training state (a bare model?): it cannot be resumed");
-    const auto& saved = cmd.resumed->model_config;
-    if (saved.count("family") && saved.at("family") != cmd.values["model"])
-      throw usage_error("--model " + cmd.values["model"] + " conflicts with the checkpoint's family " +
+    const auto& saved = cmd.loaded.resumed->model_config;
+    if (saved.count("family") && saved.at("family") != cmd.values["arch"])
+      throw usage_error("--arch " + cmd.values["arch"] + " conflicts with the checkpoint's family " +
                         saved.at("family"));
   }
   const typed t{cmd.values, &cmd};
   std::map<std::string, std::string> arch;
-  for (const row& r : table)
-    if (r.k == kind::arch) arch[config_key(long_name(r.name))] = t.text(long_name(r.name));
+  for (const run_option& r : run_options())
+    if (r.role == option_role::arch) arch[field_of_option(r.name)] = t.text(r.name);
   arch["max_len"] = t.text("max-len");
   for (const auto& [key, value] : arch) {  // one at a time, so a bad value names its option
     try {
       model_config::from_map({{key, value}});
     } catch (const model_config_error& e) {
-      reject_text(&cmd, option_of(key), value, e.expected);
+      reject_text(&cmd, option_of_field(key), value, e.expected);
     }
   }
   cmd.model = model_config::from_map(arch);
-  if (cmd.resumed) {  // explicit architecture flags must agree with the checkpoint's model
+  if (cmd.loaded.resumed) {  // explicit architecture flags must agree with the checkpoint's model
     const auto mine = cmd.model.to_map();
-    for (const row& r : table) {
-      const std::string k = long_name(r.name), key = config_key(k);
-      if (r.k != kind::arch || !cmd.explicit_keys.count(k)) continue;
-      const auto it = cmd.resumed->model_config.find(key);
-      if (it != cmd.resumed->model_config.end() && it->second != mine.at(key))
+    for (const run_option& r : run_options()) {
+      const std::string& k = r.name;
+      const std::string key = field_of_option(k);
+      if (r.role != option_role::arch || !cmd.explicit_keys.count(k)) continue;
+      const auto it = cmd.loaded.resumed->model_config.find(key);
+      if (it != cmd.loaded.resumed->model_config.end() && it->second != mine.at(key))
         throw usage_error("--" + k + " " + t.text(k) + " conflicts with the checkpoint's " + key + " = " + it->second);
     }
   }
 
   // A resumed run's vocabularies are the checkpoint's: the paths it stored are not read again.
   auto vocab_option = [&](const char* k) {
-    return cmd.resumed && !cmd.explicit_keys.count(k) ? std::string() : t.text(k);
+    return cmd.loaded.resumed && !cmd.explicit_keys.count(k) ? std::string() : t.text(k);
   };
   cmd.vocab_path = vocab_option("vocab");
   cmd.src_vocab_path = vocab_option("src-vocab");
@@ -479,18 +414,18 @@ namespace {
 
 // Rows of the table that finetune takes: everything but the architecture (except --dropout) and
 // the vocabularies, which are the base checkpoint's.
-bool finetune_row(const row& r) {
-  const std::string k = long_name(r.name);
-  if (r.k == kind::arch) return k == "dropout";
+bool finetune_row(const run_option& r) {
+  const std::string& k = r.name;
+  if (r.role == option_role::arch) return k == "dropout";
   return k != "vocab" && k != "src-vocab" && k != "tgt-vocab" && k != "vocab-size";
 }
 
 // Finetune's own defaults: a lower LR; dropout and max-len come from the model (no default here).
-const char* finetune_default(const row& r) {
-  const std::string k = long_name(r.name);
-  if (k == "lr") return "0.0001";
-  if (k == "dropout" || k == "max-len") return nullptr;
-  return r.def;
+std::optional<std::string> finetune_default(const run_option& r) {
+  const std::string& k = r.name;
+  if (k == "lr") return std::string("0.0001");
+  if (k == "dropout" || k == "max-len") return std::nullopt;
+  return r.default_text;
 }
 
 // "adamw" from optimizer state keys such as "adamw.steps"; "" when there is no state.
@@ -523,10 +458,10 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   for (const std::string& a : argv) {
     if (a.rfind("--", 0) != 0) continue;
     const std::string k = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
-    for (const row& r : table) {
-      if (long_name(r.name) != k || finetune_row(r) || k == "model") continue;
+    for (const run_option& r : run_options()) {
+      if (r.name != k || finetune_row(r)) continue;
       throw usage_error("--" + k + ": a fine-tuned model keeps the base checkpoint's " +
-                        (r.k == kind::arch ? "architecture (only --dropout may change)" : "vocabularies"));
+                        (r.role == option_role::arch ? "architecture (only --dropout may change)" : "vocabularies"));
     }
   }
   command_line cl;
@@ -546,7 +481,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   add_rows(cl, finetune_row, finetune_default);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return false;
-  cmd.config_keys = read_config_file(cl, vm);
+  const std::set<std::string> config_keys = read_config_file(cl, vm);
   auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
   auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   cmd.output = path_of("output");
@@ -564,18 +499,18 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   }
   const std::string& source = resume.empty() ? cmd.base_path : resume;
   if (!resume.empty()) {
-    cmd.resumed = load_checkpoint(resume);
-    if (!cmd.resumed->metadata.count("finetuned_from"))
+    cmd.loaded.resumed = load_checkpoint(resume);
+    if (!cmd.loaded.resumed->metadata.count("finetuned_from"))
       throw usage_error("'" + resume + "' was not written by attn finetune: continue it with attn train --resume " +
                         resume);
-    if (cmd.resumed->counters.count("step") == 0)
+    if (cmd.loaded.resumed->counters.count("step") == 0)
       throw attn::error("'" + resume + "' holds no training state: it cannot be resumed");
     if (cmd.output.empty()) cmd.output = resume;
     if (cmd.keep_optimizer) throw usage_error("--keep-optimizer is for a new run; --resume restores the run's own");
   } else {
-    cmd.base = load_checkpoint(cmd.base_path);
+    cmd.loaded.base = load_checkpoint(cmd.base_path);
   }
-  const checkpoint& src = cmd.resumed ? *cmd.resumed : *cmd.base;
+  const checkpoint& src = cmd.loaded.resumed ? *cmd.loaded.resumed : *cmd.loaded.base;
   if (!src.model_config.count("family") || src.params.empty())
     throw attn::error("'" + source + "' holds no model (no model config or no parameters)");
   cmd.model = checked_model_config(src.model_config, "checkpoint '" + source + "'");
@@ -584,7 +519,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   std::map<std::string, std::string> inherited{{"dropout", settings::format_float(cmd.model.dropout)},
                                                {"max-len", std::to_string(cmd.model.max_len)}};
   if (cmd.keep_optimizer) {
-    const std::string kind = optimizer_kind_of(cmd.base->optimizer);
+    const std::string kind = optimizer_kind_of(cmd.loaded.base->optimizer);
     if (kind.empty()) throw attn::error("'" + cmd.base_path + "' holds no optimizer state for --keep-optimizer");
     if (given("optimizer") && vm["optimizer"].as<std::string>() != kind)
       throw usage_error("--keep-optimizer: the base checkpoint's optimizer state is " + kind + "'s, not " +
@@ -592,27 +527,26 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
     inherited["optimizer"] = kind;
   }
   // Layers: explicit (command line, --config) > the resumed checkpoint's > the model's > defaults.
-  for (const row& r : table) {
-    const std::string k = long_name(r.name);
-    if (r.k == kind::path || !finetune_row(r)) continue;
-    if (given(k)) {
-      cmd.values[k] = vm[k].as<std::string>();
-      cmd.explicit_keys.insert(k);
-    } else if (cmd.resumed && cmd.resumed->train_config.count(k)) {
-      cmd.values[k] = cmd.resumed->train_config.at(k);
-      cmd.from_checkpoint[k] = {resume, k};
-    } else if (inherited.count(k)) {
-      cmd.values[k] = inherited.at(k);
-      if (k != "optimizer") cmd.from_checkpoint[k] = {source, config_key(k)};
-    } else if (vm.count(k)) {
-      cmd.values[k] = vm[k].as<std::string>();
-    }
+  option_layers layers = given_layers(vm, config_keys);
+  if (cmd.loaded.resumed) {
+    layers.checkpoint_path = resume;
+    layers.checkpoint = cmd.loaded.resumed->train_config;
   }
+  layers.base_path = source;
+  layers.inherited = inherited;
+  layers.inherited_unblamed = {"optimizer"};  // --keep-optimizer's kind: no value to blame on the base
+  std::vector<std::string> names;
+  for (const run_option& r : run_options()) {
+    if (r.role == option_role::path || !finetune_row(r)) continue;
+    names.push_back(r.name);
+    if (const auto d = finetune_default(r)) layers.defaults[r.name] = *d;
+  }
+  take_layers(cmd, merge_option_layers(names, layers));
   if (vm.count("freeze")) {
     cmd.freeze = vm["freeze"].as<std::vector<std::string>>();
     cmd.explicit_keys.insert("freeze");
-  } else if (cmd.resumed && cmd.resumed->train_config.count("freeze")) {
-    cmd.freeze = split_words(cmd.resumed->train_config.at("freeze"));
+  } else if (cmd.loaded.resumed && cmd.loaded.resumed->train_config.count("freeze")) {
+    cmd.freeze = split_words(cmd.loaded.resumed->train_config.at("freeze"));
   }
   for (const auto& p : cmd.freeze)
     if (p.empty() || p.find_first_of(" \t") != std::string::npos)
@@ -624,7 +558,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
 
   const typed t{cmd.values, &cmd};
   const float dropout = t.number("dropout");
-  if (cmd.resumed && cmd.explicit_keys.count("dropout") &&
+  if (cmd.loaded.resumed && cmd.explicit_keys.count("dropout") &&
       settings::format_float(dropout) != settings::format_float(cmd.model.dropout))
     throw usage_error("--dropout " + t.text("dropout") +
                       " conflicts with the checkpoint's dropout = " + settings::format_float(cmd.model.dropout));

@@ -1,8 +1,8 @@
 #pragma once
 // The options of `attn train` and `attn finetune`, resolved in layers: command line > --config
 // FILE > the resumed checkpoint's train_config > (finetune: the base model's) > defaults. Every
-// option is declared once, in the table of train_options.cpp, as text; the parse functions turn
-// the merged text into typed structs. The run itself (data, loop, progress, signals) is shared
+// option is declared once, in lib/train/run_config.h (run_options(), merged by
+// merge_option_layers()); the parse functions turn the merged text into typed structs. The run itself (data, loop, progress, signals) is shared
 // too: read_training_data() and run_training(), defined in cmd_train.cpp.
 #include <map>
 #include <memory>
@@ -14,15 +14,18 @@
 #include "commands.h"
 #include "data/dataset.h"
 #include "io/checkpoint.h"
+#include "models/checkpoint_record.h"
 #include "models/model_config.h"
 #include "progress.h"
 #include "text/tokenizer.h"
 #include "train/loop.h"
+#include "train/training_run.h"
 #include "train/optimizer.h"
 
 namespace attn::cli {
 
-struct train_command {
+// What the user asked for: the options, resolved through their layers, as text and typed.
+struct train_request {
   std::string command = "train";  // "train" or "finetune": messages and the --resume hint
   // Every layered option (long name -> value text), as printed at start and stored as train_config.
   std::map<std::string, std::string> values;
@@ -31,7 +34,6 @@ struct train_command {
   // Layered values that came from a checkpoint (the resumed run's train_config, finetune's base
   // model): option -> (checkpoint path, the key as stored there). Their errors blame that file.
   std::map<std::string, std::pair<std::string, std::string>> from_checkpoint;
-  std::optional<checkpoint> resumed;    // --resume CKPT, loaded
 
   model_config model;  // train: family + architecture (vocab sizes, classes: later); finetune: the base's
   optimizer_config optimizer;
@@ -46,9 +48,18 @@ struct train_command {
 
   // attn finetune only
   std::string base_path;            // -m BASE (empty when resuming)
-  std::optional<checkpoint> base;   // BASE, loaded (fresh runs)
   std::vector<std::string> freeze;  // --freeze patterns (train/freeze.h)
   bool keep_optimizer = false;      // start from BASE's optimizer state
+};
+
+// What was loaded for it: the checkpoints the run starts from.
+struct loaded_checkpoints {
+  std::optional<checkpoint> resumed;  // --resume CKPT
+  std::optional<checkpoint> base;     // finetune: -m BASE (fresh runs)
+};
+
+struct train_command : train_request {
+  loaded_checkpoints loaded;
 };
 
 // Parses argv (after `train`) into cmd. Returns false when --help was printed. Throws
@@ -73,25 +84,16 @@ std::vector<std::string> ignored_options(const train_command& cmd);
 // BASE (or the resumed checkpoint) and takes cmd.model from it, with --dropout applied.
 bool parse_finetune_command(const args& argv, train_command& cmd);
 
-// The tokenized --train and --valid data.
-struct training_data {
-  std::map<std::string, std::string> vocabularies;  // role ("shared", or "src" and "tgt") -> vocabulary file text
-  std::unique_ptr<tokenizer> src, tgt_own;          // tgt_own: only when the target vocabulary is separate
-  std::vector<std::string> labels;                  // classifier labels, index = class id
-  dataset train, valid;
-  tokenizer& tgt() const { return tgt_own ? *tgt_own : *src; }
-};
-
-// Reads cmd's --train and --valid with these vocabularies, reporting malformed, truncated and
+// Opens cmd's --train and --valid and reads them (lib/train/training_run.h) with model's tokenizers, reporting malformed, truncated and
 // skipped lines through `out`. A classifier's labels grow from the training data when
-// `grow_labels`; otherwise `labels` is the fixed list and other labels make malformed lines.
+// `grow_labels`; otherwise model.labels is the fixed list and other labels make malformed lines.
 // Throws attn::error when a file holds no usable example.
-training_data read_training_data(const train_command& cmd, const std::map<std::string, std::string>& vocabularies,
-                                 std::vector<std::string> labels, bool grow_labels, progress& out);
+training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels,
+                                 progress& out);
 
 // Runs lib/train's loop on prepared objects with progress, --log, SIGINT/SIGTERM handling and
-// the final message. `base` holds the metadata to store besides the labels (model config,
-// vocabularies, train_config and labels are filled in here). Returns the exit code (0, or
+// the final message. `base` holds what to store besides d's record (model config,
+// train_config, and d's vocabularies, labels and lineage are filled in here). Returns the exit code (0, or
 // 130 / 143 when interrupted after saving); throws attn::error on divergence.
 int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
                  rng& gen, train_state& state, checkpoint base, progress& out);

@@ -1,0 +1,34 @@
+#pragma once
+// Settings as text, one way everywhere: configs travel through checkpoints, --config files and
+// logs as key = value strings. Floats are printed with 9 significant digits, which reads back
+// bit-identical; bools are "true"/"false" (and read "1"/"0" too). The read_* functions return
+// nullopt for text that is not exactly one value, so each caller words its own error.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attn {
+
+std::string format_float(float x);
+std::string format_bool(bool x);
+// The shortest text that reads back as the same float: "0.1" for 0.1f (format_float: "0.100000001").
+std::string format_float_short(float x);
+
+std::optional<float> read_float(const std::string& text);           // strtof, whole text, no overflow
+std::optional<std::int64_t> read_int(const std::string& text);      // decimal, optional sign
+std::optional<std::size_t> read_count(const std::string& text);     // decimal digits only
+std::optional<bool> read_bool(const std::string& text);             // true/false/1/0
+
+// "a, b, c": the list of names an error offers.
+std::string join_names(const std::vector<std::string>& names, const std::string& separator = ", ");
+
+// Whether `name` is one of `names`.
+bool is_one_of(const std::string& name, const std::vector<std::string>& names);
+
+// "unknown optimizer 'x' (known: sgd, adam)": the one wording for a name not in a table.
+std::string unknown_name_message(const std::string& what, const std::string& name,
+                                 const std::vector<std::string>& known);
+
+}  // namespace attn

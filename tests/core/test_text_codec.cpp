@@ -1,0 +1,60 @@
+// Settings as text: floats read back bit-identical, whole-text parsing, one "unknown" wording.
+#include "core/text_codec.h"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <limits>
+
+using namespace attn;
+
+TEST_CASE("a float formatted and read back is the same float") {
+  for (float x : {0.1f, 1e-4f, 3.14159274f, -2.5e-30f, 1e30f, 0.0f, std::numeric_limits<float>::max()}) {
+    const auto back = read_float(format_float(x));
+    REQUIRE(back);
+    CHECK(std::memcmp(&*back, &x, sizeof x) == 0);
+  }
+  CHECK(format_float(0.5f) == "0.5");
+  CHECK(format_float(0.1f) == "0.100000001");
+  for (float x : {0.1f, 1e-4f, 3.14159274f, -2.5e-30f, 1e30f, 0.0f, 256.0f}) {
+    const auto back = read_float(format_float_short(x));
+    REQUIRE(back);
+    CHECK(*back == x);
+  }
+  CHECK(format_float_short(0.1f) == "0.1");
+  CHECK(format_float_short(1e-4f) == "0.0001");
+  CHECK(format_float_short(256.0f) == "256");
+}
+
+TEST_CASE("numbers are read only when the whole text is one") {
+  CHECK(!read_float(""));
+  CHECK(!read_float("1.5x"));
+  CHECK(!read_float("1e99"));  // overflows a float
+  CHECK(*read_int("-12") == -12);
+  CHECK(!read_int("12 "));
+  CHECK(!read_int("99999999999999999999"));
+  CHECK(*read_count("42") == 42u);
+  CHECK(!read_count("-1"));
+  CHECK(!read_count("+1"));
+  CHECK(!read_count(""));
+}
+
+TEST_CASE("bools are true/false or 1/0") {
+  CHECK(*read_bool("true"));
+  CHECK(*read_bool("1"));
+  CHECK(!*read_bool("false"));
+  CHECK(!*read_bool("0"));
+  CHECK(!read_bool("yes"));
+  CHECK(format_bool(true) == "true");
+  CHECK(format_bool(false) == "false");
+}
+
+TEST_CASE("an unknown name lists the known ones") {
+  CHECK(join_names({"a", "b", "c"}) == "a, b, c");
+  CHECK(join_names({"a", "b"}, " | ") == "a | b");
+  CHECK(join_names({}) == "");
+  CHECK(join_names({"", "b", ""}, "\t") == "\tb\t");  // empty names keep their place
+  CHECK(is_one_of("b", {"a", "b"}));
+  CHECK(!is_one_of("", {"a", "b"}));
+  CHECK(unknown_name_message("optimizer", "x", {"sgd", "adam"}) == "unknown optimizer 'x' (known: sgd, adam)");
+}
