@@ -121,7 +121,7 @@ int cmd_decode(const args& argv) {
   if (r.tabbed > 0 && use.splits_source_target && !cl.quiet)
     std::cerr << "attn decode: " << r.tabbed << " input line(s) held source<TAB>target: decoded the source, "
               << "the text before the first tab\n";
-  else if (r.tabbed > 0 && use.hypothesis == hypothesis_kind::label)
+  else if (r.tabbed > 0 && use.predicts_labels())
     std::cerr << "attn decode: warning: " << r.tabbed << " input line(s) hold a tab, classified as part of the text "
               << "(to score label<TAB>text data: attn eval -m CKPT --data FILE)\n";
   if (r.cut > 0)

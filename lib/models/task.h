@@ -56,6 +56,8 @@ struct task {
                                        bool& cut) const;
   // The longest output decoding may produce for sources padded to src_len tokens.
   std::size_t decode_budget(std::size_t max_len, std::size_t src_len) const;
+  // Whether decoding gives one of the model's labels (it needs its label list, one per class).
+  bool predicts_labels() const { return hypothesis == hypothesis_kind::label; }
   // Whether --sample applies (only to token hypotheses).
   bool samples() const { return hypothesis == hypothesis_kind::tokens; }
   // Whether c's positions allow sequences of max_len tokens (learned positions end at c.max_len).

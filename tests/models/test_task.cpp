@@ -103,9 +103,11 @@ TEST_CASE("decoding: lm starts after <eos>, batches equal-length prompts and cou
 
 TEST_CASE("hypotheses: a classifier gives labels and cannot sample; seq2seq splits source<TAB>target") {
   CHECK(task_for("classifier").hypothesis == hypothesis_kind::label);
+  CHECK(task_for("classifier").predicts_labels());
   CHECK_FALSE(task_for("classifier").samples());
   for (const char* f : {"transformer", "rnn", "lm"}) {
     CHECK(task_for(f).hypothesis == hypothesis_kind::tokens);
+    CHECK_FALSE(task_for(f).predicts_labels());
     CHECK(task_for(f).samples());
   }
   CHECK(task_for("transformer").splits_source_target);
