@@ -68,19 +68,15 @@ const family_entry families[] = {
      classifier_task()},
 };
 
-const family_entry& entry(const std::string& family) {
-  for (const family_entry& f : families)
-    if (family == f.name) return f;
-  std::string known;
-  for (const family_entry& f : families) known += std::string(known.empty() ? "" : ", ") + f.name;
-  throw error("unknown model family '" + family + "' (known: " + known + ")");
-}
-
 }  // namespace
 
-std::unique_ptr<model> make_model(const model_config& cfg, rng& gen) { return entry(cfg.family).make(cfg, gen); }
-
-const task& task_for(const std::string& family) { return entry(family).use; }
+std::unique_ptr<model> make_model(const model_config& cfg, rng& gen) {
+  for (const family_entry& f : families)
+    if (cfg.family == f.name) return f.make(cfg, gen);
+  std::string known;
+  for (const family_entry& f : families) known += std::string(known.empty() ? "" : ", ") + f.name;
+  throw error("unknown model family '" + cfg.family + "' (known: " + known + ")");
+}
 
 std::vector<std::string> model_families() {
   std::vector<std::string> names;
@@ -92,6 +88,14 @@ std::vector<std::pair<std::string, std::string>> model_family_summaries() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const family_entry& f : families) out.emplace_back(f.name, f.summary);
   return out;
+}
+
+const task& task_for(const std::string& family) {
+  for (const family_entry& f : families)
+    if (family == f.name) return f.use;
+  std::string known;
+  for (const family_entry& f : families) known += std::string(known.empty() ? "" : ", ") + f.name;
+  throw error("unknown model family '" + family + "' (known: " + known + ")");
 }
 
 }  // namespace attn
