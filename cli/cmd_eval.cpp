@@ -189,13 +189,13 @@ int score_model(const eval_options& o) {
   const std::string name = display_name(o.data_path);
   data_report report;
   dataset data;
+  lines_progress reading("eval", o.progress);  // lines read, then examples scored
   {
     input in(o.data_path);
-    lines_progress shown("eval", o.progress);  // while reading; validation reports no progress yet
-    counted_input counted(in.stream(), shown);
+    counted_input counted(in.stream(), reading);
     std::istream& text = o.progress ? counted.stream() : in.stream();
     data = read_dataset(text, name, d, *lm.src, lm.tgt(), labels, report);
-    shown.done();
+    reading.done();
     if (text.bad()) throw attn::error("error reading '" + name + "'");
   }
   if (report.malformed > 0) {
@@ -212,7 +212,9 @@ int score_model(const eval_options& o) {
          std::to_string(d.max_len) + " skipped");
   if (data.examples.empty()) throw attn::error("'" + name + "' holds no usable examples");
 
-  const valid_result v = validate(*lm.net, data, o.batching);
+  lines_progress scoring("eval", o.progress, std::cerr, reading.start(), "examples");
+  const valid_result v = validate(*lm.net, data, o.batching, scoring.callback());
+  scoring.done();
   const bool labeled = d.format == data_format::labeled;
   const bool lm_text = d.format == data_format::lm;
   if (o.json) {

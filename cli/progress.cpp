@@ -114,14 +114,16 @@ void progress::done() {
   status_shown_ = false;
 }
 
-lines_progress::lines_progress(const std::string& command, bool shown, std::ostream& out, clock::time_point start)
-    : command_(command), shown_(shown), out_(out), start_(start) {}
+lines_progress::lines_progress(const std::string& command, bool shown, std::ostream& out, clock::time_point start,
+                               const std::string& unit)
+    : command_(command), unit_(unit), shown_(shown), out_(out), start_(start) {}
 
 lines_progress::~lines_progress() { done(); }
 
-std::string lines_progress::text(const std::string& command, std::size_t lines, double seconds) {
-  std::string s = "attn " + command + ": " + std::to_string(lines) + " lines";
-  if (seconds > 0) s += ", " + fmt("%.0f", static_cast<double>(lines) / seconds) + " lines/s";
+std::string lines_progress::text(const std::string& command, std::size_t lines, double seconds,
+                                 const std::string& unit) {
+  std::string s = "attn " + command + ": " + std::to_string(lines) + " " + unit;
+  if (seconds > 0) s += ", " + fmt("%.0f", static_cast<double>(lines) / seconds) + " " + unit + "/s";
   return s;
 }
 
@@ -129,7 +131,7 @@ void lines_progress::update(std::size_t lines_done, clock::time_point now) {
   if (!shown_ || now - start_ < first_after || (drawn_ && now - last_draw_ < every)) return;
   last_draw_ = now;
   const double seconds = std::chrono::duration<double>(now - start_).count();
-  out_ << "\r" << text(command_, lines_done, seconds) << "\x1b[K" << std::flush;
+  out_ << "\r" << text(command_, lines_done, seconds, unit_) << "\x1b[K" << std::flush;
   drawn_ = true;
 }
 

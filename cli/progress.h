@@ -48,8 +48,9 @@ class lines_progress {
   using clock = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds first_after{1000}, every{250};
 
+  // unit: what is counted ("lines"; eval's scoring: "examples"). start: when the command began.
   lines_progress(const std::string& command, bool shown, std::ostream& out = std::cerr,
-                 clock::time_point start = clock::now());
+                 clock::time_point start = clock::now(), const std::string& unit = "lines");
   ~lines_progress();
   lines_progress(const lines_progress&) = delete;
   lines_progress& operator=(const lines_progress&) = delete;
@@ -60,12 +61,14 @@ class lines_progress {
   // update() as a callback for the library (translate, attend); empty when nothing is shown.
   std::function<void(std::size_t)> callback();
   bool shown() const { return shown_; }
+  clock::time_point start() const { return start_; }
 
   // "attn decode: 12000 lines, 2100 lines/s" (the rate left out before any time has passed).
-  static std::string text(const std::string& command, std::size_t lines, double seconds);
+  static std::string text(const std::string& command, std::size_t lines, double seconds,
+                          const std::string& unit = "lines");
 
  private:
-  std::string command_;
+  std::string command_, unit_;
   bool shown_, drawn_ = false;
   std::ostream& out_;
   clock::time_point start_, last_draw_{};

@@ -14,6 +14,7 @@ using std::chrono::milliseconds;
 TEST_CASE("the progress text: lines and lines per second") {
   CHECK(lines_progress::text("decode", 1200, 2.0) == "attn decode: 1200 lines, 600 lines/s");
   CHECK(lines_progress::text("eval", 5, 0.0) == "attn eval: 5 lines");
+  CHECK(lines_progress::text("eval", 30, 3.0, "examples") == "attn eval: 30 examples, 10 examples/s");
 }
 
 TEST_CASE("shown after 1 s, at most every 250 ms, one line rewritten with \\r and cleared at the end") {

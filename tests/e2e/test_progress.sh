@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The progress line of tokenize and decode (attention and eval share it, tests/cli/test_progress.cpp):
+# The progress line of tokenize, decode, attention and eval (tests/cli/test_progress.cpp tests its timing):
 # on a terminal (a pty from `script`) an input that takes more than a second shows
 # "attn CMD: N lines, R lines/s" rewritten with \r and cleared at the end; with stderr on a file or
 # with -q there is none, and the output is the same bytes either way.
@@ -43,6 +43,16 @@ grep -q $'\rattn decode: 8 lines, [0-9]* lines/s' dtty.txt || { echo "FAIL: deco
 slow "${words[@]}" | "$attn" decode --threads 1 -m m.ckpt -o file.hyp 2>derr.txt || fail=1
 [ -s derr.txt ] && { echo "FAIL: decode with stderr on a file wrote: $(cat -A derr.txt | head -c 300)"; fail=1; }
 cmp -s tty.hyp file.hyp || { echo "FAIL: decode output differs with a progress line"; fail=1; }
+# attention and eval (eval: lines read, then examples scored)
+mapfile -t pairs < <(head -8 "$data/reverse-train.tsv")
+for cmd in "attention -o tty.csv" "eval"; do
+  name=${cmd%% *}
+  on_tty "$name.txt" "bash -c 'slow \"\$@\" | $attn $cmd --threads 1 -m m.ckpt' _ $(printf '%q ' "${pairs[@]}")" || fail=1
+  grep -q $'\rattn '"$name"': [0-9]* lines, [0-9]* lines/s' "$name.txt" ||
+    { echo "FAIL: $name on a terminal shows no progress line: $(cat -A "$name.txt" | head -c 300)"; fail=1; }
+  slow "${pairs[@]}" | "$attn" $cmd --threads 1 -m m.ckpt >/dev/null 2>"$name.err" || fail=1
+  [ -s "$name.err" ] && { echo "FAIL: $name with stderr on a file wrote: $(cat -A "$name.err" | head -c 300)"; fail=1; }
+done
 # A fast run (under a second) shows nothing, even on a terminal.
 on_tty fast.txt "$attn decode --threads 1 -m m.ckpt -o fast.hyp src.txt" || fail=1
 grep -q 'lines/s' fast.txt && { echo "FAIL: a fast decode shows a progress line"; fail=1; }
