@@ -41,7 +41,8 @@ class dumper {
     kind_ = o.kind.empty() ? task_.default_attention_kind() : o.kind;
     if (kind_ != "all" && !task_.has_attention_kind(kind_))
       throw error("a " + c.family + " model has no '" + kind_ + "' attention");
-    if (o.layer >= static_cast<long>(task_.attention_layers(c)) || o.head >= static_cast<long>(task_.attention_heads(c)))
+    if (o.layer >= static_cast<long>(task_.attention_layers(c)) ||
+        o.head >= static_cast<long>(task_.attention_heads(c)))
       throw error("layer " + std::to_string(o.layer) + " / head " + std::to_string(o.head) + " is past the model's");
     out_ << "sentence,module,kind,layer,head,query_pos,query_token,key_pos,key_token,weight\n";
   }
@@ -133,8 +134,8 @@ class dumper {
     const std::vector<std::string>& q_tokens = a.queries == sequence_side::source ? p.src : p.tgt_query;
     const std::vector<std::string>& k_tokens = a.keys == sequence_side::source ? p.src : p.tgt_key;
     const std::size_t Tq = a.q_len, Tk = a.k_len;  // one item, no padding: every position is valid
-    const std::string prefix = std::to_string(number - 1) + ',' + csv_field(a.module) + ',' + a.kind + ',' +
-                               std::to_string(a.layer) + ',';
+    const std::string prefix =
+        std::to_string(number - 1) + ',' + csv_field(a.module) + ',' + a.kind + ',' + std::to_string(a.layer) + ',';
     const bool mean = o_.head_mean;
     char number_text[32];
     for (std::size_t h = 0; h < a.heads; ++h) {

@@ -19,11 +19,11 @@
 namespace attn {
 
 struct attend_options {
-  std::string kind;        // self | cross | all ("" = the task's default kind)
-  long layer = -1;         // one layer, or -1 = all
-  long head = -1;          // one head, or -1 = all (ignored with head_mean)
-  bool head_mean = false;  // one row set per map: the mean over its heads (head column "mean")
-  std::size_t max_len = 0; // sequences are cut to max_len tokens (0: the model's max_len)
+  std::string kind;         // self | cross | all ("" = the task's default kind)
+  long layer = -1;          // one layer, or -1 = all
+  long head = -1;           // one head, or -1 = all (ignored with head_mean)
+  bool head_mean = false;   // one row set per map: the mean over its heads (head column "mean")
+  std::size_t max_len = 0;  // sequences are cut to max_len tokens (0: the model's max_len)
 };
 
 struct attend_report {

@@ -20,12 +20,12 @@
 namespace attn {
 
 struct translate_options {
-  std::size_t max_len = 0;          // longest output in tokens, and sources are cut to it (0: the model's)
-  std::size_t batch_size = 32;      // sentences decoded together (>= 1)
-  std::size_t chunk_lines = 2048;   // lines read, sorted by length and decoded together
-  beam_config beam{1, 1.0f, 1};     // beam_size 1 without n_best: greedy_decode
-  std::size_t n_best = 0;           // 0: one plain line per input
-  bool sample = false;              // sample instead of searching (token hypotheses only)
+  std::size_t max_len = 0;         // longest output in tokens, and sources are cut to it (0: the model's)
+  std::size_t batch_size = 32;     // sentences decoded together (>= 1)
+  std::size_t chunk_lines = 2048;  // lines read, sorted by length and decoded together
+  beam_config beam{1, 1.0f, 1};    // beam_size 1 without n_best: greedy_decode
+  std::size_t n_best = 0;          // 0: one plain line per input
+  bool sample = false;             // sample instead of searching (token hypotheses only)
   sampling_config sampling;
 };
 

@@ -35,6 +35,8 @@ bool task::has_attention_kind(const std::string& kind) const {
   return (kind == "self" && has_self_attention) || (kind == "cross" && has_cross_attention);
 }
 
-const task& task_of(const model& m) { return task_for(m.config().family); }
+const task& task_of(const model& m) {
+  return task_for(m.config().family);
+}
 
 }  // namespace attn

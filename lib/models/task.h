@@ -41,7 +41,7 @@ enum class attention_input {
 struct task {
   std::int32_t start_token = bos_id;  // fed first when decoding (lm: <eos>, which starts a new line)
   source_form source = source_form::text_eos;
-  bool equal_length_batches = false;  // a decoding batch holds sources of one length (lm prompts)
+  bool equal_length_batches = false;    // a decoding batch holds sources of one length (lm prompts)
   bool budget_includes_source = false;  // the source counts towards max_len (lm: the prompt)
   hypothesis_kind hypothesis = hypothesis_kind::tokens;
   bool splits_source_target = false;  // a `source<TAB>target` input line decodes its source
@@ -52,8 +52,7 @@ struct task {
   bool positions_bound_length = true;       // learned positions end at the config's max_len (not rnn)
 
   // The source ids of one line, cut to max_len (>= 2); `cut` is set when it was cut.
-  std::vector<std::int32_t> source_ids(tokenizer& tok, std::string_view line, std::size_t max_len,
-                                       bool& cut) const;
+  std::vector<std::int32_t> source_ids(tokenizer& tok, std::string_view line, std::size_t max_len, bool& cut) const;
   // The longest output decoding may produce for sources padded to src_len tokens.
   std::size_t decode_budget(std::size_t max_len, std::size_t src_len) const;
   // Whether decoding gives one of the model's labels (it needs its label list, one per class).

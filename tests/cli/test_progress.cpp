@@ -74,6 +74,6 @@ TEST_CASE("counted_input passes the bytes through unchanged and counts the lines
   const std::string& s = shown.str();
   REQUIRE(s.rfind("\rattn tokenize: ", 0) == 0);
   const long first = std::stol(s.substr(16));
-  CHECK(first > 1000);   // 64 KiB of ~12-byte lines
+  CHECK(first > 1000);  // 64 KiB of ~12-byte lines
   CHECK(first < 10000);
 }
