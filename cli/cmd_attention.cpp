@@ -98,7 +98,7 @@ int cmd_attention(const args& argv) {
   input in(o.input_path);
   output out(o.output_path);
   check_layout(o, m.net->config(), task_of(*m.net));
-  lines_progress shown(cl.name, !cl.quiet && stderr_is_terminal());
+  lines_progress shown(cl.name, show_lines_progress(cl.quiet, o.output_path));
   const attend_report r = attend(m, in.stream(), out.stream(), o.run, shown.callback());
   shown.done();
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");

@@ -111,7 +111,7 @@ int cmd_decode(const args& argv) {
 
   input in(o.input_path);
   output out(o.output_path);
-  lines_progress shown(cl.name, !cl.quiet && stderr_is_terminal());
+  lines_progress shown(cl.name, show_lines_progress(cl.quiet, o.output_path));
   const translate_report r = translate(lm, in.stream(), out.stream(), o.run, shown.callback());
   shown.done();
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");

@@ -289,7 +289,7 @@ int cmd_eval(const args& argv) {
     else if (o.batching.batch_tokens == 0)
       throw usage_error("--batch-tokens must be at least 1");
     o.batching.shuffle = false;
-    o.progress = !cl.quiet && stderr_is_terminal();
+    o.progress = show_lines_progress(cl.quiet, "");  // stdout gets one result line at the end
     return score_model(o);
   }
 

@@ -44,7 +44,7 @@ int cmd_tokenize(const args& argv) {
   output out(out_path);
   const std::string in_name = in_path == "-" ? "stdin" : in_path;
   const std::string out_name = out_path == "-" ? "stdout" : out_path;
-  lines_progress shown(cl.name, !cl.quiet && stderr_is_terminal());
+  lines_progress shown(cl.name, show_lines_progress(cl.quiet, out_path));
   counted_input counted(in.stream(), shown);
   std::istream& text = shown.shown() ? counted.stream() : in.stream();
   const stream_counts c = decode ? decode_stream(*tok, text, out.stream(), format, in_name, out_name)

@@ -140,6 +140,10 @@ void lines_progress::done() {
   drawn_ = false;
 }
 
+bool show_lines_progress(bool quiet, const std::string& output_path) {
+  return !quiet && stderr_is_terminal() && !(output_path == "-" && ::isatty(STDOUT_FILENO));
+}
+
 std::function<void(std::size_t)> lines_progress::callback() {
   if (!shown_) return {};
   return [this](std::size_t lines_done) { update(lines_done); };

@@ -42,7 +42,7 @@ class progress {
 // terminal, one line "attn decode: 12000 lines, 2100 lines/s" rewritten in place on stderr, first
 // shown after 1 s (a short run shows nothing), at most 4 times a second, and cleared by done() (or
 // on destruction, so an error message starts on a clean line). Shown only when `shown` is true:
-// give it !command_line::quiet && stderr_is_terminal().
+// give it show_lines_progress(...).
 class lines_progress {
  public:
   using clock = std::chrono::steady_clock;
@@ -73,6 +73,10 @@ class lines_progress {
   std::ostream& out_;
   clock::time_point start_, last_draw_{};
 };
+
+// Whether a streaming command shows its progress line: not with -q, only when stderr is a terminal,
+// and not when its output ("-" = stdout) goes to that terminal too, where the line would run into it.
+bool show_lines_progress(bool quiet, const std::string& output_path);
 
 // An input stream that reads through `in` and reports to p how many lines it has read (counted
 // as each block arrives), for commands whose library call takes a whole stream (tokenize, eval).

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 
+#include "options.h"
 #include "progress.h"
 
 using attn::cli::counted_input;
@@ -57,6 +58,11 @@ TEST_CASE("not shown (stderr not a terminal, or -q): nothing is written and the 
   CHECK_FALSE(p.callback());
   lines_progress on("tokenize", true, out, t0);
   CHECK(static_cast<bool>(on.callback()));
+}
+
+TEST_CASE("show_lines_progress: never with -q; never with stderr off a terminal (as under ctest)") {
+  CHECK_FALSE(attn::cli::show_lines_progress(true, "out.txt"));
+  if (!attn::cli::stderr_is_terminal()) CHECK_FALSE(attn::cli::show_lines_progress(false, "out.txt"));
 }
 
 TEST_CASE("counted_input passes the bytes through unchanged and counts the lines read") {

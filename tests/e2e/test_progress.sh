@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The progress line of tokenize, decode, attention and eval (tests/cli/test_progress.cpp tests its timing):
 # on a terminal (a pty from `script`) an input that takes more than a second shows
-# "attn CMD: N lines, R lines/s" rewritten with \r and cleared at the end; with stderr on a file or
-# with -q there is none, and the output is the same bytes either way.
+# "attn CMD: N lines, R lines/s" rewritten with \r and cleared at the end; with stderr on a file,
+# with -q, or with the output on that terminal there is none, and the output is the same bytes.
 set -u
 attn=$1; src=$2
 fail=0
@@ -53,6 +53,10 @@ for cmd in "attention -o tty.csv" "eval"; do
   slow "${pairs[@]}" | "$attn" $cmd --threads 1 -m m.ckpt >/dev/null 2>"$name.err" || fail=1
   [ -s "$name.err" ] && { echo "FAIL: $name with stderr on a file wrote: $(cat -A "$name.err" | head -c 300)"; fail=1; }
 done
+# Output on the same terminal (no -o): no progress line running into it.
+on_tty same.txt "bash -c 'slow \"\$@\" | $attn decode --threads 1 -m m.ckpt' _ $(printf '%q ' "${words[@]}")" || fail=1
+grep -q 'lines/s' same.txt && { echo "FAIL: decode writing to the terminal shows a progress line"; fail=1; }
+[ "$(grep -c . same.txt)" = 8 ] || { echo "FAIL: decode to the terminal wrote $(grep -c . same.txt) lines, expected 8"; fail=1; }
 # A fast run (under a second) shows nothing, even on a terminal.
 on_tty fast.txt "$attn decode --threads 1 -m m.ckpt -o fast.hyp src.txt" || fail=1
 grep -q 'lines/s' fast.txt && { echo "FAIL: a fast decode shows a progress line"; fail=1; }
