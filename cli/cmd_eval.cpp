@@ -23,7 +23,9 @@
 #include "eval/text.h"
 #include "io/checkpoint.h"
 #include "models/loaded_model.h"
+#include "models/task.h"
 #include "options.h"
+#include "progress.h"
 #include "train/loop.h"
 
 namespace attn::cli {
@@ -42,6 +44,7 @@ struct eval_options {
   batching_config batching;
   long_policy too_long = long_policy::truncate;
   bool strict = false;
+  bool progress = false;  // a progress line while reading the data (a terminal, no -q)
   // Both.
   bool json = false;
 };
@@ -171,12 +174,13 @@ int score_model(const eval_options& o) {
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model lm = load_model(c, o.checkpoint_path);
   const model_config& cfg = lm.net->config();
-  if (o.max_len > cfg.max_len && cfg.pos_encoding == "learned" && cfg.family != "rnn")
+  const task& use = task_of(*lm.net);
+  if (!use.allows_max_len(cfg, o.max_len))
     throw usage_error("--max-len " + std::to_string(o.max_len) + " exceeds the model's max_len " +
                       std::to_string(cfg.max_len) + " (its learned positions end there)");
 
   dataset_options d;
-  d.format = format_for_family(cfg.family);
+  d.format = use.format;
   d.max_len = o.max_len ? o.max_len : cfg.max_len;
   d.too_long = o.too_long;
   d.strict = o.strict;
@@ -185,10 +189,14 @@ int score_model(const eval_options& o) {
   const std::string name = display_name(o.data_path);
   data_report report;
   dataset data;
+  lines_progress reading("eval", o.progress);  // lines read, then examples scored
   {
     input in(o.data_path);
-    data = read_dataset(in.stream(), name, d, *lm.src, lm.tgt(), labels, report);
-    if (in.stream().bad()) throw attn::error("error reading '" + name + "'");
+    counted_input counted(in.stream(), reading);
+    std::istream& text = o.progress ? counted.stream() : in.stream();
+    data = read_dataset(text, name, d, *lm.src, lm.tgt(), labels, report);
+    reading.done();
+    if (text.bad()) throw attn::error("error reading '" + name + "'");
   }
   if (report.malformed > 0) {
     warn(std::to_string(report.malformed) + " malformed line" + (report.malformed > 1 ? "s" : "") + " of " +
@@ -204,22 +212,24 @@ int score_model(const eval_options& o) {
          std::to_string(d.max_len) + " skipped");
   if (data.examples.empty()) throw attn::error("'" + name + "' holds no usable examples");
 
-  const valid_result v = validate(*lm.net, data, o.batching);
-  const bool classifier = d.format == data_format::labeled;
-  const bool lm_family = d.format == data_format::lm;
+  lines_progress scoring("eval", o.progress, std::cerr, reading.start(), "examples");
+  const valid_result v = validate(*lm.net, data, o.batching, scoring.callback());
+  scoring.done();
+  const bool labeled = d.format == data_format::labeled;
+  const bool lm_text = d.format == data_format::lm;
   if (o.json) {
     nlohmann::ordered_json j;
     j["loss"] = rounded(v.loss);
     j["perplexity"] = rounded(v.perplexity);
     j["accuracy"] = rounded(v.accuracy);
-    if (lm_family) j["bits_per_byte"] = rounded(v.bits_per_byte);
-    j[classifier ? "examples" : "tokens"] = v.tokens;
+    if (lm_text) j["bits_per_byte"] = rounded(v.bits_per_byte);
+    j[labeled ? "examples" : "tokens"] = v.tokens;
     std::cout << j.dump() << "\n";  // NaN/Inf (JSON has none) are written as null
   } else {
     std::cout << "loss = " << fmt("%.4f", v.loss) << " ppl = " << fmt("%.2f", v.perplexity)
               << " accuracy = " << fmt("%.4f", v.accuracy);
-    if (lm_family) std::cout << " bits/byte = " << fmt("%.4f", v.bits_per_byte);
-    std::cout << (classifier ? " examples = " : " tokens = ") << v.tokens << "\n";
+    if (lm_text) std::cout << " bits/byte = " << fmt("%.4f", v.bits_per_byte);
+    std::cout << (labeled ? " examples = " : " tokens = ") << v.tokens << "\n";
   }
   std::cout.flush();
   if (!std::cout) throw attn::error("error writing to stdout");
@@ -279,6 +289,7 @@ int cmd_eval(const args& argv) {
     else if (o.batching.batch_tokens == 0)
       throw usage_error("--batch-tokens must be at least 1");
     o.batching.shuffle = false;
+    o.progress = show_lines_progress(cl.quiet, "");  // stdout gets one result line at the end
     return score_model(o);
   }
 

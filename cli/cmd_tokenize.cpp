@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "options.h"
+#include "progress.h"
 #include "text/token_stream.h"
 #include "text/tokenizer.h"
 #include "text/vocab_file.h"
@@ -43,8 +44,12 @@ int cmd_tokenize(const args& argv) {
   output out(out_path);
   const std::string in_name = in_path == "-" ? "stdin" : in_path;
   const std::string out_name = out_path == "-" ? "stdout" : out_path;
-  const stream_counts c = decode ? decode_stream(*tok, in.stream(), out.stream(), format, in_name, out_name)
-                                 : encode_stream(*tok, in.stream(), out.stream(), format, in_name, out_name);
+  lines_progress shown(cl.name, show_lines_progress(cl.quiet, out_path));
+  counted_input counted(in.stream(), shown);
+  std::istream& text = shown.shown() ? counted.stream() : in.stream();
+  const stream_counts c = decode ? decode_stream(*tok, text, out.stream(), format, in_name, out_name)
+                                 : encode_stream(*tok, text, out.stream(), format, in_name, out_name);
+  shown.done();
   out.close();
   if (stats)
     std::cerr << "attn tokenize: " << c.lines << " lines, " << c.tokens << " tokens, " << c.unknown << " <unk>\n";

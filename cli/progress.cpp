@@ -114,6 +114,68 @@ void progress::done() {
   status_shown_ = false;
 }
 
+lines_progress::lines_progress(const std::string& command, bool shown, std::ostream& out, clock::time_point start,
+                               const std::string& unit)
+    : command_(command), unit_(unit), shown_(shown), out_(out), start_(start) {}
+
+lines_progress::~lines_progress() { done(); }
+
+std::string lines_progress::text(const std::string& command, std::size_t lines, double seconds,
+                                 const std::string& unit) {
+  std::string s = "attn " + command + ": " + std::to_string(lines) + " " + unit;
+  if (seconds > 0) s += ", " + fmt("%.0f", static_cast<double>(lines) / seconds) + " " + unit + "/s";
+  return s;
+}
+
+void lines_progress::update(std::size_t lines_done, clock::time_point now) {
+  if (!shown_ || now - start_ < first_after || (drawn_ && now - last_draw_ < every)) return;
+  last_draw_ = now;
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  out_ << "\r" << text(command_, lines_done, seconds, unit_) << "\x1b[K" << std::flush;
+  drawn_ = true;
+}
+
+void lines_progress::done() {
+  if (drawn_) out_ << "\r\x1b[K" << std::flush;
+  drawn_ = false;
+}
+
+bool show_lines_progress(bool quiet, const std::string& output_path) {
+  return !quiet && stderr_is_terminal() && !(output_path == "-" && ::isatty(STDOUT_FILENO));
+}
+
+std::function<void(std::size_t)> lines_progress::callback() {
+  if (!shown_) return {};
+  return [this](std::size_t lines_done) { update(lines_done); };
+}
+
+// Reads blocks from the wrapped stream's buffer and counts their line ends.
+class counted_input::buffer : public std::streambuf {
+ public:
+  buffer(std::streambuf* source, lines_progress& p) : source_(source), progress_(p), block_(1 << 16) {}
+
+ protected:
+  int_type underflow() override {
+    const std::streamsize n = source_->sgetn(block_.data(), static_cast<std::streamsize>(block_.size()));
+    if (n <= 0) return traits_type::eof();
+    for (std::streamsize i = 0; i < n; ++i) lines_ += block_[static_cast<std::size_t>(i)] == '\n';
+    progress_.update(lines_);
+    setg(block_.data(), block_.data(), block_.data() + n);
+    return traits_type::to_int_type(block_[0]);
+  }
+
+ private:
+  std::streambuf* source_;
+  lines_progress& progress_;
+  std::vector<char> block_;
+  std::size_t lines_ = 0;
+};
+
+counted_input::counted_input(std::istream& in, lines_progress& p)
+    : buf_(std::make_unique<buffer>(in.rdbuf(), p)), stream_(buf_.get()) {}
+
+counted_input::~counted_input() = default;
+
 namespace {
 
 const char* const csv_header =

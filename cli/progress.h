@@ -3,8 +3,14 @@
 // stderr (step, epoch, loss, LR, tokens/s, ETA); otherwise a plain line every --log-every steps.
 // Validation results, notes and warnings are always whole lines. csv_log writes the metrics.
 #include <chrono>
+#include <cstddef>
+#include <functional>
+#include <iostream>
 #include <map>
+#include <memory>
+#include <streambuf>
 #include <string>
+#include <vector>
 
 #include "train/loop.h"
 
@@ -30,6 +36,60 @@ class progress {
   double loss_avg_ = 0;  // mean loss since the last plain line
   std::int64_t loss_n_ = 0;
   std::int64_t first_step_ = -1;  // step before this run's first update (for the ETA)
+};
+
+// The progress of a command that streams input lines (tokenize, decode, attention, eval): on a
+// terminal, one line "attn decode: 12000 lines, 2100 lines/s" rewritten in place on stderr, first
+// shown after 1 s (a short run shows nothing), at most 4 times a second, and cleared by done() (or
+// on destruction, so an error message starts on a clean line). Shown only when `shown` is true:
+// give it show_lines_progress(...).
+class lines_progress {
+ public:
+  using clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds first_after{1000}, every{250};
+
+  // unit: what is counted ("lines"; eval's scoring: "examples"). start: when the command began.
+  lines_progress(const std::string& command, bool shown, std::ostream& out = std::cerr,
+                 clock::time_point start = clock::now(), const std::string& unit = "lines");
+  ~lines_progress();
+  lines_progress(const lines_progress&) = delete;
+  lines_progress& operator=(const lines_progress&) = delete;
+
+  void update(std::size_t lines_done) { update(lines_done, clock::now()); }
+  void update(std::size_t lines_done, clock::time_point now);
+  void done();  // clears a line left on the terminal
+  // update() as a callback for the library (translate, attend); empty when nothing is shown.
+  std::function<void(std::size_t)> callback();
+  bool shown() const { return shown_; }
+  clock::time_point start() const { return start_; }
+
+  // "attn decode: 12000 lines, 2100 lines/s" (the rate left out before any time has passed).
+  static std::string text(const std::string& command, std::size_t lines, double seconds,
+                          const std::string& unit = "lines");
+
+ private:
+  std::string command_, unit_;
+  bool shown_, drawn_ = false;
+  std::ostream& out_;
+  clock::time_point start_, last_draw_{};
+};
+
+// Whether a streaming command shows its progress line: not with -q, only when stderr is a terminal,
+// and not when its output ("-" = stdout) goes to that terminal too, where the line would run into it.
+bool show_lines_progress(bool quiet, const std::string& output_path);
+
+// An input stream that reads through `in` and reports to p how many lines it has read (counted
+// as each block arrives), for commands whose library call takes a whole stream (tokenize, eval).
+class counted_input {
+ public:
+  counted_input(std::istream& in, lines_progress& p);
+  ~counted_input();
+  std::istream& stream() { return stream_; }
+
+ private:
+  class buffer;
+  std::unique_ptr<buffer> buf_;
+  std::istream stream_;
 };
 
 // CSV, one row per step and per validation (split = train | valid), appended when the file

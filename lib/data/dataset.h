@@ -26,6 +26,8 @@ namespace attn {
 enum class data_format { lm, pairs, labeled };
 
 // The data format a model family reads: lm -> lm, classifier -> labeled, others -> pairs.
+// Superseded by the family's task (models/task.h: task_for(family).format, which tests/models
+// checks agrees with this); kept until training asks the task, then to be removed.
 data_format format_for_family(const std::string& family);
 
 struct example {

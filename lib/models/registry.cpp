@@ -1,11 +1,12 @@
-// The table of model families: {name, factory, one-line summary}. Adding a family = one file
-// with its factory plus one row here.
+// The table of model families: {name, factory, one-line summary, task}. Adding a family = one
+// file with its factory plus one row here (with its task: models/task.h).
 #include <iterator>
 
 #include "core/error.h"
 #include "core/text_codec.h"
 #include "models/common.h"
 #include "models/model.h"
+#include "models/task.h"
 
 namespace attn {
 namespace {
@@ -14,14 +15,58 @@ struct family_entry {
   const char* name;
   std::unique_ptr<model> (*make)(const model_config&, rng&);
   const char* summary;
+  task use;
 };
+
+// Encoder-decoders: x <eos> -> y, trained on `source<TAB>target` pairs.
+task seq2seq_task() {
+  task t;
+  t.source = source_form::text_eos;
+  t.splits_source_target = true;
+  t.has_self_attention = t.has_cross_attention = true;
+  t.attention = attention_input::source_target;
+  t.format = data_format::pairs;
+  return t;
+}
+
+task rnn_task() {
+  task t = seq2seq_task();
+  t.has_self_attention = false;  // one attention (decoder over encoder states), one head
+  t.single_attention = true;
+  t.positions_bound_length = false;  // no positions: any length runs
+  return t;
+}
+
+// Continues a prompt: lines of text follow an <eos> in training, so decoding starts with one.
+task lm_task() {
+  task t;
+  t.start_token = eos_id;
+  t.source = source_form::prompt;
+  t.equal_length_batches = true;  // lm::start_decoding takes prompts of one length
+  t.budget_includes_source = true;
+  t.attention = attention_input::eos_text;
+  t.format = data_format::lm;
+  return t;
+}
+
+// <bos> x -> a label, trained on `label<TAB>text` lines.
+task classifier_task() {
+  task t;
+  t.source = source_form::bos_text;
+  t.hypothesis = hypothesis_kind::label;
+  t.attention = attention_input::bos_text;
+  t.format = data_format::labeled;
+  return t;
+}
 
 const family_entry families[] = {
     {"transformer", models_detail::make_transformer,
-     "encoder-decoder Transformer (Vaswani et al.): self-, masked self- and cross-attention"},
-    {"rnn", models_detail::make_rnn, "LSTM encoder-decoder with additive (Bahdanau) or dot/general (Luong) attention"},
-    {"lm", models_detail::make_lm, "decoder-only Transformer language model (GPT style)"},
-    {"classifier", models_detail::make_classifier, "Transformer encoder + pooling + linear head over classes"},
+     "encoder-decoder Transformer (Vaswani et al.): self-, masked self- and cross-attention", seq2seq_task()},
+    {"rnn", models_detail::make_rnn, "LSTM encoder-decoder with additive (Bahdanau) or dot/general (Luong) attention",
+     rnn_task()},
+    {"lm", models_detail::make_lm, "decoder-only Transformer language model (GPT style)", lm_task()},
+    {"classifier", models_detail::make_classifier, "Transformer encoder + pooling + linear head over classes",
+     classifier_task()},
 };
 
 }  // namespace
@@ -44,6 +89,14 @@ std::vector<std::pair<std::string, std::string>> model_family_summaries() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const family_entry& f : families) out.emplace_back(f.name, f.summary);
   return out;
+}
+
+const task& task_for(const std::string& family) {
+  for (const family_entry& f : families)
+    if (family == f.name) return f.use;
+  std::string known;
+  for (const family_entry& f : families) known += std::string(known.empty() ? "" : ", ") + f.name;
+  throw error("unknown model family '" + family + "' (known: " + known + ")");
 }
 
 }  // namespace attn

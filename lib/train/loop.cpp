@@ -31,14 +31,15 @@ std::int64_t counter(const checkpoint& c, const char* key) {
 
 }  // namespace
 
-valid_result validate(model& m, const dataset& d, const batching_config& batching) {
+valid_result validate(model& m, const dataset& d, const batching_config& batching,
+                      const std::function<void(std::size_t examples_done)>& progress) {
   batching_config cfg = batching;
   cfg.shuffle = false;
   tape t;
   no_grad off(t);
   rng unused(0);  // dropout is off without recording; a private rng keeps the run's stream untouched
   double sum = 0;
-  std::size_t tokens = 0, correct = 0;
+  std::size_t tokens = 0, correct = 0, examples = 0;
   for (const auto& idx : make_batches(d.lengths, cfg, 0, 0)) {
     t.reset();
     const batch b = make_batch(d, idx);
@@ -46,6 +47,8 @@ valid_result validate(model& m, const dataset& d, const batching_config& batchin
     sum += static_cast<double>(r.loss.value()(0, 0)) * static_cast<double>(r.tokens);
     tokens += r.tokens;
     correct += r.correct;
+    examples += idx.size();
+    if (progress) progress(examples);
   }
   valid_result v;
   v.tokens = tokens;

@@ -108,8 +108,10 @@ struct train_inputs {
 train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const train_options& opts,
                    const train_inputs& in);
 
-// Validation loss, perplexity and accuracy over d, without recording (dropout off).
-valid_result validate(model& m, const dataset& d, const batching_config& batching);
+// Validation loss, perplexity and accuracy over d, without recording (dropout off). progress
+// (optional) is called after every batch with the number of examples scored so far.
+valid_result validate(model& m, const dataset& d, const batching_config& batching,
+                      const std::function<void(std::size_t examples_done)>& progress = {});
 
 // The checkpoint of the current state: base + parameters, optimizer, schedule, counters, rng.
 checkpoint make_training_checkpoint(const checkpoint& base, const model& m, const optimizer& opt, const rng& gen,

@@ -126,6 +126,20 @@ TEST_CASE("the loop counts steps and epochs; validation reports perplexity and k
   CHECK(r.state.best_valid == doctest::Approx(best));
 }
 
+TEST_CASE("validate reports the examples scored after every batch, and the same result without a callback") {
+  rng gen(1);
+  bigram_model m(gen);
+  const dataset valid = cyclic_lm(10, 5);
+  batching_config b;
+  b.batch_size = 4;
+  std::vector<std::size_t> seen;
+  const valid_result with = validate(m, valid, b, [&](std::size_t done) { seen.push_back(done); });
+  CHECK(seen == std::vector<std::size_t>{4, 8, 10});
+  const valid_result without = validate(m, valid, b);
+  CHECK(with.loss == without.loss);
+  CHECK(with.tokens == without.tokens);
+}
+
 // Single-threaded (tests/doctest_main.cpp) the step loss goes from 2.30 to 0.054 (bound: half the
 // first, 1.15) and the validation loss from 0.21 to 0.00066 (bound: any fall).
 TEST_CASE("training the bigram model lowers the loss" * doctest::test_suite("convergence")) {

@@ -1,0 +1,178 @@
+#include "decode/translate.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "decode/greedy.h"
+#include "models/task.h"
+
+namespace attn {
+
+namespace {
+
+// `index ||| hypothesis ||| score` (Marian's n-best format; index = 0-based input line).
+void append_n_best(std::string& out, std::size_t index, const std::string& text, float score) {
+  char number[32];
+  std::snprintf(number, sizeof number, "%.6g", static_cast<double>(score));
+  out += std::to_string(index) + " ||| " + text + " ||| " + number + "\n";
+}
+
+// Pads ids of items `order[begin..end)` into a source batch.
+batch source_batch(const std::vector<std::vector<std::int32_t>>& ids, const std::vector<std::size_t>& order,
+                   std::size_t begin, std::size_t end) {
+  batch b;
+  b.size = end - begin;
+  for (std::size_t i = begin; i < end; ++i) b.src_len = std::max(b.src_len, ids[order[i]].size());
+  b.src.assign(b.size * b.src_len, pad_id);
+  for (std::size_t i = begin; i < end; ++i) {
+    const auto& s = ids[order[i]];
+    std::copy(s.begin(), s.end(), b.src.begin() + static_cast<std::ptrdiff_t>((i - begin) * b.src_len));
+    b.src_lengths.push_back(static_cast<std::int32_t>(s.size()));
+  }
+  return b;
+}
+
+// One chunk of lines, decoded and printed. lines[i] is input line first_line + i (n-best
+// indices, sampling streams).
+class chunk_decoder {
+ public:
+  chunk_decoder(loaded_model& m, const translate_options& o, std::size_t max_len)
+      : m_(m), o_(o), task_(task_of(*m.net)), max_len_(max_len) {}
+
+  void run(const std::vector<std::string>& lines, std::size_t first_line, std::ostream& out, translate_report& r,
+           const line_progress& progress) {
+    ids_.assign(lines.size(), {});
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      bool cut = false;
+      ids_[i] = task_.source_ids(*m_.src, lines[i], max_len_, cut);
+      r.cut += cut;
+    }
+    std::vector<std::size_t> order(lines.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return ids_[a].size() < ids_[b].size(); });
+    results_.assign(lines.size(), std::string());
+    for (std::size_t begin = 0; begin < order.size();) {
+      std::size_t end = std::min(order.size(), begin + o_.batch_size);
+      if (task_.equal_length_batches)
+        for (std::size_t i = begin + 1; i < end; ++i)
+          if (ids_[order[i]].size() != ids_[order[begin]].size()) {
+            end = i;
+            break;
+          }
+      const batch b = source_batch(ids_, order, begin, end);
+      std::vector<std::size_t> items(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                     order.begin() + static_cast<std::ptrdiff_t>(end));
+      if (task_.hypothesis == hypothesis_kind::label)
+        classify(b, items, first_line);
+      else
+        search(b, items, first_line);
+      begin = end;
+      if (progress) progress(first_line + begin);
+    }
+    for (const auto& text : results_) out << text;
+  }
+
+ private:
+  // The most probable label, or with n_best the n most probable with their log-probs.
+  void classify(const batch& b, const std::vector<std::size_t>& items, std::size_t first_line) {
+    no_grad off(t_);
+    t_.reset();
+    const matrix lp = m_.net->classify(t_, b);  // [B, classes]
+    const std::size_t classes = lp.shape()[1];
+    std::vector<std::size_t> ranked(classes);
+    for (std::size_t i = 0; i < b.size; ++i) {
+      const float* row = lp.data() + i * classes;
+      std::string& result = results_[items[i]];
+      if (o_.n_best == 0) {
+        const std::size_t best = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+        result = m_.labels.at(best) + "\n";
+        continue;
+      }
+      std::iota(ranked.begin(), ranked.end(), 0);
+      std::stable_sort(ranked.begin(), ranked.end(), [&](std::size_t a, std::size_t c) { return row[a] > row[c]; });
+      for (std::size_t j = 0; j < std::min(o_.n_best, classes); ++j)
+        append_n_best(result, first_line + items[i], m_.labels.at(ranked[j]), row[ranked[j]]);
+    }
+  }
+
+  // Token hypotheses: sampled, greedy, or from the beam (best one, or n-best lines).
+  void search(const batch& b, const std::vector<std::size_t>& items, std::size_t first_line) {
+    const std::size_t budget = task_.decode_budget(max_len_, b.src_len);
+    const std::int32_t start = task_.start_token;
+    tokenizer& tgt = m_.tgt();
+    if (o_.sample) {
+      std::vector<std::uint64_t> streams;
+      for (std::size_t line : items) streams.push_back(first_line + line);
+      const auto hyps = sample_decode(*m_.net, t_, b, budget, o_.sampling, streams, start);
+      for (std::size_t i = 0; i < b.size; ++i) tgt.decode(hyps[i], results_[items[i]]);
+    } else if (o_.beam.beam_size == 1 && o_.n_best == 0) {
+      const auto hyps = greedy_decode(*m_.net, t_, b, budget, start);
+      for (std::size_t i = 0; i < b.size; ++i) tgt.decode(hyps[i], results_[items[i]]);
+    } else {
+      const auto hyps = beam_decode(*m_.net, t_, b, budget, o_.beam, start);
+      std::string text;
+      for (std::size_t i = 0; i < b.size; ++i) {
+        std::string& result = results_[items[i]];
+        if (o_.n_best == 0) {
+          tgt.decode(hyps[i].front().tokens, result);
+          continue;
+        }
+        for (const hypothesis& h : hyps[i]) {
+          text.clear();
+          tgt.decode(h.tokens, text);
+          append_n_best(result, first_line + items[i], text, h.score);
+        }
+      }
+    }
+    if (o_.n_best == 0)
+      for (std::size_t line : items) results_[line] += '\n';
+  }
+
+  loaded_model& m_;
+  const translate_options& o_;
+  const task& task_;
+  std::size_t max_len_;
+  tape t_;
+  std::vector<std::vector<std::int32_t>> ids_;
+  std::vector<std::string> results_;
+};
+
+}  // namespace
+
+translate_report translate(loaded_model& m, std::istream& in, std::ostream& out, const translate_options& o,
+                           const line_progress& progress) {
+  const task& use = task_of(*m.net);
+  const std::size_t max_len = o.max_len ? o.max_len : m.net->config().max_len;
+  if (max_len < 2) throw error("decoding needs a max_len of at least 2");
+  if (o.batch_size == 0) throw error("decoding needs a batch size of at least 1");
+  if (o.sample && !use.samples()) throw error("a model that predicts labels cannot sample");
+  chunk_decoder decoder(m, o, max_len);
+  translate_report r;
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (const std::size_t tab = line.find('\t'); tab != std::string::npos) {
+      ++r.tabbed;
+      if (use.splits_source_target) line.resize(tab);  // a test set's line: decode its source
+    }
+    lines.push_back(std::move(line));
+    if (lines.size() == o.chunk_lines) {
+      decoder.run(lines, r.lines, out, r, progress);
+      r.lines += lines.size();
+      lines.clear();
+    }
+  }
+  if (!lines.empty()) {
+    decoder.run(lines, r.lines, out, r, progress);
+    r.lines += lines.size();
+  }
+  return r;
+}
+
+}  // namespace attn

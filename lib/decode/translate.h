@@ -1,0 +1,44 @@
+#pragma once
+// Decoding a stream of lines with a loaded model, as Marian's Translate::run: a batch generator
+// (lines read in chunks, turned into source ids by the family's task, sorted by length and cut
+// into batches), a search (greedy, beam or sampling; a classifier classifies) and a printer that
+// writes one result per input line, in input order:
+//   plain    the hypothesis (or label), one line per input
+//   n-best   `index ||| hypothesis ||| score` lines, index = 0-based input line (Marian's format);
+//            a classifier lists its n most probable labels with their log-probs.
+// Per-family differences (start token, source form, equal-length lm prompts, budget, tab
+// handling) come from models/task.h. docs/decoding.md describes the searches.
+#include <cstddef>
+#include <istream>
+#include <ostream>
+
+#include "decode/beam.h"
+#include "decode/line_progress.h"
+#include "decode/sampling.h"
+#include "models/loaded_model.h"
+
+namespace attn {
+
+struct translate_options {
+  std::size_t max_len = 0;         // longest output in tokens, and sources are cut to it (0: the model's)
+  std::size_t batch_size = 32;     // sentences decoded together (>= 1)
+  std::size_t chunk_lines = 2048;  // lines read, sorted by length and decoded together
+  beam_config beam{1, 1.0f, 1};    // beam_size 1 without n_best: greedy_decode
+  std::size_t n_best = 0;          // 0: one plain line per input
+  bool sample = false;             // sample instead of searching (token hypotheses only)
+  sampling_config sampling;
+};
+
+struct translate_report {
+  std::size_t lines = 0;   // input lines decoded
+  std::size_t cut = 0;     // of them, sources cut to max_len
+  std::size_t tabbed = 0;  // of them, lines holding a tab (split at it when the task splits source<TAB>target)
+};
+
+// Decodes every line of `in` (a trailing '\r' dropped) and writes the results to `out`, chunk by
+// chunk. progress (optional) is called after every batch. Throws attn::error for options that do
+// not fit the model (max_len 1, batch_size 0, sampling a classifier).
+translate_report translate(loaded_model& m, std::istream& in, std::ostream& out, const translate_options& o,
+                           const line_progress& progress = {});
+
+}  // namespace attn

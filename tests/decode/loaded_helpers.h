@@ -1,0 +1,44 @@
+#pragma once
+// A loaded_model of each family with random weights and a letter vocabulary, for the tests of
+// translate() and attend() (what `attn decode` / `attn attention` run on a checkpoint).
+#include <memory>
+#include <string>
+
+#include "models/loaded_model.h"
+#include "text/tokenizer.h"
+#include "text/vocab_builder.h"
+
+namespace attn::decode_testing {
+
+inline std::unique_ptr<tokenizer> letters() {
+  vocab_options o;
+  o.kind = tokenizer_kind::char_level;
+  o.size = 100;
+  vocab_builder b(o);
+  b.add("abcdefg");
+  return make_tokenizer(b.build());
+}
+
+// family's tiny random model (2 layers of 2 heads; max_len 10); a classifier has labels x, y, z.
+inline loaded_model random_model(const std::string& family, std::uint64_t seed = 5) {
+  loaded_model m;
+  m.src = letters();
+  model_config c;
+  c.family = family;
+  c.layers = 2;
+  c.d_model = 8;
+  c.heads = 2;
+  c.ff = 12;
+  c.embed = 6;
+  c.hidden = 8;
+  c.dropout = 0.0f;
+  c.max_len = 10;
+  c.src_vocab = c.tgt_vocab = m.src->size();
+  c.num_classes = 3;
+  rng gen(seed);
+  m.net = make_model(c, gen);
+  if (family == "classifier") m.labels = {"x", "y", "z"};
+  return m;
+}
+
+}  // namespace attn::decode_testing
