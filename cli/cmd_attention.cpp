@@ -51,7 +51,7 @@ void check_layout(attention_options& o, const model_config& c, const task& use) 
   if (kind != "self" && kind != "cross" && kind != "all")
     throw usage_error("--kind must be self, cross or all, not '" + kind + "'");
   if (kind != "all" && !use.has_attention_kind(kind))
-    throw usage_error("the " + c.family + " model has no " + kind + "-attention (--kind " +
+    throw usage_error(use.a_model(c.family) + " has no " + kind + "-attention (--kind " +
                       (kind == "self" ? "cross" : "self") + ")");
   o.run.layer = parse_index(o.layer, "layer", "all or a layer number");
   if (o.head == "mean")

@@ -15,6 +15,7 @@
 #include "core/text_codec.h"
 #include "core/threads.h"
 #include "models/model.h"
+#include "models/task.h"
 #include "options.h"
 #include "text/vocab.h"
 #include "text/vocab_builder.h"
@@ -283,7 +284,7 @@ std::vector<std::string> ignored_options(const train_command& cmd) {
   std::vector<std::string> out;
   auto given = [&](const char* k) { return cmd.explicit_keys.count(k) > 0; };
   const std::string& family = cmd.model.family;
-  const std::string a_family = (family == "rnn" || family == "lm" ? "an " : "a ") + family + " model";
+  const std::string a_family = task_for(family).a_model(family);
   for (const run_option& r : run_options()) {
     const std::string& k = r.name;
     if (r.role == option_role::arch && k != "arch" && cmd.explicit_keys.count(k) &&
@@ -396,7 +397,7 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   if (!cmd.vocab_path.empty() && (!cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()))
     throw usage_error("give either -v/--vocab or --src-vocab/--tgt-vocab, not both");
   cmd.vocab_size = static_cast<std::size_t>(t.integer("vocab-size", 0));
-  cmd.data.format = format_for_family(cmd.model.family);
+  cmd.data.format = task_for(cmd.model.family).format;
   resolve_run_options(t, cmd);
   cmd.quiet = quiet_flag(vm);
   validate_train_command(cmd);
@@ -563,7 +564,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
     throw usage_error("--dropout " + t.text("dropout") +
                       " conflicts with the checkpoint's dropout = " + settings::format_float(cmd.model.dropout));
   cmd.model.dropout = dropout;
-  cmd.data.format = format_for_family(cmd.model.family);
+  cmd.data.format = task_for(cmd.model.family).format;
   resolve_run_options(t, cmd);
   cmd.quiet = quiet_flag(vm);
   validate_train_command(cmd);

@@ -133,12 +133,6 @@ void read_tsv(line_reader& lines, const std::string& name, const dataset_options
 
 }  // namespace
 
-data_format format_for_family(const std::string& family) {
-  if (family == "lm") return data_format::lm;
-  if (family == "classifier") return data_format::labeled;
-  return data_format::pairs;
-}
-
 std::size_t dataset::tokens() const {
   if (format == data_format::labeled) return examples.size();
   std::size_t n = 0;

@@ -26,10 +26,6 @@ namespace attn {
 enum class data_format { lm, pairs, labeled };
 
 // The data format a model family reads: lm -> lm, classifier -> labeled, others -> pairs.
-// Superseded by the family's task (models/task.h: task_for(family).format, which tests/models
-// checks agrees with this); kept until training asks the task, then to be removed.
-data_format format_for_family(const std::string& family);
-
 struct example {
   std::vector<std::int32_t> src;  // lm: window[0..T-1]; pairs: x <eos>; labeled: <bos> x
   std::vector<std::int32_t> tgt;  // lm: window[1..T];   pairs: y (no specials); labeled: empty

@@ -40,7 +40,7 @@ class dumper {
     if (max_len_ < 2) throw error("an attention dump needs a max_len of at least 2");
     kind_ = o.kind.empty() ? task_.default_attention_kind() : o.kind;
     if (kind_ != "all" && !task_.has_attention_kind(kind_))
-      throw error("a " + c.family + " model has no '" + kind_ + "' attention");
+      throw error(task_.a_model(c.family) + " has no '" + kind_ + "' attention");
     if (o.layer >= static_cast<long>(task_.attention_layers(c)) ||
         o.head >= static_cast<long>(task_.attention_heads(c)))
       throw error("layer " + std::to_string(o.layer) + " / head " + std::to_string(o.head) + " is past the model's");

@@ -34,6 +34,7 @@ task rnn_task() {
   t.has_self_attention = false;  // one attention (decoder over encoder states), one head
   t.single_attention = true;
   t.positions_bound_length = false;  // no positions: any length runs
+  t.article = "an";
   return t;
 }
 
@@ -46,6 +47,7 @@ task lm_task() {
   t.budget_includes_source = true;
   t.attention = attention_input::eos_text;
   t.format = data_format::lm;
+  t.article = "an";
   return t;
 }
 
@@ -74,9 +76,7 @@ const family_entry families[] = {
 std::unique_ptr<model> make_model(const model_config& cfg, rng& gen) {
   for (const family_entry& f : families)
     if (cfg.family == f.name) return f.make(cfg, gen);
-  std::vector<std::string> known;
-  for (const family_entry& f : families) known.push_back(f.name);
-  throw error(unknown_name_message("model family", cfg.family, known));
+  throw error(unknown_name_message("model family", cfg.family, model_families()));
 }
 
 std::vector<std::string> model_families() {
@@ -94,9 +94,7 @@ std::vector<std::pair<std::string, std::string>> model_family_summaries() {
 const task& task_for(const std::string& family) {
   for (const family_entry& f : families)
     if (family == f.name) return f.use;
-  std::string known;
-  for (const family_entry& f : families) known += std::string(known.empty() ? "" : ", ") + f.name;
-  throw error("unknown model family '" + family + "' (known: " + known + ")");
+  throw error(unknown_name_message("model family", family, model_families()));
 }
 
 }  // namespace attn

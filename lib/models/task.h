@@ -50,6 +50,7 @@ struct task {
   attention_input attention = attention_input::source_target;
   data_format format = data_format::pairs;  // what training and `attn eval -m` read
   bool positions_bound_length = true;       // learned positions end at the config's max_len (not rnn)
+  const char* article = "a";                // in messages: "a transformer model", "an rnn model"
 
   // The source ids of one line, cut to max_len (>= 2); `cut` is set when it was cut.
   std::vector<std::int32_t> source_ids(tokenizer& tok, std::string_view line, std::size_t max_len, bool& cut) const;
@@ -61,6 +62,8 @@ struct task {
   bool samples() const { return hypothesis == hypothesis_kind::tokens; }
   // Whether c's positions allow sequences of max_len tokens (learned positions end at c.max_len).
   bool allows_max_len(const model_config& c, std::size_t max_len) const;
+  // "a transformer model", "an lm model": the family named in a message.
+  std::string a_model(const std::string& family) const { return article + (" " + family) + " model"; }
 
   // Attention layout: "self" and/or "cross"; the default kind of a dump (cross when it exists);
   // the layers and heads --layer / --head count over.

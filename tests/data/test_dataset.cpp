@@ -131,7 +131,4 @@ TEST_CASE("labeled: labels collected in order of appearance; unknown labels in v
   const dataset v = r.read("pos\ta\nmaybe\tb\n", o);
   CHECK(v.examples.size() == 1);
   CHECK(r.report.problems.at(0) == "f.tsv:2: label 'maybe' does not occur in the training data");
-  CHECK(format_for_family("classifier") == data_format::labeled);
-  CHECK(format_for_family("lm") == data_format::lm);
-  CHECK(format_for_family("rnn") == data_format::pairs);
 }
