@@ -31,40 +31,51 @@ order=(core text io nn data eval models decode train)  # lowest first, for print
 
 status=0
 fail() {
-  echo "$1"
+  echo "$*"
   status=1
 }
 
 # Every folder under lib/ has a row, and lib/CMakeLists.txt says the same.
 for dir in lib/*/; do
-  folder=$(basename "$dir")
+  folder=${dir%/}
+  folder=${folder##*/}
   [ -n "${links[$folder]+set}" ] ||
     fail "lib/$folder: not a layer (add it to this script's table and to lib/CMakeLists.txt)"
 done
-sorted() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort | tr '\n' ' '; }
+# Pure bash below (no process per folder or per line): the check runs in CI before anything else.
+same_set() {  # same_set "a b" "b a": the same words, in any order
+  local a=" $1 " b=" $2 " w
+  for w in $1; do [[ $b == *" $w "* ]] || return 1; done
+  for w in $2; do [[ $a == *" $w "* ]] || return 1; done
+}
+declare -A cmake_links
+while IFS= read -r text; do
+  [[ $text =~ ^attn_layer\(([a-z_]+)\ *([^\)]*)\) ]] && cmake_links[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+done <lib/CMakeLists.txt
 for folder in "${order[@]}"; do
-  line=$(grep -E "^attn_layer\($folder( |\))" lib/CMakeLists.txt || true)
-  if [ -z "$line" ]; then
+  if [ -z "${cmake_links[$folder]+set}" ]; then
     fail "lib/CMakeLists.txt: no attn_layer($folder ...) line"
-    continue
+  elif ! same_set "${cmake_links[$folder]}" "${links[$folder]}"; then
+    fail "lib/CMakeLists.txt: attn_layer($folder ${cmake_links[$folder]}) differs from this script's" \
+      "'$folder: ${links[$folder]}'"
   fi
-  cmake_links=$(sed -E 's/^attn_layer\(([a-z_]+) *([^)]*)\).*/\2/' <<<"$line")
-  [ "$(sorted "$cmake_links")" = "$(sorted "${links[$folder]}")" ] ||
-    fail "lib/CMakeLists.txt: attn_layer($folder $cmake_links) differs from this script's '$folder: ${links[$folder]}'"
 done
 
-# allowed[f]: f itself and everything below it through links.
+# allowed[f]: " f <everything below it through links> ", lower folders first (order[] is bottom-up,
+# and a folder may link only folders before it, so the table itself has no cycle).
 declare -A allowed
-closure() {
-  local f=$1 out=" $1 " dep next
-  for dep in ${links[$f]}; do
-    for next in $(closure "$dep"); do
-      [[ $out == *" $next "* ]] || out+="$next "
+for folder in "${order[@]}"; do
+  allowed[$folder]=" $folder "
+  for dep in ${links[$folder]}; do
+    if [ -z "${allowed[$dep]+set}" ] || [ "$dep" = "$folder" ]; then
+      fail "tools/check_layers.sh: $folder links $dep, which is not below it in order=(...)"
+      continue
+    fi
+    for next in ${allowed[$dep]:-$dep}; do
+      [[ ${allowed[$folder]} == *" $next "* ]] || allowed[$folder]+="$next "
     done
   done
-  echo "$out"
-}
-for folder in "${order[@]}"; do allowed[$folder]=$(closure "$folder"); done
+done
 
 # The includes: file:line:text for every #include "x/..." or <x/...> naming a lib folder.
 declare -A edges

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/check_layers.sh on copies of lib/: passes on the real tree, and fails, naming the file and
-# line, on an upward include, a sideways one, a "../" include, a folder without a row, and a
-# lib/CMakeLists.txt that disagrees with its table; an include allowed only transitively passes.
+# line, on an upward include, a sideways one, a "../" include, a folder without a row, a
+# lib/CMakeLists.txt that disagrees with its table, and a table with an upward edge; an include
+# allowed only transitively passes.
 #   tests/tools/test_check_layers.sh SOURCE_DIR
 set -u
 src=${1:-"$(dirname "$0")/../.."}
@@ -53,6 +54,10 @@ expect "a folder without a row" 1 \
 fresh; sed -i 's/^attn_layer(eval core text)$/attn_layer(eval core io text)/' "$tmp/tree/lib/CMakeLists.txt"
 expect "CMake disagrees" 1 \
   "lib/CMakeLists.txt: attn_layer(eval core io text) differs from this script's 'eval: core text'"
+
+fresh; sed -i 's/^  \[text\]="core"$/  [text]="core models"/' "$tmp/tree/tools/check_layers.sh"
+sed -i 's/^attn_layer(text core)$/attn_layer(text core models)/' "$tmp/tree/lib/CMakeLists.txt"
+expect "a table with an upward edge" 1 "tools/check_layers.sh: text links models, which is not below it in order=(...)"
 
 [ "$fail" = 0 ] && echo "check_layers: all cases pass"
 exit "$fail"
