@@ -111,7 +111,9 @@ int cmd_vocab(const args& argv) {
     std::cout.flush();
     if (!std::cout) throw attn::error("error writing the vocabulary to stdout");
   } else {
-    save_vocab(v, out_path);
+    output out(out_path);  // atomic: a crash never leaves half a vocabulary behind
+    write_vocab(v, out.stream());
+    out.close();
   }
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", log.seconds());

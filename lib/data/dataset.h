@@ -1,6 +1,6 @@
 #pragma once
 // Training and validation data: text files read into token ids, grouped by make_batches
-// (batching.h) and padded into `batch`es (models/model.h). Three formats, one per task:
+// (batching.h) and padded into `batch`es (data/batch.h). Three formats, one per task:
 //   lm          plain text, one sequence per line. Lines are packed into one token stream with
 //               <eos> after each line and cut into windows of max_len + 1 tokens (nanoGPT style):
 //               src = window[0 .. T-1], tgt_out = window[1 .. T]; consecutive windows share one
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "models/model.h"
+#include "data/batch.h"
 #include "text/tokenizer.h"
 
 namespace attn {

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "decode/forbidden_tokens.h"
-#include "text/vocab.h"
+#include "text/special_tokens.h"
 
 namespace attn {
 

@@ -9,6 +9,7 @@
 
 #include "core/tape.h"
 #include "models/model.h"
+#include "text/special_tokens.h"
 
 namespace attn {
 
@@ -34,6 +35,6 @@ float beam_score(float log_prob, std::size_t len, float length_penalty);
 // tokens long, its <eos> included. beam_size 1 gives greedy_decode's tokens. Throws attn::error if
 // beam_size or n_best is 0 or n_best > beam_size.
 std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch& b, std::size_t max_len,
-                                                 const beam_config& cfg, std::int32_t start_token = 2 /* bos_id */);
+                                                 const beam_config& cfg, std::int32_t start_token = bos_id);
 
 }  // namespace attn

@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "text/vocab.h"
+#include "text/special_tokens.h"
 
 namespace attn {
 

@@ -1,7 +1,7 @@
 #include "decode/greedy.h"
 
 #include "decode/forbidden_tokens.h"
-#include "text/vocab.h"
+#include "text/special_tokens.h"
 
 namespace attn {
 

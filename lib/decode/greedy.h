@@ -7,6 +7,7 @@
 
 #include "core/tape.h"
 #include "models/model.h"
+#include "text/special_tokens.h"
 
 namespace attn {
 
@@ -15,6 +16,6 @@ namespace attn {
 // start_token is fed first: <bos> for encoder-decoders; an lm trained on <eos>-separated lines
 // starts a new line after <eos>.
 std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len,
-                                                     std::int32_t start_token = 2 /* bos_id */);
+                                                     std::int32_t start_token = bos_id);
 
 }  // namespace attn

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "core/tape.h"
 #include "models/model.h"
+#include "text/special_tokens.h"
 
 namespace attn {
 
@@ -45,6 +46,6 @@ std::int32_t pick_token(const std::vector<std::int32_t>& tokens, const std::vect
 std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const batch& b, std::size_t max_len,
                                                      const sampling_config& cfg,
                                                      const std::vector<std::uint64_t>& streams,
-                                                     std::int32_t start_token = 2 /* bos_id */);
+                                                     std::int32_t start_token = bos_id);
 
 }  // namespace attn

@@ -18,7 +18,7 @@
 
 #include "core/parameter.h"
 #include "core/tensor.h"
-#include "train/optimizer.h"
+#include "io/named_state.h"
 
 namespace attn {
 
@@ -36,7 +36,7 @@ struct checkpoint {
   std::map<std::string, std::string> model_config;   // resolved model settings, key -> value
   std::map<std::string, std::string> vocabularies;   // role ("src", "tgt", "shared") -> vocab file text
   std::vector<checkpoint_param> params;              // in parameter_store creation order
-  optimizer_state optimizer;                         // optimizer::state(); empty for a bare model
+  named_state optimizer;                             // optimizer::state(); empty for a bare model
   std::map<std::string, std::string> schedule;       // schedule_config_to_map(...)
   std::map<std::string, std::int64_t> counters;      // "step", "epoch", data position, ...
   std::string rng_state;                             // rng::state()

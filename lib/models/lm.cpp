@@ -17,6 +17,7 @@
 #include "nn/layer_norm.h"
 #include "nn/linear.h"
 #include "nn/positional.h"
+#include "text/special_tokens.h"
 
 namespace attn::models_detail {
 namespace {
@@ -45,7 +46,7 @@ class lm_model : public model {
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check(b);
     var logits = forward(t, b.src, b.size, b.src_len, 0, b.src_lengths, gen, nullptr);
-    return token_loss(logits, b.tgt_out, 0, label_smoothing);
+    return token_loss(logits, b.tgt_out, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
@@ -87,7 +88,7 @@ class lm_model : public model {
     std::size_t n = 1;
     if (pos_index_ == 0 && prompt_len_ > 0) {  // [B*(1+P)]: last token then the prompt, per item
       n = 1 + prompt_len_;
-      ids.assign(batch_ * n, 0);
+      ids.assign(batch_ * n, pad_id);  // every entry is set below
       for (std::size_t b = 0; b < batch_; ++b) {
         ids[b * n] = last_tokens[b];
         for (std::size_t j = 0; j < prompt_len_; ++j) ids[b * n + 1 + j] = prompt_[b * prompt_len_ + j];

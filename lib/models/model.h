@@ -1,7 +1,7 @@
 #pragma once
-// The interface every model family implements, and the batch it consumes. Families live in
-// one file each (transformer.cpp, rnn.cpp, lm.cpp, classifier.cpp) and are chosen by name
-// from the registry table in registry.cpp.
+// The interface every model family implements; the batch it consumes is data/batch.h. Families
+// live in one file each (transformer.cpp, rnn.cpp, lm.cpp, classifier.cpp) and are chosen by
+// name from the registry table in registry.cpp.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -13,21 +13,10 @@
 #include "core/ops.h"
 #include "core/parameter.h"
 #include "core/rng.h"
+#include "data/batch.h"
 #include "models/model_config.h"
 
 namespace attn {
-
-// A padded batch of token ids. Sequences are batch-major: position t of item b is at b * len + t.
-struct batch {
-  std::size_t size = 0;                 // B
-  std::size_t src_len = 0, tgt_len = 0; // padded lengths S, T
-  std::vector<std::int32_t> src;        // [B*S]: source ids (encoder input; lm/classifier text)
-  std::vector<std::int32_t> src_lengths;
-  std::vector<std::int32_t> tgt_in;     // [B*T]: <bos> y1 .. yn  (teacher forcing input)
-  std::vector<std::int32_t> tgt_out;    // [B*T]: y1 .. yn <eos>  (targets; pad elsewhere)
-  std::vector<std::int32_t> tgt_lengths;
-  std::vector<std::int32_t> labels;     // [B]: classifier labels
-};
 
 struct loss_result {
   var loss;                  // [1,1] mean over non-pad target tokens (classifier: over items)

@@ -31,6 +31,7 @@
 #include "nn/embedding.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
+#include "text/special_tokens.h"
 
 namespace attn::models_detail {
 namespace {
@@ -79,7 +80,7 @@ class rnn_model : public model {
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check_batch(b, true, "rnn");
     var logits = forward(t, b, gen);
-    return token_loss(logits, b.tgt_out, 0, label_smoothing);
+    return token_loss(logits, b.tgt_out, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {

@@ -1,22 +1,20 @@
 #pragma once
 // A vocabulary: the tokenizer kind, the token strings (raw bytes) with their corpus counts,
 // and for byte-level BPE the merges in rank order. Ids are positions in `tokens`:
-//   0 <pad>, 1 <unk>, 2 <bos>, 3 <eos>, then user special tokens, then ordinary tokens
-//   (for bpe: the 256 single bytes in byte order, then one token per new merge result).
+//   0 <pad>, 1 <unk>, 2 <bos>, 3 <eos> (text/special_tokens.h), then user special tokens, then
+//   ordinary tokens (for bpe: the 256 single bytes in byte order, then one token per new merge
+//   result).
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "text/special_tokens.h"
+
 namespace attn {
 
 enum class tokenizer_kind { char_level, word, bpe };
 
-constexpr int32_t pad_id = 0;
-constexpr int32_t unk_id = 1;
-constexpr int32_t bos_id = 2;
-constexpr int32_t eos_id = 3;
-constexpr int32_t fixed_specials = 4;
 extern const char* const fixed_special_tokens[fixed_specials];  // "<pad>", "<unk>", "<bos>", "<eos>"
 
 const char* kind_name(tokenizer_kind kind);  // "char", "word", "bpe"

@@ -7,12 +7,10 @@
 #include <fstream>
 #include <istream>
 #include <ostream>
-#include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "core/error.h"
-#include "io/atomic_file.h"
 #include "text/escape.h"
 #include "text/string_table.h"
 
@@ -199,12 +197,6 @@ vocab read_vocab(std::istream& in, const std::string& name) {
     throw attn::error("'" + name + "': " + e.what());
   }
   return v;
-}
-
-void save_vocab(const vocab& v, const std::string& path) {
-  std::ostringstream text;
-  write_vocab(v, text);
-  write_file_atomic(path, text.str());
 }
 
 vocab load_vocab(const std::string& path) {

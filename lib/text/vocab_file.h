@@ -21,9 +21,8 @@ constexpr int vocab_format_version = 1;
 void write_vocab(const vocab& v, std::ostream& out);
 vocab read_vocab(std::istream& in, const std::string& name);  // name is for messages
 
-// File versions: save writes atomically (io/atomic_file.h), so a crash never leaves half a
-// vocabulary behind. Both throw attn::error.
-void save_vocab(const vocab& v, const std::string& path);
+// Reads the file at `path`; throws attn::error naming it. (To save one, write_vocab into an
+// atomic file, io/atomic_file.h, as `attn vocab` does: a crash never leaves half a vocabulary.)
 vocab load_vocab(const std::string& path);
 
 }  // namespace attn

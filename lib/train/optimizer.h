@@ -19,6 +19,7 @@
 
 #include "core/parameter.h"
 #include "core/tensor.h"
+#include "io/named_state.h"
 
 namespace attn {
 
@@ -46,10 +47,7 @@ optimizer_config optimizer_config_from_map(const std::map<std::string, std::stri
 //   tensors  "<kind>.<slot>/<parameter name>"  e.g. "adamw.exp_avg/decoder.out.weight"
 //   scalars  "<kind>.step/<parameter name>"    updates applied to that parameter
 //            "<kind>.steps"                    step() calls so far
-struct optimizer_state {
-  std::map<std::string, matrix> tensors;
-  std::map<std::string, double> scalars;
-};
+using optimizer_state = named_state;  // io/named_state.h: what the checkpoint stores
 
 struct optimizer_kind;  // one row of the table in optimizer.cpp
 

@@ -67,7 +67,10 @@ TEST_CASE("the file is line-oriented text with a header") {
 TEST_CASE("save and load through a file") {
   const vocab v = test::build_vocab(tokenizer_kind::word, 50, test::edge_lines());
   attn::testing::temp_dir d;
-  save_vocab(v, d.path("v.vocab"));
+  {
+    std::ofstream out(d.path("v.vocab"), std::ios::binary);
+    write_vocab(v, out);
+  }
   const vocab w = load_vocab(d.path("v.vocab"));
   CHECK(w.tokens == v.tokens);
   CHECK_THROWS_WITH_AS(load_vocab("no/such/file.vocab"),
