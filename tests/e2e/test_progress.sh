@@ -33,9 +33,8 @@ cmp -s tty.ids file.ids || { echo "FAIL: tokenize output differs with a progress
 on_tty q.txt "bash -c 'slow \"\$@\" | $attn tokenize -q -v w.vocab -o q.ids' _ $(printf '%q ' "${words[@]}")" || fail=1
 grep -q 'lines/s' q.txt && { echo "FAIL: tokenize -q shows a progress line"; fail=1; }
 
-# decode, on a model trained for a few steps (train's family option: --arch, formerly --model)
-arch=--arch; "$attn" train --help | grep -q -- '--arch' || arch=--model
-"$attn" train $arch transformer --layers 1 --d-model 16 --heads 2 --ff 32 --steps 3 --max-len 16 \
+# decode, on a model trained for a few steps
+"$attn" train --arch transformer --layers 1 --d-model 16 --heads 2 --ff 32 --steps 3 --max-len 16 \
   --train "$data/reverse-train.tsv" -v w.vocab --threads 1 -q -o m.ckpt 2>train.err \
   || { echo "FAIL: training: $(tail -3 train.err)"; fail=1; }
 on_tty dtty.txt "bash -c 'slow \"\$@\" | $attn decode --threads 1 -m m.ckpt -o tty.hyp' _ $(printf '%q ' "${words[@]}")" || fail=1
