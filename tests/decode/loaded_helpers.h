@@ -5,11 +5,13 @@
 #include <string>
 
 #include "models/loaded_model.h"
+#include "models/model_helpers.h"
 #include "text/tokenizer.h"
 #include "text/vocab_builder.h"
 
 namespace attn::decode_testing {
 
+// A character vocabulary over a..g (and the specials).
 inline std::unique_ptr<tokenizer> letters() {
   vocab_options o;
   o.kind = tokenizer_kind::char_level;
@@ -23,18 +25,10 @@ inline std::unique_ptr<tokenizer> letters() {
 inline loaded_model random_model(const std::string& family, std::uint64_t seed = 5) {
   loaded_model m;
   m.src = letters();
-  model_config c;
-  c.family = family;
+  model_config c = models_testing::tiny_config(family);
   c.layers = 2;
-  c.d_model = 8;
-  c.heads = 2;
-  c.ff = 12;
-  c.embed = 6;
-  c.hidden = 8;
-  c.dropout = 0.0f;
   c.max_len = 10;
   c.src_vocab = c.tgt_vocab = m.src->size();
-  c.num_classes = 3;
   rng gen(seed);
   m.net = make_model(c, gen);
   if (family == "classifier") m.labels = {"x", "y", "z"};

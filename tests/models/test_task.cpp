@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "data/dataset.h"
+#include "decode/loaded_helpers.h"
 #include "models/task.h"
 #include "text/tokenizer.h"
 #include "text/vocab_builder.h"
@@ -14,15 +15,6 @@
 using namespace attn;
 
 namespace {
-
-std::unique_ptr<tokenizer> letters() {
-  vocab_options o;
-  o.kind = tokenizer_kind::char_level;
-  o.size = 100;
-  vocab_builder b(o);
-  b.add("abcdefg");
-  return make_tokenizer(b.build());
-}
 
 model_config config(const std::string& family) {
   model_config c;
@@ -62,7 +54,7 @@ TEST_CASE("messages name a family with its article") {
 }
 
 TEST_CASE("source ids: seq2seq x <eos> keeping <eos> when cut; classifier <bos> x; lm the prompt") {
-  auto tok = letters();
+  auto tok = decode_testing::letters();
   std::vector<std::int32_t> abc;
   tok->encode("abc", abc);
   REQUIRE(abc.size() == 3);
