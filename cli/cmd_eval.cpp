@@ -198,18 +198,7 @@ int score_model(const eval_options& o) {
     reading.done();
     if (text.bad()) throw attn::error("error reading '" + name + "'");
   }
-  if (report.malformed > 0) {
-    warn(std::to_string(report.malformed) + " malformed line" + (report.malformed > 1 ? "s" : "") + " of " +
-         std::to_string(report.lines) + " in " + name + " skipped:");
-    for (const auto& p : report.problems) warn("  " + p);
-    if (report.malformed > report.problems.size()) warn("  ...");
-  }
-  if (report.truncated > 0)
-    warn(std::to_string(report.truncated) + " examples in " + name + " truncated to --max-len " +
-         std::to_string(d.max_len));
-  if (report.skipped_long > 0)
-    warn(std::to_string(report.skipped_long) + " examples in " + name + " longer than --max-len " +
-         std::to_string(d.max_len) + " skipped");
+  for (const std::string& line : report_warnings(report, name, d.max_len)) warn(line);
   if (data.examples.empty()) throw attn::error("'" + name + "' holds no usable examples");
 
   lines_progress scoring("eval", o.progress, std::cerr, reading.start(), "examples");

@@ -133,6 +133,23 @@ void read_tsv(line_reader& lines, const std::string& name, const dataset_options
 
 }  // namespace
 
+std::vector<std::string> report_warnings(const data_report& report, const std::string& name, std::size_t max_len) {
+  std::vector<std::string> out;
+  if (report.malformed > 0) {
+    out.push_back(std::to_string(report.malformed) + " malformed line" + (report.malformed > 1 ? "s" : "") + " of " +
+                  std::to_string(report.lines) + " in " + name + " skipped:");
+    for (const auto& p : report.problems) out.push_back("  " + p);
+    if (report.malformed > report.problems.size()) out.push_back("  ...");
+  }
+  if (report.truncated > 0)
+    out.push_back(std::to_string(report.truncated) + " examples in " + name + " truncated to --max-len " +
+                  std::to_string(max_len));
+  if (report.skipped_long > 0)
+    out.push_back(std::to_string(report.skipped_long) + " examples in " + name + " longer than --max-len " +
+                  std::to_string(max_len) + " skipped");
+  return out;
+}
+
 std::size_t dataset::tokens() const {
   if (format == data_format::labeled) return examples.size();
   std::size_t n = 0;

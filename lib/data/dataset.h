@@ -67,6 +67,11 @@ struct data_report {
 dataset read_dataset(std::istream& in, const std::string& name, const dataset_options& opts, tokenizer& src,
                      tokenizer& tgt, std::vector<std::string>& labels, data_report& report);
 
+// The warnings a report gives, one line each, for the user: "3 malformed lines of 10 in NAME
+// skipped:" with the problems indented below (and "  ..." for those not kept), then the examples
+// truncated or skipped for exceeding --max-len max_len. Empty when nothing went wrong.
+std::vector<std::string> report_warnings(const data_report& report, const std::string& name, std::size_t max_len);
+
 // Pads the examples at `indices` into one batch (pad_id fills; lengths per item). For lm the
 // window is in src and tgt_out, and tgt_in repeats src (decoder-only models read either).
 batch make_batch(const dataset& d, const std::vector<std::size_t>& indices);

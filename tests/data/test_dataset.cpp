@@ -132,3 +132,23 @@ TEST_CASE("labeled: labels collected in order of appearance; unknown labels in v
   CHECK(v.examples.size() == 1);
   CHECK(r.report.problems.at(0) == "f.tsv:2: label 'maybe' does not occur in the training data");
 }
+
+TEST_CASE("report_warnings: one line per problem, nothing when all went well") {
+  data_report r;
+  CHECK(report_warnings(r, "f.tsv", 8).empty());
+  r.lines = 10;
+  r.malformed = 3;
+  r.problems = {"f.tsv:2: no tab", "f.tsv:5: no tab"};  // only the first ones are kept
+  r.truncated = 1;
+  r.skipped_long = 2;
+  CHECK(report_warnings(r, "f.tsv", 8) ==
+        std::vector<std::string>{"3 malformed lines of 10 in f.tsv skipped:", "  f.tsv:2: no tab", "  f.tsv:5: no tab",
+                                 "  ...", "1 examples in f.tsv truncated to --max-len 8",
+                                 "2 examples in f.tsv longer than --max-len 8 skipped"});
+  r = {};
+  r.lines = 4;
+  r.malformed = 1;
+  r.problems = {"f.tsv:1: no tab"};
+  CHECK(report_warnings(r, "f.tsv", 8) == std::vector<std::string>{"1 malformed line of 4 in f.tsv skipped:",
+                                                                    "  f.tsv:1: no tab"});
+}
