@@ -71,7 +71,7 @@ int cmd_finetune(const args& argv) {
   const training_data d = read_training_data(cmd, std::move(record), false, out);
   if (mc.src_vocab != d.src->size() || mc.tgt_vocab != d.tgt().size())
     throw attn::error("'" + src_path + "': the model's vocabulary sizes do not match its vocabularies");
-  return run_training(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
+  return train_and_report(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
 }
 
 }  // namespace attn::cli

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "models/checkpoint_record.h"
 #include "models/memory_estimate.h"
 #include "options.h"
 #include "progress.h"
@@ -18,7 +19,6 @@
 #include "signals.h"
 #include "text/line_reader.h"
 #include "text/vocab_builder.h"
-#include "models/checkpoint_record.h"
 #include "text/vocab_file.h"
 #include "train/loop.h"
 #include "train_command.h"
@@ -67,9 +67,9 @@ checkpoint_record vocabularies(const train_command& cmd, progress& out) {
   }
   if (cmd.loaded.resumed) {
     // Only vocabularies given explicitly are read on resume (parse_train_command): compare those.
-    const std::string named = !cmd.vocab_path.empty() ? "-v '" + cmd.vocab_path + "'"
-                                                      : "--src-vocab/--tgt-vocab '" + cmd.src_vocab_path + "', '" +
-                                                            cmd.tgt_vocab_path + "'";
+    const std::string named =
+        !cmd.vocab_path.empty() ? "-v '" + cmd.vocab_path + "'"
+                                : "--src-vocab/--tgt-vocab '" + cmd.src_vocab_path + "', '" + cmd.tgt_vocab_path + "'";
     if (given.src && vocabulary_texts(given) != cmd.loaded.resumed->vocabularies)
       throw attn::error("the vocabulary given with " + named + " differs from the one stored in checkpoint '" +
                         cmd.resume_path + "'");
@@ -85,8 +85,7 @@ checkpoint_record vocabularies(const train_command& cmd, progress& out) {
 
 }  // namespace
 
-training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels,
-                                 progress& out) {
+training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels, progress& out) {
   training_data d;
   static_cast<checkpoint_record&>(d) = std::move(model);
   if (!d.src) throw attn::error("no vocabulary");
@@ -105,30 +104,33 @@ training_data read_training_data(const train_command& cmd, checkpoint_record mod
   return d;
 }
 
-int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
-                 rng& gen, train_state& state, checkpoint base, progress& out) {
-  const train_options topts = with_schedule_total(cmd.train, d.train);
+int train_and_report(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
+                     rng& gen, train_state& state, checkpoint base, progress& out) {
+  training_run_inputs run;
+  run.data = &d;
+  run.has_valid = !cmd.valid_path.empty();
+  run.model = mc;
+  run.train_config = cmd.values;
+  run.options = cmd.train;
+  run.base = std::move(base);
   out.note(mc.family + " model: " + std::to_string(m.params().element_count()) + " parameters, " +
            std::to_string(d.train.examples.size()) + " training examples" +
            (cmd.valid_path.empty() ? "" : ", " + std::to_string(d.valid.examples.size()) + " validation") +
            (cmd.loaded.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
 
-  train_inputs in;
-  in.train = &d.train;
-  in.valid = cmd.valid_path.empty() ? nullptr : &d.valid;
-  in.base = run_checkpoint_base(std::move(base), mc, cmd.values, d);
   std::unique_ptr<csv_log> log;
   if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.loaded.resumed ? state.step : -1);
-  in.on_event = [&](const train_event& e) {
-    out.event(e, topts);
+  training_run_callbacks cb;
+  cb.on_event = [&](const train_event& e, const train_options& effective) {
+    out.event(e, effective);
     if (log) log->event(e);
   };
-  in.stop_requested = [] { return graceful_stop::requested(); };
+  cb.stop_requested = [] { return graceful_stop::requested(); };
 
-  train_result r;
+  run_result r;
   {
     graceful_stop signals;
-    r = train(m, opt, gen, state, topts, in);
+    r = run_training(run, m, opt, gen, state, cb);
   }
   out.done();
   if (log) log->close();
@@ -192,7 +194,7 @@ int cmd_train(const args& argv) {
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
   train_state state;
   if (cmd.loaded.resumed) state = restore_training(*cmd.loaded.resumed, *m, *opt, gen);
-  return run_training(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
+  return train_and_report(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
 }
 
 }  // namespace attn::cli

@@ -3,7 +3,7 @@
 // FILE > the resumed checkpoint's train_config > (finetune: the base model's) > defaults. Every
 // option is declared once, in lib/train/run_config.h (run_options(), merged by
 // merge_option_layers()); the parse functions turn the merged text into typed structs. The run itself (data, loop, progress, signals) is shared
-// too: read_training_data() and run_training(), defined in cmd_train.cpp.
+// too: read_training_data() and train_and_report() (around lib/train's run_training), in cmd_train.cpp.
 #include <map>
 #include <memory>
 #include <optional>
@@ -91,11 +91,11 @@ bool parse_finetune_command(const args& argv, train_command& cmd);
 training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels,
                                  progress& out);
 
-// Runs lib/train's loop on prepared objects with progress, --log, SIGINT/SIGTERM handling and
-// the final message. `base` holds what to store besides d's record (model config,
-// train_config, and d's vocabularies, labels and lineage are filled in here). Returns the exit code (0, or
-// 130 / 143 when interrupted after saving); throws attn::error on divergence.
-int run_training(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
-                 rng& gen, train_state& state, checkpoint base, progress& out);
+// Runs lib/train's run_training (training_run.h) on prepared objects with progress, --log,
+// SIGINT/SIGTERM handling, and turns its status into the final message and exit code: 0, or
+// 130 / 143 when interrupted after saving; throws attn::error on divergence. `base` holds
+// what to store besides the model config, train_config and d's record.
+int train_and_report(const train_command& cmd, const training_data& d, const model_config& mc, model& m, optimizer& opt,
+                     rng& gen, train_state& state, checkpoint base, progress& out);
 
 }  // namespace attn::cli

@@ -7,8 +7,8 @@
 
 namespace attn {
 
-dataset read_training_file(std::istream& in, const std::string& path, const dataset_options& opts,
-                           training_data& d, const warning_sink& warn) {
+dataset read_training_file(std::istream& in, const std::string& path, const dataset_options& opts, training_data& d,
+                           const warning_sink& warn) {
   if (!d.src) throw error("no vocabulary");
   data_report report;
   dataset out = read_dataset(in, path, opts, *d.src, d.tgt(), d.labels, report);
@@ -42,6 +42,27 @@ checkpoint run_checkpoint_base(checkpoint base, const model_config& mc,
   base.train_config = train_config;
   write_checkpoint_record(d, base);
   return base;
+}
+
+train_options run_options_for(const training_run_inputs& in) {
+  if (!in.data) throw error("run_training: no data");
+  return with_schedule_total(in.options, in.data->train);
+}
+
+run_result run_training(const training_run_inputs& in, model& m, optimizer& opt, rng& gen, train_state& state,
+                        const training_run_callbacks& cb) {
+  run_result out;
+  out.options = run_options_for(in);
+  train_inputs ti;
+  ti.train = &in.data->train;
+  ti.valid = in.has_valid ? &in.data->valid : nullptr;
+  ti.base = run_checkpoint_base(in.base, in.model, in.train_config, *in.data);
+  if (cb.on_event) ti.on_event = [&](const train_event& e) { cb.on_event(e, out.options); };
+  ti.stop_requested = cb.stop_requested;
+  const train_result r = train(m, opt, gen, state, out.options, ti);
+  out.status = r.status;
+  out.message = r.message;
+  return out;
 }
 
 }  // namespace attn

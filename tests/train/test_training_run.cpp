@@ -1,13 +1,17 @@
 // The library side of a training run: data read with the model's tokenizers and reported
 // through a sink, the cosine total from the data, the fixed part of every checkpoint.
-#include "train/training_run.h"
-
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <memory>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/checkpoint.h"
+#include "models/model.h"
+#include "test_helpers.h"
 #include "text/vocab.h"
+#include "train/training_run.h"
 
 using namespace attn;
 
@@ -79,4 +83,100 @@ TEST_CASE("run_checkpoint_base: model config, options and the record, over the b
   CHECK(c.vocabularies.count("shared") == 1);
   CHECK(c.metadata.at("labels") == "a\tb");
   CHECK(c.metadata.at("note") == "kept");
+}
+
+namespace {
+
+// A tiny lm on a few lines of the char vocabulary, trained through run_training.
+struct tiny_lm_run {
+  attn::testing::temp_dir dir;
+  training_data data = char_model();
+  training_run_inputs in;
+  rng gen{3};
+  std::unique_ptr<model> m;
+  std::unique_ptr<optimizer> opt = make_optimizer(optimizer_config{});
+  train_state state;
+
+  tiny_lm_run() {
+    dataset_options o;
+    o.format = data_format::lm;
+    o.max_len = 8;
+    std::istringstream text("abcabc\nbcdbcd\ncdecde\ndefdef\n");
+    data.train = read_training_file(text, "t.txt", o, data, [](const std::string&) {});
+    data.lineage.finetuned_from = "base.ckpt";
+    data.lineage.finetuned_from_step = 12;
+    model_config mc;
+    mc.family = "lm";
+    mc.layers = 1;
+    mc.d_model = 8;
+    mc.heads = 2;
+    mc.ff = 12;
+    mc.dropout = 0.0f;
+    mc.max_len = 16;
+    mc.src_vocab = mc.tgt_vocab = data.src->size();
+    m = make_model(mc, gen);
+    in.data = &data;
+    in.model = mc;
+    in.train_config = {{"arch", "lm"}, {"steps", "3"}};
+    in.options.batching.batch_tokens = 0;
+    in.options.batching.batch_size = 2;
+    in.options.steps = 3;
+    in.options.schedule.kind = "cosine";
+    in.options.checkpoint_path = dir.path("run.ckpt");
+    in.base.metadata["note"] = "kept";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("run_training: 3 steps of a tiny lm finish with a checkpoint carrying the run's record") {
+  tiny_lm_run r;
+  std::vector<train_event_kind> kinds;
+  std::int64_t total_seen = -1;
+  training_run_callbacks cb;
+  cb.on_event = [&](const train_event& e, const train_options& effective) {
+    kinds.push_back(e.kind);
+    total_seen = effective.schedule.total;
+  };
+  const run_result res = run_training(r.in, *r.m, *r.opt, r.gen, r.state, cb);
+  CHECK(res.status == train_status::finished);
+  CHECK(res.message.empty());
+  CHECK(r.state.step == 3);
+  CHECK(res.options.schedule.total == 3);  // cosine total from --steps
+  CHECK(total_seen == 3);
+  CHECK(std::count(kinds.begin(), kinds.end(), train_event_kind::step) == 3);
+
+  const checkpoint c = load_checkpoint(r.in.options.checkpoint_path);
+  CHECK(c.counters.at("step") == 3);
+  CHECK(c.model_config.at("family") == "lm");
+  CHECK(c.train_config.at("steps") == "3");
+  CHECK(c.metadata.at("note") == "kept");
+  const checkpoint_record back = read_checkpoint_record(c, "run.ckpt");
+  REQUIRE(back.src);
+  CHECK(back.src->size() == r.data.src->size());
+  CHECK(back.lineage.finetuned_from == "base.ckpt");
+  CHECK(back.lineage.finetuned_from_step == 12);
+  CHECK(back.step == 3);
+}
+
+TEST_CASE("run_training: a stop request interrupts the run after saving a checkpoint") {
+  tiny_lm_run r;
+  r.in.options.steps = 50;
+  training_run_callbacks cb;
+  int polls = 0;
+  cb.stop_requested = [&] { return ++polls >= 2; };
+  const run_result res = run_training(r.in, *r.m, *r.opt, r.gen, r.state, cb);
+  CHECK(res.status == train_status::interrupted);
+  CHECK(r.state.step == 2);
+  const checkpoint c = load_checkpoint(r.in.options.checkpoint_path);
+  CHECK(c.counters.at("step") == 2);
+  CHECK(c.model_config.at("family") == "lm");
+}
+
+TEST_CASE("run_training: without data it is an error, not a crash") {
+  training_run_inputs in;
+  rng gen(1);
+  tiny_lm_run r;
+  train_state s;
+  CHECK_THROWS_AS(run_training(in, *r.m, *r.opt, gen, s, {}), error);
 }
