@@ -153,7 +153,8 @@ std::set<std::string> read_config_file(const command_line& cl, po::variables_map
   }
   if (vm.count("threads") && !vm["threads"].defaulted()) {
     const int threads = vm["threads"].as<int>();
-    if (threads < 0) throw usage_error(path + ": threads must be 0 (all cores) or more, not " + std::to_string(threads));
+    if (threads < 0)
+      throw usage_error(path + ": threads must be 0 (all cores) or more, not " + std::to_string(threads));
     set_threads(threads);
   }
   return from_file;
@@ -307,8 +308,9 @@ std::vector<std::string> ignored_options(const train_command& cmd) {
   return out;
 }
 
-bool parse_train_command(const args& argv, train_command& cmd) {
-  command_line cl;
+bool parse_train_args(const args& argv, train_args& a) {
+  a.command = "train";
+  command_line& cl = a.cl;
   cl.name = "train";
   cl.usage =
       "attn train --arch transformer|rnn|lm|classifier --train FILE [--valid FILE] [options] -o CKPT\n"
@@ -317,21 +319,48 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   // -m/--model names a checkpoint in every other subcommand: here it only earns a hint (and a
   // --config file's old `model = FAMILY` key still means --arch).
   cl.options.add_options()("model,m", po::value<std::string>(), "(not a train option: the model family is --arch)");
-  po::variables_map vm;
-  if (!parse(cl, argv, vm)) return false;
-  if (vm.count("model")) reject_model_option(vm["model"].as<std::string>());
-  std::set<std::string> config_keys = read_config_file(cl, vm);
-  option_layers layers = given_layers(vm, config_keys);
-  if (config_keys.count("model") && !layers.command_line.count("arch") && !layers.config_file.count("arch"))
-    layers.config_file["arch"] = vm["model"].as<std::string>();  // `model = FAMILY`: the old name of arch
+  if (!parse(cl, argv, a.vm)) return false;
+  if (a.vm.count("model")) reject_model_option(a.vm["model"].as<std::string>());
+  return true;
+}
+
+void load_train_inputs(train_args& a, train_command& cmd) {
+  cmd.command = a.command;
+  a.config_keys = read_config_file(a.cl, a.vm);
+  const po::variables_map& vm = a.vm;
   auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   cmd.output = path_of("output");
   cmd.log_path = path_of("log");
   cmd.config_path = path_of("config");
   cmd.resume_path = path_of("resume");
-  const std::string resume = path_of("resume");
-  if (!resume.empty()) {
-    cmd.loaded.resumed = load_checkpoint(resume);
+  if (a.command == "train") {
+    if (!cmd.resume_path.empty()) cmd.loaded.resumed = load_checkpoint(cmd.resume_path);
+    return;
+  }
+  // finetune: -m BASE or --resume CKPT, one of them.
+  cmd.base_path = path_of("model");
+  if (!cmd.resume_path.empty() && !cmd.base_path.empty())
+    throw usage_error("give -m BASE (start fine-tuning) or --resume CKPT (continue a fine-tuning run), not both");
+  if (cmd.resume_path.empty() && cmd.base_path.empty()) throw usage_error("-m/--model BASE.ckpt is required");
+  {
+    const std::map<std::string, std::string> keep{{"keep-optimizer", vm["keep-optimizer"].as<std::string>()}};
+    cmd.keep_optimizer = typed{keep}.flag("keep-optimizer");
+  }
+  if (!cmd.resume_path.empty())
+    cmd.loaded.resumed = load_checkpoint(cmd.resume_path);
+  else
+    cmd.loaded.base = load_checkpoint(cmd.base_path);
+}
+
+namespace {
+
+void resolve_train(const train_args& a, train_command& cmd) {
+  const po::variables_map& vm = a.vm;
+  option_layers layers = given_layers(vm, a.config_keys);
+  if (a.config_keys.count("model") && !layers.command_line.count("arch") && !layers.config_file.count("arch"))
+    layers.config_file["arch"] = vm["model"].as<std::string>();  // `model = FAMILY`: the old name of arch
+  const std::string& resume = cmd.resume_path;
+  if (cmd.loaded.resumed) {
     if (cmd.loaded.resumed->metadata.count("finetuned_from"))
       throw usage_error("'" + resume + "' is a fine-tuning run: continue it with attn finetune --resume " + resume);
     if (cmd.output.empty()) cmd.output = resume;
@@ -401,17 +430,7 @@ bool parse_train_command(const args& argv, train_command& cmd) {
   resolve_run_options(t, cmd);
   cmd.quiet = quiet_flag(vm);
   validate_train_command(cmd);
-  check_readable({{"train", cmd.train_path},
-                  {"valid", cmd.valid_path},
-                  {"vocab", cmd.vocab_path},
-                  {"src-vocab", cmd.src_vocab_path},
-                  {"tgt-vocab", cmd.tgt_vocab_path}},
-                 {"train", "valid", "vocab", "src-vocab", "tgt-vocab"});
-  warn_ignored(cmd);
-  return true;
 }
-
-namespace {
 
 // Rows of the table that finetune takes: everything but the architecture (except --dropout) and
 // the vocabularies, which are the base checkpoint's.
@@ -453,19 +472,19 @@ std::vector<std::string> split_words(const std::string& s) {
 
 }  // namespace
 
-bool parse_finetune_command(const args& argv, train_command& cmd) {
-  cmd.command = "finetune";
+bool parse_finetune_args(const args& argv, train_args& a) {
+  a.command = "finetune";
   // The model and its vocabularies are the base checkpoint's: say so rather than "unrecognised option".
-  for (const std::string& a : argv) {
-    if (a.rfind("--", 0) != 0) continue;
-    const std::string k = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+  for (const std::string& arg : argv) {
+    if (arg.rfind("--", 0) != 0) continue;
+    const std::string k = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
     for (const run_option& r : run_options()) {
       if (r.name != k || finetune_row(r)) continue;
       throw usage_error("--" + k + ": a fine-tuned model keeps the base checkpoint's " +
                         (r.role == option_role::arch ? "architecture (only --dropout may change)" : "vocabularies"));
     }
   }
-  command_line cl;
+  command_line& cl = a.cl;
   cl.name = "finetune";
   cl.usage =
       "attn finetune -m BASE.ckpt --train FILE [--valid FILE] [--freeze PATTERN]... [options] -o CKPT\n"
@@ -480,27 +499,17 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
        "start from the base checkpoint's optimizer state (moments, step counts) instead of a fresh one");
   // clang-format on
   add_rows(cl, finetune_row, finetune_default);
-  po::variables_map vm;
-  if (!parse(cl, argv, vm)) return false;
-  const std::set<std::string> config_keys = read_config_file(cl, vm);
+  return parse(cl, argv, a.vm);
+}
+
+namespace {
+
+void resolve_finetune(const train_args& a, train_command& cmd) {
+  const po::variables_map& vm = a.vm;
   auto given = [&](const std::string& k) { return vm.count(k) && !vm[k].defaulted(); };
-  auto path_of = [&](const std::string& k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
-  cmd.output = path_of("output");
-  cmd.log_path = path_of("log");
-  cmd.config_path = path_of("config");
-  cmd.resume_path = path_of("resume");
-  cmd.base_path = path_of("model");
-  const std::string resume = path_of("resume");
-  if (!resume.empty() && !cmd.base_path.empty())
-    throw usage_error("give -m BASE (start fine-tuning) or --resume CKPT (continue a fine-tuning run), not both");
-  if (resume.empty() && cmd.base_path.empty()) throw usage_error("-m/--model BASE.ckpt is required");
-  {
-    const std::map<std::string, std::string> keep{{"keep-optimizer", vm["keep-optimizer"].as<std::string>()}};
-    cmd.keep_optimizer = typed{keep}.flag("keep-optimizer");
-  }
+  const std::string& resume = cmd.resume_path;
   const std::string& source = resume.empty() ? cmd.base_path : resume;
-  if (!resume.empty()) {
-    cmd.loaded.resumed = load_checkpoint(resume);
+  if (cmd.loaded.resumed) {
     if (!cmd.loaded.resumed->metadata.count("finetuned_from"))
       throw usage_error("'" + resume + "' was not written by attn finetune: continue it with attn train --resume " +
                         resume);
@@ -508,8 +517,6 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
       throw attn::error("'" + resume + "' holds no training state: it cannot be resumed");
     if (cmd.output.empty()) cmd.output = resume;
     if (cmd.keep_optimizer) throw usage_error("--keep-optimizer is for a new run; --resume restores the run's own");
-  } else {
-    cmd.loaded.base = load_checkpoint(cmd.base_path);
   }
   const checkpoint& src = cmd.loaded.resumed ? *cmd.loaded.resumed : *cmd.loaded.base;
   if (!src.model_config.count("family") || src.params.empty())
@@ -528,7 +535,7 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
     inherited["optimizer"] = kind;
   }
   // Layers: explicit (command line, --config) > the resumed checkpoint's > the model's > defaults.
-  option_layers layers = given_layers(vm, config_keys);
+  option_layers layers = given_layers(vm, a.config_keys);
   if (cmd.loaded.resumed) {
     layers.checkpoint_path = resume;
     layers.checkpoint = cmd.loaded.resumed->train_config;
@@ -568,9 +575,50 @@ bool parse_finetune_command(const args& argv, train_command& cmd) {
   resolve_run_options(t, cmd);
   cmd.quiet = quiet_flag(vm);
   validate_train_command(cmd);
-  check_readable(cmd.values, {"train", "valid"});
+}
+
+}  // namespace
+
+void resolve_train_command(const train_args& a, train_command& cmd) {
+  if (a.command == "finetune")
+    resolve_finetune(a, cmd);
+  else
+    resolve_train(a, cmd);
+}
+
+void check_data_readable(const train_command& cmd) {
+  if (cmd.command == "finetune") {
+    check_readable(cmd.values, {"train", "valid"});
+    return;
+  }
+  check_readable({{"train", cmd.train_path},
+                  {"valid", cmd.valid_path},
+                  {"vocab", cmd.vocab_path},
+                  {"src-vocab", cmd.src_vocab_path},
+                  {"tgt-vocab", cmd.tgt_vocab_path}},
+                 {"train", "valid", "vocab", "src-vocab", "tgt-vocab"});
+}
+
+namespace {
+
+bool parse_load_resolve(bool (*parse_args)(const args&, train_args&), const args& argv, train_command& cmd) {
+  train_args a;
+  if (!parse_args(argv, a)) return false;
+  load_train_inputs(a, cmd);
+  resolve_train_command(a, cmd);
+  check_data_readable(cmd);
   warn_ignored(cmd);
   return true;
+}
+
+}  // namespace
+
+bool parse_train_command(const args& argv, train_command& cmd) {
+  return parse_load_resolve(parse_train_args, argv, cmd);
+}
+
+bool parse_finetune_command(const args& argv, train_command& cmd) {
+  return parse_load_resolve(parse_finetune_args, argv, cmd);
 }
 
 }  // namespace attn::cli

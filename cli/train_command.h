@@ -2,8 +2,10 @@
 // The options of `attn train` and `attn finetune`, resolved in layers: command line > --config
 // FILE > the resumed checkpoint's train_config > (finetune: the base model's) > defaults. Every
 // option is declared once, in lib/train/run_config.h (run_options(), merged by
-// merge_option_layers()); the parse functions turn the merged text into typed structs. The run itself (data, loop, progress, signals) is shared
-// too: read_training_data() and train_and_report() (around lib/train's run_training), in cmd_train.cpp.
+// merge_option_layers()). Three steps: parse argv (no file access), load (the --config file,
+// the resumed or base checkpoint), resolve (merge the layers into typed structs and validate).
+// The run itself (data, loop, progress, signals) is shared too: read_training_data() and
+// train_and_report() (around lib/train's run_training), in cmd_train.cpp.
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,11 +18,12 @@
 #include "io/checkpoint.h"
 #include "models/checkpoint_record.h"
 #include "models/model_config.h"
+#include "options.h"
 #include "progress.h"
 #include "text/tokenizer.h"
 #include "train/loop.h"
-#include "train/training_run.h"
 #include "train/optimizer.h"
+#include "train/training_run.h"
 
 namespace attn::cli {
 
@@ -62,8 +65,37 @@ struct train_command : train_request {
   loaded_checkpoints loaded;
 };
 
-// Parses argv (after `train`) into cmd. Returns false when --help was printed. Throws
-// usage_error for unknown options, bad values and conflicts with a resumed checkpoint.
+// The command line as parsed, before any file is read: Boost's values (argv alone until
+// load_train_inputs adds the --config file's), the table they were parsed against, and the
+// options the --config file set (filled by load_train_inputs).
+struct train_args {
+  std::string command = "train";  // "train" or "finetune"
+  command_line cl{"train", "", po::options_description{"options"}, po::positional_options_description{}, false};
+  po::variables_map vm;
+  std::set<std::string> config_keys;
+};
+
+// Step 1, no file access: parses argv (after `train` / `finetune`) into a. Returns false when
+// --help was printed. Throws usage_error for unknown options, missing values, `train -m`, and
+// finetune's architecture or vocabulary flags.
+bool parse_train_args(const args& argv, train_args& a);
+bool parse_finetune_args(const args& argv, train_args& a);
+
+// Step 2, the files the options name: reads the --config file into a (its errors name the
+// file), sets cmd's paths, and loads the resumed checkpoint (--resume) or finetune's base (-m;
+// finetune first checks that exactly one of the two is given). Opens no data file.
+void load_train_inputs(train_args& a, train_command& cmd);
+
+// Step 3, no file access: merges the layers (merge_option_layers), checks them against the
+// loaded checkpoints, fills cmd's typed structs and validates them (validate_train_command).
+void resolve_train_command(const train_args& a, train_command& cmd);
+
+// Fails before any work when --train, --valid or a vocabulary file cannot be read.
+void check_data_readable(const train_command& cmd);
+
+// All of the above for `attn train`, then the ignored-option warnings on stderr. Returns false
+// when --help was printed. Throws usage_error for unknown options, bad values and conflicts
+// with a resumed checkpoint.
 bool parse_train_command(const args& argv, train_command& cmd);
 
 // Checks every option of cmd against its range and the others (model_config_problems,
@@ -72,7 +104,7 @@ bool parse_train_command(const args& argv, train_command& cmd);
 // wrote it ("--heads 3 must divide --d-model 256"), "(the default)" when it was not given, the
 // config file when it came from one; a value taken from a checkpoint throws attn::error naming
 // the checkpoint instead ("checkpoint 'x.ckpt' holds max_len = 0 (must be at least 2)").
-// parse_train_command and parse_finetune_command call it.
+// resolve_train_command calls it.
 void validate_train_command(const train_command& cmd);
 
 // One message per option given explicitly that this run ignores ("--heads does not apply to an
@@ -84,12 +116,11 @@ std::vector<std::string> ignored_options(const train_command& cmd);
 // BASE (or the resumed checkpoint) and takes cmd.model from it, with --dropout applied.
 bool parse_finetune_command(const args& argv, train_command& cmd);
 
-// Opens cmd's --train and --valid and reads them (lib/train/training_run.h) with model's tokenizers, reporting malformed, truncated and
-// skipped lines through `out`. A classifier's labels grow from the training data when
+// Opens cmd's --train and --valid and reads them (lib/train/training_run.h) with model's tokenizers, reporting
+// malformed, truncated and skipped lines through `out`. A classifier's labels grow from the training data when
 // `grow_labels`; otherwise model.labels is the fixed list and other labels make malformed lines.
 // Throws attn::error when a file holds no usable example.
-training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels,
-                                 progress& out);
+training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels, progress& out);
 
 // Runs lib/train's run_training (training_run.h) on prepared objects with progress, --log,
 // SIGINT/SIGTERM handling, and turns its status into the final message and exit code: 0, or
