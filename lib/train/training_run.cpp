@@ -12,18 +12,7 @@ dataset read_training_file(std::istream& in, const std::string& path, const data
   if (!d.src) throw error("no vocabulary");
   data_report report;
   dataset out = read_dataset(in, path, opts, *d.src, d.tgt(), d.labels, report);
-  if (report.malformed > 0) {
-    warn(std::to_string(report.malformed) + " malformed line" + (report.malformed > 1 ? "s" : "") + " of " +
-         std::to_string(report.lines) + " in " + path + " skipped:");
-    for (const auto& p : report.problems) warn("  " + p);
-    if (report.malformed > report.problems.size()) warn("  ...");
-  }
-  if (report.truncated > 0)
-    warn(std::to_string(report.truncated) + " examples in " + path + " truncated to --max-len " +
-         std::to_string(opts.max_len));
-  if (report.skipped_long > 0)
-    warn(std::to_string(report.skipped_long) + " examples in " + path + " longer than --max-len " +
-         std::to_string(opts.max_len) + " skipped");
+  for (const std::string& line : report_warnings(report, path, opts.max_len)) warn(line);
   if (out.examples.empty()) throw error("'" + path + "' holds no usable examples");
   return out;
 }
