@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "models/model.h"
+#include "models/model_helpers.h"
 #include "test_helpers.h"
 #include "text/vocab.h"
 #include "train/training_run.h"
@@ -105,13 +106,7 @@ struct tiny_lm_run {
     data.train = read_training_file(text, "t.txt", o, data, [](const std::string&) {});
     data.lineage.finetuned_from = "base.ckpt";
     data.lineage.finetuned_from_step = 12;
-    model_config mc;
-    mc.family = "lm";
-    mc.layers = 1;
-    mc.d_model = 8;
-    mc.heads = 2;
-    mc.ff = 12;
-    mc.dropout = 0.0f;
+    model_config mc = models_testing::tiny_config("lm");
     mc.max_len = 16;
     mc.src_vocab = mc.tgt_vocab = data.src->size();
     m = make_model(mc, gen);
