@@ -185,28 +185,14 @@ void resolve_run_options(const typed& t, train_command& cmd) {
   cmd.data.too_long = lp == "skip" ? long_policy::skip : long_policy::truncate;
   cmd.data.strict = t.flag("strict");
 
-  cmd.optimizer.kind = t.text("optimizer");
-  cmd.optimizer.weight_decay = t.number("weight-decay");
-  cmd.optimizer.momentum = t.number("momentum");
+  // The optimizer, schedule, batching and loop fields: through their visitors (run_config.h).
+  if (const auto p = take_training_options(t.v, cmd.optimizer, cmd.train)) {
+    if (!p->rule.empty()) reject(cmd, p->option, p->rule);
+    reject_text(&cmd, p->option, p->value, p->expected);
+  }
   train_options& o = cmd.train;
-  o.schedule.kind = t.text("schedule");
-  o.schedule.lr = t.number("lr");
-  o.schedule.warmup = t.integer("warmup", any);
-  o.schedule.min_lr = t.number("min-lr");
-  if (o.schedule.kind != "constant" && o.schedule.kind != "noam" && o.schedule.kind != "cosine")
-    throw usage_error("--schedule must be constant, noam or cosine, not '" + o.schedule.kind + "'");
-  o.batching.batch_size = static_cast<std::size_t>(t.integer("batch-size", 0));
-  const auto batch_tokens = static_cast<std::size_t>(t.integer("batch-tokens", 0));
-  o.batching.batch_tokens = o.batching.batch_size > 0 ? 0 : batch_tokens;
-  o.epochs = t.integer("epochs", any);
-  o.steps = t.integer("steps", any);
+  if (o.batching.batch_size > 0) o.batching.batch_tokens = 0;
   if (o.epochs == 0 && o.steps == 0) o.epochs = 10;
-  o.clip = t.number("clip");
-  o.label_smoothing = t.number("label-smoothing");
-  o.seed = static_cast<std::uint64_t>(t.integer("seed", 0));
-  o.valid_every = t.integer("valid-every", any);
-  o.early_stopping = t.integer("early-stopping", any);
-  o.save_every = t.integer("save-every", any);
   o.checkpoint_path = cmd.output;
   cmd.log_every = t.integer("log-every", any);
 }
@@ -247,8 +233,6 @@ void validate_train_command(const train_command& cmd) {
   if (cmd.command == "finetune" && cmd.data.max_len > cmd.model.max_len)
     reject(cmd, "max-len", "must not exceed the base model's max_len = " + std::to_string(cmd.model.max_len));
   // Optimizer, schedule, loop.
-  if (const auto& kinds = run_option_named("optimizer").choices; !is_one_of(cmd.optimizer.kind, kinds))
-    reject(cmd, "optimizer", "is not an optimizer (known: " + join_names(kinds) + ")");
   for (const config_problem& p : settings::train_settings_problems(cmd.optimizer, cmd.train, name))
     reject(cmd, option_of_field(p.field), p.rule);
   try {

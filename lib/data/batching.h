@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/config_fields.h"
+
 namespace attn {
 
 struct batching_config {
@@ -14,6 +16,19 @@ struct batching_config {
   std::size_t bucket_batches = 50;  // examples are length-sorted within windows of this many batches
   bool shuffle = true;            // false: keep file order (validation, decoding)
 };
+
+// Every field once (lib/core/config_fields.h): attn train's batching options come from it. The
+// training command line batches by tokens (4096) unless --batch-size is given; decoding and
+// validation keep the struct's 32 sentences.
+template <class F>
+void visit_fields(batching_config& c, F&& f) {
+  f("batch_tokens", c.batch_tokens, field_about("padded tokens per batch (length-bucketed)").command_line_default("4096"));
+  f("batch_size", c.batch_size,
+    field_about("sentences (examples) per batch instead of --batch-tokens (0: use --batch-tokens)")
+        .command_line_default("0"));
+  f("bucket_batches", c.bucket_batches, field_about("length-sorting window, in batches").not_an_option());
+  f("shuffle", c.shuffle, field_about("shuffle the batches each epoch").not_an_option());
+}
 
 // lengths[i] = padded-cost length of example i (e.g. max(source, target) tokens).
 // Returns batches of example indices; every example appears in exactly one batch.

@@ -1,5 +1,5 @@
-// model_config <-> key = value text. One visitor lists every field once, so to_map and from_map
-// cannot drift apart; enumerated settings carry their choices and are validated on reading.
+// model_config <-> key = value text, through its one visitor (model_config.h), so to_map and
+// from_map cannot drift apart; enumerated settings carry their choices and are validated on reading.
 #include "models/model_config.h"
 
 #include <initializer_list>
@@ -11,150 +11,20 @@
 #include "core/text_codec.h"
 
 namespace attn {
-namespace {
 
-using choices = std::initializer_list<const char*>;
-
-// What a field means, for --help texts. `values` (strings only; empty = free text) are the
-// values accepted; `aliases`, older spellings among them, are not offered in --help.
-struct about {
-  const char* help;
-  choices values = {};
-  choices aliases = {};
-};
-
-// f(name, field, about) for every field, once: to_map, from_map and model_config_fields() follow it.
-template <class C, class F>
-void visit_fields(C& c, F&& f) {
-  // family: any text here; make_model checks it against the registered families (model_families()).
-  f("family", c.family, about{"model family"});
-  f("layers", c.layers, about{"Transformer layers (encoder and decoder each)"});
-  f("d_model", c.d_model, about{"Transformer width"});
-  f("heads", c.heads, about{"attention heads"});
-  f("ff", c.ff, about{"feed-forward inner width"});
-  f("activation", c.activation, about{"feed-forward activation", {"gelu", "relu"}});
-  f("norm", c.norm, about{"LayerNorm position", {"pre", "post"}});
-  f("combine", c.combine, about{"sublayer combination", {"residual", "concat"}});
-  f("pos_encoding", c.pos_encoding, about{"positions", {"sinusoidal", "learned", "rope", "none", "hyperbolic"}});
-  f("attention", c.attention, about{"attention scoring", {"scaled-dot", "scaled_dot", "dot", "general", "additive"}, {"scaled_dot"}});
-  f("dropout", c.dropout, about{"dropout probability"});
-  f("share_embeddings", c.share_embeddings, about{"transformer: one embedding table for source and target"});
-  f("tie_output", c.tie_output, about{"output projection = target embedding transposed (=false to untie)"});
-  f("max_len", c.max_len, about{"longest sequence in tokens (lm: window length)"});
-  f("embed", c.embed, about{"rnn: embedding width"});
-  f("hidden", c.hidden, about{"rnn: LSTM hidden width"});
-  f("bidirectional", c.bidirectional, about{"rnn: bidirectional encoder"});
-  f("pooling", c.pooling, about{"classifier: pooling of the encoder states", {"mean", "first"}});
-  f("num_classes", c.num_classes, about{"classifier: classes (from the data)"});
-  f("src_vocab", c.src_vocab, about{"source vocabulary size (from the vocabulary)"});
-  f("tgt_vocab", c.tgt_vocab, about{"target vocabulary size (from the vocabulary)"});
-}
-
-std::string format(std::size_t v) {
-  return std::to_string(v);
-}
-std::string format(bool v) {
-  return format_bool(v);
-}
-std::string format(float v) {
-  return format_float(v);
-}
-
-[[noreturn]] void bad_value(const std::string& key, const std::string& value, const std::string& want) {
-  throw model_config_error(key, value, want);
-}
-
-void parse(const std::string& key, const std::string& s, std::size_t& out) {
-  const auto v = read_count(s);
-  if (!v) bad_value(key, s, "a non-negative integer");
-  out = *v;
-}
-void parse(const std::string& key, const std::string& s, float& out) {
-  const auto v = read_float(s);
-  if (!v) bad_value(key, s, "a number");
-  out = *v;
-}
-void parse(const std::string& key, const std::string& s, bool& out) {
-  const auto v = read_bool(s);
-  if (!v) bad_value(key, s, "true or false");
-  out = *v;
-}
-
-std::string format(const std::string& v) {
-  return v;
-}
-
-struct map_writer {
-  std::map<std::string, std::string>& m;
-  template <class T>
-  void operator()(const char* k, const T& v, const about&) {
-    m[k] = format(v);
-  }
-};
-
-struct field_lister {
-  std::vector<config_field>& out;
-  template <class T>
-  void operator()(const char* k, const T& v, const about& a) {
-    config_field f;
-    f.key = k;
-    f.default_text = format(v);
-    f.help = a.help;
-    for (const char* c : a.values)
-      if (!is_one_of(c, std::vector<std::string>(a.aliases.begin(), a.aliases.end()))) f.choices.emplace_back(c);
-    f.is_flag = std::is_same<T, bool>::value;
-    out.push_back(std::move(f));
-  }
-};
-
-struct map_reader {
-  const std::map<std::string, std::string>& m;
-  std::size_t& used;
-  void operator()(const char* k, std::string& v, const about& a) {
-    auto it = m.find(k);
-    if (it == m.end()) return;
-    ++used;
-    if (a.values.size() != 0) {
-      const std::vector<std::string> accepted(a.values.begin(), a.values.end());
-      if (!is_one_of(it->second, accepted)) bad_value(k, it->second, "one of " + join_names(accepted));
-    }
-    v = it->second;
-  }
-  template <class T>
-  void operator()(const char* k, T& v, const about&) {
-    auto it = m.find(k);
-    if (it == m.end()) return;
-    ++used;
-    parse(k, it->second, v);
-  }
-};
-
-}  // namespace
-
-std::map<std::string, std::string> model_config::to_map() const {
-  std::map<std::string, std::string> m;
-  visit_fields(*this, map_writer{m});
-  return m;
-}
+std::map<std::string, std::string> model_config::to_map() const { return fields_to_map(*this); }
 
 model_config model_config::from_map(const std::map<std::string, std::string>& m) {
   model_config c;
-  std::size_t used = 0;
-  visit_fields(c, map_reader{m, used});
-  if (used != m.size()) {
-    const std::map<std::string, std::string> known = c.to_map();
-    for (const auto& kv : m)
-      if (!known.count(kv.first)) throw error("model config: unknown key '" + kv.first + "'");
+  for (const auto& [key, text] : m) {
+    const field_read r = read_field(c, key, text);
+    if (r.status == field_read::unknown_key) throw error("model config: unknown key '" + key + "'");
+    if (r.status != field_read::done) throw model_config_error(key, text, r.expected);
   }
   return c;
 }
 
-std::vector<config_field> model_config_fields() {
-  model_config defaults;
-  std::vector<config_field> out;
-  visit_fields(defaults, field_lister{out});
-  return out;
-}
+std::vector<config_field> model_config_fields() { return fields_of<model_config>(); }
 
 model_config_error::model_config_error(std::string k, std::string v, std::string e)
     : error("model config: bad value '" + v + "' for '" + k + "' (expected " + e + ")"),

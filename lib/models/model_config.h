@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_fields.h"
 #include "core/error.h"
 
 namespace attn {
@@ -45,18 +46,36 @@ struct model_config {
   static model_config from_map(const std::map<std::string, std::string>& m);
 };
 
-// One field as the visitor in model_config.cpp declares it: its to_map key, its default as
-// text, what it means (for --help) and, for enumerations, the values it takes.
-struct config_field {
-  std::string key;           // "d_model"
-  std::string default_text;  // "256"
-  std::string help;          // "Transformer width"
-  std::vector<std::string> choices;  // "gelu", "relu"; empty: any value of its type
-  bool is_flag = false;              // a bool
-};
+// Every field once, in order (lib/core/config_fields.h): to_map, from_map, model_config_fields()
+// and the architecture options of attn train are made from it.
+template <class F>
+void visit_fields(model_config& c, F&& f) {
+  // family: any text here; make_model checks it against the registered families (model_families()).
+  f("family", c.family, field_about("model family"));
+  f("layers", c.layers, field_about("Transformer layers (encoder and decoder each)"));
+  f("d_model", c.d_model, field_about("Transformer width"));
+  f("heads", c.heads, field_about("attention heads"));
+  f("ff", c.ff, field_about("feed-forward inner width"));
+  f("activation", c.activation, field_about("feed-forward activation", {"gelu", "relu"}));
+  f("norm", c.norm, field_about("LayerNorm position", {"pre", "post"}));
+  f("combine", c.combine, field_about("sublayer combination", {"residual", "concat"}));
+  f("pos_encoding", c.pos_encoding,
+    field_about("positions", {"sinusoidal", "learned", "rope", "none", "hyperbolic"}));
+  f("attention", c.attention,
+    field_about("attention scoring", {"scaled-dot", "scaled_dot", "dot", "general", "additive"}, {"scaled_dot"}));
+  f("dropout", c.dropout, field_about("dropout probability"));
+  f("share_embeddings", c.share_embeddings, field_about("transformer: one embedding table for source and target"));
+  f("tie_output", c.tie_output, field_about("output projection = target embedding transposed (=false to untie)"));
+  f("max_len", c.max_len, field_about("longest sequence in tokens (lm: window length)"));
+  f("embed", c.embed, field_about("rnn: embedding width"));
+  f("hidden", c.hidden, field_about("rnn: LSTM hidden width"));
+  f("bidirectional", c.bidirectional, field_about("rnn: bidirectional encoder"));
+  f("pooling", c.pooling, field_about("classifier: pooling of the encoder states", {"mean", "first"}));
+  f("num_classes", c.num_classes, field_about("classifier: classes (from the data)").not_an_option());
+  f("src_vocab", c.src_vocab, field_about("source vocabulary size (from the vocabulary)").not_an_option());
+  f("tgt_vocab", c.tgt_vocab, field_about("target vocabulary size (from the vocabulary)").not_an_option());
+}
 
-// Every field, in declaration order: the one description that to_map, from_map and the
-// command-line options of attn train are made from.
 std::vector<config_field> model_config_fields();
 
 // A value that does not parse: key, the text found and what was expected ("a non-negative integer").

@@ -13,6 +13,7 @@
 #include <limits>
 #include <string>
 
+#include "core/config_fields.h"
 #include "core/rng.h"
 #include "data/batching.h"
 #include "data/dataset.h"
@@ -36,6 +37,21 @@ struct train_options {
   std::int64_t save_every = 0;      // also save the last checkpoint every N steps (0: only at the end)
   std::string checkpoint_path;      // last state; the best validation's goes to PATH.best ("" = no files)
 };
+
+// The loop's own fields once (lib/core/config_fields.h); schedule and batching have their own
+// visitors. attn train's loop options come from it.
+template <class F>
+void visit_fields(train_options& o, F&& f) {
+  f("epochs", o.epochs, field_about("stop after N epochs (0: no limit; 10 when neither --epochs nor --steps is set)"));
+  f("steps", o.steps, field_about("stop after N updates (0: no limit)"));
+  f("clip", o.clip, field_about("global gradient-norm clipping (0: off)"));
+  f("label_smoothing", o.label_smoothing, field_about("label smoothing epsilon"));
+  f("seed", o.seed, field_about("random seed: initialisation, data order, dropout"));
+  f("valid_every", o.valid_every, field_about("validate every N steps (0: after every epoch)"));
+  f("early_stopping", o.early_stopping, field_about("stop after N validations without improvement (0: never)"));
+  f("save_every", o.save_every, field_about("also save the checkpoint every N steps (0: only at the end)"));
+  f("checkpoint_path", o.checkpoint_path, field_about("where the checkpoint goes (-o)").not_an_option());
+}
 
 // Where the best validation's checkpoint goes: PATH.best.
 std::string best_path(const std::string& checkpoint_path);

@@ -348,37 +348,10 @@ std::vector<std::pair<std::string, std::string>> optimizer_kinds() {
   return out;
 }
 
-std::map<std::string, std::string> optimizer_config_to_map(const optimizer_config& c) {
-  using namespace settings;
-  return {{"kind", c.kind},
-          {"beta1", format_float(c.beta1)},
-          {"beta2", format_float(c.beta2)},
-          {"eps", format_float(c.eps)},
-          {"weight_decay", format_float(c.weight_decay)},
-          {"momentum", format_float(c.momentum)},
-          {"dampening", format_float(c.dampening)},
-          {"nesterov", format_bool(c.nesterov)},
-          {"alpha", format_float(c.alpha)},
-          {"centered", format_bool(c.centered)}};
-}
+std::map<std::string, std::string> optimizer_config_to_map(const optimizer_config& c) { return fields_to_map(c); }
 
 optimizer_config optimizer_config_from_map(const std::map<std::string, std::string>& m) {
-  using namespace settings;
-  optimizer_config c;
-  for (const auto& [key, value] : m) {
-    if (key == "kind") c.kind = value;
-    else if (key == "beta1") c.beta1 = parse_float(key, value);
-    else if (key == "beta2") c.beta2 = parse_float(key, value);
-    else if (key == "eps") c.eps = parse_float(key, value);
-    else if (key == "weight_decay") c.weight_decay = parse_float(key, value);
-    else if (key == "momentum") c.momentum = parse_float(key, value);
-    else if (key == "dampening") c.dampening = parse_float(key, value);
-    else if (key == "nesterov") c.nesterov = parse_bool(key, value);
-    else if (key == "alpha") c.alpha = parse_float(key, value);
-    else if (key == "centered") c.centered = parse_bool(key, value);
-    else throw error("unknown optimizer setting '" + key + "'");
-  }
-  return c;
+  return fields_from_map<optimizer_config>(m, "optimizer");
 }
 
 }  // namespace attn

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/config_fields.h"
 #include "core/parameter.h"
 #include "core/tensor.h"
 #include "io/named_state.h"
@@ -37,6 +38,26 @@ struct optimizer_config {
   float alpha = 0.99f;         // rmsprop: decay of the squared-gradient average
   bool centered = false;       // rmsprop: normalise by the gradient's variance instead
 };
+
+// Names and one-line summaries of the available kinds, for --help texts.
+std::vector<std::pair<std::string, std::string>> optimizer_kinds();
+
+// Every field once (lib/core/config_fields.h): the text form below and attn train's optimizer
+// options come from it. The command line defaults to AdamW's weight decay of 0.01, as PyTorch.
+template <class F>
+void visit_fields(optimizer_config& c, F&& f) {
+  f("kind", c.kind, field_about("", names_of(optimizer_kinds())).called("an optimizer").option_named("optimizer"));
+  f("weight_decay", c.weight_decay,
+    field_about("weight decay (decoupled for adamw, L2 otherwise)").command_line_default("0.01"));
+  f("momentum", c.momentum, field_about("sgd, rmsprop: momentum"));
+  f("beta1", c.beta1, field_about("adam, adamw: decay of the gradient average").not_an_option());
+  f("beta2", c.beta2, field_about("adam, adamw: decay of the squared-gradient average").not_an_option());
+  f("eps", c.eps, field_about("adam, adamw, rmsprop: added to the root of the second moment").not_an_option());
+  f("dampening", c.dampening, field_about("sgd: dampening of the momentum").not_an_option());
+  f("nesterov", c.nesterov, field_about("sgd: Nesterov momentum").not_an_option());
+  f("alpha", c.alpha, field_about("rmsprop: decay of the squared-gradient average").not_an_option());
+  f("centered", c.centered, field_about("rmsprop: normalise by the gradient's variance").not_an_option());
+}
 
 // Settings as text (floats printed so they read back bit-identical), for checkpoints and logs.
 std::map<std::string, std::string> optimizer_config_to_map(const optimizer_config& c);
@@ -84,8 +105,5 @@ class optimizer {
 };
 
 std::unique_ptr<optimizer> make_optimizer(const optimizer_config& c);
-
-// Names and one-line summaries of the available kinds, for --help texts.
-std::vector<std::pair<std::string, std::string>> optimizer_kinds();
 
 }  // namespace attn

@@ -4,18 +4,13 @@
 #include "core/text_codec.h"
 #include "models/model.h"
 #include "models/model_config.h"
+#include "train/loop.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
 namespace attn {
 
 namespace {
-
-std::vector<std::string> names_of(const std::vector<std::pair<std::string, std::string>>& kinds) {
-  std::vector<std::string> out;
-  for (const auto& k : kinds) out.push_back(k.first);
-  return out;
-}
 
 run_option row(std::string name, char short_name, option_role role, std::optional<std::string> def, std::string help,
                std::vector<std::string> choices = {}) {
@@ -31,19 +26,49 @@ run_option row(std::string name, char short_name, option_role role, std::optiona
   return o;
 }
 
-// The architecture rows: model_config's fields as the user sets them (not max_len, which is a
-// data option too, nor the sizes that come from the data).
+// A float's default as a user types it: 0.1, not 0.100000001.
+std::string as_typed(const std::string& text) {
+  if (text.find_first_of(".e") != std::string::npos)
+    if (const auto x = read_float(text)) return format_float_short(*x);
+  return text;
+}
+
+// The architecture rows: model_config's fields that are options (family and max_len have rows
+// of their own: --arch with the registered families, --max-len among the data options).
 void add_architecture(std::vector<run_option>& out) {
   for (const config_field& f : model_config_fields()) {
-    if (f.key == "family" || f.key == "max_len" || f.key == "num_classes" || f.key == "src_vocab" ||
-        f.key == "tgt_vocab")
-      continue;
-    // A float's default as a user types it: 0.1, not 0.100000001.
-    std::string def = f.default_text;
-    if (def.find_first_of(".e") != std::string::npos)
-      if (const auto x = read_float(def)) def = format_float_short(*x);
-    out.push_back(row(option_of_field(f.key), 0, option_role::arch, def, f.help, f.choices));
+    if (f.option.empty() || f.key == "family" || f.key == "max_len") continue;
+    out.push_back(row(f.option, 0, option_role::arch, as_typed(f.option_default), f.help, f.choices));
   }
+}
+
+// The rows of a settings struct S: its fields that are options, as its visitor describes them.
+template <class S>
+void add_settings(std::vector<run_option>& out) {
+  for (const config_field& f : fields_of<S>())
+    if (!f.option.empty())
+      out.push_back(row(f.option, 0, option_role::layered, as_typed(f.option_default), f.help, f.choices));
+}
+
+// Reads the options of S that `values` holds into s; the first that does not read is returned.
+template <class S>
+std::optional<option_value_problem> take_settings(const std::map<std::string, std::string>& values, S& s) {
+  for (const config_field& f : fields_of<S>()) {
+    if (f.option.empty()) continue;
+    const auto it = values.find(f.option);
+    if (it == values.end()) continue;
+    const field_read r = read_field(s, f.key, it->second);
+    if (r.status == field_read::done) continue;
+    option_value_problem p{f.option, it->second, "", ""};
+    if (r.status == field_read::not_a_choice)
+      p.rule = f.noun.empty() ? "is not " + r.expected : "is not " + f.noun + " (known: " + join_names(f.choices) + ")";
+    else if (const auto x = read_int(it->second); x && *x < 0 && r.expected == "a non-negative integer")
+      p.rule = "must be at least 0";
+    else
+      p.expected = r.expected;
+    return p;
+  }
+  return std::nullopt;
 }
 
 std::vector<run_option> make_run_options() {
@@ -72,32 +97,25 @@ std::vector<run_option> make_run_options() {
   o.push_back(row("strict", 0, r::layered, "false", "a malformed data line is an error instead of being skipped"));
   // architecture (model_config)
   add_architecture(o);
-  // training
-  o.push_back(row("optimizer", 0, r::layered, "adamw", "", names_of(optimizer_kinds())));
-  o.push_back(row("lr", 0, r::layered, "0.001", "peak learning rate"));
-  o.push_back(row("weight-decay", 0, r::layered, "0.01", "weight decay (decoupled for adamw, L2 otherwise)"));
-  o.push_back(row("momentum", 0, r::layered, "0", "sgd, rmsprop: momentum"));
-  o.push_back(row("schedule", 0, r::layered, "constant", "LR schedule", names_of(schedule_kinds())));
-  o.push_back(row("warmup", 0, r::layered, "0", "linear warmup steps (noam needs at least 1)"));
-  o.push_back(row("min-lr", 0, r::layered, "0", "cosine: final learning rate"));
-  o.push_back(row("batch-tokens", 0, r::layered, "4096", "padded tokens per batch (length-bucketed)"));
-  o.push_back(row("batch-size", 0, r::layered, "0",
-                  "sentences (examples) per batch instead of --batch-tokens (0: use --batch-tokens)"));
-  o.push_back(row("epochs", 0, r::layered, "0",
-                  "stop after N epochs (0: no limit; 10 when neither --epochs nor --steps is set)"));
-  o.push_back(row("steps", 0, r::layered, "0", "stop after N updates (0: no limit)"));
-  o.push_back(row("clip", 0, r::layered, "1", "global gradient-norm clipping (0: off)"));
-  o.push_back(row("label-smoothing", 0, r::layered, "0", "label smoothing epsilon"));
-  o.push_back(row("seed", 0, r::layered, "1", "random seed: initialisation, data order, dropout"));
-  o.push_back(row("valid-every", 0, r::layered, "0", "validate every N steps (0: after every epoch)"));
-  o.push_back(row("early-stopping", 0, r::layered, "0", "stop after N validations without improvement (0: never)"));
-  o.push_back(row("save-every", 0, r::layered, "0", "also save the checkpoint every N steps (0: only at the end)"));
+  // training: the optimizer, schedule, batching and loop fields their visitors make options of
+  add_settings<optimizer_config>(o);
+  add_settings<schedule_config>(o);
+  add_settings<batching_config>(o);
+  add_settings<train_options>(o);
   o.push_back(row("log-every", 0, r::layered, "100", "a progress line every N steps when stderr is not a terminal"));
   o.push_back(row("quiet", 'q', r::path, "false", "no progress or config on stderr (warnings and errors still)"));
   return o;
 }
 
 }  // namespace
+
+std::optional<option_value_problem> take_training_options(const std::map<std::string, std::string>& values,
+                                                          optimizer_config& optimizer, train_options& train) {
+  if (auto p = take_settings(values, optimizer)) return p;
+  if (auto p = take_settings(values, train.schedule)) return p;
+  if (auto p = take_settings(values, train.batching)) return p;
+  return take_settings(values, train);
+}
 
 const std::vector<run_option>& run_options() {
   static const std::vector<run_option> options = make_run_options();

@@ -2,7 +2,10 @@
 // The options of a training run (attn train, attn finetune), described once: name, default,
 // help and allowed values, the architecture rows made from model_config_fields() and the
 // choices taken from the registry tables (model_families(), optimizer_kinds(), schedule_kinds()).
-// The command line's option table is generated from run_options(); a new option is one row here.
+// The architecture, optimizer, schedule, batching and loop rows are made from those structs'
+// visitors (visit_fields, lib/core/config_fields.h), and so is the conversion of their values
+// (take_training_options): a new setting is one line in its struct's visitor. The data and path
+// rows are written here. The command line's option table is generated from run_options().
 //
 // Every layered option is resolved by merge_option_layers(): command line > --config FILE >
 // the resumed checkpoint's train_config > what a base model decides (finetune) > defaults.
@@ -16,6 +19,9 @@
 #include <vector>
 
 namespace attn {
+
+struct optimizer_config;
+struct train_options;
 
 enum class option_role {
   path,     // where things are (-o, --config, --resume, --log, -q): not layered, not stored
@@ -35,6 +41,22 @@ struct run_option {
 
 // Every option of attn train, in --help order: data and paths, architecture, training.
 const std::vector<run_option>& run_options();
+
+// A training option's value that its field cannot take: either a text that does not read
+// (`expected`: "--lr takes a number, not 'fast'") or a value outside what the field allows
+// (`rule`: "--optimizer adagrad is not an optimizer (known: ...)", "--seed -1 must be at least 0").
+struct option_value_problem {
+  std::string option, value;
+  std::string expected;  // "a number"; "" when `rule` says it
+  std::string rule;
+};
+
+// Sets the optimizer's, the schedule's, the batching's and the loop's fields from option values
+// (long option name -> text) through their visitors; fields whose options `values` does not
+// hold keep their values. Ranges are not checked here (train_settings_problems does). Returns
+// the first value that cannot be taken.
+std::optional<option_value_problem> take_training_options(const std::map<std::string, std::string>& values,
+                                                          optimizer_config& optimizer, train_options& train);
 
 // The option called `name`; throws attn::error for a name that is not one.
 const run_option& run_option_named(const std::string& name);

@@ -69,27 +69,10 @@ float noam_peak_lr(float factor, std::int64_t d_model, std::int64_t warmup) {
   return static_cast<float>(factor / std::sqrt(static_cast<double>(d_model) * static_cast<double>(warmup)));
 }
 
-std::map<std::string, std::string> schedule_config_to_map(const schedule_config& c) {
-  using namespace settings;
-  return {{"kind", c.kind},
-          {"lr", format_float(c.lr)},
-          {"warmup", std::to_string(c.warmup)},
-          {"total", std::to_string(c.total)},
-          {"min_lr", format_float(c.min_lr)}};
-}
+std::map<std::string, std::string> schedule_config_to_map(const schedule_config& c) { return fields_to_map(c); }
 
 schedule_config schedule_config_from_map(const std::map<std::string, std::string>& m) {
-  using namespace settings;
-  schedule_config c;
-  for (const auto& [key, value] : m) {
-    if (key == "kind") c.kind = value;
-    else if (key == "lr") c.lr = parse_float(key, value);
-    else if (key == "warmup") c.warmup = parse_int(key, value);
-    else if (key == "total") c.total = parse_int(key, value);
-    else if (key == "min_lr") c.min_lr = parse_float(key, value);
-    else throw error("unknown LR schedule setting '" + key + "'");
-  }
-  return c;
+  return fields_from_map<schedule_config>(m, "LR schedule");
 }
 
 std::vector<std::pair<std::string, std::string>> schedule_kinds() {

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/config_fields.h"
+
 namespace attn {
 
 struct schedule_config {
@@ -36,10 +38,21 @@ float schedule_lr(const schedule_config& c, std::int64_t step);
 // The peak LR of the d_model form of the Noam schedule: factor · d_model^-0.5 · warmup^-0.5.
 float noam_peak_lr(float factor, std::int64_t d_model, std::int64_t warmup);
 
+std::vector<std::pair<std::string, std::string>> schedule_kinds();  // name, one-line summary
+
+// Every field once (lib/core/config_fields.h): the text form below and attn train's schedule
+// options come from it. `total` is derived from the run's length, not set by an option.
+template <class F>
+void visit_fields(schedule_config& c, F&& f) {
+  f("kind", c.kind, field_about("LR schedule", names_of(schedule_kinds())).called("an LR schedule").option_named("schedule"));
+  f("lr", c.lr, field_about("peak learning rate"));
+  f("warmup", c.warmup, field_about("linear warmup steps (noam needs at least 1)"));
+  f("min_lr", c.min_lr, field_about("cosine: final learning rate"));
+  f("total", c.total, field_about("cosine: the step at which min_lr is reached").not_an_option());
+}
+
 // Settings as text, for checkpoints and logs (bit-exact floats); unknown keys throw attn::error.
 std::map<std::string, std::string> schedule_config_to_map(const schedule_config& c);
 schedule_config schedule_config_from_map(const std::map<std::string, std::string>& m);
-
-std::vector<std::pair<std::string, std::string>> schedule_kinds();  // name, one-line summary
 
 }  // namespace attn

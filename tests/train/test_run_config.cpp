@@ -7,8 +7,11 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/text_codec.h"
+#include "data/batching.h"
 #include "models/model.h"
 #include "models/model_config.h"
+#include "train/loop.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
@@ -51,6 +54,87 @@ TEST_CASE("run_options: every model_config field a user sets is an architecture 
   CHECK(field_of_option("arch") == "family");
   CHECK(option_of_field("family") == "arch");
   CHECK(option_of_field("pos_encoding") == "pos-encoding");
+}
+
+TEST_CASE("run_options: the optimizer, schedule, batching and loop options come from their structs' visitors") {
+  auto check_rows = [](const std::vector<config_field>& fields) {
+    for (const config_field& f : fields) {
+      CAPTURE(f.key);
+      if (f.option.empty()) {
+        CHECK_THROWS_AS(run_option_named(option_of_field(f.key)), error);
+        continue;
+      }
+      const run_option& o = run_option_named(f.option);
+      CHECK(o.role == option_role::layered);
+      CHECK(o.choices == f.choices);
+      REQUIRE(o.default_text);
+      CHECK(read_float(*o.default_text).value_or(-1) == read_float(f.option_default).value_or(-1));
+    }
+  };
+  check_rows(fields_of<optimizer_config>());
+  check_rows(fields_of<schedule_config>());
+  check_rows(fields_of<batching_config>());
+  check_rows(fields_of<train_options>());
+  // Where the command line's default is not the struct's.
+  CHECK(*run_option_named("weight-decay").default_text == "0.01");
+  CHECK(optimizer_config{}.weight_decay == 0.0f);
+  CHECK(*run_option_named("batch-tokens").default_text == "4096");
+  CHECK(*run_option_named("batch-size").default_text == "0");
+  CHECK(batching_config{}.batch_size == 32);
+  CHECK(*run_option_named("lr").default_text == "0.001");
+  // Settings no option reaches are still in the struct's text form.
+  CHECK(optimizer_config_to_map(optimizer_config{}).count("beta2") == 1);
+}
+
+TEST_CASE("take_training_options: option text into the structs; the first value that cannot be taken") {
+  std::map<std::string, std::string> values;
+  for (const run_option& o : run_options())
+    if (o.default_text) values[o.name] = *o.default_text;
+  values["optimizer"] = "sgd";
+  values["momentum"] = "0.9";
+  values["schedule"] = "cosine";
+  values["min-lr"] = "0.0001";
+  values["batch-size"] = "16";
+  values["steps"] = "50";
+  values["seed"] = "18446744073709551615";
+  optimizer_config o;
+  train_options t;
+  CHECK_FALSE(take_training_options(values, o, t));
+  CHECK(o.kind == "sgd");
+  CHECK(o.momentum == 0.9f);
+  CHECK(o.weight_decay == 0.01f);
+  CHECK(t.schedule.kind == "cosine");
+  CHECK(t.schedule.min_lr == 0.0001f);
+  CHECK(t.batching.batch_size == 16);
+  CHECK(t.batching.batch_tokens == 4096);  // the caller drops it when batch-size is set
+  CHECK(t.steps == 50);
+  CHECK(t.seed == 18446744073709551615ULL);
+  CHECK(t.clip == 1.0f);
+
+  auto problem = [&](const std::string& option, const std::string& text) {
+    auto v = values;
+    v[option] = text;
+    optimizer_config o2;
+    train_options t2;
+    const auto p = take_training_options(v, o2, t2);
+    REQUIRE(p);
+    CHECK(p->option == option);
+    CHECK(p->value == text);
+    return *p;
+  };
+  CHECK(problem("optimizer", "adagrad").rule == "is not an optimizer (known: sgd, rmsprop, adam, adamw)");
+  CHECK(problem("schedule", "linear").rule == "is not an LR schedule (known: constant, noam, cosine)");
+  CHECK(problem("lr", "fast").expected == "a number");
+  CHECK(problem("steps", "1.5").expected == "an integer");
+  CHECK(problem("seed", "-1").rule == "must be at least 0");
+  CHECK(problem("batch-tokens", "many").expected == "a non-negative integer");
+  // An option the map does not hold leaves the field alone.
+  optimizer_config o3;
+  train_options t3;
+  CHECK_FALSE(take_training_options({{"lr", "0.5"}}, o3, t3));
+  CHECK(t3.schedule.lr == 0.5f);
+  CHECK(o3.weight_decay == 0.0f);
+  CHECK(t3.batching.batch_size == 32);
 }
 
 TEST_CASE("merge_option_layers: command line > config file > checkpoint > inherited > defaults") {
