@@ -22,6 +22,7 @@ inline tape& tape_of(const char* op, std::initializer_list<var> xs) {
     if (t && x.t != t) fail(op, "inputs live on different tapes");
     t = x.t;
   }
+  t->begin_op();
   return *t;
 }
 

@@ -68,6 +68,15 @@ matrix& tape::grad_of(int id, bool zero) {
   if (!n.grad_ready) {
     const std::size_t r = attn::rows(*n.value), c = attn::cols(*n.value);
     if (n.grad == &n.own_grad) {
+      if (n.own_grad.size() != r * c) {
+        // Take a pooled buffer of this size (keeping this node's old one in the pool).
+        auto it = free_grads_.find(r * c);
+        if (it != free_grads_.end() && !it->second.empty()) {
+          if (n.own_grad.size() != 0) free_grads_[n.own_grad.size()].push_back(std::move(n.own_grad));
+          n.own_grad = std::move(it->second.back());
+          it->second.pop_back();
+        }
+      }
       shape_buffer(n.own_grad, r, c);
       if (zero) n.own_grad.fill(0.0f);
     } else if (attn::rows(*n.grad) != r || attn::cols(*n.grad) != c) {
@@ -83,8 +92,9 @@ matrix& tape::grad_of(int id, bool zero) {
 
 void tape::on_backward(std::function<void()> fn) {
   if (!recording_) return;
-  backward_.push_back(closure{std::move(fn), closure_first_});
+  backward_.push_back(closure{std::move(fn), closure_first_, op_first_ >= closure_first_ ? op_first_ : -1});
   closure_first_ = static_cast<int>(used_);
+  op_first_ = -1;
 }
 
 void tape::backward(var loss) {
@@ -102,14 +112,38 @@ void tape::backward(var loss) {
     bool any = false;
     for (int k = first; k < end && !any; ++k) any = nodes_[static_cast<std::size_t>(k)].grad_ready;
     if (any) backward_[i].fn();
+    if (backward_[i].outputs_first >= 0) release_grads(backward_[i].outputs_first, end);
     end = first;
   }
+}
+
+void tape::release_grads(int first, int end) {
+  for (int k = first; k < end; ++k) {
+    node& n = nodes_[static_cast<std::size_t>(k)];
+    if (n.grad != &n.own_grad || n.own_grad.size() == 0) continue;
+    free_grads_[n.own_grad.size()].push_back(std::move(n.own_grad));
+    n.own_grad = matrix::from_shape({0, 0});
+    n.grad_ready = false;
+  }
+}
+
+tape::memory_use tape::memory() const {
+  memory_use m;
+  for (const node& n : nodes_) {
+    m.values += n.own_value.size() * sizeof(float);
+    m.grads += n.own_grad.size() * sizeof(float);
+  }
+  for (const auto& bucket : free_grads_)
+    for (const matrix& g : bucket.second) m.grads += g.size() * sizeof(float);
+  for (const matrix& s : scratch_) m.scratch += s.size() * sizeof(float);
+  return m;
 }
 
 void tape::reset() {
   used_ = 0;
   backward_.clear();
   closure_first_ = 0;
+  op_first_ = -1;
   scratch_used_ = 0;
   int_scratch_used_ = 0;
 }

@@ -6,12 +6,20 @@
 // graph but keeps the buffers: the next step's i-th node reuses the i-th buffer when the shape
 // matches, so steady-state training allocates (almost) nothing.
 //
+// Gradient buffers are pooled: the gradient of an op's output is dead once that op's backward
+// closure has run, so its buffer goes back to a pool keyed by size and the next gradient of that
+// size (an earlier layer's) takes it. The gradients alive at once are the backward pass's
+// frontier, not every node's: training memory is about the forward values plus a few layers of
+// gradients. Only outputs of ops (those that called begin_op(), as every op in core/ops does)
+// are released; leaves and parameters keep their gradients.
+//
 // Evaluation and decoding use a tape with recording off (`no_grad`): ops compute values only,
 // no closures are kept, no gradient buffers exist.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <unordered_map>
 #include <vector>
 
 #include "core/parameter.h"
@@ -54,6 +62,10 @@ class tape {
   // A fresh node of the given shape for an op's output. Contents are unspecified (reused buffer).
   var make(std::size_t rows, std::size_t cols, bool needs_grad);
 
+  // Marks the start of an op: the nodes made from here to its on_backward() are its outputs,
+  // whose gradients are released to the pool once its closure has run (detail::tape_of calls it).
+  void begin_op() { op_first_ = static_cast<int>(used_); }
+
   // Registers the backward closure of the op that produced the latest node(s).
   // Ignored when not recording.
   void on_backward(std::function<void()> fn);
@@ -77,6 +89,13 @@ class tape {
   // How many times a node, gradient or scratch buffer was (re)allocated since construction.
   // After one warm-up step, an identical forward/backward adds nothing.
   std::size_t allocations() const { return allocations_; }
+
+  // Bytes held in buffers: node values (parameters' excluded), gradients (in nodes and in the
+  // pool; parameters' excluded) and scratch. For memory reports.
+  struct memory_use {
+    std::size_t values = 0, grads = 0, scratch = 0;
+  };
+  memory_use memory() const;
   std::size_t size() const { return used_; }                  // nodes in the current graph
   std::size_t closures() const { return backward_.size(); }   // backward closures recorded
 
@@ -99,9 +118,12 @@ class tape {
   struct closure {
     std::function<void()> fn;
     int first_node;
+    int outputs_first;  // its op's outputs are [outputs_first, next first_node); -1: none known
   };
   std::vector<closure> backward_;
   int closure_first_ = 0;
+  int op_first_ = -1;              // begin_op()'s node index, until the op's on_backward()
+  std::unordered_map<std::size_t, std::vector<matrix>> free_grads_;  // element count -> buffers
   std::deque<matrix> scratch_;     // deque: references handed out stay valid as it grows
   std::size_t scratch_used_ = 0;
   std::deque<std::vector<std::int32_t>> int_scratch_;
@@ -110,6 +132,7 @@ class tape {
   bool recording_ = true;
 
   node& next_node();
+  void release_grads(int first, int end);  // own gradients of nodes [first, end) to the pool
   void shape_buffer(matrix& m, std::size_t rows, std::size_t cols);
 };
 

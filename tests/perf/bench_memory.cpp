@@ -1,0 +1,106 @@
+// Where a training step's memory goes: parameters, their gradients, the optimizer state, the
+// tape's activations (forward values), activation gradients and scratch, and the process's peak
+// resident size, for the LM-small configuration of docs/benchmarks.md (d=256, 4 layers, 4 heads,
+// ff=1024, vocabulary 4096, context 128, batch 16, untied output, no dropout, AdamW) on random
+// tokens. What is left of the peak beyond those is the program, the C++/BLAS runtime and
+// OpenBLAS's per-thread buffers.
+// Usage: attn_bench_memory [steps] [threads] [context]   Prints one "name MB" line per component.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "core/rng.h"
+#include "core/tape.h"
+#include "core/threads.h"
+#include "data/batch.h"
+#include "models/model.h"
+#include "text/special_tokens.h"
+#include "train/optimizer.h"
+
+using namespace attn;
+
+namespace {
+
+// A /proc/self/status field in MB ("VmHWM": peak resident, "VmRSS": resident now).
+double status_mb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  double kb = 0;
+  while (in >> key) {
+    if (key == field + ":") {
+      in >> kb;
+      return kb / 1024.0;
+    }
+    in.ignore(1 << 12, '\n');
+  }
+  return -1;
+}
+
+double mb(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int steps = argc > 1 ? std::atoi(argv[1]) : 5;
+  set_threads(argc > 2 ? std::atoi(argv[2]) : 2);
+  const std::size_t B = 16, T = argc > 3 ? static_cast<std::size_t>(std::atoi(argv[3])) : 128, V = 4096;
+  const double at_start = status_mb("VmRSS");
+
+  model_config c;
+  c.family = "lm";
+  c.layers = 4;
+  c.d_model = 256;
+  c.heads = 4;
+  c.ff = 1024;
+  c.max_len = T;
+  c.pos_encoding = "learned";
+  c.tie_output = false;
+  c.dropout = 0.0f;
+  c.src_vocab = V;
+  rng gen(1);
+  std::unique_ptr<model> m = make_model(c, gen);
+  optimizer_config oc;
+  oc.weight_decay = 0.01f;
+  optimizer opt(oc);
+
+  batch b;  // an lm batch: the text in src, the next tokens in tgt_out
+  b.size = B;
+  b.src_len = b.tgt_len = T;
+  b.src.resize(B * T);
+  b.tgt_out.resize(B * T);
+  for (std::size_t i = 0; i < B * T; ++i) {
+    b.src[i] = static_cast<std::int32_t>(fixed_specials + gen.below(V - fixed_specials));
+    b.tgt_out[i] = static_cast<std::int32_t>(fixed_specials + gen.below(V - fixed_specials));
+  }
+  b.src_lengths.assign(B, static_cast<std::int32_t>(T));
+  b.tgt_lengths = b.src_lengths;
+
+  tape t;
+  parameter_store& ps = m->params();
+  for (int s = 0; s < steps; ++s) {
+    t.reset();
+    ps.zero_grad();
+    const loss_result r = m->loss(t, b, gen);
+    t.backward(r.loss);
+    opt.step(ps, 1e-3f);
+  }
+  std::size_t slots = 0;
+  for (const auto& kv : opt.state().tensors) slots += kv.second.size() * sizeof(float);
+  const tape::memory_use tm = t.memory();
+  const std::size_t params = ps.element_count() * sizeof(float);
+  const double peak = status_mb("VmHWM");
+  const double counted = mb(2 * params + slots + tm.values + tm.grads + tm.scratch);
+  std::printf("context %zu batch %zu threads %d after %d steps\n", T, B, threads(), steps);
+  std::printf("parameters          %8.1f MB\n", mb(params));
+  std::printf("parameter grads     %8.1f MB\n", mb(params));
+  std::printf("optimizer state     %8.1f MB\n", mb(slots));
+  std::printf("activations         %8.1f MB\n", mb(tm.values));
+  std::printf("activation grads    %8.1f MB (pooled)\n", mb(tm.grads));
+  std::printf("op scratch          %8.1f MB\n", mb(tm.scratch));
+  std::printf("counted             %8.1f MB\n", counted);
+  std::printf("process at start    %8.1f MB\n", at_start);
+  std::printf("other (BLAS, heap)  %8.1f MB\n", peak - counted - at_start);
+  std::printf("peak RSS            %8.1f MB\n", peak);
+  return 0;
+}
