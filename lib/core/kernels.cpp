@@ -300,6 +300,14 @@ float cross_entropy_row(std::size_t V, const float* logits, std::size_t target, 
 }
 
 // dloss/dx_j = p_j - q_j
+void cross_entropy_gradient_in_place(std::size_t V, float* x, std::size_t target, float smoothing, float lse, float g) {
+  const batch bl(lse), bg(g), bq(g * smoothing / static_cast<float>(V));
+  std::size_t i = 0;
+  for (; i + W <= V; i += W) (bg * xsimd::exp(batch::load_unaligned(x + i) - bl) - bq).store_unaligned(x + i);
+  for (; i < V; ++i) x[i] = g * std::exp(x[i] - lse) - g * smoothing / static_cast<float>(V);
+  x[target] -= g * (1.0f - smoothing);
+}
+
 void cross_entropy_backward_row(std::size_t V, const float* logits, std::size_t target, float smoothing, float lse,
                                 float g, float* dlogits) {
   const batch bl(lse), bg(g), bq(g * smoothing / static_cast<float>(V));

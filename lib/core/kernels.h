@@ -55,6 +55,9 @@ void add_col_sums(std::size_t N, std::size_t d, const float* x, std::size_t ld, 
 // Cross-entropy of one row against (1-ε)·onehot(target) + ε/V: returns the loss and the row's
 // log-sum-exp (kept for the backward pass).
 float cross_entropy_row(std::size_t V, const float* logits, std::size_t target, float smoothing, float* lse);
+// x = g·(softmax(x) - target distribution) in place, from the kept lse: a row's logits become
+// their gradient.
+void cross_entropy_gradient_in_place(std::size_t V, float* x, std::size_t target, float smoothing, float lse, float g);
 // dlogits += g·(softmax(logits) - target distribution), from the kept lse.
 void cross_entropy_backward_row(std::size_t V, const float* logits, std::size_t target, float smoothing, float lse,
                                 float g, float* dlogits);

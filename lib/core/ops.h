@@ -104,4 +104,15 @@ std::pair<var, var> lstm_cell(var gates_x, var h_prev, var c_prev, var w_hh);
 var softmax_cross_entropy(var logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id = -1,
                           float label_smoothing = 0.0f, std::size_t* tokens = nullptr);
 
+// The output layer and its loss in one op: softmax_cross_entropy(h·w + bias), with w [d,V]
+// (a linear layer) or, with w_rows_are_classes, [V,d] (a tied embedding: h·wᵀ); bias [1,V] or an
+// invalid var. The logits are no tape node: they live in one scratch buffer that the backward
+// pass turns into their gradient in place, so a training step holds one [N,V] buffer instead of
+// logits, their gradient and a loss input (the largest activations of a language model).
+// h [N,d] -> [1,1]. `tokens` as above; `correct` (optional) receives the non-pad rows whose
+// highest logit is the target (the first maximum, as std::max_element).
+var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, const std::vector<std::int32_t>& targets,
+                            std::int32_t pad_id = -1, float label_smoothing = 0.0f, std::size_t* tokens = nullptr,
+                            std::size_t* correct = nullptr);
+
 }  // namespace attn

@@ -82,6 +82,15 @@ loss_result token_loss(var logits, const std::vector<std::int32_t>& targets, std
   return r;
 }
 
+loss_result output_token_loss(var h, parameter& weight, parameter* bias, bool tied,
+                              const std::vector<std::int32_t>& targets, std::int32_t pad_id, float label_smoothing) {
+  tape& t = *h.t;
+  loss_result r;
+  r.loss = projected_cross_entropy(h, t.param(weight), bias ? t.param(*bias) : var{}, tied, targets, pad_id,
+                                   label_smoothing, &r.tokens, &r.correct);
+  return r;
+}
+
 void check_batch(const batch& b, bool needs_target, const char* family) {
   auto fail = [&](const std::string& what) { throw error(std::string(family) + " batch: " + what); };
   if (b.size == 0) fail("empty batch");

@@ -26,6 +26,11 @@ matrix log_softmax_rows(const matrix& logits);
 std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id);
 // Mean cross-entropy of logits [N,V] against targets (pad rows skipped), with token count and accuracy.
 loss_result token_loss(var logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id, float label_smoothing);
+// The same loss for the output layer applied to h [N,d], without a logits node
+// (projected_cross_entropy): `weight` is a tied embedding [V,d] when `tied`, else the layer's
+// [d,V] with its `bias` (may be null).
+loss_result output_token_loss(var h, parameter& weight, parameter* bias, bool tied,
+                              const std::vector<std::int32_t>& targets, std::int32_t pad_id, float label_smoothing);
 // Checks a batch's vectors against its sizes; family names the model in the message.
 void check_batch(const batch& b, bool needs_target, const char* family);
 // Whole batch items of m [B*len, d] in the given order -> [order.size()*len, d]; out-of-range items throw.

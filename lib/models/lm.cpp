@@ -45,8 +45,9 @@ class lm_model : public model {
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check(b);
-    var logits = forward(t, b.src, b.size, b.src_len, 0, b.src_lengths, gen, nullptr);
-    return token_loss(logits, b.tgt_out, pad_id, label_smoothing);
+    var h = hidden(t, b.src, b.size, b.src_len, 0, b.src_lengths, gen, nullptr);
+    if (cfg_.tie_output) return output_token_loss(h, embed_.weight(), nullptr, true, b.tgt_out, pad_id, label_smoothing);
+    return output_token_loss(h, out_.weight(), out_.bias(), false, b.tgt_out, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
@@ -127,13 +128,19 @@ class lm_model : public model {
     if (b.tgt_out.size() != b.src.size()) throw error("lm batch: tgt_out must be src shifted by one (same size)");
   }
 
-  // ids [B*T] at positions offset.. -> logits [B*T, V]
-  var forward(tape& t, const std::vector<std::int32_t>& ids, std::size_t B, std::size_t T, std::size_t offset,
-              const std::vector<std::int32_t>& lengths, rng& gen, std::vector<nn::kv_cache>* caches) {
+  // ids [B*T] at positions offset.. -> the last layer's output [B*T, d] (after the final norm)
+  var hidden(tape& t, const std::vector<std::int32_t>& ids, std::size_t B, std::size_t T, std::size_t offset,
+             const std::vector<std::int32_t>& lengths, rng& gen, std::vector<nn::kv_cache>* caches) {
     var x = drop_.forward(pos_.forward(embed_.forward(t, ids, scale_), B, T, offset), gen);
     for (std::size_t i = 0; i < layers_.size(); ++i)
       x = layers_[i].forward(x, B, T, lengths, gen, caches ? &(*caches)[i] : nullptr);
-    if (pre_) x = ln_f_.forward(x);
+    return pre_ ? ln_f_.forward(x) : x;
+  }
+
+  // ids [B*T] at positions offset.. -> logits [B*T, V]
+  var forward(tape& t, const std::vector<std::int32_t>& ids, std::size_t B, std::size_t T, std::size_t offset,
+              const std::vector<std::int32_t>& lengths, rng& gen, std::vector<nn::kv_cache>* caches) {
+    var x = hidden(t, ids, B, T, offset, lengths, gen, caches);
     if (cfg_.tie_output) return matmul(x, t.param(embed_.weight()), false, true);
     return out_.forward(x);
   }

@@ -62,8 +62,10 @@ class transformer_model : public model {
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check_batch(b, true, "transformer");
-    var logits = forward(t, b, gen);
-    return token_loss(logits, b.tgt_out, pad_id, label_smoothing);
+    var h = decoder_output(t, b, gen);
+    if (cfg_.tie_output)
+      return output_token_loss(h, tgt_embed_.weight(), nullptr, true, b.tgt_out, pad_id, label_smoothing);
+    return output_token_loss(h, out_.weight(), out_.bias(), false, b.tgt_out, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
@@ -152,14 +154,17 @@ class transformer_model : public model {
     return out_.forward(h);
   }
 
-  // teacher forcing: -> logits [B*T, V]
-  var forward(tape& t, const batch& b, rng& gen) {
+  // teacher forcing: -> the decoder's output [B*T, d] (after the final norm)
+  var decoder_output(tape& t, const batch& b, rng& gen) {
     var memory = encode(t, b, gen);
     var y = drop_.forward(tgt_pos_.forward(tgt_embed_.forward(t, b.tgt_in, scale_), b.size, b.tgt_len), gen);
     for (nn::decoder_layer& l : decoder_)
       y = l.forward(y, b.size, b.tgt_len, b.tgt_lengths, memory, b.src_len, b.src_lengths, gen);
-    return project(pre_ ? dec_ln_.forward(y) : y);
+    return pre_ ? dec_ln_.forward(y) : y;
   }
+
+  // teacher forcing: -> logits [B*T, V]
+  var forward(tape& t, const batch& b, rng& gen) { return project(decoder_output(t, b, gen)); }
 
   model_config cfg_;
   bool scale_ = false, pre_ = true;

@@ -2,6 +2,7 @@
 // batch > 1, padding, causal masks, several heads, label smoothing and pad targets.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -446,4 +447,75 @@ TEST_CASE("softmax_cross_entropy: value against a direct computation") {
   for (std::size_t i = 0; i < logits.grad.size(); ++i) REQUIRE(logits.grad.data()[i] == 0.0f);
   CHECK_THROWS_AS(softmax_cross_entropy(t2.param(logits), {1, 2, 3, 4, 40}), attn::error);
   CHECK_THROWS_AS(softmax_cross_entropy(t2.param(logits), {1, 2}), attn::error);
+}
+
+TEST_CASE("projected_cross_entropy: gradients of h, w and bias, both weight layouts, pad rows, smoothing") {
+  rng gen(21);
+  const std::size_t N = 6, d = 5, V = 13;
+  parameter_store ps;
+  auto& h = normal_param(ps, "h", N, d, gen, 1.0f);
+  auto& w = normal_param(ps, "w", d, V, gen, 1.0f);   // a linear layer [d,V]
+  auto& e = normal_param(ps, "e", V, d, gen, 1.0f);   // a tied embedding [V,d]
+  auto& bias = normal_param(ps, "bias", 1, V, gen, 0.5f);
+  const std::vector<std::int32_t> targets{3, 0, 12, 5, 0, 1};
+  for (float eps : {0.0f, 0.1f})
+    for (std::int32_t pad : {-1, 0}) {
+      CAPTURE(eps);
+      CAPTURE(pad);
+      check_gradients(ps, [&](tape& t) {
+        return add(projected_cross_entropy(t.param(h), t.param(w), t.param(bias), false, targets, pad, eps),
+                   projected_cross_entropy(t.param(h), t.param(e), var{}, true, targets, pad, eps));
+      });
+    }
+}
+
+TEST_CASE("projected_cross_entropy: the loss, gradients and counts of softmax_cross_entropy over the logits") {
+  rng gen(22);
+  const std::size_t N = 9, d = 8, V = 31;
+  for (bool tied : {false, true}) {
+    CAPTURE(tied);
+    parameter_store a, b;
+    auto& ha = normal_param(a, "h", N, d, gen, 1.0f);
+    auto& wa = normal_param(a, "w", tied ? V : d, tied ? d : V, gen, 1.0f);
+    auto& ba = normal_param(a, "bias", 1, V, gen, 1.0f);
+    auto& hb = b.add("h", N, d);
+    auto& wb = b.add("w", tied ? V : d, tied ? d : V);
+    auto& bb = b.add("bias", 1, V);
+    hb.value = ha.value;
+    wb.value = wa.value;
+    bb.value = ba.value;
+    const std::vector<std::int32_t> targets{4, 0, 30, 7, 0, 1, 2, 9, 15};
+    a.zero_grad();
+    b.zero_grad();
+    tape ta, tb;
+    std::size_t tok_a = 0, tok_b = 0, correct = 0;
+    var la = projected_cross_entropy(ta.param(ha), ta.param(wa), tied ? var{} : ta.param(ba), tied, targets, 0, 0.1f,
+                                     &tok_a, &correct);
+    var logits = tied ? matmul(tb.param(hb), tb.param(wb), false, true) : linear(tb.param(hb), tb.param(wb), tb.param(bb));
+    var lb = softmax_cross_entropy(logits, targets, 0, 0.1f, &tok_b);
+    CHECK(tok_a == 7);
+    CHECK(tok_a == tok_b);
+    CHECK(la.value()(0, 0) == doctest::Approx(lb.value()(0, 0)).epsilon(1e-5));
+    std::size_t expect_correct = 0;
+    for (std::size_t r = 0; r < N; ++r) {
+      if (targets[r] == 0) continue;
+      const float* x = logits.value().data() + r * V;
+      if (std::max_element(x, x + V) - x == targets[r]) ++expect_correct;
+    }
+    CHECK(correct == expect_correct);
+    ta.backward(la);
+    tb.backward(lb);
+    for (std::size_t i = 0; i < ha.grad.size(); ++i) CHECK(ha.grad.data()[i] == doctest::Approx(hb.grad.data()[i]).epsilon(1e-4));
+    for (std::size_t i = 0; i < wa.grad.size(); ++i) CHECK(wa.grad.data()[i] == doctest::Approx(wb.grad.data()[i]).epsilon(1e-4));
+    if (!tied)
+      for (std::size_t i = 0; i < ba.grad.size(); ++i)
+        CHECK(ba.grad.data()[i] == doctest::Approx(bb.grad.data()[i]).epsilon(1e-4));
+  }
+  tape t;
+  parameter_store ps;
+  auto& h = normal_param(ps, "h", 2, 3, gen, 1.0f);
+  auto& w = normal_param(ps, "w", 3, 4, gen, 1.0f);
+  CHECK_THROWS_AS(projected_cross_entropy(t.param(h), t.param(w), var{}, true, {1, 2}), attn::error);  // [3,4] has 3 classes as rows, width 4 != 3
+  CHECK_THROWS_AS(projected_cross_entropy(t.param(h), t.param(w), var{}, false, {1, 9}), attn::error);
+  CHECK_THROWS_AS(projected_cross_entropy(t.param(h), t.param(w), var{}, false, {1}), attn::error);
 }
