@@ -47,6 +47,11 @@ var mean_pool(var x, std::size_t batch, std::size_t time, const std::vector<std:
 // ---- normalisation and nonlinearities -----------------------------------------------------
 var layer_norm(var x, var gain, var bias, float eps = 1e-5f);      // x [N,d], gain/bias [1,d]
 var gelu(var x);                                                   // tanh approximation (GPT-2)
+// The inner half of a feed-forward block: y = act(x)·w + b, x [N,k], w [k,out], b [1,out] or an
+// invalid var -> [N,out], without keeping act(x): the backward pass recomputes it (one
+// elementwise pass) for w's gradient, so the block keeps its widest activation once, not twice.
+enum class activation_fn { gelu, relu };
+var activated_linear(var x, activation_fn act, var w, var b);
 var relu(var x);
 var tanh(var x);
 var sigmoid(var x);

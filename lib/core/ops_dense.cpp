@@ -6,6 +6,7 @@
 #include "core/kernels.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/threads.h"
 
 namespace attn {
 
@@ -36,6 +37,54 @@ var linear(var x, var w, var b) {
     if (auto s = sink_of(w); s.p) gemm(true, false, in, out, N, 1.0f, x.value().data(), in, dY, out, s.beta, s.p, out);
     // db = Σ_rows dy
     if (b.valid() && b.needs_grad()) kernels::add_col_sums(N, out, dY, out, b.grad().data());
+  });
+  return y;
+}
+
+// x [N,k], w [k,out], b [1,out] -> [N,out]; keeps nothing but its inputs
+var activated_linear(var x, activation_fn act, var w, var b) {
+  tape& t = b.valid() ? detail::tape_of("activated_linear", {x, w, b}) : detail::tape_of("activated_linear", {x, w});
+  const std::size_t N = x.rows(), k = x.cols(), out = w.cols();
+  if (w.rows() != k) detail::fail("activated_linear", "x is " + shape_of(x) + " but w is " + shape_of(w));
+  if (b.valid() && !(b.rows() == 1 && b.cols() == out))
+    detail::fail("activated_linear", "bias is " + shape_of(b) + ", expected [1," + std::to_string(out) + "]");
+  const bool gelu = act == activation_fn::gelu;
+  const std::size_t n = N * k;
+  auto activate = [gelu, n](const float* X, float* A) {  // A [N,k] = act(X)
+    parallel_for(n, 1 << 14, [&](std::size_t lo, std::size_t hi) {
+      (gelu ? kernels::gelu_forward : kernels::relu_forward)(hi - lo, X + lo, A + lo);
+    });
+  };
+  float* A = t.transient(n);
+  activate(x.value().data(), A);
+  const bool ng = x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad());
+  var y = t.make(N, out, ng);
+  float* Y = y.mutable_value().data();
+  if (b.valid())
+    for (std::size_t i = 0; i < N; ++i) std::memcpy(Y + i * out, b.value().data(), out * sizeof(float));
+  gemm(false, false, N, out, k, 1.0f, A, k, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
+  if (!y.needs_grad()) return y;
+  t.on_backward([x, w, b, y, N, k, out, n, gelu, activate] {
+    tape& t = *x.t;
+    const float* dY = y.grad().data();
+    float* A = t.transient(n);
+    // dw = act(x)ᵀ·dy, act(x) recomputed
+    if (auto s = sink_of(w); s.p) {
+      activate(x.value().data(), A);
+      gemm(true, false, k, out, N, 1.0f, A, k, dY, out, s.beta, s.p, out);
+    }
+    // db = Σ_rows dy
+    if (b.valid() && b.needs_grad()) kernels::add_col_sums(N, out, dY, out, b.grad().data());
+    // dx += act'(x) ⊙ (dy·wᵀ)
+    if (x.needs_grad()) {
+      gemm(false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, A, k);
+      const float* X = x.value().data();
+      float* dX = x.grad().data();
+      parallel_for(n, 1 << 14, [&](std::size_t lo, std::size_t hi) {
+        // relu'(x) = [x > 0], the same test as on its output
+        (gelu ? kernels::gelu_backward : kernels::relu_backward)(hi - lo, X + lo, A + lo, dX + lo);
+      });
+    }
   });
   return y;
 }

@@ -136,6 +136,7 @@ tape::memory_use tape::memory() const {
   for (const auto& bucket : free_grads_)
     for (const matrix& g : bucket.second) m.grads += g.size() * sizeof(float);
   for (const matrix& s : scratch_) m.scratch += s.size() * sizeof(float);
+  m.scratch += transient_.capacity() * sizeof(float);
   return m;
 }
 

@@ -83,6 +83,12 @@ class tape {
   // reused across steps like node buffers. The reference stays valid until reset(); contents
   // are unspecified. Closures capture the address (`matrix* w = &t.scratch(r, c)`).
   matrix& scratch(std::size_t rows, std::size_t cols);
+  // A buffer of n floats any op may use within one call (its forward, or its backward closure)
+  // for something it does not keep: the next transient() call may hand out the same memory.
+  float* transient(std::size_t n) {
+    if (transient_.size() < n) transient_.resize(n);
+    return transient_.data();
+  }
   // The same for integer data (ids, row indices) an op keeps for its backward pass.
   std::vector<std::int32_t>& scratch_ints(std::size_t n);
 
@@ -128,6 +134,7 @@ class tape {
   std::size_t scratch_used_ = 0;
   std::deque<std::vector<std::int32_t>> int_scratch_;
   std::size_t int_scratch_used_ = 0;
+  std::vector<float> transient_;
   std::size_t allocations_ = 0;
   bool recording_ = true;
 

@@ -519,3 +519,46 @@ TEST_CASE("projected_cross_entropy: the loss, gradients and counts of softmax_cr
   CHECK_THROWS_AS(projected_cross_entropy(t.param(h), t.param(w), var{}, false, {1, 9}), attn::error);
   CHECK_THROWS_AS(projected_cross_entropy(t.param(h), t.param(w), var{}, false, {1}), attn::error);
 }
+
+TEST_CASE("activated_linear: gradients for gelu and relu, and the values and gradients of linear(act(x))") {
+  rng gen(23);
+  const std::size_t N = 5, k = 7, out = 4;
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", N, k, gen, 1.0f);
+  auto& w = normal_param(ps, "w", k, out, gen, 1.0f);
+  auto& b = normal_param(ps, "b", 1, out, gen, 0.5f);
+  for (activation_fn act : {activation_fn::gelu, activation_fn::relu}) {
+    CAPTURE(act == activation_fn::gelu);
+    check_gradients(ps, [&](tape& t) {
+      var y = activated_linear(t.param(x), act, t.param(w), t.param(b));
+      var y2 = activated_linear(t.param(x), act, t.param(w), var{});
+      return softmax_cross_entropy(add(mul(y, y), y2), {0, 3, 1, 2, 3});  // dense, non-constant output gradient
+    });
+    // Same numbers as the unfused ops.
+    parameter_store p2;
+    auto& x2 = p2.add("x", N, k);
+    auto& w2 = p2.add("w", k, out);
+    auto& b2 = p2.add("b", 1, out);
+    x2.value = x.value;
+    w2.value = w.value;
+    b2.value = b.value;
+    ps.zero_grad();
+    p2.zero_grad();
+    tape t1, t2;
+    var y1 = activated_linear(t1.param(x), act, t1.param(w), t1.param(b));
+    var a = act == activation_fn::gelu ? gelu(t2.param(x2)) : relu(t2.param(x2));
+    var y2 = linear(a, t2.param(w2), t2.param(b2));
+    for (std::size_t i = 0; i < y1.value().size(); ++i)
+      CHECK(y1.value().data()[i] == doctest::Approx(y2.value().data()[i]).epsilon(1e-5));
+    t1.backward(softmax_cross_entropy(mul(y1, y1), {0, 3, 1, 2, 3}));
+    t2.backward(softmax_cross_entropy(mul(y2, y2), {0, 3, 1, 2, 3}));
+    for (const char* name : {"x", "w", "b"}) {
+      CAPTURE(name);
+      const matrix& g1 = ps.at(name).grad;
+      const matrix& g2 = p2.at(name).grad;
+      for (std::size_t i = 0; i < g1.size(); ++i) CHECK(g1.data()[i] == doctest::Approx(g2.data()[i]).epsilon(1e-4));
+    }
+  }
+  tape t;
+  CHECK_THROWS_AS(activated_linear(t.param(x), activation_fn::gelu, t.param(b), var{}), attn::error);
+}
