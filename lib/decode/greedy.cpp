@@ -24,11 +24,7 @@ std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const ba
         last[i] = pad_id;
         continue;
       }
-      const float* row = lp.data() + i * vocab_size;
-      std::size_t best = 0;
-      for (std::size_t v = 1; v < vocab_size; ++v)
-        if (row[v] > row[best]) best = v;
-      last[i] = static_cast<std::int32_t>(best);
+      last[i] = best_producible(lp.data() + i * vocab_size, vocab_size);
       if (last[i] == eos_id) {
         done[i] = true;
         --active;
