@@ -110,7 +110,11 @@ class transformer_model : public model {
     src_len_ = b.src_len;
     src_lengths_ = lengths_or_full(b.src_lengths, b.size, b.src_len);
     memory_ = encode(t, b, unused).value();
-    caches_.assign(decoder_.size(), nn::decoder_cache{});
+    caches_.resize(decoder_.size());  // emptied, their storage kept from earlier batches
+    for (nn::decoder_cache& c : caches_) {
+      c.self.clear();
+      c.cross.clear();
+    }
     step_ = 0;
   }
 

@@ -11,12 +11,17 @@ kv_cache::kv_cache() {
   k_.name = "kv_cache.k";
   v_.name = "kv_cache.v";
   k_.trainable = v_.trainable = false;
-  clear();
+  release();
 }
 
 void kv_cache::clear() {
-  batch_ = len_ = cap_ = n_items_ = 0;
+  batch_ = len_ = 0;
   item_of_.clear();
+}
+
+void kv_cache::release() {
+  clear();
+  cap_ = n_items_ = 0;
   k_.value = matrix::from_shape({0, 0});
   v_.value = matrix::from_shape({0, 0});
 }
@@ -103,13 +108,18 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
   if (k_new.shape()[0] != batch * time || v_new.shape()[0] != batch * time)
     throw error("kv_cache: new rows do not match batch x time");
   const std::size_t dk = cols(k_new), dv = cols(v_new);
-  if (len_ == 0) {  // a fresh cache: batch item b in storage item b, exactly `time` rows each
-    batch_ = n_items_ = batch;
-    cap_ = time;
+  if (len_ == 0) {  // empty: batch item b in storage item b, the storage of earlier use kept if large enough
+    if (dk != cols(k_.value) || dv != cols(v_.value)) n_items_ = cap_ = 0;
+    const std::size_t n_items = std::max(n_items_, batch), cap = std::max(cap_, time);
+    if (n_items != n_items_ || cap != cap_) {  // nothing to keep: fresh storage, exactly `time` rows first
+      n_items_ = n_items;
+      cap_ = cap;
+      k_.value = matrix::from_shape({n_items * cap, dk});
+      v_.value = matrix::from_shape({n_items * cap, dv});
+    }
+    batch_ = batch;
     item_of_.resize(batch);
     for (std::size_t b = 0; b < batch; ++b) item_of_[b] = static_cast<std::int32_t>(b);
-    if (rows(k_.value) != batch * time || cols(k_.value) != dk) k_.value = matrix::from_shape({batch * time, dk});
-    if (rows(v_.value) != batch * time || cols(v_.value) != dv) v_.value = matrix::from_shape({batch * time, dv});
   } else {
     if (batch != batch_ || dk != cols(k_.value) || dv != cols(v_.value))
       throw error("kv_cache: appended rows do not match the cached batch or widths (reorder or clear first)");

@@ -47,7 +47,10 @@ class kv_cache {
   // Keeps batch items order[0], order[1], ... in that order (beam back-pointers; may shrink or
   // grow the batch, repeats allowed). Copies no rows.
   void reorder(const std::vector<std::int32_t>& order);
+  // Empties the cache; its storage stays for the next sentences (no new pages to touch).
   void clear();
+  // Empties the cache and frees its storage.
+  void release();
 
   // Sets the key fields of an attention over the cache: k_len = len, and the K/V layout.
   void describe_keys(attention_shape& s) const;

@@ -150,3 +150,24 @@ TEST_CASE("kv_cache: attention over the cache's layout equals attention over com
   const matrix b = attention(t.constant(q), c.k_var(t), c.v_var(t), cached, scoring::scaled_dot).value();
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
 }
+
+TEST_CASE("kv_cache: clear keeps the storage for the next sentences, release frees it") {
+  kv_cache c;
+  for (std::size_t pos = 0; pos < 20; ++pos) append_step(c, {0, 1, 2}, pos);
+  const float* storage = c.k().data();
+  const std::size_t item_rows = c.item_rows();
+  c.clear();
+  CHECK(c.empty());
+  CHECK(c.batch() == 0);
+  for (std::size_t pos = 0; pos < 10; ++pos) append_step(c, {5, 6}, pos);  // fewer items, shorter
+  CHECK(c.k().data() == storage);
+  CHECK(c.item_rows() == item_rows);
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t pos = 0; pos < 10; ++pos) CHECK(c.k_row(b, pos)[1] == 100.0f * (5 + b) + pos);
+  c.release();
+  CHECK(c.empty());
+  CHECK(c.k().size() == 0);
+  append_step(c, {7}, 0);
+  CHECK(c.item_rows() == 1);
+  CHECK(c.k_row(0, 0)[0] == 700.0f);
+}
