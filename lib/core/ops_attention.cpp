@@ -31,6 +31,47 @@ std::vector<std::int32_t>& key_lengths(const char* op, tape& t, const attention_
   return len;
 }
 
+// Rows from one K/V item to the next: s.k_item_rows, or k_len by default.
+std::size_t item_rows(const char* op, const attention_shape& s) {
+  const std::size_t R = s.k_item_rows == 0 ? s.k_len : s.k_item_rows;
+  if (R < s.k_len)
+    detail::fail(op, "k_item_rows " + std::to_string(R) + " is less than k_len " + std::to_string(s.k_len));
+  return R;
+}
+
+// Checks that k and v hold whole K/V items of R rows: B of them without s.k_items, else at least
+// one more than the largest item read. `what` names k and v with their shapes.
+void check_kv_rows(const char* op, const attention_shape& s, std::size_t R, std::size_t k_rows, std::size_t v_rows,
+                   const std::string& what) {
+  if (s.k_items.empty()) {
+    if (!(k_rows == s.batch * R && v_rows == s.batch * R))
+      detail::fail(op, what + " need batch*" + (R == s.k_len ? "k_len" : "k_item_rows") + " = " +
+                           std::to_string(s.batch * R) + " rows");
+    return;
+  }
+  if (s.k_items.size() != s.batch)
+    detail::fail(op, std::to_string(s.k_items.size()) + " K/V items for a batch of " + std::to_string(s.batch));
+  const std::size_t n = R == 0 ? 0 : k_rows / R;
+  if (!(k_rows == v_rows && n * R == k_rows))
+    detail::fail(op, what + " need equal rows, whole items of k_item_rows = " + std::to_string(R));
+  for (const std::int32_t i : s.k_items)
+    if (!(i >= 0 && static_cast<std::size_t>(i) < n))
+      detail::fail(op, "K/V item " + std::to_string(i) + " outside the " + std::to_string(n) + " items of " + what);
+}
+
+// The K/V item of batch item b.
+inline std::size_t kv_item(const attention_shape& s, std::size_t b) {
+  return s.k_items.empty() ? b : static_cast<std::size_t>(s.k_items[b]);
+}
+
+// Whether some K/V item is read by several batch items (their gradients then add into the same
+// rows, so the backward pass runs serially).
+bool shares_items(const attention_shape& s) {
+  std::vector<std::int32_t> sorted = s.k_items;
+  std::sort(sorted.begin(), sorted.end());
+  return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+}
+
 // Query t sees keys [0, limit): the first nk (padding), and with a causal mask only keys
 // j <= t + (Tk - Tq), so that a query block at the end of a KV cache sees its own past.
 inline std::size_t key_limit(std::size_t t, std::size_t nk, const attention_shape& s) {
@@ -69,9 +110,8 @@ var attention(var q, var k, var v, const attention_shape& s, scoring sc, attenti
                                   std::to_string(H) + " heads");
   if (q.rows() != B * Tq)
     detail::fail("attention", "q is " + shape_of(q) + " but batch*q_len = " + std::to_string(B * Tq));
-  if (!(k.rows() == B * Tk && v.rows() == B * Tk))
-    detail::fail("attention", "k " + shape_of(k) + " and v " + shape_of(v) +
-                                  " need batch*k_len = " + std::to_string(B * Tk) + " rows");
+  const std::size_t R = item_rows("attention", s);
+  check_kv_rows("attention", s, R, k.rows(), v.rows(), "k " + shape_of(k) + " and v " + shape_of(v));
   if (k.cols() != q.cols()) detail::fail("attention", "q is " + shape_of(q) + " but k is " + shape_of(k));
   const std::size_t dh = q.cols() / H, dv = v.cols() / H;
   const std::size_t ldq = H * dh, ldv = H * dv;
@@ -89,14 +129,13 @@ var attention(var q, var k, var v, const attention_shape& s, scoring sc, attenti
   parallel_for(B * H, grain, [&](std::size_t first, std::size_t last) {
     for (std::size_t bh = first; bh < last; ++bh) {
       const std::size_t b = bh / H, h = bh % H, nk = static_cast<std::size_t>(len[b]);
+      const std::size_t kr = kv_item(s, b) * R;  // first K/V row of item b
       float* Pb = W + bh * Tq * Tk;
       // scores [Tq, nk] = α·q_bh [Tq,dh] · k_bhᵀ [dh,nk]; masked columns are never read
-      gemm(false, true, Tq, nk, dh, alpha, Q + b * Tq * ldq + h * dh, ldq, K + b * Tk * ldq + h * dh, ldq, 0.0f, Pb,
-           Tk);
+      gemm(false, true, Tq, nk, dh, alpha, Q + b * Tq * ldq + h * dh, ldq, K + kr * ldq + h * dh, ldq, 0.0f, Pb, Tk);
       for (std::size_t i = 0; i < Tq; ++i) kernels::softmax_row(Tk, key_limit(i, nk, s), Pb + i * Tk, Pb + i * Tk);
       // out_bh [Tq,dv] = P [Tq,nk] · v_bh [nk,dv]  (nk = 0 writes zeros)
-      gemm(false, false, Tq, dv, nk, 1.0f, Pb, Tk, V + b * Tk * ldv + h * dv, ldv, 0.0f, O + b * Tq * ldv + h * dv,
-           ldv);
+      gemm(false, false, Tq, dv, nk, 1.0f, Pb, Tk, V + kr * ldv + h * dv, ldv, 0.0f, O + b * Tq * ldv + h * dv, ldv);
     }
   });
   keep_weights(keep, P);
@@ -105,10 +144,12 @@ var attention(var q, var k, var v, const attention_shape& s, scoring sc, attenti
   matrix* dP = &t.scratch(static_cast<std::size_t>(threads()) * Tq, Tk);  // per-thread [Tq,Tk]
   const matrix* Pk = &P;
   const std::vector<std::int32_t>* lp = &len;
-  const attention_shape sh{B, Tq, Tk, H, s.causal, {}};
+  const attention_shape sh{B, Tq, Tk, H, s.causal, {}, R, s.k_items};
+  // batch items sharing a K/V item would add into the same dK/dV rows at once: one chunk then
+  const std::size_t back_grain = (k.needs_grad() || v.needs_grad()) && shares_items(s) ? B * H : grain;
   // With S = α·QKᵀ, P = softmax(S), O = PV:
   // dP = dO·Vᵀ, dV = Pᵀ·dO, dS = P⊙(dP - rowsum(dP⊙P)), dQ = α·dS·K, dK = α·dSᵀ·Q
-  t.on_backward([q, k, v, out, Pk, dP, lp, sh, dh, dv, ldq, ldv, alpha, grain] {
+  t.on_backward([q, k, v, out, Pk, dP, lp, sh, dh, dv, ldq, ldv, alpha, back_grain] {
     const std::size_t B = sh.batch, Tq = sh.q_len, Tk = sh.k_len, H = sh.heads;
     const float* Q = q.value().data();
     const float* K = k.value().data();
@@ -117,24 +158,26 @@ var attention(var q, var k, var v, const attention_shape& s, scoring sc, attenti
     float* dQ = q.needs_grad() ? q.grad().data() : nullptr;
     float* dK = k.needs_grad() ? k.grad().data() : nullptr;
     float* dV = v.needs_grad() ? v.grad().data() : nullptr;
+    const std::size_t R = sh.k_item_rows;
     grow_per_thread(*dP, Tq, Tk);
-    parallel_for(B * H, grain, [&](std::size_t first, std::size_t last) {
+    parallel_for(B * H, back_grain, [&](std::size_t first, std::size_t last) {
       float* G = dP->data() + static_cast<std::size_t>(thread_index()) * Tq * Tk;
       for (std::size_t bh = first; bh < last; ++bh) {
         const std::size_t b = bh / H, h = bh % H, nk = static_cast<std::size_t>((*lp)[b]);
         if (nk == 0) continue;
+        const std::size_t kr = kv_item(sh, b) * R;  // first K/V row of item b
         const float* Pb = Pk->data() + bh * Tq * Tk;
         const float* dOb = dO + b * Tq * ldv + h * dv;
         const float* Qb = Q + b * Tq * ldq + h * dh;
-        const float* Kb = K + b * Tk * ldq + h * dh;
-        const float* Vb = V + b * Tk * ldv + h * dv;
-        if (dV) gemm(true, false, nk, dv, Tq, 1.0f, Pb, Tk, dOb, ldv, 1.0f, dV + b * Tk * ldv + h * dv, ldv);
+        const float* Kb = K + kr * ldq + h * dh;
+        const float* Vb = V + kr * ldv + h * dv;
+        if (dV) gemm(true, false, nk, dv, Tq, 1.0f, Pb, Tk, dOb, ldv, 1.0f, dV + kr * ldv + h * dv, ldv);
         if (!dQ && !dK) continue;
         gemm(false, true, Tq, nk, dv, 1.0f, dOb, ldv, Vb, ldv, 0.0f, G, Tk);
         for (std::size_t i = 0; i < Tq; ++i)
           kernels::softmax_backward_row(nk, Pb + i * Tk, G + i * Tk, 1.0f, G + i * Tk, false);
         if (dQ) gemm(false, false, Tq, dh, nk, alpha, G, Tk, Kb, ldq, 1.0f, dQ + b * Tq * ldq + h * dh, ldq);
-        if (dK) gemm(true, false, nk, dh, Tq, alpha, G, Tk, Qb, ldq, 1.0f, dK + b * Tk * ldq + h * dh, ldq);
+        if (dK) gemm(true, false, nk, dh, Tq, alpha, G, Tk, Qb, ldq, 1.0f, dK + kr * ldq + h * dh, ldq);
       }
     });
   });
@@ -149,12 +192,11 @@ var additive_attention(var qp, var kp, var score_v, var values, const attention_
   if (s.heads != 1) detail::fail("additive_attention", "only one head is supported");
   if (qp.rows() != B * Tq)
     detail::fail("additive_attention", "qp is " + shape_of(qp) + " but batch*q_len = " + std::to_string(B * Tq));
-  if (!(kp.rows() == B * Tk && kp.cols() == a))
-    detail::fail("additive_attention",
-                 "kp is " + shape_of(kp) + ", expected [" + std::to_string(B * Tk) + "," + std::to_string(a) + "]");
-  if (values.rows() != B * Tk)
-    detail::fail("additive_attention",
-                 "values is " + shape_of(values) + " but batch*k_len = " + std::to_string(B * Tk));
+  const std::size_t R = item_rows("additive_attention", s);
+  if (kp.cols() != a)
+    detail::fail("additive_attention", "kp is " + shape_of(kp) + " but qp is " + shape_of(qp) + " (widths differ)");
+  check_kv_rows("additive_attention", s, R, kp.rows(), values.rows(),
+                "kp " + shape_of(kp) + " and values " + shape_of(values));
   if (!(score_v.rows() == 1 && score_v.cols() == a))
     detail::fail("additive_attention", "score_v is " + shape_of(score_v) + ", expected [1," + std::to_string(a) + "]");
   const std::vector<std::int32_t>& len = key_lengths("additive_attention", t, s);
@@ -172,20 +214,21 @@ var additive_attention(var qp, var kp, var score_v, var values, const attention_
   parallel_for(B, grain, [&](std::size_t first, std::size_t last) {
     for (std::size_t b = first; b < last; ++b) {
       const std::size_t nk = static_cast<std::size_t>(len[b]);
+      const std::size_t kr = kv_item(s, b) * R;  // first K/V row of item b
       float* Pb = P.data() + b * Tq * Tk;
       for (std::size_t i = 0; i < Tq; ++i) {
         const std::size_t lim = key_limit(i, nk, s);
         const float* qi = Qp + (b * Tq + i) * a;
         for (std::size_t j = 0; j < lim; ++j) {
           float* th = Th.data() + ((b * Tq + i) * Tk + j) * a;
-          kernels::add(a, qi, Kp + (b * Tk + j) * a, th);
+          kernels::add(a, qi, Kp + (kr + j) * a, th);
           kernels::tanh_forward(a, th, th);
           Pb[i * Tk + j] = kernels::dot(a, th, Sv);  // e_ij = v·tanh(qp_i + kp_j)
         }
         kernels::softmax_row(Tk, lim, Pb + i * Tk, Pb + i * Tk);
       }
       // out_b [Tq,dv] = P_b [Tq,nk] · values_b [nk,dv]
-      gemm(false, false, Tq, dv, nk, 1.0f, Pb, Tk, Vl + b * Tk * dv, dv, 0.0f, O + b * Tq * dv, dv);
+      gemm(false, false, Tq, dv, nk, 1.0f, Pb, Tk, Vl + kr * dv, dv, 0.0f, O + b * Tq * dv, dv);
     }
   });
   keep_weights(keep, P);
@@ -198,11 +241,13 @@ var additive_attention(var qp, var kp, var score_v, var values, const attention_
   const matrix* Pk = &P;
   const matrix* Tk_ = &Th;
   const std::vector<std::int32_t>* lp = &len;
-  const attention_shape sh{B, Tq, Tk, 1, s.causal, {}};
+  const attention_shape sh{B, Tq, Tk, 1, s.causal, {}, R, s.k_items};
+  // batch items sharing a K/V item would add into the same dkp/dvalues rows at once: one chunk then
+  const std::size_t back_grain = (kp.needs_grad() || values.needs_grad()) && shares_items(s) ? B : grain;
   // With E_ij = v·T_ij, T_ij = tanh(qp_i + kp_j), P = softmax(E), O = P·values:
   // dP = dO·valuesᵀ, dvalues = Pᵀ·dO, dE = P⊙(dP - rowsum(dP⊙P)),
   // dv = Σ dE_ij T_ij, dqp_i = Σ_j dE_ij v⊙(1-T_ij²), dkp_j = Σ_i dE_ij v⊙(1-T_ij²)
-  t.on_backward([qp, kp, score_v, values, out, Pk, Tk_, dP, dSv, lp, sh, a, dv, grain] {
+  t.on_backward([qp, kp, score_v, values, out, Pk, Tk_, dP, dSv, lp, sh, a, dv, back_grain] {
     const std::size_t B = sh.batch, Tq = sh.q_len, Tk = sh.k_len;
     const float* Sv = score_v.value().data();
     const float* Vl = values.value().data();
@@ -213,17 +258,19 @@ var additive_attention(var qp, var kp, var score_v, var values, const attention_
     const bool want_sv = score_v.needs_grad();
     grow_per_thread(*dP, Tq, Tk);
     dSv->fill(0.0f);
-    parallel_for(B, grain, [&](std::size_t first, std::size_t last) {
+    const std::size_t R = sh.k_item_rows;
+    parallel_for(B, back_grain, [&](std::size_t first, std::size_t last) {
       float* G = dP->data() + static_cast<std::size_t>(thread_index()) * Tq * Tk;
       for (std::size_t b = first; b < last; ++b) {
         const std::size_t nk = static_cast<std::size_t>((*lp)[b]);
         if (nk == 0) continue;
+        const std::size_t kr = kv_item(sh, b) * R;  // first K/V row of item b
         const float* Pb = Pk->data() + b * Tq * Tk;
         const float* dOb = dO + b * Tq * dv;
         float* ds = dSv->data() + b * a;
-        if (dVl) gemm(true, false, nk, dv, Tq, 1.0f, Pb, Tk, dOb, dv, 1.0f, dVl + b * Tk * dv, dv);
+        if (dVl) gemm(true, false, nk, dv, Tq, 1.0f, Pb, Tk, dOb, dv, 1.0f, dVl + kr * dv, dv);
         if (!dQp && !dKp && !want_sv) continue;
-        gemm(false, true, Tq, nk, dv, 1.0f, dOb, dv, Vl + b * Tk * dv, dv, 0.0f, G, Tk);
+        gemm(false, true, Tq, nk, dv, 1.0f, dOb, dv, Vl + kr * dv, dv, 0.0f, G, Tk);
         for (std::size_t i = 0; i < Tq; ++i) {
           const std::size_t lim = key_limit(i, nk, sh);
           float* gi = G + i * Tk;
@@ -233,7 +280,7 @@ var additive_attention(var qp, var kp, var score_v, var values, const attention_
             if (de == 0.0f) continue;
             const float* th = Tk_->data() + ((b * Tq + i) * Tk + j) * a;
             float* dq = dQp ? dQp + (b * Tq + i) * a : nullptr;
-            float* dk = dKp ? dKp + (b * Tk + j) * a : nullptr;
+            float* dk = dKp ? dKp + (kr + j) * a : nullptr;
             for (std::size_t c = 0; c < a; ++c) {
               const float g = de * Sv[c] * (1.0f - th[c] * th[c]);
               if (dq) dq[c] += g;

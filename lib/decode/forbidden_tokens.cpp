@@ -2,9 +2,12 @@
 
 #include <limits>
 
+#include "core/error.h"
 #include "text/special_tokens.h"
 
 namespace attn {
+
+bool is_unproducible(std::int32_t id) { return id == pad_id || id == bos_id; }
 
 void forbid_unproducible(matrix& log_probs) {
   const std::size_t rows = log_probs.shape()[0], V = log_probs.shape()[1];
@@ -14,6 +17,19 @@ void forbid_unproducible(matrix& log_probs) {
     for (const std::int32_t id : {pad_id, bos_id})
       if (static_cast<std::size_t>(id) < V) row[id] = never;
   }
+}
+
+// log_probs [V]
+std::int32_t best_producible(const float* log_probs, std::size_t V) {
+  if (V <= static_cast<std::size_t>(bos_id)) throw error("decoding: a vocabulary of " + std::to_string(V) +
+                                                         " tokens has nothing to produce beyond <pad> and <bos>");
+  std::int32_t best = -1;
+  for (std::size_t v = 0; v < V; ++v) {
+    const std::int32_t id = static_cast<std::int32_t>(v);
+    if (is_unproducible(id)) continue;
+    if (best < 0 || log_probs[v] > log_probs[best]) best = id;
+  }
+  return best;
 }
 
 }  // namespace attn

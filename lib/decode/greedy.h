@@ -1,6 +1,7 @@
 #pragma once
 // Greedy decoding: at every step, the most probable next token of every item, until <eos> or a
-// length limit. Beam search and sampling (next issue) share the same model interface.
+// length limit. Finished items leave the model's batch (reorder_decoding), so every decode_step
+// feeds only unfinished ones. Beam search and sampling share the same model interface.
 #include <cstddef>
 #include <cstdint>
 #include <vector>

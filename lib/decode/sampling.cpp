@@ -132,7 +132,9 @@ std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const ba
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t i = static_cast<std::size_t>(item[r]);
       sampling_distribution(lp.data() + r * V, V, cfg, tokens, probs, scratch);
-      const std::int32_t token = pick_token(tokens, probs, uniform01(gens[i]));
+      std::int32_t token = pick_token(tokens, probs, uniform01(gens[i]));
+      // only a row without any finite producible score (a broken model) leaves nothing else to pick
+      if (is_unproducible(token)) token = best_producible(lp.data() + r * V, V);
       if (token == eos_id) continue;
       out[i].push_back(token);
       keep.push_back(static_cast<std::int32_t>(r));

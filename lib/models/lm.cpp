@@ -75,7 +75,8 @@ class lm_model : public model {
     batch_ = b.size;
     prompt_ = b.src;
     prompt_len_ = b.src_len;
-    caches_.assign(layers_.size(), nn::kv_cache{});
+    caches_.resize(layers_.size());  // emptied, their storage kept from earlier batches
+    for (nn::kv_cache& c : caches_) c.clear();
     pos_index_ = 0;
   }
 

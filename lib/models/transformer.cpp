@@ -112,7 +112,11 @@ class transformer_model : public model {
     src_len_ = b.src_len;
     src_lengths_ = lengths_or_full(b.src_lengths, b.size, b.src_len);
     memory_ = encode(t, b, unused).value();
-    caches_.assign(decoder_.size(), nn::decoder_cache{});
+    caches_.resize(decoder_.size());  // emptied, their storage kept from earlier batches
+    for (nn::decoder_cache& c : caches_) {
+      c.self.clear();
+      c.cross.clear();
+    }
     step_ = 0;
   }
 
@@ -126,12 +130,18 @@ class transformer_model : public model {
     var mem = step_ == 0 ? t.constant(memory_) : var{};  // cross K/V are cached after the first step
     for (std::size_t i = 0; i < decoder_.size(); ++i)
       x = decoder_[i].forward(x, batch_, 1, {}, mem, src_len_, src_lengths_, unused, &caches_[i]);
+    if (step_ == 0) memory_ = matrix::from_shape({0, 0});  // the cross caches hold all it is needed for
     ++step_;
     return log_softmax_rows(project(pre_ ? dec_ln_.forward(x) : x).value());
   }
 
+  // Copies no K/V: self-attention caches remap their items (copy on write at the next append),
+  // and the beams of a sentence keep reading its one copy of the cross-attention K/V.
   void reorder_decoding(const std::vector<std::int32_t>& order) override {
-    memory_ = pick_items(memory_, batch_, src_len_, order);  // validates order
+    for (const std::int32_t i : order)
+      if (i < 0 || static_cast<std::size_t>(i) >= batch_)
+        throw error("reorder_decoding: item " + std::to_string(i) + " outside the batch of " + std::to_string(batch_));
+    if (step_ == 0) memory_ = pick_items(memory_, batch_, src_len_, order);  // still to be read by step 0
     src_lengths_ = pick(src_lengths_, order);
     for (nn::decoder_cache& c : caches_) {
       if (!c.self.empty()) c.self.reorder(order);

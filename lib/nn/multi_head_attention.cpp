@@ -79,17 +79,16 @@ var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t tim
     k = rope(k, batch, time, cfg_.heads, offset);
   }
   if (general_) k = matmul(k, t.param(*general_));
-  std::size_t k_len = time;
-  if (cache) {
+  attention_shape s;
+  s.k_len = time;
+  if (cache) {  // keys: every cached position, read in place (the cache's K/V layout)
     cache->append(k.value(), v.value(), batch, time);
     k = cache->k_var(t);
     v = cache->v_var(t);
-    k_len = cache->len();
+    cache->describe_keys(s);
   }
-  attention_shape s;
   s.batch = batch;
   s.q_len = time;
-  s.k_len = k_len;
   s.heads = cfg_.heads;
   s.causal = cfg_.causal;
   s.k_lengths = lengths;
@@ -104,21 +103,22 @@ var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_
   const std::size_t d = cfg_.d_model;
   var q = q_.forward(x);
   var k, v;
-  if (cache && !cache->empty()) {
-    k = cache->k_var(t);
-    v = cache->v_var(t);
-    k_len = cache->len();
-  } else {
+  attention_shape s;
+  s.k_len = k_len;
+  if (!cache || cache->empty()) {
     std::vector<var> kv = split_cols(kv_.forward(memory), {d, d});  // [B*Tk, 2d] -> 2 x [B*Tk, d]
     k = kv[0];
     v = kv[1];
     if (general_) k = matmul(k, t.param(*general_));
     if (cache) cache->append(k.value(), v.value(), batch, k_len);  // reused from the next call on
   }
-  attention_shape s;
+  if (cache) {  // read in place; beams of one sentence share its K/V (the cache's K/V layout)
+    k = cache->k_var(t);
+    v = cache->v_var(t);
+    cache->describe_keys(s);
+  }
   s.batch = batch;
   s.q_len = q_len;
-  s.k_len = k_len;
   s.heads = cfg_.heads;
   s.causal = false;
   s.k_lengths = mem_lengths;

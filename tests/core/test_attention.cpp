@@ -207,3 +207,104 @@ TEST_CASE("attention: shape errors are reported") {
   CHECK_THROWS_AS(attention(x, x, x, {2, 3, 3, 1, false, {3}}, scoring::dot), attn::error);     // lengths size
   CHECK_THROWS_AS(attention(x, x, x, {2, 3, 3, 1, false, {3, 4}}, scoring::dot), attn::error);  // length > Tk
 }
+
+namespace {
+
+// Spreads compact K/V rows [B*Tk, d] into a cache-like layout: `n_items` items of R rows each,
+// batch item b stored as item items[b]; every other row holds `fill` (NaN: must never be read).
+matrix spread_items(const matrix& compact, std::size_t B, std::size_t Tk, std::size_t R, std::size_t n_items,
+                    const std::vector<std::int32_t>& items, float fill) {
+  const std::size_t d = cols(compact);
+  matrix out = matrix::from_shape({n_items * R, d});
+  out.fill(fill);
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t j = 0; j < Tk; ++j)
+      for (std::size_t c = 0; c < d; ++c) out(static_cast<std::size_t>(items[b]) * R + j, c) = compact(b * Tk + j, c);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("attention: K/V items with a row stride and an item map give exactly the compact layout's result") {
+  rng gen(21);
+  const std::size_t B = 3, Tk = 5, H = 2, dh = 4, R = 8, n_items = 5;
+  const std::vector<std::int32_t> items = {4, 0, 2};  // spare items 1 and 3: never read
+  for (const std::size_t Tq : {1, 3}) {
+    CAPTURE(Tq);
+    matrix qm = random_matrix(B * Tq, H * dh, gen), km = random_matrix(B * Tk, H * dh, gen),
+           vm = random_matrix(B * Tk, H * dh, gen), qp = random_matrix(B * Tq, H * dh, gen),
+           sv = random_matrix(1, H * dh, gen);
+    const matrix ks = spread_items(km, B, Tk, R, n_items, items, NAN);
+    const matrix vs = spread_items(vm, B, Tk, R, n_items, items, NAN);
+    attention_shape compact{B, Tq, Tk, H, true, {5, 3, 4}};
+    tape t;
+    no_grad ng(t);
+    for (const bool map : {false, true}) {
+      CAPTURE(map);
+      attention_shape strided = compact;
+      strided.k_item_rows = R;
+      if (map) strided.k_items = items;
+      const matrix& kk = map ? ks : spread_items(km, B, Tk, R, B, {0, 1, 2}, NAN);
+      const matrix& vv = map ? vs : spread_items(vm, B, Tk, R, B, {0, 1, 2}, NAN);
+      const matrix a = attention(t.constant(qm), t.constant(km), t.constant(vm), compact, scoring::scaled_dot).value();
+      const matrix b = attention(t.constant(qm), t.constant(kk), t.constant(vv), strided, scoring::scaled_dot).value();
+      REQUIRE(a.shape() == b.shape());
+      for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
+      attention_shape one_head = compact, one_head_strided = strided;
+      one_head.heads = one_head_strided.heads = 1;
+      const matrix c = additive_attention(t.constant(qp), t.constant(km), t.constant(sv), t.constant(vm), one_head).value();
+      const matrix d =
+          additive_attention(t.constant(qp), t.constant(kk), t.constant(sv), t.constant(vv), one_head_strided).value();
+      for (std::size_t i = 0; i < c.size(); ++i) REQUIRE(d.data()[i] == doctest::Approx(c.data()[i]).epsilon(1e-6));
+    }
+  }
+}
+
+TEST_CASE("attention: gradients through strided, shared K/V items (beams reading one sentence's K/V)") {
+  rng gen(22);
+  const std::size_t B = 4, Tq = 2, Tk = 3, H = 2, dh = 3, R = 5, n_items = 3;
+  attention_shape s{B, Tq, Tk, H, false, {3, 2, 3, 1}};
+  s.k_item_rows = R;
+  s.k_items = {1, 0, 1, 1};  // item 2 unread; item 1 shared by three batch items
+  parameter_store ps;
+  auto& q = ps.add("q", B * Tq, H * dh);
+  auto& k = ps.add("k", n_items * R, H * dh);
+  auto& v = ps.add("v", n_items * R, H * dh);
+  for (auto* p : {&q, &k, &v}) fill_normal(p->value, gen);
+  for (const scoring sc : {scoring::scaled_dot, scoring::dot})
+    attn::testing::check_gradients(ps, [&](tape& t) { return attention(t.param(q), t.param(k), t.param(v), s, sc); });
+  attention_shape a = s;
+  a.heads = 1;
+  auto& sv = ps.add("score_v", 1, H * dh);
+  fill_normal(sv.value, gen);
+  attn::testing::check_gradients(
+      ps, [&](tape& t) { return additive_attention(t.param(q), t.param(k), t.param(sv), t.param(v), a); });
+  // rows never read (past k_len, spare items) get no gradient
+  for (std::size_t r = 0; r < n_items * R; ++r)
+    if (r % R >= Tk || r / R == 2)
+      for (std::size_t c = 0; c < H * dh; ++c) {
+        REQUIRE(k.grad(r, c) == 0.0f);
+        REQUIRE(v.grad(r, c) == 0.0f);
+      }
+}
+
+TEST_CASE("attention: K/V layout errors are reported") {
+  tape t;
+  matrix m = matrix::from_shape({8, 4});
+  m.fill(0.0f);
+  var x = t.constant(m), q = t.constant(matrix::from_shape({2, 4}));
+  attention_shape s{2, 1, 3, 1, false, {}};
+  s.k_item_rows = 4;
+  CHECK_NOTHROW(attention(q, x, x, s, scoring::dot));
+  s.k_item_rows = 2;  // less than k_len
+  CHECK_THROWS_AS(attention(q, x, x, s, scoring::dot), attn::error);
+  s.k_item_rows = 3;  // 8 rows are not 2 items of 3
+  CHECK_THROWS_AS(attention(q, x, x, s, scoring::dot), attn::error);
+  s.k_item_rows = 4;
+  s.k_items = {1, 2};  // only items 0 and 1 exist
+  CHECK_THROWS_AS(attention(q, x, x, s, scoring::dot), attn::error);
+  s.k_items = {1};  // one per batch item
+  CHECK_THROWS_AS(attention(q, x, x, s, scoring::dot), attn::error);
+  s.k_items = {1, 1};
+  CHECK_NOTHROW(attention(q, x, x, s, scoring::dot));
+}

@@ -8,6 +8,7 @@
 #include "decode/forbidden_tokens.h"
 #include "decode/greedy.h"
 #include "decode/sampling.h"
+#include "models/model_helpers.h"
 #include "text/vocab.h"
 
 namespace {
@@ -38,6 +39,41 @@ class special_loving_model : public attn::model {
   attn::model_config cfg_;
 };
 
+// A broken model: every score is -inf (or NaN), so masking leaves no finite choice at all.
+class hopeless_model : public attn::model {
+ public:
+  explicit hopeless_model(float score) : score_(score) {}
+  const attn::model_config& config() const override { return cfg_; }
+  attn::loss_result loss(attn::tape&, const attn::batch&, attn::rng&, float) override { return {}; }
+  void start_decoding(attn::tape&, const attn::batch&) override {}
+  attn::matrix decode_step(attn::tape&, const std::vector<std::int32_t>& last) override {
+    attn::matrix lp = attn::matrix::from_shape({last.size(), 6});
+    lp.fill(score_);
+    return lp;
+  }
+  void reorder_decoding(const std::vector<std::int32_t>&) override {}
+
+ private:
+  float score_;
+  attn::model_config cfg_;
+};
+
+// A real tiny Transformer whose untied output bias makes <pad> and <bos> by far the most probable.
+std::unique_ptr<attn::model> special_loving_transformer() {
+  attn::model_config c = attn::models_testing::tiny_config("transformer");
+  c.tie_output = false;
+  attn::rng gen(3);
+  auto m = attn::make_model(c, gen);
+  attn::matrix& bias = m->params().at("out.bias").value;  // [1, V]
+  bias(0, attn::pad_id) = 50.0f;
+  bias(0, attn::bos_id) = 40.0f;
+  return m;
+}
+
+attn::batch three_sources() {
+  return attn::models_testing::seq2seq_batch({{4, 5, 6}, {7, 8}, {9, 10, 4, 5}});
+}
+
 bool clean(const std::vector<std::int32_t>& tokens) {
   for (const auto id : tokens)
     if (id == attn::pad_id || id == attn::bos_id) return false;
@@ -57,34 +93,88 @@ TEST_CASE("forbid_unproducible masks exactly the <pad> and <bos> columns") {
     }
 }
 
-TEST_CASE("no search produces <pad> or <bos>, whatever the model prefers") {
-  special_loving_model m;
+TEST_CASE("best_producible is the first maximum outside <pad> and <bos>, even when nothing is finite") {
+  const float row[] = {9.0f, -1.0f, 8.0f, -2.0f, 0.5f, 0.5f};
+  CHECK(attn::best_producible(row, 6) == 4);
+  const float none[] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+  CHECK(attn::best_producible(none, 4) == attn::unk_id);
+  const float nan[] = {NAN, NAN, NAN, NAN};
+  CHECK(!attn::is_unproducible(attn::best_producible(nan, 4)));
+  CHECK(attn::is_unproducible(attn::pad_id));
+  CHECK(attn::is_unproducible(attn::bos_id));
+  CHECK_FALSE(attn::is_unproducible(attn::eos_id));
+  CHECK_THROWS_AS(attn::best_producible(row, 2), attn::error);
+}
+
+TEST_CASE("greedy never produces <pad> or <bos>, whatever the model prefers") {
   attn::tape t;
+  special_loving_model m;
   attn::batch b;
   b.size = 3;
-  const auto greedy = attn::greedy_decode(m, t, b, 10);
-  for (const auto& h : greedy) {
+  for (const auto& h : attn::greedy_decode(m, t, b, 10)) CHECK(h == std::vector<std::int32_t>{5, 5, 5});
+  auto tf = special_loving_transformer();
+  const auto real = attn::greedy_decode(*tf, t, three_sources(), 12);
+  for (const auto& h : real) {
+    CHECK(h.size() > 0);
     CHECK(clean(h));
-    CHECK(h == std::vector<std::int32_t>{5, 5, 5});
   }
+  for (const float score : {-INFINITY, NAN}) {
+    hopeless_model broken(score);
+    for (const auto& h : attn::greedy_decode(broken, t, b, 4)) CHECK(clean(h));
+  }
+}
+
+TEST_CASE("beam search never produces <pad> or <bos>, whatever the model prefers") {
+  attn::tape t;
+  special_loving_model m;
+  auto tf = special_loving_transformer();
+  attn::batch b;
+  b.size = 3;
   for (const std::size_t beam : {1, 2, 7}) {
+    CAPTURE(beam);
     attn::beam_config cfg{beam, 1.0f, beam};
-    const auto hyps = attn::beam_decode(m, t, b, 10, cfg);
-    for (const auto& sentence : hyps) {
-      REQUIRE(!sentence.empty());
-      for (const auto& h : sentence) {
-        CHECK(clean(h.tokens));
-        CHECK(std::isfinite(h.score));
+    for (const auto& result : {attn::beam_decode(m, t, b, 10, cfg), attn::beam_decode(*tf, t, three_sources(), 12, cfg)}) {
+      for (const auto& sentence : result) {
+        REQUIRE(!sentence.empty());
+        for (const auto& h : sentence) {
+          CHECK(clean(h.tokens));
+          CHECK(std::isfinite(h.score));
+        }
       }
     }
   }
-  for (const float temperature : {0.5f, 1.0f, 5.0f}) {
+}
+
+TEST_CASE("sampling never produces <pad> or <bos>, with or without top-k / top-p truncation") {
+  attn::tape t;
+  special_loving_model m;
+  auto tf = special_loving_transformer();
+  attn::batch b;
+  b.size = 3;
+  struct setting {
+    float temperature;
+    std::size_t top_k;
+    float top_p;
+  };
+  for (const setting st : {setting{0.5f, 0, 1.0f}, setting{1.0f, 0, 1.0f}, setting{5.0f, 0, 1.0f},
+                           setting{0.0f, 0, 1.0f}, setting{1.0f, 1, 1.0f}, setting{5.0f, 3, 1.0f},
+                           setting{5.0f, 0, 0.5f}, setting{100.0f, 4, 0.9f}}) {
+    CAPTURE(st.temperature);
+    CAPTURE(st.top_k);
+    CAPTURE(st.top_p);
     attn::sampling_config cfg;
-    cfg.temperature = temperature;
-    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    cfg.temperature = st.temperature;
+    cfg.top_k = st.top_k;
+    cfg.top_p = st.top_p;
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
       cfg.seed = seed;
-      const auto drawn = attn::sample_decode(m, t, b, 10, cfg, {0, 1, 2});
-      for (const auto& h : drawn) CHECK(clean(h));
+      for (const auto& h : attn::sample_decode(m, t, b, 10, cfg, {0, 1, 2})) CHECK(clean(h));
+      for (const auto& h : attn::sample_decode(*tf, t, three_sources(), 12, cfg, {0, 1, 2})) CHECK(clean(h));
     }
+  }
+  for (const float score : {-INFINITY, NAN}) {
+    hopeless_model broken(score);
+    attn::sampling_config cfg;
+    for (const auto& h : attn::sample_decode(broken, t, b, 4, cfg, {0, 1, 2})) CHECK(clean(h));
   }
 }

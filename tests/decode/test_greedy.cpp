@@ -17,23 +17,33 @@ class scripted_model : public attn::model {
   void start_decoding(attn::tape&, const attn::batch& b) override {
     step_ = 0;
     started_with_ = b.size;
+    rows_.resize(b.size);
+    for (std::size_t i = 0; i < b.size; ++i) rows_[i] = i;
+  }
+  void reorder_decoding(const std::vector<std::int32_t>& order) override {
+    reorders.push_back(order);
+    std::vector<std::size_t> next;
+    for (const std::int32_t r : order) next.push_back(rows_.at(static_cast<std::size_t>(r)));
+    rows_ = next;
   }
   attn::matrix decode_step(attn::tape& t, const std::vector<std::int32_t>& last) override {
     CHECK_FALSE(t.recording());
     fed.push_back(last);
     attn::matrix lp = attn::matrix::from_shape({last.size(), vocab_});
     lp.fill(-10.0f);
+    REQUIRE(last.size() == rows_.size());
     for (std::size_t i = 0; i < last.size(); ++i) {
-      const auto& s = script_[i];
+      const auto& s = script_[rows_[i]];
       lp(i, step_ < s.size() ? static_cast<std::size_t>(s[step_]) : static_cast<std::size_t>(attn::eos_id)) = 0.0f;
     }
     ++step_;
     return lp;
   }
-  std::vector<std::vector<std::int32_t>> fed;
+  std::vector<std::vector<std::int32_t>> fed, reorders;
   std::size_t started_with_ = 0;
 
  private:
+  std::vector<std::size_t> rows_;  // the script item of each model row
   std::vector<std::vector<std::int32_t>> script_;
   std::size_t vocab_;
   std::size_t step_ = 0;
@@ -55,11 +65,12 @@ TEST_CASE("greedy decoding follows the argmax, stops each item at <eos>, feeds t
   CHECK(out[2].empty());
   REQUIRE(m.fed.size() == 4);  // 3 tokens + <eos> for the longest item, then all are done
   CHECK(m.fed[0] == std::vector<std::int32_t>{attn::bos_id, attn::bos_id, attn::bos_id});
-  CHECK(m.fed[1][0] == 5);
-  CHECK(m.fed[1][1] == 8);
-  CHECK(m.fed[2][1] == attn::eos_id);  // its own <eos> is fed back once,
-  CHECK(m.fed[3][1] == attn::pad_id);  // then finished items are fed padding
-  CHECK(t.recording());                // recording restored after decoding
+  // finished items leave the batch: item 2 ends at once, item 1 after one token
+  CHECK(m.fed[1] == std::vector<std::int32_t>{5, 8});
+  CHECK(m.fed[2] == std::vector<std::int32_t>{6});
+  CHECK(m.fed[3] == std::vector<std::int32_t>{7});
+  CHECK(m.reorders == std::vector<std::vector<std::int32_t>>{{0, 1}, {0}});
+  CHECK(t.recording());  // recording restored after decoding
 }
 
 TEST_CASE("greedy decoding stops at max_len") {
