@@ -320,4 +320,30 @@ void cross_entropy_backward_row(std::size_t V, const float* logits, std::size_t 
   dlogits[target] -= g * (1.0f - smoothing);
 }
 
+void lstm_forward_row(std::size_t H, float* a, const float* c_prev, float* c, float* tc, float* h) {
+  sigmoid_forward(2 * H, a, a);              // i, f
+  tanh_forward(H, a + 2 * H, a + 2 * H);     // g
+  sigmoid_forward(H, a + 3 * H, a + 3 * H);  // o
+  const float *gi = a, *gf = a + H, *gg = a + 2 * H;
+  for (std::size_t j = 0; j < H; ++j) c[j] = gf[j] * c_prev[j] + gi[j] * gg[j];
+  tanh_forward(H, c, tc);
+  mul(H, a + 3 * H, tc, h);
+}
+
+// σ' = s(1-s), tanh' = 1-t²: di = dct·g·σi', df = dct·c_prev·σf', dg = dct·σi·tanh'g, do = dh·tc·σo'
+void lstm_backward_row(std::size_t H, const float* a, const float* tc, const float* c_prev, const float* dh,
+                       const float* dc, float* dgates, float* dc_prev) {
+  const float *gi = a, *gf = a + H, *gg = a + 2 * H, *go = a + 3 * H;
+  float *di = dgates, *df = dgates + H, *dg = dgates + 2 * H, *dout = dgates + 3 * H;
+  for (std::size_t j = 0; j < H; ++j) {
+    const float dhj = dh ? dh[j] : 0.0f;
+    const float dct = (dc ? dc[j] : 0.0f) + dhj * go[j] * (1.0f - tc[j] * tc[j]);
+    di[j] = dct * gg[j] * gi[j] * (1.0f - gi[j]);
+    df[j] = dct * c_prev[j] * gf[j] * (1.0f - gf[j]);
+    dg[j] = dct * gi[j] * (1.0f - gg[j] * gg[j]);
+    dout[j] = dhj * tc[j] * go[j] * (1.0f - go[j]);
+    if (dc_prev) dc_prev[j] = dct * gf[j];
+  }
+}
+
 }  // namespace attn::kernels

@@ -62,4 +62,14 @@ void cross_entropy_gradient_in_place(std::size_t V, float* x, std::size_t target
 void cross_entropy_backward_row(std::size_t V, const float* logits, std::size_t target, float smoothing, float lse,
                                 float g, float* dlogits);
 
+// ---- LSTM gates (one row; gate order i, f, g, o) ----------------------------------------------
+// a [4H]: pre-activations in, activated gates (σi, σf, tanh g, σo) out (in place);
+// c = σf⊙c_prev + σi⊙tanh g, tc = tanh(c), h = σo⊙tc (each [H]).
+void lstm_forward_row(std::size_t H, float* a, const float* c_prev, float* c, float* tc, float* h);
+// From the kept activated gates a [4H], tc = tanh(c) and c_prev [H], and the gradients dh, dc of
+// h and c (either may be null: zero): dgates [4H] = the pre-activation gradient (=), and
+// dc_prev [H] = dct⊙σf (=) with dct = dc + dh⊙σo⊙(1-tc²). dc_prev may alias dc.
+void lstm_backward_row(std::size_t H, const float* a, const float* tc, const float* c_prev, const float* dh,
+                       const float* dc, float* dgates, float* dc_prev);
+
 }  // namespace attn::kernels

@@ -1,11 +1,13 @@
-// One LSTM step with the four gates from one GEMM.
+// LSTM ops: one step (lstm_cell) and a whole packed recurrence (lstm_sequence, ops_lstm.h).
 #include <algorithm>
 #include <cstring>
 
 #include "core/blas.h"
 #include "core/kernels.h"
 #include "core/ops.h"
+#include "core/ops_lstm.h"
 #include "core/ops_util.h"
+#include "core/threads.h"
 
 namespace attn {
 
@@ -93,6 +95,134 @@ std::pair<var, var> lstm_cell(var gates_x, var h_prev, var c_prev, var w_hh) {
       gemm(true, false, H, G, B, 1.0f, h_prev.value().data(), H, dG, G, s.beta, s.p, G);
   });
   return {h, c};
+}
+
+namespace {
+
+// Ranks per chunk of the parallel recurrence: below this, one thread runs everything.
+constexpr std::size_t lstm_rows_per_thread = 4;
+
+}  // namespace
+
+// gates_x [N,4h], h0/c0 [B,h], w_hh [h,4h] -> h [N,h], h_last/c_last [B,h]  (see ops_lstm.h)
+lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const std::vector<std::size_t>& steps) {
+  tape& t = detail::tape_of("lstm_sequence", {gates_x, h0, c0, w_hh});
+  const std::size_t N = gates_x.rows(), B = h0.rows(), H = h0.cols(), G = 4 * H;
+  if (!(c0.rows() == B && c0.cols() == H))
+    detail::fail("lstm_sequence", "h0 is " + shape_of(h0) + " but c0 is " + shape_of(c0));
+  if (gates_x.cols() != G)
+    detail::fail("lstm_sequence", "gates_x is " + shape_of(gates_x) + " but h0 is " + shape_of(h0));
+  if (!(w_hh.rows() == H && w_hh.cols() == G))
+    detail::fail("lstm_sequence",
+                 "w_hh is " + shape_of(w_hh) + ", expected [" + std::to_string(H) + "," + std::to_string(G) + "]");
+  std::size_t total = 0;
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    if (steps[s] == 0 || steps[s] > (s == 0 ? B : steps[s - 1]))
+      detail::fail("lstm_sequence", "step sizes must be positive, non-increasing and at most h0's rows");
+    total += steps[s];
+  }
+  if (total != N)
+    detail::fail("lstm_sequence", "step sizes sum to " + std::to_string(total) + " but gates_x is " + shape_of(gates_x));
+  std::vector<std::size_t> offset(steps.size());  // first packed row of each step
+  for (std::size_t s = 1; s < steps.size(); ++s) offset[s] = offset[s - 1] + steps[s - 1];
+
+  const bool ng = gates_x.needs_grad() || h0.needs_grad() || c0.needs_grad() || w_hh.needs_grad();
+  var h = t.make(N, H, ng);
+  var h_last = t.make(B, H, ng);
+  var c_last = t.make(B, H, ng);
+  // Kept for the backward pass: act [N,4h] activated gates, tc [N,h] tanh(c), and the state each
+  // row started from, h_prev / c_prev [N,h].
+  matrix& act = t.scratch(N, G);
+  matrix& tc = t.scratch(N, H);
+  matrix& h_prev = t.scratch(N, H);
+  matrix& c_prev = t.scratch(N, H);
+  // The running state lives in h_last / c_last: rank r's rows are updated while it runs.
+  std::memcpy(h_last.mutable_value().data(), h0.value().data(), B * H * sizeof(float));
+  std::memcpy(c_last.mutable_value().data(), c0.value().data(), B * H * sizeof(float));
+  const std::size_t running = steps.empty() ? 0 : steps[0];
+  {
+    const float* GX = gates_x.value().data();
+    const float* W = w_hh.value().data();
+    float *A = act.data(), *TC = tc.data(), *HP = h_prev.data(), *CP = c_prev.data();
+    float *Hv = h.mutable_value().data(), *HR = h_last.mutable_value().data(), *CR = c_last.mutable_value().data();
+    // ranks [r0, r1) through every step, single-threaded BLAS inside
+    parallel_for(running, lstm_rows_per_thread, [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t s = 0; s < steps.size() && steps[s] > r0; ++s) {
+        const std::size_t n = std::min(r1, steps[s]) - r0, row = offset[s] + r0;
+        std::memcpy(HP + row * H, HR + r0 * H, n * H * sizeof(float));
+        std::memcpy(CP + row * H, CR + r0 * H, n * H * sizeof(float));
+        std::memcpy(A + row * G, GX + row * G, n * G * sizeof(float));
+        gemm(false, false, n, G, H, 1.0f, HP + row * H, H, W, G, 1.0f, A + row * G, G);  // [n,4h]
+        for (std::size_t k = 0; k < n; ++k) {
+          const std::size_t p = row + k, r = r0 + k;
+          kernels::lstm_forward_row(H, A + p * G, CP + p * H, CR + r * H, TC + p * H, Hv + p * H);
+          std::memcpy(HR + r * H, Hv + p * H, H * sizeof(float));
+        }
+      }
+    });
+  }
+  if (!ng || !t.recording()) return {h, h_last, c_last};
+
+  matrix* dgates = &t.scratch(N, G);
+  matrix* dh_run = &t.scratch(B, H);  // gradient reaching each rank's running state
+  matrix* dc_run = &t.scratch(B, H);
+  const matrix *ap = &act, *tcp = &tc, *hpp = &h_prev, *cpp = &c_prev;
+  // Backward, steps in reverse: a rank's running gradient starts as that of its last state, and
+  // each step adds the gradient of its output h, gives the step's dgates, and replaces the running
+  // gradient by that of the previous state (dh_prev = dgates·w_hhᵀ, dc_prev = dct⊙σf).
+  // Afterwards: h0/c0 receive the running gradients, gates_x receives dgates, and
+  // w_hh receives h_prevᵀ·dgates, one GEMM over all N rows.
+  t.on_backward([gates_x, h0, c0, w_hh, h, h_last, c_last, steps, offset, running, ap, tcp, hpp, cpp, dgates, dh_run,
+                 dc_run, N, B, H, G] {
+    float *DHR = dh_run->data(), *DCR = dc_run->data(), *DG = dgates->data();
+    if (h_last.has_grad())
+      std::memcpy(DHR, h_last.grad().data(), B * H * sizeof(float));
+    else
+      std::fill(DHR, DHR + B * H, 0.0f);
+    if (c_last.has_grad())
+      std::memcpy(DCR, c_last.grad().data(), B * H * sizeof(float));
+    else
+      std::fill(DCR, DCR + B * H, 0.0f);
+    const float* DH = h.has_grad() ? h.grad().data() : nullptr;
+    const float *A = ap->data(), *TC = tcp->data(), *CP = cpp->data(), *W = w_hh.value().data();
+    parallel_for(running, lstm_rows_per_thread, [&](std::size_t r0, std::size_t r1) {
+      std::vector<float> dh(H);
+      for (std::size_t s = steps.size(); s-- > 0;) {
+        if (steps[s] <= r0) continue;
+        const std::size_t n = std::min(r1, steps[s]) - r0, row = offset[s] + r0;
+        for (std::size_t k = 0; k < n; ++k) {
+          const std::size_t p = row + k, r = r0 + k;
+          const float* dhr = DHR + r * H;
+          if (DH) {
+            kernels::add(H, dhr, DH + p * H, dh.data());
+            dhr = dh.data();
+          }
+          kernels::lstm_backward_row(H, A + p * G, TC + p * H, CP + p * H, dhr, DCR + r * H, DG + p * G, DCR + r * H);
+        }
+        gemm(false, true, n, H, G, 1.0f, DG + row * G, G, W, G, 0.0f, DHR + r0 * H, H);  // dh_prev [n,h]
+      }
+    });
+    if (auto s = detail::sink_of(h0); s.p) {
+      if (s.overwrite)
+        std::memcpy(s.p, DHR, B * H * sizeof(float));
+      else
+        kernels::axpy(B * H, 1.0f, DHR, s.p);
+    }
+    if (auto s = detail::sink_of(c0); s.p) {
+      if (s.overwrite)
+        std::memcpy(s.p, DCR, B * H * sizeof(float));
+      else
+        kernels::axpy(B * H, 1.0f, DCR, s.p);
+    }
+    if (auto s = detail::sink_of(gates_x); s.p) {
+      if (s.overwrite)
+        std::memcpy(s.p, DG, N * G * sizeof(float));
+      else
+        kernels::axpy(N * G, 1.0f, DG, s.p);
+    }
+    if (auto s = detail::sink_of(w_hh); s.p) gemm(true, false, H, G, N, 1.0f, hpp->data(), H, DG, G, s.beta, s.p, G);
+  });
+  return {h, h_last, c_last};
 }
 
 }  // namespace attn

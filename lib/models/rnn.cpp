@@ -16,6 +16,7 @@
 //   scaled-dot (the config default) is dot with the scores divided by √h
 //   logits = [dec ; ctx]·W_out + b_out   (Keras: Concatenate([decoder_outputs, attention_output]) -> Dense)
 // Dropout (config dropout) on the embeddings and on [h ; ctx] before the output layer.
+// Training loss: the output layer runs over the non-pad target rows only (log_probs: all rows).
 //
 // Parameters: src_embed.weight [Vs, e], tgt_embed.weight [Vt, e] (embed.weight when share_embeddings);
 // encoder.lstm.{fwd,bwd}.*; decoder.lstm.fwd.*; attention.{keys,query,v}.* (additive) or
@@ -79,8 +80,18 @@ class rnn_model : public model {
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check_batch(b, true, "rnn");
-    var logits = forward(t, b, gen);
-    return token_loss(logits, b.tgt_out, pad_id, label_smoothing);
+    var features = forward_features(t, b, gen);  // [B*T, 2h]
+    // The output layer (the biggest product) only for the rows the loss counts: padding rows
+    // would only be masked out of the loss afterwards. Same loss, same gradients.
+    std::vector<std::int32_t> rows, targets;
+    for (std::size_t i = 0; i < b.tgt_out.size(); ++i)
+      if (b.tgt_out[i] != pad_id) {
+        rows.push_back(static_cast<std::int32_t>(i));
+        targets.push_back(b.tgt_out[i]);
+      }
+    if (rows.empty() || rows.size() == b.tgt_out.size())
+      return token_loss(out_.forward(features), b.tgt_out, pad_id, label_smoothing);
+    return token_loss(out_.forward(gather_rows(features, rows)), targets, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
@@ -190,6 +201,11 @@ class rnn_model : public model {
 
   // teacher forcing -> logits [B*T, V]; keep (optional) receives the attention weights [B*T, S]
   var forward(tape& t, const batch& b, rng& gen, attention_weights* keep = nullptr) {
+    return out_.forward(forward_features(t, b, gen, keep));
+  }
+
+  // teacher forcing -> the output layer's input [B*T, 2h] (after dropout); keep as forward()
+  var forward_features(tape& t, const batch& b, rng& gen, attention_weights* keep = nullptr) {
     const std::size_t B = b.size, T = b.tgt_len;
     encoded e = encode(t, b, gen);
     var y = drop_.forward(tgt_embed_.forward(t, b.tgt_in), gen);  // [B*T, e]
@@ -223,7 +239,7 @@ class rnn_model : public model {
       var k = kind_ == rnn_attention::general ? matmul(e.out, t.param(*general_)) : e.out;
       features = concat_cols({dec.y, luong(dec.y, e.out, k, B, T, b.src_len, b.src_lengths, keep)});
     }
-    return out_.forward(drop_.forward(features, gen));
+    return drop_.forward(features, gen);
   }
 
   model_config cfg_;

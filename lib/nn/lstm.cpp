@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/init.h"
+#include "core/ops_lstm.h"
 
 namespace attn::nn {
 
@@ -50,76 +51,67 @@ lstm_state lstm::step(var x_t, const lstm_state& s) const {
   return {hc.first, hc.second};
 }
 
-// gates_x [B*T, 4h] -> y [B*T, h]; final receives the state after each item's last valid token.
-var lstm::run(const direction& dir, var gates_x, std::size_t batch, std::size_t time,
+// x [B*T, in] -> y [B*T, h]; final receives the state after each item's last valid token.
+var lstm::run(const direction& dir, var x, std::size_t batch, std::size_t time,
               const std::vector<std::int32_t>& lengths, bool reverse, const lstm_state* init,
               lstm_state& final) const {
-  tape& t = *gates_x.t;
-  var w_hh = t.param(*dir.w_hh);
+  tape& t = *x.t;
   // order[r] = batch item of rank r, longest first (stable, so equal lengths keep batch order).
   std::vector<std::int32_t> order(batch);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return lengths[a] > lengths[b]; });
   const bool permuted = !std::is_sorted(order.begin(), order.end());
 
-  lstm_state s;
-  if (init) {
-    s.h = permuted ? gather_rows(init->h, order) : init->h;
-    s.c = permuted ? gather_rows(init->c, order) : init->c;
-  } else {
-    s = zero_state(t, batch);
-  }
-  std::size_t running = batch;
-  std::vector<var> outputs, final_h, final_c;  // outputs: one [n_s, h] per step, rank order
-  std::vector<std::int32_t> final_rank;        // rank of each row of concat(final pieces)
-  std::vector<std::int32_t> out_row(batch * time, -1);  // packed row of (b, t), -1 = padding
-  std::int32_t packed = 0;
+  // Packed rows, step-major: step s holds ranks [0, n_s); packed row p reads x row rows[p].
+  std::vector<std::size_t> steps;
   std::vector<std::int32_t> rows;
-  const auto drop_to = [&](std::size_t n) {  // items of rank >= n have finished: keep their state
-    if (n == running) return;
-    final_h.push_back(slice_rows(s.h, n, running - n));
-    final_c.push_back(slice_rows(s.c, n, running - n));
-    for (std::size_t r = n; r < running; ++r) final_rank.push_back(static_cast<std::int32_t>(r));
-    if (n > 0) {
-      s.h = slice_rows(s.h, 0, n);
-      s.c = slice_rows(s.c, 0, n);
-    }
-    running = n;
-  };
+  std::vector<std::int32_t> out_row(batch * time, -1);  // packed row of (b, t), -1 = padding
   for (std::size_t step = 0; step < time; ++step) {
-    std::size_t n = running;
-    while (n > 0 && static_cast<std::size_t>(lengths[order[n - 1]]) <= step) --n;
-    drop_to(n);
+    std::size_t n = 0;
+    while (n < batch && static_cast<std::size_t>(lengths[order[n]]) > step) ++n;
     if (n == 0) break;
-    rows.resize(n);
+    steps.push_back(n);
     for (std::size_t r = 0; r < n; ++r) {
       const std::size_t b = static_cast<std::size_t>(order[r]);
       const std::size_t pos = reverse ? static_cast<std::size_t>(lengths[b]) - 1 - step : step;
-      rows[r] = static_cast<std::int32_t>(b * time + pos);
-      out_row[b * time + pos] = packed + static_cast<std::int32_t>(r);
+      out_row[b * time + pos] = static_cast<std::int32_t>(rows.size());
+      rows.push_back(static_cast<std::int32_t>(b * time + pos));
     }
-    packed += static_cast<std::int32_t>(n);
-    auto hc = lstm_cell(gather_rows(gates_x, rows), s.h, s.c, w_hh);  // [n, 4h] -> [n, h] x 2
-    s = {hc.first, hc.second};
-    outputs.push_back(s.h);
   }
-  drop_to(0);
+  const std::int32_t packed = static_cast<std::int32_t>(rows.size());
 
-  // Final states back to batch order: row b = the piece row holding rank[b].
-  std::vector<std::int32_t> where(batch);
-  for (std::size_t i = 0; i < final_rank.size(); ++i) where[order[final_rank[i]]] = static_cast<std::int32_t>(i);
-  var fh = final_h.size() == 1 ? final_h[0] : concat_rows(final_h);
-  var fc = final_c.size() == 1 ? final_c[0] : concat_rows(final_c);
-  const bool identity = std::is_sorted(where.begin(), where.end());
-  final.h = identity ? fh : gather_rows(fh, where);
-  final.c = identity ? fc : gather_rows(fc, where);
+  lstm_state s0;  // rank order
+  if (init) {
+    s0.h = permuted ? gather_rows(init->h, order) : init->h;
+    s0.c = permuted ? gather_rows(init->c, order) : init->c;
+  } else {
+    s0 = zero_state(t, batch);
+  }
+  var h_all;  // [packed, h]
+  lstm_state last;
+  if (packed > 0) {
+    var gates_x = attn::linear(gather_rows(x, rows), t.param(*dir.w_ih), t.param(*dir.bias));  // [packed, 4h]
+    lstm_sequence_output o = lstm_sequence(gates_x, s0.h, s0.c, t.param(*dir.w_hh), steps);
+    h_all = o.h;
+    last = {o.h_last, o.c_last};
+  } else {
+    last = s0;
+  }
+
+  // Final states back to batch order: item b is rank where[b].
+  if (permuted) {
+    std::vector<std::int32_t> where(batch);
+    for (std::size_t r = 0; r < batch; ++r) where[order[r]] = static_cast<std::int32_t>(r);
+    final = {gather_rows(last.h, where), gather_rows(last.c, where)};
+  } else {
+    final = last;
+  }
 
   // Outputs back to batch-major rows, padding rows from one extra zero row.
   const bool full = packed == static_cast<std::int32_t>(batch * time);
-  if (!full) outputs.push_back(zeros(t, 1, hidden_));
   for (auto& r : out_row)
     if (r < 0) r = packed;
-  var all = outputs.size() == 1 ? outputs[0] : concat_rows(outputs);  // [packed (+1), h], step-major
+  var all = full ? h_all : packed == 0 ? zeros(t, 1, hidden_) : concat_rows({h_all, zeros(t, 1, hidden_)});
   return gather_rows(all, out_row);
 }
 
@@ -137,14 +129,12 @@ lstm_output lstm::forward(var x, std::size_t batch, std::size_t time, const std:
                                         std::to_string(batch));
   for (std::int32_t l : lens)
     if (l < 0 || static_cast<std::size_t>(l) > time) throw error("lstm: sequence length out of range");
-  tape& t = *x.t;
   lstm_output out;
   std::vector<var> ys;
   for (std::size_t d = 0; d < dirs_.size(); ++d) {
     const direction& dir = dirs_[d];
-    var gates_x = attn::linear(x, t.param(*dir.w_ih), t.param(*dir.bias));  // [B*T, 4h], one GEMM
     lstm_state final;
-    ys.push_back(run(dir, gates_x, batch, time, lens, /*reverse=*/d == 1, init.empty() ? nullptr : &init[d], final));
+    ys.push_back(run(dir, x, batch, time, lens, /*reverse=*/d == 1, init.empty() ? nullptr : &init[d], final));
     out.final.push_back(final);
   }
   out.y = ys.size() == 1 ? ys[0] : concat_cols(ys);

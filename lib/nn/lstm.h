@@ -4,9 +4,11 @@
 // Gates (order i, f, g, o as ops::lstm_cell):  [i f g o] = x_t·W_ih + b + h_{t-1}·W_hh
 //   i, f, o = sigmoid(.), g = tanh(.),  c_t = f⊙c_{t-1} + i⊙g,  h_t = o⊙tanh(c_t)
 //
-// Speed: the input projections of ALL time steps are one GEMM (ops::linear on [B*T, in] -> [B*T, 4h]);
-// only h·W_hh remains per step. lstm_cell wants one step's rows [n, 4h]: we keep the projection
-// batch-major and gather_rows the step's rows (one [n, 4h] copy per step, no transpose of x).
+// Speed: x is gathered once into the packed step-major order below ([N, in], N = Σ lengths), the
+// input projections of ALL time steps are one GEMM ([N, in] -> [N, 4h]), and the recurrence is one
+// ops::lstm_sequence (core/ops_lstm.h): per step only h·W_hh and the fused gate kernel, each thread
+// running its own block of batch items through all steps; backward does W_hh's gradient as one
+// GEMM over all steps. lstm_cell (one step) is left to step(), for decoders.
 //
 // Padding (lengths): sequences are packed like PyTorch's pack_padded_sequence. Batch items are
 // ordered by length (longest first) internally, so at step s only the n_s items still running are
@@ -64,8 +66,8 @@ class lstm {
     parameter* w_hh = nullptr;  // [h, 4h]
     parameter* bias = nullptr;  // [1, 4h]
   };
-  // One direction over the sequence; see the class comment. gates_x [B*T, 4h] -> y [B*T, h]
-  var run(const direction& dir, var gates_x, std::size_t batch, std::size_t time,
+  // One direction over the sequence; see the class comment. x [B*T, in] -> y [B*T, h]
+  var run(const direction& dir, var x, std::size_t batch, std::size_t time,
           const std::vector<std::int32_t>& lengths, bool reverse, const lstm_state* init, lstm_state& final) const;
 
   std::vector<direction> dirs_;

@@ -100,3 +100,40 @@ TEST_CASE("cross_entropy_row and its backward") {
       CHECK(d[j] == doctest::Approx(1.0 + 2.0 * (std::exp(x[j] - l) - ((1 - eps) * (j == 5) + eps / V))).epsilon(1e-5));
   }
 }
+
+TEST_CASE("lstm_forward_row and lstm_backward_row against the gate formulas") {
+  rng gen(9);
+  const std::size_t H = 37;  // not a multiple of the SIMD width
+  std::vector<float> pre = randv(4 * H, gen), cp = randv(H, gen), dh = randv(H, gen), dc = randv(H, gen);
+  std::vector<float> a = pre, c(H), tc(H), h(H);
+  kernels::lstm_forward_row(H, a.data(), cp.data(), c.data(), tc.data(), h.data());
+  auto sig = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
+  for (std::size_t j = 0; j < H; ++j) {
+    const double i = sig(pre[j]), f = sig(pre[H + j]), g = std::tanh(pre[2 * H + j]), o = sig(pre[3 * H + j]);
+    const double cc = f * cp[j] + i * g;
+    CHECK(a[j] == doctest::Approx(i).epsilon(1e-5));
+    CHECK(a[H + j] == doctest::Approx(f).epsilon(1e-5));
+    CHECK(a[2 * H + j] == doctest::Approx(g).epsilon(1e-5));
+    CHECK(a[3 * H + j] == doctest::Approx(o).epsilon(1e-5));
+    CHECK(c[j] == doctest::Approx(cc).epsilon(1e-5));
+    CHECK(tc[j] == doctest::Approx(std::tanh(cc)).epsilon(1e-5));
+    CHECK(h[j] == doctest::Approx(o * std::tanh(cc)).epsilon(1e-5));
+  }
+  // backward: with and without dh / dc; dc_prev aliasing dc
+  for (int variant = 0; variant < 3; ++variant) {
+    const float* dhp = variant == 1 ? nullptr : dh.data();
+    std::vector<float> dcv = dc, dg(4 * H);
+    const bool no_dc = variant == 2;
+    kernels::lstm_backward_row(H, a.data(), tc.data(), cp.data(), dhp, no_dc ? nullptr : dcv.data(), dg.data(),
+                               dcv.data());
+    for (std::size_t j = 0; j < H; ++j) {
+      const double i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], t = tc[j];
+      const double dhj = dhp ? dh[j] : 0.0, dct = (no_dc ? 0.0 : dc[j]) + dhj * o * (1 - t * t);
+      CHECK(dg[j] == doctest::Approx(dct * g * i * (1 - i)).epsilon(1e-5));
+      CHECK(dg[H + j] == doctest::Approx(dct * cp[j] * f * (1 - f)).epsilon(1e-5));
+      CHECK(dg[2 * H + j] == doctest::Approx(dct * i * (1 - g * g)).epsilon(1e-5));
+      CHECK(dg[3 * H + j] == doctest::Approx(dhj * t * o * (1 - o)).epsilon(1e-5));
+      CHECK(dcv[j] == doctest::Approx(dct * f).epsilon(1e-5));
+    }
+  }
+}

@@ -78,3 +78,33 @@ TEST_CASE("rnn: reorder_decoding keeps states, keys and context consistent") {
     check_reorder(*m, seq2seq_batch(small_data), {{2, 2}, {6, 8}, {5, 7}});
   }
 }
+
+TEST_CASE("rnn: the loss of a padded batch is the mean log-loss of its non-pad targets") {
+  // loss() runs the output layer over the non-pad rows only; log_probs() over all of them.
+  for (const char* att : {"additive", "dot"}) {
+    INFO(att);
+    rng gen(4);
+    auto m = make_model(rnn_config(att, false), gen);
+    const batch b = seq2seq_batch(overfit_data);
+    tape t;
+    rng unused(0);
+    const loss_result r = m->loss(t, b, unused);
+    t.reset();
+    const matrix lp = m->log_probs(t, b);
+    double sum = 0;
+    std::size_t n = 0, correct = 0;
+    for (std::size_t i = 0; i < b.tgt_out.size(); ++i) {
+      if (b.tgt_out[i] == 0) continue;
+      sum -= lp(i, static_cast<std::size_t>(b.tgt_out[i]));
+      ++n;
+      std::size_t best = 0;
+      for (std::size_t v = 1; v < lp.shape()[1]; ++v)
+        if (lp(i, v) > lp(i, best)) best = v;
+      correct += best == static_cast<std::size_t>(b.tgt_out[i]);
+    }
+    REQUIRE(n < b.tgt_out.size());  // the batch has padding
+    CHECK(r.tokens == n);
+    CHECK(r.correct == correct);
+    CHECK(r.loss.value()(0, 0) == doctest::Approx(sum / static_cast<double>(n)).epsilon(1e-5));
+  }
+}
