@@ -131,7 +131,7 @@ for f in greedy.txt beam.txt; do
   empty=$(grep -c '^$' "$f" || true)
   [ "$empty" -eq 0 ] || echo "  note: $empty of attn's $f lines are empty"
 done
-paste sources.txt greedy.txt beam.txt | head -3 | sed 's/^/  source | greedy | beam 5: /'
+paste sources.txt greedy.txt beam.txt | sed -n 1,3p | sed 's/^/  source | greedy | beam 5: /'
 
 echo "pytorch: training $steps steps and greedy decoding..."
 start=$(now)
