@@ -149,6 +149,15 @@ void tape::reset() {
   int_scratch_used_ = 0;
 }
 
+void tape::release() {
+  reset();
+  nodes_.clear();
+  scratch_.clear();
+  int_scratch_.clear();
+  free_grads_.clear();
+  std::vector<float>().swap(transient_);
+}
+
 matrix& tape::scratch(std::size_t rows, std::size_t cols) {
   if (scratch_used_ == scratch_.size()) scratch_.emplace_back();
   matrix& m = scratch_[scratch_used_++];

@@ -75,6 +75,8 @@ class tape {
 
   // Forgets the graph, keeps the buffers for the next forward pass.
   void reset();
+  // Forgets the graph and frees every buffer (when no more steps follow).
+  void release();
 
   bool recording() const { return recording_; }
   void set_recording(bool on) { recording_ = on; }

@@ -286,6 +286,14 @@ namespace attn {
 
 std::string encode_checkpoint(const checkpoint& c) {
   std::string out(header_bytes, '\0');
+  // The tensors are nearly all of it: reserving them (and 1 MiB for the rest) saves growing
+  // the buffer by doubling, which would hold up to twice the model while it is copied.
+  std::size_t floats = 0;
+  for (const checkpoint_param& p : c.params) floats += p.value.size();
+  for (const auto& kv : c.optimizer.tensors) floats += kv.second.size();
+  std::size_t text = 0;
+  for (const auto& kv : c.vocabularies) text += kv.second.size();
+  out.reserve(header_bytes + floats * sizeof(float) + text + (std::size_t{1} << 20));
   try {
     string_sink sink(out);
     boost::archive::binary_oarchive ar(sink, archive_flags);

@@ -217,6 +217,7 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
       break;
     }
   }
+  t.release();  // the step's buffers, before the checkpoint's copy of the model is made
   // The limit's validation, also when a stop request came with the last step (see last_valid_step).
   if ((steps_done() || epochs_done()) && run_validation() && result.status == train_status::finished)
     result.status = train_status::early_stopped;

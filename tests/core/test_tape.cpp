@@ -2,10 +2,12 @@
 // reverse, no_grad records nothing, and buffers are reused across reset().
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
 #include "core/gradcheck.h"
+#include "core/init.h"
 #include "core/ops.h"
 
 using namespace attn;
@@ -206,4 +208,45 @@ TEST_CASE("scratch references stay valid as more scratch buffers are requested")
   for (int i = 0; i < 100; ++i) t.scratch(2, 2);
   CHECK(first(2, 2) == 7.0f);
   CHECK(rows(first) == 3);
+}
+
+TEST_CASE("gradient pool: op outputs' gradients are reused down the chain; leaves keep theirs; release frees all") {
+  rng gen(5);
+  parameter_store ps;
+  parameter& w = ps.add("w", 64, 64);
+  init_normal(w.value, gen, 1.0f);
+  tape t;
+  var leaf = t.make(64, 64, true);  // a leaf made directly, not by an op
+  std::fill(leaf.mutable_value().data(), leaf.mutable_value().data() + 64 * 64, 0.5f);
+  var x = add(t.param(w), leaf);
+  for (int i = 0; i < 10; ++i) x = gelu(x);
+  var loss = softmax_cross_entropy(x, std::vector<std::int32_t>(64, 3));
+  ps.zero_grad();
+  t.backward(loss);
+  const std::size_t one = 64 * 64 * sizeof(float);
+  // Twelve [64,64] op outputs; at most a few gradients are alive at once.
+  CHECK(t.memory().grads <= 3 * one + sizeof(float));
+  CHECK(t.memory().values >= 12 * one);
+  // The leaf's gradient is still there: d loss / d leaf = d loss / d w.
+  CHECK(leaf.has_grad());
+  for (std::size_t i = 0; i < 64 * 64; ++i) REQUIRE(leaf.grad().data()[i] == w.grad.data()[i]);
+  // In steady state a step allocates nothing.
+  auto step = [&] {
+    t.reset();
+    ps.zero_grad();
+    var l = t.make(64, 64, true);
+    std::fill(l.mutable_value().data(), l.mutable_value().data() + 64 * 64, 0.5f);
+    var y = add(t.param(w), l);
+    for (int i = 0; i < 10; ++i) y = gelu(y);
+    t.backward(softmax_cross_entropy(y, std::vector<std::int32_t>(64, 3)));
+  };
+  step();
+  const std::size_t before = t.allocations();
+  step();
+  step();
+  CHECK(t.allocations() == before);
+  t.release();
+  CHECK(t.memory().values == 0);
+  CHECK(t.memory().grads == 0);
+  CHECK(t.memory().scratch == 0);
 }
