@@ -70,11 +70,12 @@ matrix& tape::grad_of(int id, bool zero) {
     if (n.grad == &n.own_grad) {
       if (n.own_grad.size() != r * c) {
         // Take a pooled buffer of this size (keeping this node's old one in the pool).
-        auto it = free_grads_.find(r * c);
-        if (it != free_grads_.end() && !it->second.empty()) {
-          if (n.own_grad.size() != 0) free_grads_[n.own_grad.size()].push_back(std::move(n.own_grad));
-          n.own_grad = std::move(it->second.back());
-          it->second.pop_back();
+        grad_bucket& bucket = free_grads_[r * c];
+        bucket.drawn = true;
+        if (!bucket.buffers.empty()) {
+          if (n.own_grad.size() != 0) free_grads_[n.own_grad.size()].buffers.push_back(std::move(n.own_grad));
+          n.own_grad = std::move(bucket.buffers.back());
+          bucket.buffers.pop_back();
         }
       }
       shape_buffer(n.own_grad, r, c);
@@ -115,13 +116,21 @@ void tape::backward(var loss) {
     if (backward_[i].outputs_first >= 0) release_grads(backward_[i].outputs_first, end);
     end = first;
   }
+  for (auto it = free_grads_.begin(); it != free_grads_.end();) {
+    if (!it->second.drawn) {
+      it = free_grads_.erase(it);
+    } else {
+      it->second.drawn = false;
+      ++it;
+    }
+  }
 }
 
 void tape::release_grads(int first, int end) {
   for (int k = first; k < end; ++k) {
     node& n = nodes_[static_cast<std::size_t>(k)];
     if (n.grad != &n.own_grad || n.own_grad.size() == 0) continue;
-    free_grads_[n.own_grad.size()].push_back(std::move(n.own_grad));
+    free_grads_[n.own_grad.size()].buffers.push_back(std::move(n.own_grad));
     n.own_grad = matrix::from_shape({0, 0});
     n.grad_ready = false;
   }
@@ -134,7 +143,7 @@ tape::memory_use tape::memory() const {
     m.grads += n.own_grad.size() * sizeof(float);
   }
   for (const auto& bucket : free_grads_)
-    for (const matrix& g : bucket.second) m.grads += g.size() * sizeof(float);
+    for (const matrix& g : bucket.second.buffers) m.grads += g.size() * sizeof(float);
   for (const matrix& s : scratch_) m.scratch += s.size() * sizeof(float);
   m.scratch += transient_.capacity() * sizeof(float);
   return m;

@@ -131,7 +131,13 @@ class tape {
   std::vector<closure> backward_;
   int closure_first_ = 0;
   int op_first_ = -1;              // begin_op()'s node index, until the op's on_backward()
-  std::unordered_map<std::size_t, std::vector<matrix>> free_grads_;  // element count -> buffers
+  // Free gradient buffers by element count. A size no gradient asked for during a backward pass
+  // is freed at its end, so batches of changing shapes do not pile up buffers of old sizes.
+  struct grad_bucket {
+    std::vector<matrix> buffers;
+    bool drawn = false;  // a gradient took a buffer of this size in the current backward pass
+  };
+  std::unordered_map<std::size_t, grad_bucket> free_grads_;
   std::deque<matrix> scratch_;     // deque: references handed out stay valid as it grows
   std::size_t scratch_used_ = 0;
   std::deque<std::vector<std::int32_t>> int_scratch_;
