@@ -56,6 +56,13 @@ struct gradcheck_report {
 inline void fill_normal(matrix& m, rng& gen, float std = 1.0f) {
   for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = gen.normal(0.0f, std);
 }
+// A parameter of ps filled from N(0, std²): the usual input of a gradient check.
+inline parameter& normal_param(parameter_store& ps, const std::string& name, std::size_t r, std::size_t c, rng& gen,
+                               float std = 1.0f) {
+  parameter& p = ps.add(name, r, c);
+  fill_normal(p.value, gen, std);
+  return p;
+}
 inline void fill_uniform(matrix& m, rng& gen, float lo, float hi) {
   for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = gen.uniform(lo, hi);
 }

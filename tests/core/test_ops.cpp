@@ -12,16 +12,10 @@
 using namespace attn;
 using attn::testing::check_gradients;
 using attn::testing::fill_normal;
+using attn::testing::normal_param;
 using attn::testing::fill_uniform;
 
 namespace {
-
-parameter& normal_param(parameter_store& ps, const std::string& name, std::size_t r, std::size_t c, rng& gen,
-                        float std = 1.0f) {
-  parameter& p = ps.add(name, r, c);
-  fill_normal(p.value, gen, std);
-  return p;
-}
 
 std::size_t dim(rng& gen, std::size_t lo, std::size_t hi) {
   return lo + static_cast<std::size_t>(gen.below(hi - lo + 1));

@@ -13,15 +13,9 @@
 using namespace attn;
 using attn::testing::check_gradients;
 using attn::testing::fill_normal;
+using attn::testing::normal_param;
 
 namespace {
-
-parameter& normal_param(parameter_store& ps, const std::string& name, std::size_t r, std::size_t c, rng& gen,
-                        float std = 1.0f) {
-  parameter& p = ps.add(name, r, c);
-  fill_normal(p.value, gen, std);
-  return p;
-}
 
 std::size_t total(const std::vector<std::size_t>& steps) {
   std::size_t n = 0;
