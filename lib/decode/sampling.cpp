@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "decode/forbidden_tokens.h"
+#include "decode/running_items.h"
 #include "text/special_tokens.h"
 
 namespace attn {
@@ -114,36 +115,25 @@ std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const ba
   m.start_decoding(t, b);
   std::vector<rng> gens;
   for (std::uint64_t s : streams) gens.push_back(sampling_stream(cfg.seed, s));
-  // One model row per unfinished item; finished items leave the model state (reorder_decoding).
-  std::vector<std::int32_t> item(b.size), last(b.size, start_token), keep, next_item, next_last;
-  std::iota(item.begin(), item.end(), 0);
+  running_items running(b.size, start_token);
   std::vector<std::int32_t> tokens;
   std::vector<float> probs;
   sampling_scratch scratch;
-  for (std::size_t step = 0; step < max_len && !last.empty(); ++step) {
+  for (std::size_t step = 0; step < max_len && !running.empty(); ++step) {
     // the model keeps its caches outside the tape
     t.reset();
-    matrix lp = m.decode_step(t, last);  // [rows, V]
+    matrix lp = m.decode_step(t, running.last_tokens());  // [rows, V]
     forbid_unproducible(lp);
-    const std::size_t rows = last.size(), V = cols(lp);
-    keep.clear();
-    next_item.clear();
-    next_last.clear();
-    for (std::size_t r = 0; r < rows; ++r) {
-      const std::size_t i = static_cast<std::size_t>(item[r]);
+    const std::size_t V = cols(lp);
+    for (std::size_t r = 0; r < running.rows(); ++r) {
+      const std::size_t i = running.item(r);
       sampling_distribution(lp.data() + r * V, V, cfg, tokens, probs, scratch);
       std::int32_t token = pick_token(tokens, probs, uniform01(gens[i]));
       // only a row without any finite producible score (a broken model) leaves nothing else to pick
       if (is_unproducible(token)) token = best_producible(lp.data() + r * V, V);
-      if (token == eos_id) continue;
-      out[i].push_back(token);
-      keep.push_back(static_cast<std::int32_t>(r));
-      next_item.push_back(item[r]);
-      next_last.push_back(token);
+      running.pick(r, token, out);
     }
-    if (!keep.empty() && keep.size() != rows) m.reorder_decoding(keep);
-    item.swap(next_item);
-    last.swap(next_last);
+    running.end_step(m);
   }
   return out;
 }
