@@ -1,5 +1,6 @@
 // attn inspect -m CKPT: what a checkpoint holds — model family and config, vocabularies,
 // parameter counts per module, training progress — on stdout, as text or (--json) one object.
+#include <algorithm>
 #include <cctype>
 #include <iomanip>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "commands.h"
 #include "io/checkpoint.h"
+#include "io/parameter_difference.h"
 #include "options.h"
 #include "text/vocab_file.h"
 
@@ -48,18 +50,51 @@ void print_map(std::ostream& out, const char* title, const std::map<std::string,
   for (const auto& [k, v] : m) out << "  " << k << " = " << v << "\n";
 }
 
+// attn inspect -m A --compare B: the largest differences first, and the overall figures.
+int print_comparison(const std::string& a_path, const checkpoint& a, const std::string& b_path, const checkpoint& b,
+                     bool json) {
+  std::vector<parameter_difference> rows = compare_parameters(a, b, b_path);
+  const double overall = overall_relative(rows);
+  double max_abs = 0;
+  for (const auto& r : rows) max_abs = std::max(max_abs, r.max_abs);
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.relative > y.relative; });
+  std::ostream& out = std::cout;
+  if (json) {
+    nlohmann::ordered_json j;
+    j["checkpoint"] = a_path;
+    j["compared_with"] = b_path;
+    j["max_abs"] = max_abs;
+    j["overall_relative"] = overall;
+    j["parameters"] = nlohmann::ordered_json::array();
+    for (const auto& r : rows)
+      j["parameters"].push_back(
+          {{"name", r.name}, {"max_abs", r.max_abs}, {"max_a", r.max_a}, {"relative", r.relative}});
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  out << "compared: " << a_path << " and " << b_path << ", " << rows.size() << " parameter tensors\n";
+  out << "max |a-b|: " << max_abs << "\noverall relative (max |a-b| / max |a|): " << overall << "\n";
+  out << "largest relative differences by tensor:\n";
+  for (std::size_t i = 0; i < rows.size() && i < 5; ++i)
+    out << "  " << std::left << std::setw(40) << rows[i].name << std::right << " max |a-b| " << rows[i].max_abs
+        << "  relative " << rows[i].relative << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int cmd_inspect(const args& argv) {
   command_line cl;
   cl.name = "inspect";
   cl.usage = "attn inspect [options] -m CKPT    (or: attn inspect CKPT)";
-  std::string path, positional_path;
+  std::string path, positional_path, other_path;
   bool json = false;
   cl.options.add_options()
       ("model,m", po::value(&path), "checkpoint to describe (as -m everywhere else)")
       ("checkpoint", po::value(&positional_path), "the same, as a positional argument")
-      ("json", po::bool_switch(&json), "print one JSON object with the same content");
+      ("json", po::bool_switch(&json), "print one JSON object with the same content")
+      ("compare", po::value(&other_path),
+       "instead: how far OTHER's parameters are from CKPT's, tensor by tensor (max |a-b| and that over max |a|)");
   cl.positional.add("checkpoint", 1);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
@@ -68,8 +103,9 @@ int cmd_inspect(const args& argv) {
   if (path.empty()) path = positional_path;
   if (path.empty()) throw usage_error("which checkpoint? attn inspect -m CKPT");
 
-  refuse_overwrite({{"-m", path}}, {{"", "-"}});  // `attn inspect m.ckpt >> m.ckpt`
+  refuse_overwrite({{"-m", path}, {"--compare", other_path}}, {{"", "-"}});  // `attn inspect m.ckpt >> m.ckpt`
   const checkpoint c = load_checkpoint(path);
+  if (!other_path.empty()) return print_comparison(path, c, other_path, load_checkpoint(other_path), json);
   auto meta = [&](const char* key) {
     auto it = c.metadata.find(key);
     return it == c.metadata.end() ? std::string("?") : it->second;
