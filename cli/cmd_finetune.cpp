@@ -3,9 +3,12 @@
 // counter, data position, LR schedule and (unless --keep-optimizer) optimizer state start afresh.
 // --freeze keeps named parameters fixed (train/freeze.h). Everything else — options, data,
 // loop, progress, signals, exit codes — is attn train's (train_command.h, cmd_train.cpp).
+#include <optional>
+
 #include "commands.h"
 #include "core/error.h"
 #include "models/memory_estimate.h"
+#include "processes.h"
 #include "run_outputs.h"
 #include "train/freeze.h"
 #include "train_command.h"
@@ -15,8 +18,9 @@ namespace attn::cli {
 int cmd_finetune(const args& argv) {
   train_command cmd;
   if (!parse_finetune_command(argv, cmd)) return 0;
-  const run_outputs claimed(cmd);
   progress out(cmd.quiet, cmd.log_every, cmd.command);
+  const std::optional<run_outputs> claimed = claim_outputs(cmd, out);
+  if (const std::string note = keep_global_batch(cmd, process_count()); !note.empty()) out.note(note);
   const checkpoint& src = cmd.loaded.resumed ? *cmd.loaded.resumed : *cmd.loaded.base;
   const std::string& src_path = cmd.loaded.resumed ? cmd.output : cmd.base_path;
   if (src.vocabularies.empty()) throw attn::error("'" + src_path + "' holds no vocabulary");

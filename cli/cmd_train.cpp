@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "commands.h"
@@ -14,6 +15,7 @@
 #include "models/checkpoint_record.h"
 #include "models/memory_estimate.h"
 #include "options.h"
+#include "processes.h"
 #include "progress.h"
 #include "run_outputs.h"
 #include "signals.h"
@@ -83,6 +85,12 @@ checkpoint_record vocabularies(const train_command& cmd, progress& out) {
   return given;
 }
 
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
 }  // namespace
 
 training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels, progress& out) {
@@ -113,13 +121,14 @@ int train_and_report(const train_command& cmd, const training_data& d, const mod
   run.train_config = cmd.values;
   run.options = cmd.train;
   run.base = std::move(base);
+  run.group = &processes();
   out.note(mc.family + " model: " + std::to_string(m.params().element_count()) + " parameters, " +
            std::to_string(d.train.examples.size()) + " training examples" +
            (cmd.valid_path.empty() ? "" : ", " + std::to_string(d.valid.examples.size()) + " validation") +
            (cmd.loaded.resumed ? ", resuming at step " + std::to_string(state.step) : ""));
 
   std::unique_ptr<csv_log> log;
-  if (!cmd.log_path.empty()) log = std::make_unique<csv_log>(cmd.log_path, cmd.loaded.resumed ? state.step : -1);
+  if (!cmd.log_path.empty() && process_rank() == 0) log = std::make_unique<csv_log>(cmd.log_path, cmd.loaded.resumed ? state.step : -1);
   training_run_callbacks cb;
   cb.on_event = [&](const train_event& e, const train_options& effective) {
     out.event(e, effective);
@@ -134,6 +143,10 @@ int train_and_report(const train_command& cmd, const training_data& d, const mod
   }
   out.done();
   if (log) log->close();
+  if (process_count() > 1 && r.seconds > 0)
+    out.note(std::to_string(process_count()) + " processes: " + seconds_text(r.sync_seconds) + " of " +
+             seconds_text(r.seconds) + " (" + std::to_string(static_cast<int>(100 * r.sync_seconds / r.seconds + 0.5)) +
+             " %) spent summing gradients");
   switch (r.status) {
     case train_status::diverged:
       throw attn::error(r.message +
@@ -161,8 +174,9 @@ int train_and_report(const train_command& cmd, const training_data& d, const mod
 int cmd_train(const args& argv) {
   train_command cmd;
   if (!parse_train_command(argv, cmd)) return 0;
-  const run_outputs claimed(cmd);
   progress out(cmd.quiet, cmd.log_every, cmd.command);
+  const std::optional<run_outputs> claimed = claim_outputs(cmd, out);
+  if (const std::string note = keep_global_batch(cmd, process_count()); !note.empty()) out.note(note);
   out.config(cmd.values);
 
   // Vocabularies, tokenizers and data (a resumed classifier's labels are fixed).

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "processes.h"
 
 namespace attn::cli {
 
@@ -69,17 +70,25 @@ int dispatch(const args& argv) {
   const std::string& name = argv[0];
   for (const auto& c : commands()) {
     if (name != c.name) continue;
+    // Under mpirun every rank prints its errors (prefixed with its rank but for rank 0) and one
+    // failing rank ends them all: none waits forever in a collective.
+    auto fail = [&](int code, const std::string& message) {
+      // One write, so that the lines of several ranks do not interleave.
+      std::cerr << ("attn " + one_line(name) + ": " + rank_prefix() + one_line(message) + "\n");
+      end_all_after_error(code);
+      return code;
+    };
     try {
+      if (process_count() > 1 && name != "train" && name != "finetune")
+        throw usage_error("only train and finetune run as several processes; start attn " + name +
+                          " without mpirun (or with -np 1)");
       return c.run(args(argv.begin() + 1, argv.end()));
     } catch (const usage_error& e) {
-      std::cerr << "attn " << one_line(name) << ": " << one_line(e.what()) << "\n";
-      return 2;
+      return fail(2, e.what());
     } catch (const std::bad_alloc&) {
-      std::cerr << "attn " << name << ": out of memory\n";
-      return 1;
+      return fail(1, "out of memory");
     } catch (const std::exception& e) {
-      std::cerr << "attn " << one_line(name) << ": " << one_line(e.what()) << "\n";
-      return 1;
+      return fail(1, e.what());
     }
   }
   std::cerr << "attn: unknown command '" << one_line(name) << "' (see 'attn help')\n";

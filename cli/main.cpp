@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "core/error.h"
+#include "processes.h"
 #include "signals.h"
 
 int main(int argc, char** argv) {
@@ -19,8 +21,15 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   attn::cli::install_signal_handlers();
   std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    attn::cli::start_processes();  // MPI, when mpirun started this process
+  } catch (const attn::error& e) {
+    std::cerr << "attn: " << e.what() << "\n";
+    return 1;
+  }
   int code = attn::cli::dispatch(args);
   std::cout.flush();
+  attn::cli::stop_processes();
   if (!std::cout && code == 0) {  // a failed write the subcommand did not already report
     std::cerr << "attn: error writing to standard output\n";
     return 1;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "io/atomic_file.h"
+#include "processes.h"
 
 namespace attn::cli {
 
@@ -146,7 +148,11 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
     }
     po::notify(vm);
     if (threads < 0) throw usage_error("--threads must be 0 (all cores) or more");
-    const int used = set_threads(threads);
+    // Ranks of one machine share its cores: by default each takes its share (mpirun usually
+    // binds each rank to its own cores already, which available_cores() sees).
+    const int used = set_threads(threads == 0 && local_processes() > 1
+                                     ? std::max(1, available_cores() / local_processes())
+                                     : threads);
     if (threads > used)
       std::cerr << "attn " << cl.name << ": warning: --threads " << threads << " is more than the " << used
                 << " cores here; using " << used << "\n";

@@ -59,7 +59,7 @@ void progress::note(const std::string& msg) {
 }
 
 void progress::warn(const std::string& msg) {
-  line(msg);
+  if (!muted_) line(msg);
 }
 
 void progress::event(const train_event& e, const train_options& opts) {

@@ -25,12 +25,15 @@ class progress {
   void warn(const std::string& msg);                              // always shown
   void event(const train_event& e, const train_options& opts);
   void done();  // ends a status line left on the terminal
+  // Nothing at all from here on, warnings included: the ranks of a data-parallel run other
+  // than 0 (their errors reach stderr through the dispatcher).
+  void mute() { quiet_ = muted_ = true; }
 
  private:
   void line(const std::string& msg);
   using clock = std::chrono::steady_clock;
   std::string prefix_;  // "attn train: "
-  bool quiet_, tty_, status_shown_ = false;
+  bool quiet_, tty_, status_shown_ = false, muted_ = false;
   std::int64_t log_every_;
   clock::time_point last_draw_{};
   double loss_avg_ = 0;  // mean loss since the last plain line

@@ -4,6 +4,7 @@
 
 #include "io/atomic_file.h"
 #include "options.h"
+#include "processes.h"
 #include "train/loop.h"
 
 namespace attn::cli {
@@ -40,6 +41,14 @@ run_outputs::run_outputs(const train_command& cmd) {
   refuse_overwrite({{"--resume", cmd.resume_path}}, {outputs[2]});
   if (lock_output) locks_.push_back(std::make_unique<file_lock>(cmd.output));
   if (lock_log) locks_.push_back(std::make_unique<file_lock>(cmd.log_path));
+}
+
+std::optional<run_outputs> claim_outputs(const train_command& cmd, progress& out) {
+  if (process_rank() != 0) {
+    out.mute();
+    return std::nullopt;
+  }
+  return std::optional<run_outputs>(std::in_place, cmd);
 }
 
 }  // namespace attn::cli

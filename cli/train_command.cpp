@@ -570,6 +570,23 @@ void resolve_train_command(const train_args& a, train_command& cmd) {
     resolve_train(a, cmd);
 }
 
+std::string keep_global_batch(train_command& cmd, int processes) {
+  if (!cmd.loaded.resumed) return "";
+  const std::int64_t stored = checkpoint_shards(*cmd.loaded.resumed);
+  const std::int64_t mine = processes * cmd.train.accum_steps;
+  if (stored == mine) return "";
+  const std::string was = "'" + cmd.resume_path + "' was trained with global batches of " + std::to_string(stored) +
+                          " per-process batches (processes x --accum-steps)";
+  if (cmd.explicit_keys.count("accum-steps") || stored % processes != 0)
+    throw usage_error(was + ", but this run has " + std::to_string(processes) + " x " +
+                      std::to_string(cmd.train.accum_steps) + ": its data order would change; run it with a " +
+                      "number of processes that divides " + std::to_string(stored) + " and without --accum-steps");
+  cmd.train.accum_steps = stored / processes;
+  cmd.values["accum-steps"] = std::to_string(cmd.train.accum_steps);
+  return was + ": --accum-steps " + std::to_string(cmd.train.accum_steps) + " with " + std::to_string(processes) +
+         (processes == 1 ? " process" : " processes") + " keeps them";
+}
+
 void check_data_readable(const train_command& cmd) {
   if (cmd.command == "finetune") {
     check_readable(cmd.values, {"train", "valid"});

@@ -120,6 +120,12 @@ bool parse_finetune_command(const args& argv, train_command& cmd);
 // malformed, truncated and skipped lines through `out`. A classifier's labels grow from the training data when
 // `grow_labels`; otherwise model.labels is the fixed list and other labels make malformed lines.
 // Throws attn::error when a file holds no usable example.
+// A resumed run continues its data order only with the global batches it was trained with
+// (lib/train/loop.h): run by another number of processes, its --accum-steps, unless given,
+// becomes the checkpoint's shards / processes. Returns a note saying so ("" when nothing
+// changed); throws usage_error when the global batch cannot be kept.
+std::string keep_global_batch(train_command& cmd, int processes);
+
 training_data read_training_data(const train_command& cmd, checkpoint_record model, bool grow_labels, progress& out);
 
 // Runs lib/train's run_training (training_run.h) on prepared objects with progress, --log,

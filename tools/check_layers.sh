@@ -2,6 +2,7 @@
 # Checks that every folder under lib/ includes only the folders below it (docs/architecture.md):
 #
 #   core  <-  text, io, nn  <-  data, eval  <-  models  <-  decode, train
+#   core  <-  dist
 #
 # Reads every `#include "<folder>/..."` under lib/ and prints `file:line: <from> must not include
 # <to>` for each one the table below does not allow, then exits 1. On success prints the allowed
@@ -26,8 +27,9 @@ declare -A links=(
   [models]="core data io nn text"
   [decode]="core models text"
   [train]="core data io models"
+  [dist]="core"
 )
-order=(core text io nn data eval models decode train)  # lowest first, for printing
+order=(core text io nn data eval models decode train dist)  # lowest first, for printing
 
 status=0
 fail() {

@@ -66,4 +66,21 @@ std::vector<std::vector<std::size_t>> make_batches(const std::vector<std::size_t
   return batches;
 }
 
+batching_config global_batching(batching_config cfg, std::size_t shards) {
+  shards = std::max<std::size_t>(shards, 1);
+  if (cfg.batch_tokens > 0)
+    cfg.batch_tokens *= shards;
+  else
+    cfg.batch_size *= shards;
+  return cfg;
+}
+
+std::vector<std::vector<std::size_t>> split_batch(const std::vector<std::size_t>& batch, std::size_t shards) {
+  shards = std::max<std::size_t>(shards, 1);
+  std::vector<std::vector<std::size_t>> parts(shards);
+  for (auto& p : parts) p.reserve(batch.size() / shards + 1);
+  for (std::size_t i = 0; i < batch.size(); ++i) parts[i % shards].push_back(batch[i]);
+  return parts;
+}
+
 }  // namespace attn

@@ -36,4 +36,16 @@ std::vector<std::vector<std::size_t>> make_batches(const std::vector<std::size_t
                                                    const batching_config& cfg, std::uint64_t seed,
                                                    std::uint64_t epoch);
 
+// Data parallelism and gradient accumulation (lib/train/loop.h): one update's global batch is
+// made with the per-process budget times `shards` (processes × accumulation steps), so the
+// order depends on the seed and the global batch only; it is then dealt into `shards` parts.
+
+// cfg with its budget (batch_tokens, or batch_size when that is what it uses) times shards.
+batching_config global_batching(batching_config cfg, std::size_t shards);
+
+// Deals a batch into `shards` parts round-robin: part k holds batch[k], batch[k + shards], ...
+// Batches are length-sorted, so every part gets a like share of short and long examples. Parts
+// are empty when the batch has fewer examples than shards.
+std::vector<std::vector<std::size_t>> split_batch(const std::vector<std::size_t>& batch, std::size_t shards);
+
 }  // namespace attn

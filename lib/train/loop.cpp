@@ -1,12 +1,15 @@
 #include "train/loop.h"
 
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/ops.h"
 #include "core/tape.h"
 #include "train/clip.h"
+#include "train/gradient_sync.h"
 
 namespace attn {
 
@@ -22,6 +25,58 @@ train_event event_of(train_event_kind kind) {
   return e;
 }
 
+// One dropout stream per shard of an update: splitmix64 of (the update's seed, the shard).
+std::uint64_t shard_seed(std::uint64_t update_seed, std::size_t shard) {
+  std::uint64_t z = update_seed + 0x9E3779B97F4A7C15ULL * (shard + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// FNV-1a over what every process of a run must agree on.
+struct fingerprint {
+  std::uint64_t h = 1469598103934665603ULL;
+  void add(const std::string& s) {
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    add(static_cast<std::uint64_t>(s.size()));
+  }
+  void add(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) h = (h ^ ((v >> (8 * i)) & 0xff)) * 1099511628211ULL;
+  }
+  void add(const std::map<std::string, std::string>& m) {
+    for (const auto& [k, v] : m) {
+      add(k);
+      add(v);
+    }
+  }
+  void add(const dataset& d) {
+    add(static_cast<std::uint64_t>(d.examples.size()));
+    add(static_cast<std::uint64_t>(d.tokens()));
+    add(static_cast<std::uint64_t>(d.bytes));
+  }
+};
+
+// Throws, on every process alike, when the processes were not given the same configuration,
+// vocabulary, data and position.
+void agree_on_run(process_group& group, const train_inputs& in, const train_state& state, const model& m) {
+  fingerprint f;
+  f.add(in.base.model_config);
+  f.add(in.base.train_config);
+  f.add(in.base.vocabularies);
+  f.add(*in.train);
+  if (in.valid) f.add(*in.valid);
+  f.add(static_cast<std::uint64_t>(state.step));
+  f.add(static_cast<std::uint64_t>(state.epoch));
+  f.add(static_cast<std::uint64_t>(state.batch_in_epoch));
+  f.add(static_cast<std::uint64_t>(m.params().element_count()));
+  const std::vector<std::uint64_t> all = group.gather_all(f.h);
+  for (std::size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0])
+      throw attn::error("process " + std::to_string(r) + " of " + std::to_string(all.size()) +
+                        " was given another configuration, vocabulary, data or checkpoint than process 0: every "
+                        "process must run the same command on the same files");
+}
+
 std::int64_t counter(const checkpoint& c, const char* key) {
   const auto it = c.counters.find(key);
   if (it == c.counters.end()) throw attn::error(std::string("checkpoint has no '") + key + "' counter");
@@ -32,33 +87,42 @@ std::int64_t counter(const checkpoint& c, const char* key) {
 }  // namespace
 
 valid_result validate(model& m, const dataset& d, const batching_config& batching,
-                      const std::function<void(std::size_t examples_done)>& progress) {
+                      const std::function<void(std::size_t examples_done)>& progress, process_group* group) {
   batching_config cfg = batching;
   cfg.shuffle = false;
+  const std::size_t ranks = group ? static_cast<std::size_t>(group->size()) : 1;
+  const std::size_t rank = group ? static_cast<std::size_t>(group->rank()) : 0;
   tape t;
   no_grad off(t);
   rng unused(0);  // dropout is off without recording; a private rng keeps the run's stream untouched
-  double sum = 0;
-  std::size_t tokens = 0, correct = 0, examples = 0;
-  for (const auto& idx : make_batches(d.lengths, cfg, 0, 0)) {
+  // loss sum, tokens, correct, examples: summed over the processes at the end.
+  double sums[4] = {0, 0, 0, 0};
+  const auto batches = make_batches(d.lengths, cfg, 0, 0);
+  for (std::size_t i = rank; i < batches.size(); i += ranks) {
     t.reset();
-    const batch b = make_batch(d, idx);
+    const batch b = make_batch(d, batches[i]);
     const loss_result r = m.loss(t, b, unused, 0.0f);
-    sum += static_cast<double>(r.loss.value()(0, 0)) * static_cast<double>(r.tokens);
-    tokens += r.tokens;
-    correct += r.correct;
-    examples += idx.size();
-    if (progress) progress(examples);
+    sums[0] += static_cast<double>(r.loss.value()(0, 0)) * static_cast<double>(r.tokens);
+    sums[1] += static_cast<double>(r.tokens);
+    sums[2] += static_cast<double>(r.correct);
+    sums[3] += static_cast<double>(batches[i].size());
+    if (progress) progress(static_cast<std::size_t>(sums[3]));
   }
+  if (group) group->sum(sums, 4);
   valid_result v;
-  v.tokens = tokens;
-  if (tokens > 0) {
-    v.loss = sum / static_cast<double>(tokens);
-    v.accuracy = static_cast<double>(correct) / static_cast<double>(tokens);
+  v.tokens = static_cast<std::size_t>(sums[1]);
+  if (v.tokens > 0) {
+    v.loss = sums[0] / sums[1];
+    v.accuracy = sums[2] / sums[1];
   }
   v.perplexity = std::exp(v.loss);
-  if (d.bytes > 0) v.bits_per_byte = sum / std::log(2.0) / static_cast<double>(d.bytes);
+  if (d.bytes > 0) v.bits_per_byte = sums[0] / std::log(2.0) / static_cast<double>(d.bytes);
   return v;
+}
+
+std::int64_t checkpoint_shards(const checkpoint& c) {
+  const auto it = c.counters.find("shards");
+  return it == c.counters.end() ? 1 : it->second;
 }
 
 checkpoint make_training_checkpoint(const checkpoint& base, const model& m, const optimizer& opt, const rng& gen,
@@ -110,7 +174,14 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
                    const train_inputs& in) {
   if (!in.train || in.train->examples.empty()) throw attn::error("the training set holds no usable examples");
   if (opts.epochs <= 0 && opts.steps <= 0) throw attn::error("set a limit: --epochs or --steps");
+  if (opts.accum_steps < 1) throw attn::error("--accum-steps must be at least 1");
   schedule_check(opts.schedule);
+  single_process alone;
+  process_group& group = in.group ? *in.group : alone;
+  const bool writer = group.rank() == 0;  // only rank 0 writes checkpoints
+  const auto accum = static_cast<std::size_t>(opts.accum_steps);
+  const std::size_t shards = static_cast<std::size_t>(group.size()) * accum;
+  const batching_config batching = global_batching(opts.batching, shards);
   const dataset& data = *in.train;
   const auto start = clock_type::now();
   const std::int64_t start_tokens = state.tokens_seen;
@@ -121,8 +192,11 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
     if (in.on_event) in.on_event(e);
   };
   auto save = [&](const std::string& path) {
-    if (path.empty()) return;
-    save_checkpoint(path, make_training_checkpoint(in.base, m, opt, gen, state, opts.schedule));
+    if (path.empty() || !writer) return;
+    checkpoint c = make_training_checkpoint(in.base, m, opt, gen, state, opts.schedule);
+    c.counters["shards"] = static_cast<std::int64_t>(shards);
+    c.counters["processes"] = group.size();
+    save_checkpoint(path, c);
     train_event e = event_of(train_event_kind::saved);
     e.path = path;
     emit(e);
@@ -137,7 +211,7 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
     if (!in.valid || in.valid->examples.empty() || last_valid_step == state.step) return false;
     last_valid_step = state.step;
     train_event e = event_of(train_event_kind::validation);
-    e.valid = validate(m, *in.valid, opts.batching);
+    e.valid = validate(m, *in.valid, opts.batching, {}, &group);
     e.improved = e.valid.loss < state.best_valid;
     if (e.improved) {
       state.best_valid = e.valid.loss;
@@ -153,47 +227,83 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
 
   tape t;
   parameter_store& params = m.params();
+  gradient_sync sync(params, group);
+  if (group.size() > 1) {
+    agree_on_run(group, in, state, m);
+    sync.broadcast_values(0);
+  }
   std::vector<std::vector<std::size_t>> order;
   std::int64_t order_epoch = -1;
   train_result result;
+  auto finish = [&](train_result r) {
+    r.seconds = seconds();
+    r.sync_seconds = sync.seconds();
+    return r;
+  };
   while (!steps_done() && !epochs_done()) {
     if (order_epoch != state.epoch) {
-      order = make_batches(data.lengths, opts.batching, opts.seed, static_cast<std::uint64_t>(state.epoch));
+      order = make_batches(data.lengths, batching, opts.seed, static_cast<std::uint64_t>(state.epoch));
       order_epoch = state.epoch;
       if (state.batch_in_epoch > static_cast<std::int64_t>(order.size()))
         throw attn::error("the checkpoint's data position (batch " + std::to_string(state.batch_in_epoch) +
                           " of epoch " + std::to_string(state.epoch) + ") is past this data's " +
                           std::to_string(order.size()) + " batches: different data or batching options");
     }
-    const batch b = make_batch(data, order[static_cast<std::size_t>(state.batch_in_epoch)]);
-    t.reset();
+    const std::vector<std::size_t>& global = order[static_cast<std::size_t>(state.batch_in_epoch)];
     params.zero_grad();
-    const loss_result r = m.loss(t, b, gen, opts.label_smoothing);
-    const float loss = r.loss.value()(0, 0);
+    float loss = 0;
+    std::size_t tokens = 0;
+    if (shards == 1) {  // the whole batch here: the mean loss's gradient directly
+      t.reset();
+      const batch b = make_batch(data, global);
+      const loss_result r = m.loss(t, b, gen, opts.label_smoothing);
+      loss = r.loss.value()(0, 0);
+      tokens = r.tokens;
+      if (std::isfinite(loss)) t.backward(r.loss);
+    } else {  // this process's shards: gradients of summed losses, summed over processes, / tokens
+      const std::vector<std::vector<std::size_t>> parts = split_batch(global, shards);
+      const std::uint64_t update_seed = gen.next_u64();
+      double totals[2] = {0, 0};  // loss sum, tokens
+      for (std::size_t a = 0; a < accum; ++a) {
+        const std::size_t shard = static_cast<std::size_t>(group.rank()) * accum + a;
+        if (parts[shard].empty()) continue;
+        rng shard_gen(shard_seed(update_seed, shard));
+        t.reset();
+        const batch b = make_batch(data, parts[shard]);
+        const loss_result r = m.loss(t, b, shard_gen, opts.label_smoothing);
+        const float mean = r.loss.value()(0, 0);
+        totals[0] += static_cast<double>(mean) * static_cast<double>(r.tokens);
+        totals[1] += static_cast<double>(r.tokens);
+        if (std::isfinite(mean) && r.tokens > 0) t.backward(scale(r.loss, static_cast<float>(r.tokens)));
+      }
+      group.sum(totals, 2);
+      tokens = static_cast<std::size_t>(totals[1]);
+      loss = totals[1] > 0 ? static_cast<float>(totals[0] / totals[1]) : 0.0f;
+      if (std::isfinite(loss)) sync.sum_and_scale(totals[1] > 0 ? static_cast<float>(1.0 / totals[1]) : 0.0f);
+    }
     if (!std::isfinite(loss)) {
       result.status = train_status::diverged;
       result.message = "loss is " + std::to_string(loss) + " at step " + std::to_string(state.step + 1);
-      return result;
+      return finish(result);
     }
-    t.backward(r.loss);
     const float norm = clip_grad_norm(params, opts.clip);
     if (!std::isfinite(norm)) {
       result.status = train_status::diverged;
       result.message = "gradient norm is " + std::to_string(norm) + " at step " + std::to_string(state.step + 1);
-      return result;
+      return finish(result);
     }
     const float lr = schedule_lr(opts.schedule, state.step + 1);
     opt.step(params, lr);
     ++state.step;
     ++state.batch_in_epoch;
-    state.tokens_seen += static_cast<std::int64_t>(r.tokens);
+    state.tokens_seen += static_cast<std::int64_t>(tokens);
 
     train_event e = event_of(train_event_kind::step);
     e.epoch_batches = static_cast<std::int64_t>(order.size());
     e.loss = loss;
     e.lr = lr;
     e.grad_norm = norm;
-    e.tokens = r.tokens;
+    e.tokens = tokens;
     const double secs = seconds();
     e.tokens_per_second = secs > 0 ? static_cast<double>(state.tokens_seen - start_tokens) / secs : 0.0;
     emit(e);
@@ -212,7 +322,10 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
     }
     if (opts.save_every > 0 && state.step % opts.save_every == 0 && !steps_done() && !epochs_done())
       save(opts.checkpoint_path);
-    if (in.stop_requested && in.stop_requested()) {
+    // A stop request on any process stops them all at this step boundary.
+    double requested = in.stop_requested && in.stop_requested() ? 1.0 : 0.0;
+    if (group.size() > 1) group.sum(&requested, 1);
+    if (requested > 0) {
       result.status = train_status::interrupted;
       break;
     }
@@ -222,7 +335,7 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
   if ((steps_done() || epochs_done()) && run_validation() && result.status == train_status::finished)
     result.status = train_status::early_stopped;
   save(opts.checkpoint_path);
-  return result;
+  return finish(result);
 }
 
 }  // namespace attn

@@ -7,6 +7,19 @@
 // checkpoint holds the step, the data position (epoch, batch_in_epoch), the optimizer state and
 // the RNG state, so a run stopped after step k and resumed from its checkpoint computes the same
 // parameters, bit for bit, as one that never stopped (given a deterministic BLAS: one thread).
+//
+// Data parallelism and gradient accumulation: one update's global batch is made with the
+// per-process batch × processes × accum_steps (data/batching.h: global_batching), so the data
+// order depends on the seed and the global batch only, and dealt into that many parts (shards).
+// Each process runs forward and backward on its accum_steps shards, summing gradients of
+// summed (not mean) losses; the gradients, the loss and the token count are then summed over the
+// processes (gradient_sync) and divided by the global token count, so every process applies the
+// same update from the same gradients, clipped on their global norm. 1 process × 2b, 1 process
+// × b × 2 accumulation steps and 2 processes × b therefore train on the same examples and reach
+// the same parameters up to the order of floating-point sums. Dropout draws from one stream per
+// shard (seeded from the run's rng once per update), so even its masks do not depend on how the
+// shards are spread. Checkpoints, logs and events that write are rank 0's (the caller's job for
+// events); validation is shared out by batch and summed.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -14,6 +27,7 @@
 #include <string>
 
 #include "core/config_fields.h"
+#include "core/process_group.h"
 #include "core/rng.h"
 #include "data/batching.h"
 #include "data/dataset.h"
@@ -35,6 +49,7 @@ struct train_options {
   std::int64_t valid_every = 0;     // validate every N steps (0: at the end of each epoch)
   std::int64_t early_stopping = 0;  // stop after N validations without improvement (0: never)
   std::int64_t save_every = 0;      // also save the last checkpoint every N steps (0: only at the end)
+  std::int64_t accum_steps = 1;     // forward/backward passes summed into one update (>= 1)
   std::string checkpoint_path;      // last state; the best validation's goes to PATH.best ("" = no files)
 };
 
@@ -50,6 +65,9 @@ void visit_fields(train_options& o, F&& f) {
   f("valid_every", o.valid_every, field_about("validate every N steps (0: after every epoch)"));
   f("early_stopping", o.early_stopping, field_about("stop after N validations without improvement (0: never)"));
   f("save_every", o.save_every, field_about("also save the checkpoint every N steps (0: only at the end)"));
+  f("accum_steps", o.accum_steps,
+    field_about("gradient accumulation: N forward/backward passes of one batch each per update (global batch = "
+                "batch x processes x N)"));
   f("checkpoint_path", o.checkpoint_path, field_about("where the checkpoint goes (-o)").not_an_option());
 }
 
@@ -106,7 +124,9 @@ enum class train_status {
 
 struct train_result {
   train_status status = train_status::finished;
-  std::string message;  // diverged: what and where
+  std::string message;        // diverged: what and where
+  double seconds = 0;         // wall time of train()
+  double sync_seconds = 0;    // of which summing gradients over the processes
 };
 
 struct train_inputs {
@@ -116,6 +136,8 @@ struct train_inputs {
   checkpoint base;
   std::function<void(const train_event&)> on_event;  // optional
   std::function<bool()> stop_requested;              // optional, polled after every step
+  // The processes training together (lib/dist under mpirun); nullptr: this process alone.
+  process_group* group = nullptr;
 };
 
 // Runs training from `state` (fresh or restored by restore_training) until a limit, early
@@ -126,8 +148,15 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
 
 // Validation loss, perplexity and accuracy over d, without recording (dropout off). progress
 // (optional) is called after every batch with the number of examples scored so far.
+// With a group, each process scores every size()-th batch and the sums are combined, so every
+// process returns the same result.
 valid_result validate(model& m, const dataset& d, const batching_config& batching,
-                      const std::function<void(std::size_t examples_done)>& progress = {});
+                      const std::function<void(std::size_t examples_done)>& progress = {},
+                      process_group* group = nullptr);
+
+// How many shards (processes × accumulation steps) the global batches of checkpoint c were
+// dealt into: its "shards" counter, 1 for checkpoints written before data parallelism.
+std::int64_t checkpoint_shards(const checkpoint& c);
 
 // The checkpoint of the current state: base + parameters, optimizer, schedule, counters, rng.
 checkpoint make_training_checkpoint(const checkpoint& base, const model& m, const optimizer& opt, const rng& gen,

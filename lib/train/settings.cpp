@@ -48,6 +48,7 @@ std::vector<config_problem> train_settings_problems(const optimizer_config& o, c
   need("valid_every", t.valid_every >= 0, "must be 0 (every epoch) or more");
   need("early_stopping", t.early_stopping >= 0, "must be 0 (never) or more");
   need("save_every", t.save_every >= 0, "must be 0 (only at the end) or more");
+  need("accum_steps", t.accum_steps >= 1 && t.accum_steps <= 65536, "must be between 1 and 65536");
   return out;
 }
 

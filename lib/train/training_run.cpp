@@ -1,5 +1,6 @@
 #include "train/training_run.h"
 
+#include <algorithm>
 #include <istream>
 
 #include "core/error.h"
@@ -17,9 +18,12 @@ dataset read_training_file(std::istream& in, const std::string& path, const data
   return out;
 }
 
-train_options with_schedule_total(train_options o, const dataset& train) {
+train_options with_schedule_total(train_options o, const dataset& train, int processes) {
   if (o.schedule.kind != "cosine") return o;
-  const auto per_epoch = static_cast<std::int64_t>(make_batches(train.lengths, o.batching, o.seed, 0).size());
+  const std::size_t shards = static_cast<std::size_t>(std::max(processes, 1)) *
+                             static_cast<std::size_t>(std::max<std::int64_t>(o.accum_steps, 1));
+  const auto per_epoch = static_cast<std::int64_t>(
+      make_batches(train.lengths, global_batching(o.batching, shards), o.seed, 0).size());
   o.schedule.total = o.steps > 0 ? o.steps : o.epochs * per_epoch;
   if (o.schedule.total <= o.schedule.warmup) o.schedule.total = o.schedule.warmup + 1;
   return o;
@@ -35,7 +39,7 @@ checkpoint run_checkpoint_base(checkpoint base, const model_config& mc,
 
 train_options run_options_for(const training_run_inputs& in) {
   if (!in.data) throw error("run_training: no data");
-  return with_schedule_total(in.options, in.data->train);
+  return with_schedule_total(in.options, in.data->train, in.group ? in.group->size() : 1);
 }
 
 run_result run_training(const training_run_inputs& in, model& m, optimizer& opt, rng& gen, train_state& state,
@@ -48,9 +52,12 @@ run_result run_training(const training_run_inputs& in, model& m, optimizer& opt,
   ti.base = run_checkpoint_base(in.base, in.model, in.train_config, *in.data);
   if (cb.on_event) ti.on_event = [&](const train_event& e) { cb.on_event(e, out.options); };
   ti.stop_requested = cb.stop_requested;
+  ti.group = in.group;
   const train_result r = train(m, opt, gen, state, out.options, ti);
   out.status = r.status;
   out.message = r.message;
+  out.seconds = r.seconds;
+  out.sync_seconds = r.sync_seconds;
   return out;
 }
 

@@ -34,8 +34,9 @@ dataset read_training_file(std::istream& in, const std::string& path, const data
                            const warning_sink& warn);
 
 // The options the loop runs with: `o`, with the cosine schedule's total steps taken from the
-// data (--steps, or --epochs × the batches of one epoch; at least warmup + 1).
-train_options with_schedule_total(train_options o, const dataset& train);
+// data (--steps, or --epochs × the global batches of one epoch, for `processes` processes;
+// at least warmup + 1).
+train_options with_schedule_total(train_options o, const dataset& train, int processes = 1);
 
 // The fixed part of every checkpoint the run writes: `base` (other metadata) with the model
 // config, the options as text (train_config) and d's record (vocabularies, labels, lineage).
@@ -52,6 +53,7 @@ struct training_run_inputs {
   std::map<std::string, std::string> train_config;
   train_options options;
   checkpoint base;
+  process_group* group = nullptr;  // the processes training together; nullptr: this one alone
 };
 
 struct training_run_callbacks {
@@ -64,6 +66,7 @@ struct run_result {
   train_status status = train_status::finished;
   std::string message;    // diverged: what and where
   train_options options;  // the options the loop ran with
+  double seconds = 0, sync_seconds = 0;  // the loop's wall time, and its gradient exchange's
 };
 
 // The effective options of run_training (with_schedule_total of in.options and in.data's train set).

@@ -85,3 +85,26 @@ TEST_CASE("bucketing reduces padding compared with file order") {
   plain.shuffle = false;
   CHECK(padded(make_batches(lengths, bucketed, 1, 0)) < 0.8 * padded(make_batches(lengths, plain, 1, 0)));
 }
+
+TEST_CASE("global_batching multiplies the budget in use; split_batch deals a batch round-robin") {
+  attn::batching_config tokens;
+  tokens.batch_tokens = 1000;
+  tokens.batch_size = 32;
+  CHECK(attn::global_batching(tokens, 4).batch_tokens == 4000);
+  CHECK(attn::global_batching(tokens, 4).batch_size == 32);
+  attn::batching_config sentences;
+  sentences.batch_tokens = 0;
+  sentences.batch_size = 16;
+  CHECK(attn::global_batching(sentences, 3).batch_size == 48);
+  CHECK(attn::global_batching(sentences, 0).batch_size == 16);
+
+  const std::vector<std::size_t> b = {10, 11, 12, 13, 14};
+  const auto parts = attn::split_batch(b, 2);
+  REQUIRE(parts.size() == 2);
+  CHECK(parts[0] == std::vector<std::size_t>{10, 12, 14});
+  CHECK(parts[1] == std::vector<std::size_t>{11, 13});
+  const auto many = attn::split_batch({7}, 3);  // fewer examples than shards: empty parts
+  CHECK(many[0] == std::vector<std::size_t>{7});
+  CHECK(many[1].empty());
+  CHECK(many[2].empty());
+}
