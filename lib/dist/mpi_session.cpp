@@ -11,16 +11,12 @@ namespace attn {
 
 namespace {
 
-// MPI_COMM_WORLD behind process_group. Floats and doubles are summed with MPI_Allreduce in
-// place; start_sum is MPI_Iallreduce, completed together by wait_sums.
+// MPI_COMM_WORLD behind process_group: sums are MPI_Allreduce in place.
 class world_group final : public process_group {
  public:
   world_group() {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  }
-  ~world_group() override {
-    if (!pending_.empty()) MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -32,19 +28,12 @@ class world_group final : public process_group {
       done += static_cast<std::size_t>(count);
     }
   }
-  void start_sum(float* data, std::size_t n) override {
+  void sum(float* data, std::size_t n) override {
     for (std::size_t done = 0; done < n;) {
       const int count = chunk(n - done);
-      MPI_Request r;
-      MPI_Iallreduce(MPI_IN_PLACE, data + done, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r);
-      pending_.push_back(r);
+      MPI_Allreduce(MPI_IN_PLACE, data + done, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
       done += static_cast<std::size_t>(count);
     }
-  }
-  void wait_sums() override {
-    if (pending_.empty()) return;
-    MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE);
-    pending_.clear();
   }
   void broadcast(float* data, std::size_t n, int root) override {
     for (std::size_t done = 0; done < n;) {
@@ -64,7 +53,6 @@ class world_group final : public process_group {
   static int chunk(std::size_t left) { return static_cast<int>(std::min<std::size_t>(left, std::size_t{1} << 30)); }
 
   int rank_ = 0, size_ = 1;
-  std::vector<MPI_Request> pending_;
 };
 
 bool env_set(const char* name) { return std::getenv(name) != nullptr; }

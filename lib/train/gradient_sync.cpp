@@ -37,7 +37,7 @@ void gradient_sync::sum_and_scale(float scale) {
         }
     return;
   }
-  for (bucket& b : buckets_) {  // pack and start; a parameter without a gradient yet sends zeros
+  for (bucket& b : buckets_) {  // pack (a parameter without a gradient yet sends zeros), sum, unpack scaled
     float* out = b.buffer.data();
     for (const parameter* p : b.params) {
       if (p->grad.size() == p->value.size())
@@ -46,10 +46,7 @@ void gradient_sync::sum_and_scale(float scale) {
         std::fill(out, out + p->value.size(), 0.0f);
       out += p->value.size();
     }
-    group_.start_sum(b.buffer.data(), b.buffer.size());
-  }
-  group_.wait_sums();
-  for (bucket& b : buckets_) {  // unpack, scaled
+    group_.sum(b.buffer.data(), b.buffer.size());
     const float* in = b.buffer.data();
     for (parameter* p : b.params) {
       if (p->grad.size() != p->value.size()) p->grad = matrix(p->value.shape(), 0.0f);

@@ -2,9 +2,9 @@
 // Data parallelism's one exchange per update: every trainable parameter's gradient summed over
 // the ranks of a process group (as PyTorch DDP and Marian do), in a few large messages. The
 // gradients are packed into buckets of about bucket_bytes, last parameters first (the order in
-// which a backward pass finishes them); each bucket's sum is started as soon as it is packed, so
-// packing the next one overlaps the transfer of the previous. With one process nothing is
-// exchanged and only the scaling is applied.
+// which a backward pass finishes them), each summed in place by one allreduce. With one process
+// nothing is exchanged and only the scaling is applied. (The exchange follows the backward pass;
+// it does not overlap it: docs/distributed.md says what that costs.)
 #include <cstddef>
 #include <vector>
 

@@ -8,7 +8,8 @@
 #   - a run of 2 processes resumed by 1 continues the same data order (--accum-steps 2 chosen
 #     for it) and ends where 2 processes straight through end;
 #   - an error on one rank only (its --train file missing) ends both ranks within seconds with
-#     that rank's one-line error; ranks given different options refuse to start;
+#     that rank's one-line error, and so does a rank killed by SIGKILL; ranks given different
+#     options refuse to start;
 #   - only rank 0 writes the checkpoint and the log; SIGTERM to mpirun saves at a step boundary;
 #   - subcommands that do not train refuse to run as several processes.
 # Every process runs one thread.
@@ -102,6 +103,13 @@ code=$?
 grep -q "^attn train: rank 1: cannot open 'missing.txt'" fail.err ||
   say_fail "rank 1's error is not reported as its own: $(head -3 fail.err)"
 [ -e fails.ckpt ] && say_fail "a failed run left a checkpoint"
+# A rank that dies (SIGKILL after 3 s) while the other waits in a collective: both end.
+start=$(date +%s)
+mpi2 bash -c 'k=""; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && k="timeout -s KILL 3"
+  exec $k "$0" train --arch lm --train train.txt -v chars.vocab --layers 1 --d-model 32 --heads 2 --ff 64 \
+    --max-len 48 --batch-size 8 --steps 1000000 --threads 1 -q -o killed.ckpt' "$attn" >/dev/null 2>killed.err
+[ $? -ne 0 ] || say_fail "a rank killed with SIGKILL did not fail the run"
+[ $(( $(date +%s) - start )) -le 60 ] || say_fail "a killed rank took more than 60 s to end the other"
 mpi2 bash -c 'seed=1; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && seed=2
   exec "$0" train --arch lm --train train.txt -v chars.vocab --layers 1 --d-model 32 --heads 2 --ff 64 \
     --max-len 48 --batch-size 8 --steps 5 --seed $seed --threads 1 -q -o differ.ckpt' "$attn" >/dev/null 2>differ.err
