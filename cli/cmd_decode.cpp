@@ -25,8 +25,8 @@ namespace {
 
 struct decode_options {
   std::string checkpoint_path, input_path = "-", output_path = "-";
-  std::string alignment;        // "" (off), hard or soft
-  long alignment_layer = -1;    // -1: not given (the last layer)
+  std::string alignment;      // "" (off), hard or soft
+  long alignment_layer = -1;  // -1: not given (the last layer)
   translate_options run;
 };
 

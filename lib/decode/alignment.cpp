@@ -45,7 +45,7 @@ void record_step_alignment(const model& m, const batch& b, const running_items& 
 std::vector<std::pair<std::size_t, std::size_t>> hard_alignment(const soft_alignment& a) {
   std::vector<std::pair<std::size_t, std::size_t>> pairs;
   for (std::size_t t = 0; t < a.size(); ++t) {
-    if (a[t].empty()) continue;  // no source position to point at
+    if (a[t].empty()) continue;                                    // no source position to point at
     const auto best = std::max_element(a[t].begin(), a[t].end());  // the first maximum
     pairs.emplace_back(static_cast<std::size_t>(best - a[t].begin()), t);
   }
@@ -78,9 +78,12 @@ std::string soft_alignment_text(const soft_alignment& a) {
 
 std::string alignment_text(alignment_kind kind, const soft_alignment& a) {
   switch (kind) {
-    case alignment_kind::none: return "";
-    case alignment_kind::hard: return hard_alignment_text(a);
-    case alignment_kind::soft: return soft_alignment_text(a);
+    case alignment_kind::none:
+      return "";
+    case alignment_kind::hard:
+      return hard_alignment_text(a);
+    case alignment_kind::soft:
+      return soft_alignment_text(a);
   }
   return "";
 }

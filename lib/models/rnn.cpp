@@ -264,8 +264,8 @@ class rnn_model : public model {
   std::size_t batch_ = 0, src_len_ = 0;
   std::vector<std::int32_t> src_lengths_;
   matrix enc_, keys_, h_, c_, ctx_;
-  bool keep_step_ = false;           // keep_step_attention
-  attention_weights step_weights_;   // the last decode_step's attention [rows, S], when kept
+  bool keep_step_ = false;          // keep_step_attention
+  attention_weights step_weights_;  // the last decode_step's attention [rows, S], when kept
 };
 
 }  // namespace

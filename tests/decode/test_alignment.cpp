@@ -80,8 +80,8 @@ soft_alignment teacher_forced(model& m, const batch& src, std::size_t i, const t
 
 // Recorded alignment `got` of hypothesis `out` (ended or not) of item i: a row per token and one for
 // <eos> if it ended, each the teacher-forced weights over the item's own source positions.
-void check_faithful(model& m, const batch& src, std::size_t i, const tokens& out, bool ended,
-                    const soft_alignment& got, std::size_t layer) {
+void check_faithful(model& m, const batch& src, std::size_t i, const tokens& out, bool ended, const soft_alignment& got,
+                    std::size_t layer) {
   CAPTURE(i);
   REQUIRE(got.size() == out.size() + (ended ? 1 : 0));
   const soft_alignment want = teacher_forced(m, src, i, out, layer);
@@ -158,7 +158,8 @@ TEST_CASE("greedy and sampling record the step attention of the chosen layer, as
         }
         CHECK(hyps == greedy_decode(*m, t, src, 6));  // recording changes nothing
         REQUIRE(got.size() == src.size);
-        for (std::size_t i = 0; i < src.size; ++i) check_faithful(*m, src, i, hyps[i], hyps[i].size() < 6, got[i], used);
+        for (std::size_t i = 0; i < src.size; ++i)
+          check_faithful(*m, src, i, hyps[i], hyps[i].size() < 6, got[i], used);
         sampling_config greedy_sampling;
         greedy_sampling.temperature = 0.0f;
         std::vector<soft_alignment> sampled;
