@@ -1,7 +1,8 @@
 // attn decode -m CKPT < src > hyp: one output line per input line, in input order (--n-best N:
 // N lines `index ||| hypothesis ||| score` per input). transformer / rnn: translate each line; lm:
 // continue each line (an empty line = generate from nothing); classifier: print the predicted label.
-// Greedy search, beam search (--beam) or sampling (--sample); docs/decoding.md.
+// Greedy search, beam search (--beam) or sampling (--sample); docs/decoding.md. --alignment
+// hard|soft appends ` ||| alignment` to each hypothesis (Marian's format).
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -9,6 +10,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "decode/alignment.h"
 #include "decode/translate.h"
 #include "io/checkpoint.h"
 #include "models/loaded_model.h"
@@ -23,8 +25,35 @@ namespace {
 
 struct decode_options {
   std::string checkpoint_path, input_path = "-", output_path = "-";
+  std::string alignment;      // "" (off), hard or soft
+  long alignment_layer = -1;  // -1: not given (the last layer)
   translate_options run;
 };
+
+// --alignment / --alignment-layer on their own; fills o.run.alignment*. usage_error otherwise.
+void check_alignment_options(decode_options& o, const po::variables_map& vm) {
+  const bool layer_given = vm.count("alignment-layer") > 0;
+  if (o.alignment.empty()) {
+    if (layer_given) throw usage_error("--alignment-layer applies only with --alignment hard|soft");
+    return;
+  }
+  if (o.alignment != "hard" && o.alignment != "soft")
+    throw usage_error("--alignment must be hard or soft (got '" + o.alignment + "')");
+  if (layer_given && o.alignment_layer < 0) throw usage_error("--alignment-layer must be 0 or more");
+  o.run.alignment = parse_alignment_kind(o.alignment);
+  o.run.alignment_layer = o.alignment_layer;
+}
+
+// The alignment options against the loaded model: its cross-attention and its layers.
+void check_alignment_model(const decode_options& o, const task& use, const model_config& cfg) {
+  if (o.run.alignment == alignment_kind::none) return;
+  if (!use.has_cross_attention)
+    throw usage_error("--alignment: " + use.a_model(cfg.family) + " has no cross-attention to align with");
+  const std::size_t layers = use.attention_layers(cfg);
+  if (o.alignment_layer >= static_cast<long>(layers))
+    throw usage_error("--alignment-layer " + std::to_string(o.alignment_layer) + ": " + use.a_model(cfg.family) +
+                      " has " + std::to_string(layers) + " attention layer(s), numbered from 0");
+}
 
 // Checks the search options against each other and fills o.run.beam / o.run.sampling; usage_error otherwise.
 void check_search_options(decode_options& o, const po::variables_map& vm, std::int64_t beam, std::int64_t n_best,
@@ -85,13 +114,20 @@ int cmd_decode(const args& argv) {
       ("top-p", po::value(&o.run.sampling.top_p)->default_value(1.0f, "1"),
        "sampling: only from the smallest set of most probable tokens with mass >= P (1 = all)")
       ("seed", po::value(&seed)->default_value(1),
-       "sampling: random seed; line N draws from its own stream of (seed, N), whatever the batching");
+       "sampling: random seed; line N draws from its own stream of (seed, N), whatever the batching")
+      ("alignment", po::value(&o.alignment),
+       "hard | soft: append ' ||| alignment' to each hypothesis (transformer, rnn): hard = 'src-tgt' pairs of "
+       "the most attended source token, soft = each target token's comma-separated source weights")
+      ("alignment-layer", po::value(&o.alignment_layer),
+       "--alignment: the decoder layer whose cross-attention (mean over heads) aligns, 0-based (default: the "
+       "last; rnn: its one attention, 0)");
   // clang-format on
   cl.positional.add("input", 1);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (o.run.batch_size == 0) throw usage_error("--batch-size must be at least 1");
   check_search_options(o, vm, beam, n_best, top_k, seed);
+  check_alignment_options(o, vm);
 
   refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
@@ -108,6 +144,7 @@ int cmd_decode(const args& argv) {
                       std::to_string(cfg.max_len) + " (its learned positions end there)");
   if (o.run.sample && !use.samples())
     throw usage_error("a classifier predicts labels; --sample does not apply (--n-best N lists the N most probable)");
+  check_alignment_model(o, use, cfg);
 
   input in(o.input_path);
   output out(o.output_path);

@@ -67,6 +67,10 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
   std::vector<double> next_lp;
   std::vector<candidate> heap;  // the best candidates of one sentence, worst on top
   std::vector<float> best_finished(b.size, -INFINITY);
+  // With cfg.alignment: per step, each row's head-mean step attention [rows][S], and the row of the
+  // step before each row descends from (that step's order): a finished hypothesis traces its own.
+  std::vector<std::vector<std::vector<float>>> step_weights;
+  std::vector<std::vector<std::int32_t>> parents;
 
   auto finish = [&](std::size_t s, std::size_t row, std::int32_t token, double score, std::size_t step) {
     hypothesis h;
@@ -76,6 +80,13 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
     if (!h.ended) h.tokens.push_back(token);
     h.log_prob = static_cast<float>(score);
     h.score = beam_score(h.log_prob, step + 1, cfg.length_penalty);
+    if (cfg.alignment) {  // one row per step: its tokens, and its <eos> if it ended
+      h.alignment.resize(step + 1);
+      for (std::size_t at = step + 1, r = row; at-- > 0;) {
+        h.alignment[at] = step_weights[at][r];
+        if (at > 0) r = static_cast<std::size_t>(parents[at - 1][r]);
+      }
+    }
     best_finished[s] = std::max(best_finished[s], h.score);
     finished[s].push_back(std::move(h));
   };
@@ -87,6 +98,12 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
     forbid_unproducible(logp);
     const std::size_t rows = last.size(), V = cols(logp);
     if (attn::rows(logp) != rows) throw error("beam search: decode_step returned the wrong number of rows");
+    if (cfg.alignment) {
+      const matrix& w = m.step_attention();
+      auto& here = step_weights.emplace_back(rows);
+      for (std::size_t r = 0; r < rows; ++r)
+        here[r] = head_mean(w, rows, r, source_length(b, static_cast<std::size_t>(sent[r])));
+    }
     const bool last_step = step + 1 == max_len;  // every selected candidate ends here, as it is
     order.clear();
     next_last.clear();
@@ -152,6 +169,7 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
       }
       begin = end;
     }
+    if (cfg.alignment) parents.push_back(order);
     bool identity = order.size() == rows;
     for (std::size_t i = 0; identity && i < order.size(); ++i) identity = order[i] == static_cast<std::int32_t>(i);
     if (!order.empty() && !identity) m.reorder_decoding(order);

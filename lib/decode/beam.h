@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tape.h"
+#include "decode/alignment.h"
 #include "models/model.h"
 #include "text/special_tokens.h"
 
@@ -17,6 +18,8 @@ struct beam_config {
   std::size_t beam_size = 5;    // K: live hypotheses per sentence
   float length_penalty = 1.0f;  // A: a hypothesis scores log P / len^A (len counts <eos>); 0 = raw log-prob
   std::size_t n_best = 1;       // hypotheses returned per sentence, best first (at most beam_size)
+  bool alignment = false;       // fill hypothesis::alignment (the model must keep its step attention,
+                                // keeping_step_attention in decode/alignment.h)
 };
 
 struct hypothesis {
@@ -24,6 +27,8 @@ struct hypothesis {
   float score = 0.0f;                // log_prob / len^A: what hypotheses are ranked by
   float log_prob = 0.0f;             // sum of the log-probs of the produced tokens (with <eos> if it ended)
   bool ended = false;                // produced <eos> (false: stopped at max_len)
+  soft_alignment alignment;          // with beam_config::alignment: a row per token, then one for <eos>
+                                     // if it ended: the step attention of the beam it descends from
 };
 
 // Normalised score of a hypothesis with summed log-prob `log_prob` over `len` output tokens.

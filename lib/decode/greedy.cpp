@@ -6,8 +6,10 @@
 namespace attn {
 
 std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const batch& b, std::size_t max_len,
-                                                     std::int32_t start_token) {
+                                                     std::int32_t start_token,
+                                                     std::vector<soft_alignment>* alignments) {
   std::vector<std::vector<std::int32_t>> out(b.size);
+  if (alignments) alignments->assign(b.size, {});
   no_grad off(t);
   t.reset();
   m.start_decoding(t, b);
@@ -16,6 +18,7 @@ std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const ba
     t.reset();  // the model keeps its caches outside the tape
     const matrix lp = m.decode_step(t, running.last_tokens());  // [rows, V]
     const std::size_t V = cols(lp);
+    if (alignments) record_step_alignment(m, b, running, *alignments);
     for (std::size_t r = 0; r < running.rows(); ++r)
       running.pick(r, best_producible(lp.data() + r * V, V), out);  // never <pad> or <bos>
     running.end_step(m);

@@ -106,9 +106,11 @@ std::int32_t pick_token(const std::vector<std::int32_t>& tokens, const std::vect
 std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const batch& b, std::size_t max_len,
                                                      const sampling_config& cfg,
                                                      const std::vector<std::uint64_t>& streams,
-                                                     std::int32_t start_token) {
+                                                     std::int32_t start_token,
+                                                     std::vector<soft_alignment>* alignments) {
   if (streams.size() != b.size) throw error("sampling: one random stream per batch item is needed");
   std::vector<std::vector<std::int32_t>> out(b.size);
+  if (alignments) alignments->assign(b.size, {});
   if (max_len == 0 || b.size == 0) return out;
   no_grad off(t);
   t.reset();
@@ -125,6 +127,7 @@ std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const ba
     matrix lp = m.decode_step(t, running.last_tokens());  // [rows, V]
     forbid_unproducible(lp);
     const std::size_t V = cols(lp);
+    if (alignments) record_step_alignment(m, b, running, *alignments);
     for (std::size_t r = 0; r < running.rows(); ++r) {
       const std::size_t i = running.item(r);
       sampling_distribution(lp.data() + r * V, V, cfg, tokens, probs, scratch);

@@ -9,6 +9,7 @@
 
 #include "core/rng.h"
 #include "core/tape.h"
+#include "decode/alignment.h"
 #include "models/model.h"
 #include "text/special_tokens.h"
 
@@ -42,10 +43,11 @@ std::int32_t pick_token(const std::vector<std::int32_t>& tokens, const std::vect
 
 // Samples each item's continuation, as greedy_decode does with the argmax: stops at <eos> or after
 // max_len tokens; returns the tokens without <bos>/<eos>. streams [B]: the random stream id of each
-// item (see sampling_stream).
+// item (see sampling_stream). alignments (optional): as greedy_decode's.
 std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const batch& b, std::size_t max_len,
                                                      const sampling_config& cfg,
                                                      const std::vector<std::uint64_t>& streams,
-                                                     std::int32_t start_token = bos_id);
+                                                     std::int32_t start_token = bos_id,
+                                                     std::vector<soft_alignment>* alignments = nullptr);
 
 }  // namespace attn

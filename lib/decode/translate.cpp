@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,16 @@ namespace attn {
 
 namespace {
 
-// `index ||| hypothesis ||| score` (Marian's n-best format; index = 0-based input line).
-void append_n_best(std::string& out, std::size_t index, const std::string& text, float score) {
+// `index ||| hypothesis ||| score` (Marian's n-best format; index = 0-based input line), with an
+// alignment `index ||| hypothesis ||| alignment ||| score`.
+void append_n_best(std::string& out, std::size_t index, const std::string& text, float score,
+                   const std::string* alignment = nullptr) {
   char number[32];
   std::snprintf(number, sizeof number, "%.6g", static_cast<double>(score));
-  out += std::to_string(index) + " ||| " + text + " ||| " + number + "\n";
+  out += std::to_string(index) + " ||| " + text + " ||| ";
+  if (alignment) out += *alignment + " ||| ";
+  out += number;
+  out += '\n';
 }
 
 // Pads ids of items `order[begin..end)` into a source batch.
@@ -100,32 +106,44 @@ class chunk_decoder {
     }
   }
 
-  // Token hypotheses: sampled, greedy, or from the beam (best one, or n-best lines).
+  // Token hypotheses: sampled, greedy, or from the beam (best one, or n-best lines); each followed
+  // by its alignment when asked.
   void search(const batch& b, const std::vector<std::size_t>& items, std::size_t first_line) {
     const std::size_t budget = task_.decode_budget(max_len_, b.src_len);
     const std::int32_t start = task_.start_token;
     tokenizer& tgt = m_.tgt();
-    if (o_.sample) {
-      std::vector<std::uint64_t> streams;
-      for (std::size_t line : items) streams.push_back(first_line + line);
-      const auto hyps = sample_decode(*m_.net, t_, b, budget, o_.sampling, streams, start);
-      for (std::size_t i = 0; i < b.size; ++i) tgt.decode(hyps[i], results_[items[i]]);
-    } else if (o_.beam.beam_size == 1 && o_.n_best == 0) {
-      const auto hyps = greedy_decode(*m_.net, t_, b, budget, start);
-      for (std::size_t i = 0; i < b.size; ++i) tgt.decode(hyps[i], results_[items[i]]);
+    const bool aligned = o_.alignment != alignment_kind::none;
+    std::vector<soft_alignment>* alignments = aligned ? &alignments_ : nullptr;
+    if (o_.sample || (o_.beam.beam_size == 1 && o_.n_best == 0)) {
+      std::vector<std::vector<std::int32_t>> hyps;
+      if (o_.sample) {
+        std::vector<std::uint64_t> streams;
+        for (std::size_t line : items) streams.push_back(first_line + line);
+        hyps = sample_decode(*m_.net, t_, b, budget, o_.sampling, streams, start, alignments);
+      } else {
+        hyps = greedy_decode(*m_.net, t_, b, budget, start, alignments);
+      }
+      for (std::size_t i = 0; i < b.size; ++i) {
+        tgt.decode(hyps[i], results_[items[i]]);
+        if (aligned) results_[items[i]] += " ||| " + alignment_text(o_.alignment, alignments_[i]);
+      }
     } else {
-      const auto hyps = beam_decode(*m_.net, t_, b, budget, o_.beam, start);
-      std::string text;
+      beam_config cfg = o_.beam;
+      cfg.alignment = aligned;
+      const auto hyps = beam_decode(*m_.net, t_, b, budget, cfg, start);
+      std::string text, alignment;
       for (std::size_t i = 0; i < b.size; ++i) {
         std::string& result = results_[items[i]];
         if (o_.n_best == 0) {
           tgt.decode(hyps[i].front().tokens, result);
+          if (aligned) result += " ||| " + alignment_text(o_.alignment, hyps[i].front().alignment);
           continue;
         }
         for (const hypothesis& h : hyps[i]) {
           text.clear();
           tgt.decode(h.tokens, text);
-          append_n_best(result, first_line + items[i], text, h.score);
+          if (aligned) alignment = alignment_text(o_.alignment, h.alignment);
+          append_n_best(result, first_line + items[i], text, h.score, aligned ? &alignment : nullptr);
         }
       }
     }
@@ -140,6 +158,7 @@ class chunk_decoder {
   tape t_;
   std::vector<std::vector<std::int32_t>> ids_;
   std::vector<std::string> results_;
+  std::vector<soft_alignment> alignments_;  // per batch item, with an alignment
 };
 
 }  // namespace
@@ -151,6 +170,12 @@ translate_report translate(loaded_model& m, std::istream& in, std::ostream& out,
   if (max_len < 2) throw error("decoding needs a max_len of at least 2");
   if (o.batch_size == 0) throw error("decoding needs a batch size of at least 1");
   if (o.sample && !use.samples()) throw error("a model that predicts labels cannot sample");
+  std::optional<keeping_step_attention> keep;  // the searches read the model's step attention
+  if (o.alignment != alignment_kind::none) {
+    if (!use.has_cross_attention)
+      throw error(use.a_model(m.net->config().family) + " has no cross-attention to align with");
+    keep.emplace(*m.net, o.alignment_layer);  // throws for a layer past the model's
+  }
   chunk_decoder decoder(m, o, max_len);
   translate_report r;
   std::vector<std::string> lines;

@@ -6,12 +6,16 @@
 //   plain    the hypothesis (or label), one line per input
 //   n-best   `index ||| hypothesis ||| score` lines, index = 0-based input line (Marian's format);
 //            a classifier lists its n most probable labels with their log-probs.
+// With an alignment (decode/alignment.h; families with cross-attention only), each hypothesis is
+// followed by ` ||| alignment`: `hypothesis ||| alignment`, n-best `index ||| hypothesis |||
+// alignment ||| score` (Marian's field order).
 // Per-family differences (start token, source form, equal-length lm prompts, budget, tab
 // handling) come from models/task.h. docs/decoding.md describes the searches.
 #include <cstddef>
 #include <istream>
 #include <ostream>
 
+#include "decode/alignment.h"
 #include "decode/beam.h"
 #include "decode/line_progress.h"
 #include "decode/sampling.h"
@@ -27,6 +31,8 @@ struct translate_options {
   std::size_t n_best = 0;          // 0: one plain line per input
   bool sample = false;             // sample instead of searching (token hypotheses only)
   sampling_config sampling;
+  alignment_kind alignment = alignment_kind::none;  // hard | soft: print each hypothesis' alignment
+  long alignment_layer = -1;                        // whose cross-attention (-1: the last layer)
 };
 
 struct translate_report {
@@ -37,7 +43,8 @@ struct translate_report {
 
 // Decodes every line of `in` (a trailing '\r' dropped) and writes the results to `out`, chunk by
 // chunk. progress (optional) is called after every batch. Throws attn::error for options that do
-// not fit the model (max_len 1, batch_size 0, sampling a classifier).
+// not fit the model (max_len 1, batch_size 0, sampling a classifier, an alignment from a model
+// without cross-attention or from a layer past its own).
 translate_report translate(loaded_model& m, std::istream& in, std::ostream& out, const translate_options& o,
                            const line_progress& progress = {});
 

@@ -20,6 +20,15 @@ std::vector<attention_map> model::attention_maps(tape&, const batch&) {
   throw error("the " + config().family + " model exposes no attention weights");
 }
 
+void model::keep_step_attention(bool keep, long) {
+  if (keep) throw error("the " + config().family + " model has no cross-attention to align with");
+}
+
+const matrix& model::step_attention() const {
+  static const matrix none = matrix::from_shape({0, 0});
+  return none;
+}
+
 matrix model::classify(tape&, const batch&) {
   throw error("only a classifier classifies (this model is a " + config().family + ")");
 }

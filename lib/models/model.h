@@ -69,6 +69,17 @@ class model {
   // shrink) in every cache and state, so the next decode_step takes order.size() tokens.
   virtual void reorder_decoding(const std::vector<std::int32_t>& order);
 
+  // ---- word alignment support (decode --alignment; nothing is kept unless asked) ----
+  // From the next decode_step on, keep (or, keep = false, stop keeping) the cross-attention weights
+  // of attention layer `layer`, numbered as in attention_maps (-1: the last; rnn: its one
+  // attention, layer 0). The base class throws attn::error (no cross-attention), as does a layer
+  // past the model's.
+  virtual void keep_step_attention(bool keep, long layer = -1);
+  // The weights the last decode_step kept: [rows*H, S], row r*H + h (rows = that step's tokens, H
+  // the layer's heads, S the batch's src_len; keys past an item's length are exactly 0). Empty
+  // (0 rows) when nothing is kept.
+  virtual const matrix& step_attention() const;
+
   // Teacher-forced next-token log-probabilities for every target position, [B*T, V] (row b*T + t;
   // lm: [B*S, V] over src), computed like loss() but without dropout. Scoring, tests, attention
   // dumps. Throws attn::error for a classifier.

@@ -150,17 +150,26 @@ class rnn_model : public model {
     if (kind_ == rnn_attention::additive) {
       s = decoder_.step(concat_cols({y, t.constant(ctx_)}), s);
       nn::additive_attention::keys k{t.constant(keys_), enc, batch_, src_len_, src_lengths_};
-      ctx = additive_.attend(k, s.h);
+      ctx = additive_.attend(k, s.h, keep_step_ ? &step_weights_ : nullptr);
       ctx_ = ctx.value();
     } else {
       s = decoder_.step(y, s);
-      ctx =
-          luong(s.h, enc, kind_ == rnn_attention::general ? t.constant(keys_) : enc, batch_, 1, src_len_, src_lengths_);
+      ctx = luong(s.h, enc, kind_ == rnn_attention::general ? t.constant(keys_) : enc, batch_, 1, src_len_,
+                  src_lengths_, keep_step_ ? &step_weights_ : nullptr);
     }
     h_ = s.h.value();
     c_ = s.c.value();
     return log_softmax_rows(out_.forward(concat_cols({s.h, ctx})).value());
   }
+
+  // Alignment: its one attention (layer 0) keeps each step's weights [rows, S].
+  void keep_step_attention(bool keep, long layer) override {
+    if (layer > 0 || layer < -1)
+      throw error("rnn: attention layer " + std::to_string(layer) + " is past the model's one attention (layer 0)");
+    keep_step_ = keep;
+  }
+
+  const matrix& step_attention() const override { return keep_step_ ? step_weights_.w : model::step_attention(); }
 
   void reorder_decoding(const std::vector<std::int32_t>& order) override {
     enc_ = pick_items(enc_, batch_, src_len_, order);  // validates order
@@ -255,6 +264,8 @@ class rnn_model : public model {
   std::size_t batch_ = 0, src_len_ = 0;
   std::vector<std::int32_t> src_lengths_;
   matrix enc_, keys_, h_, c_, ctx_;
+  bool keep_step_ = false;          // keep_step_attention
+  attention_weights step_weights_;  // the last decode_step's attention [rows, S], when kept
 };
 
 }  // namespace

@@ -135,6 +135,23 @@ class transformer_model : public model {
     return log_softmax_rows(project(pre_ ? dec_ln_.forward(x) : x).value());
   }
 
+  // Alignment: the chosen layer's cross-attention keeps each step's weights [rows*H, S] (one
+  // copy per step); the other layers keep nothing.
+  void keep_step_attention(bool keep, long layer) override {
+    if (layer < -1 || layer >= static_cast<long>(decoder_.size()))
+      throw error("transformer: attention layer " + std::to_string(layer) + " is past the model's " +
+                  std::to_string(decoder_.size()) + " layers");
+    if (aligned_) aligned_->keep_weights(false);
+    aligned_ = nullptr;
+    if (!keep) return;
+    aligned_ = &decoder_[layer < 0 ? decoder_.size() - 1 : static_cast<std::size_t>(layer)].cross_attention();
+    aligned_->keep_weights(true);
+  }
+
+  const matrix& step_attention() const override {
+    return aligned_ ? aligned_->last_weights().w : model::step_attention();
+  }
+
   // Copies no K/V: self-attention caches remap their items (copy on write at the next append),
   // and the beams of a sentence keep reading its one copy of the cross-attention K/V.
   void reorder_decoding(const std::vector<std::int32_t>& order) override {
@@ -190,6 +207,7 @@ class transformer_model : public model {
   std::vector<std::int32_t> src_lengths_;
   matrix memory_;
   std::vector<nn::decoder_cache> caches_;
+  nn::multi_head_attention* aligned_ = nullptr;  // keeps its decode_step weights (keep_step_attention)
 };
 
 }  // namespace

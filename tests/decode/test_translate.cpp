@@ -180,3 +180,132 @@ TEST_CASE("options that do not fit throw") {
   o.max_len = 0;
   CHECK(run(m, "", o).empty());
 }
+
+namespace {
+
+// "a ||| b ||| c" -> {"a", "b", "c"}
+std::vector<std::string> fields(const std::string& line) {
+  std::vector<std::string> out;
+  for (std::size_t from = 0;;) {
+    const std::size_t at = line.find(" ||| ", from);
+    out.push_back(line.substr(from, at - from));
+    if (at == std::string::npos) return out;
+    from = at + 5;
+  }
+}
+
+std::vector<std::string> words(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; std::getline(in, w, separator);) out.push_back(w);
+  return out;
+}
+
+// Checks a line's hard and soft alignments against each other and the source: one pair per target
+// position 0..n-1, source positions within the source ids (its <eos> included), soft rows summing
+// to 1 whose maximum is at the hard pair's source.
+void check_alignments(const std::string& hard, const std::string& soft, std::size_t source_ids) {
+  std::vector<std::size_t> src_of;  // per target position
+  for (const std::string& pair : words(hard, ' ')) {
+    const std::size_t dash = pair.find('-');
+    REQUIRE(dash != std::string::npos);
+    const std::size_t s = std::stoul(pair.substr(0, dash)), t = std::stoul(pair.substr(dash + 1));
+    CHECK(s < source_ids);
+    if (src_of.size() <= t) src_of.resize(t + 1, source_ids);
+    CHECK(src_of[t] == source_ids);  // one pair per target position
+    src_of[t] = s;
+  }
+  const std::vector<std::string> rows = words(soft, ' ');
+  REQUIRE(rows.size() == src_of.size());
+  for (std::size_t t = 0; t < rows.size(); ++t) {
+    const std::vector<std::string> weights = words(rows[t], ',');
+    REQUIRE(weights.size() == source_ids);
+    double sum = 0, best = -1;
+    for (const std::string& w : weights) {
+      sum += std::stod(w);
+      best = std::max(best, std::stod(w));
+    }
+    CHECK(sum == doctest::Approx(1.0).epsilon(1e-4));
+    CHECK(std::stod(weights.at(src_of[t])) == best);  // a maximum (printed weights may tie in 6 digits)
+  }
+}
+
+}  // namespace
+
+TEST_CASE("alignment: `hypothesis ||| alignment` for greedy, beam and sampling; hard and soft agree") {
+  for (const char* family : {"transformer", "rnn"}) {
+    CAPTURE(family);
+    loaded_model m = random_model(family);
+    for (const char* search : {"greedy", "beam", "sample"}) {
+      CAPTURE(search);
+      translate_options o;
+      o.chunk_lines = 3;
+      o.batch_size = 3;
+      if (std::string(search) == "beam") o.beam.beam_size = 3;
+      o.sample = std::string(search) == "sample";
+      const std::vector<std::string> plain = split_lines(run(m, joined(inputs), o));
+      o.alignment = alignment_kind::hard;
+      const std::vector<std::string> hard = split_lines(run(m, joined(inputs), o));
+      o.alignment = alignment_kind::soft;
+      const std::vector<std::string> soft = split_lines(run(m, joined(inputs), o));
+      o.batch_size = 1;
+      o.alignment = alignment_kind::hard;
+      CHECK(split_lines(run(m, joined(inputs), o)) == hard);  // whatever the batching
+      REQUIRE(hard.size() == inputs.size());
+      REQUIRE(soft.size() == inputs.size());
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        CAPTURE(hard[i]);
+        const std::vector<std::string> h = fields(hard[i]), s = fields(soft[i]);
+        REQUIRE(h.size() == 2);
+        REQUIRE(s.size() == 2);
+        CHECK(h[0] == plain[i]);  // the hypothesis is unchanged
+        CHECK(s[0] == plain[i]);
+        bool cut = false;
+        check_alignments(h[1], s[1], task_of(*m.net).source_ids(*m.src, inputs[i], 10, cut).size());
+      }
+    }
+  }
+}
+
+TEST_CASE("alignment with n-best: `index ||| hypothesis ||| alignment ||| score`, the best first") {
+  loaded_model m = random_model("transformer");
+  translate_options o;
+  o.beam.beam_size = 3;
+  o.alignment = alignment_kind::hard;
+  const std::vector<std::string> best = split_lines(run(m, joined(inputs), o));
+  o.n_best = 2;
+  o.beam.n_best = 2;
+  const std::vector<std::string> n_best = split_lines(run(m, joined(inputs), o));
+  o.alignment = alignment_kind::none;
+  const std::vector<std::string> plain = split_lines(run(m, joined(inputs), o));
+  REQUIRE(n_best.size() == 2 * inputs.size());
+  REQUIRE(plain.size() == n_best.size());
+  for (std::size_t i = 0; i < n_best.size(); ++i) {
+    CAPTURE(n_best[i]);
+    const std::vector<std::string> f = fields(n_best[i]), p = fields(plain[i]);
+    REQUIRE(f.size() == 4);
+    CHECK(f[0] == std::to_string(i / 2));
+    CHECK(f[1] == p[1]);
+    CHECK(f[3] == p[2]);
+    if (i % 2 == 0) CHECK(f[1] + " ||| " + f[2] == best[i / 2]);
+  }
+}
+
+TEST_CASE("alignment needs cross-attention and a layer of the model's") {
+  translate_options o;
+  o.alignment = alignment_kind::hard;
+  for (const char* family : {"lm", "classifier"}) {
+    loaded_model m = random_model(family);
+    CHECK_THROWS_AS(run(m, "abc\n", o), error);
+  }
+  loaded_model t = random_model("transformer");  // 2 layers
+  o.alignment_layer = 2;
+  CHECK_THROWS_AS(run(t, "abc\n", o), error);
+  o.alignment_layer = 0;
+  CHECK(fields(split_lines(run(t, "abc\n", o)).at(0)).size() == 2);
+  CHECK(rows(t.net->step_attention()) == 0);  // translate keeps no weights once it returns
+  loaded_model r = random_model("rnn");
+  CHECK(fields(split_lines(run(r, "abc\n", o)).at(0)).size() == 2);  // its one attention is layer 0
+  o.alignment_layer = 1;
+  CHECK_THROWS_AS(run(r, "abc\n", o), error);
+}

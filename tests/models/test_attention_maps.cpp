@@ -1,6 +1,7 @@
 // model::attention_maps for every family: which modules, shapes, rows that are distributions over
 // the valid keys (padding and the causal future exactly 0), and the same weights for an item
-// whether it is padded in a batch or alone.
+// whether it is padded in a batch or alone; and keep_step_attention, the step weights decoding keeps
+// for word alignments.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "model_helpers.h"
+#include "text/special_tokens.h"
 
 using namespace attn;
 using namespace attn::models_testing;
@@ -145,5 +147,43 @@ TEST_CASE("attention_maps: lm (causal) and classifier self-attention") {
     check_distributions(maps, b, false);
     t.reset();
     check_padding_invariance(maps, b, 1, m->attention_maps(t, seq2seq_batch({small_data[1]})));
+  }
+}
+
+TEST_CASE("keep_step_attention: only when asked, decode_step keeps one layer's cross weights [rows*H, S]") {
+  const batch b = seq2seq_batch({{4, 5, 6}, {7}, {8, 9}});  // padded sources: 3, 1, 2 valid positions
+  for (const char* family : {"transformer", "rnn"}) {
+    CAPTURE(family);
+    model_config c = tiny_config(family);
+    c.layers = 2;
+    rng gen(4);
+    auto m = make_model(c, gen);
+    const std::size_t H = std::string(family) == "rnn" ? 1 : c.heads;
+    tape t;
+    m->start_decoding(t, b);
+    m->decode_step(t, {bos_id, bos_id, bos_id});
+    CHECK(rows(m->step_attention()) == 0);  // nothing kept by default
+    m->keep_step_attention(true, 0);
+    m->reorder_decoding({2, 0});  // rows leave: the kept weights follow the rows fed
+    m->decode_step(t, {5, 6});
+    const matrix& w = m->step_attention();
+    REQUIRE(rows(w) == 2 * H);
+    REQUIRE(cols(w) == b.src_len);
+    const std::size_t valid[] = {2, 3};  // rows 0, 1 are items 2, 0
+    for (std::size_t r = 0; r < 2 * H; ++r) {
+      double sum = 0;
+      for (std::size_t k = 0; k < b.src_len; ++k) {
+        if (k >= valid[r / H]) CHECK(w(r, k) == 0.0f);
+        sum += w(r, k);
+      }
+      CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+    }
+    m->keep_step_attention(false);
+    CHECK(rows(m->step_attention()) == 0);
+    CHECK_THROWS_AS(m->keep_step_attention(true, std::string(family) == "rnn" ? 1 : 2), error);
+  }
+  for (const char* family : {"lm", "classifier"}) {
+    rng gen(4);
+    CHECK_THROWS_AS(make_model(tiny_config(family), gen)->keep_step_attention(true, -1), error);
   }
 }
