@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that every folder under lib/ includes only the folders below it (docs/architecture.md):
 #
-#   core  <-  text, io, nn  <-  data, eval  <-  models  <-  decode, train
+#   core  <-  text, io, nn  <-  data, eval  <-  models  <-  decode, train  <-  viz
 #
 # Reads every `#include "<folder>/..."` under lib/ and prints `file:line: <from> must not include
 # <to>` for each one the table below does not allow, then exits 1. On success prints the allowed
@@ -26,8 +26,9 @@ declare -A links=(
   [models]="core data io nn text"
   [decode]="core models text"
   [train]="core data io models"
+  [viz]="core decode text"
 )
-order=(core text io nn data eval models decode train)  # lowest first, for printing
+order=(core text io nn data eval models decode train viz)  # lowest first, for printing
 
 status=0
 fail() {
