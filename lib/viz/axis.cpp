@@ -32,6 +32,8 @@ axis nice_axis(double min, double max, int target) {
     if (std::abs(t) < step * 1e-9) t = 0;  // no "-0" or "1e-17"
     a.ticks.push_back(t);
   }
+  a.lo = std::min(a.lo, min);  // rounding must not cut the data's own ends
+  a.hi = std::max(a.hi, max);
   return a;
 }
 
@@ -41,8 +43,13 @@ std::string tick_label(double v, double spacing) {
   if (magnitude != 0 && (magnitude < 1e-3 || magnitude >= 1e6)) {
     std::snprintf(text, sizeof text, "%.3g", v);
   } else {
-    const int decimals = spacing > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(spacing) - 1e-9))) : 0;
-    std::snprintf(text, sizeof text, "%.*f", std::min(decimals, 6), v);
+    int decimals = 0;  // the fewest that write the spacing exactly (0.25 -> 2)
+    while (decimals < 6 && spacing > 0) {
+      const double scaled = spacing * std::pow(10.0, decimals);
+      if (std::abs(scaled - std::round(scaled)) < 1e-6 * scaled) break;
+      ++decimals;
+    }
+    std::snprintf(text, sizeof text, "%.*f", decimals, v);
   }
   return text;
 }
