@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ make cmake libxtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
-          libboost-program-options-dev libboost-serialization-dev doctest-dev nlohmann-json3-dev)
+          libboost-program-options-dev libboost-serialization-dev doctest-dev nlohmann-json3-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

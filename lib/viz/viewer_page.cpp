@@ -162,7 +162,7 @@ function update() {
   draw();
 }
 
-var canvas = $("picture"), ctx = canvas.getContext("2d");
+var canvas = $("picture"), ctx = canvas.getContext("2d", { willReadFrequently: true });  // checksum() reads it back
 var FONT = "12px 'DejaVu Sans', Verdana, sans-serif", BOLD = "bold 12px 'DejaVu Sans', Verdana, sans-serif";
 
 function resize(width, height) {
