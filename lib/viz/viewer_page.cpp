@@ -32,7 +32,8 @@ select { font-size: 13px; max-width: 24em; }
 <label>layer <select id="layer"></select></label>
 <span>head <span id="heads" class="buttons"></span></span>
 <span>view <span id="views" class="buttons"><button data-view="matrix">matrix</button><button data-view="lines">lines</button></span></span>
-<span id="legend">weight 0 <canvas id="scale" width="160" height="12"></canvas> 1</span>
+<span id="legend">weight 0 <canvas id="scale" width="160" height="12"></canvas> <span id="top">1</span></span>
+<label title="colour scale from 0 to the map's largest weight instead of 1"><input type="checkbox" id="stretch"> stretch</label>
 </div>
 <div id="info"></div>
 <canvas id="picture" width="10" height="10"></canvas>
@@ -155,15 +156,27 @@ function update() {
   try {
     history.replaceState(null, "", "#sentence=" + data.sentences[state.sentence].sentence + "&module=" +
                          encodeURIComponent(state.module) + "&layer=" + state.layer + "&head=" + state.head +
-                         "&view=" + state.view);
+                         "&view=" + state.view + ($("stretch").checked ? "&stretch=1" : ""));
   } catch (e) { /* some file:// setups refuse; the fragment is a convenience */ }
   shown = current();
+  scaleTop = 1;
+  if ($("stretch").checked) {
+    scaleTop = 1e-6;
+    for (var i = 0; i < shown.w.length; i++) scaleTop = Math.max(scaleTop, shown.w[i]);
+  }
+  $("top").textContent = scaleTop === 1 ? "1" : scaleTop.toFixed(3);
   hover = { q: -1, k: -1 };
   draw();
 }
 
 var canvas = $("picture"), ctx = canvas.getContext("2d", { willReadFrequently: true });  // checksum() reads it back
-var FONT = "12px 'DejaVu Sans', Verdana, sans-serif", BOLD = "bold 12px 'DejaVu Sans', Verdana, sans-serif";
+var FONT, BOLD;
+function fontSize(px) {  // labels as tall as a row allows, so that they never overlap
+  FONT = px + "px 'DejaVu Sans', Verdana, sans-serif";
+  BOLD = "bold " + FONT;
+}
+fontSize(12);
+var scaleTop = 1;  // the weight drawn as yellow: 1, or the map's largest with "stretch"
 
 function resize(width, height) {
   var ratio = window.devicePixelRatio || 1;
@@ -184,14 +197,15 @@ function widest(tokens) {
 
 function drawMatrix() {
   var Q = shown.q.length, K = shown.k.length, cell = Math.max(8, Math.min(28, Math.floor(600 / Math.max(Q, K, 1))));
+  fontSize(Math.max(7, Math.min(12, Math.floor(cell * 0.9))));
   var left = widest(shown.q) + 10, top = widest(shown.k) + 30;
   resize(Math.max(left + K * cell + 20, 300), top + Q * cell + 20);
-  ctx.fillStyle = "#222"; ctx.font = BOLD; ctx.textBaseline = "alphabetic"; ctx.textAlign = "left";
+  ctx.fillStyle = "#222"; ctx.font = "bold 12px 'DejaVu Sans', Verdana, sans-serif"; ctx.textBaseline = "alphabetic"; ctx.textAlign = "left";
   ctx.fillText(shown.title, 2, 14);
   var q, k;
   for (q = 0; q < Q; q++)
     for (k = 0; k < K; k++) {
-      ctx.fillStyle = colour(shown.w[q * K + k]);
+      ctx.fillStyle = colour(shown.w[q * K + k] / scaleTop);
       ctx.fillRect(left + k * cell, top + q * cell, cell, cell);
     }
   ctx.textBaseline = "middle";
@@ -222,9 +236,10 @@ function drawMatrix() {
 
 function drawLines() {
   var Q = shown.q.length, K = shown.k.length, row = Math.max(12, Math.min(22, Math.floor(700 / Math.max(Q, K, 1))));
+  fontSize(Math.max(7, Math.min(12, row - 2)));
   var left = widest(shown.q) + 60, span = 260, right = left + span, top = 34;
   resize(right + widest(shown.k) + 70, top + Math.max(Q, K) * row + 20);
-  ctx.fillStyle = "#222"; ctx.font = BOLD; ctx.textBaseline = "alphabetic"; ctx.textAlign = "left";
+  ctx.fillStyle = "#222"; ctx.font = "bold 12px 'DejaVu Sans', Verdana, sans-serif"; ctx.textBaseline = "alphabetic"; ctx.textAlign = "left";
   ctx.fillText(shown.title, 2, 14);
   var q, k, w;
   ctx.lineWidth = 2;
@@ -233,7 +248,7 @@ function drawLines() {
       if ((hover.q >= 0 && q !== hover.q) || (hover.k >= 0 && k !== hover.k)) continue;
       w = shown.w[q * K + k];
       if (w < 0.01) continue;
-      ctx.globalAlpha = Math.min(1, w);
+      ctx.globalAlpha = Math.min(1, w / scaleTop);
       ctx.strokeStyle = "#3e4989";
       ctx.beginPath();
       ctx.moveTo(left + 6, top + (q + 0.5) * row);
@@ -311,6 +326,7 @@ canvas.addEventListener("mouseleave", function () { hover = { q: -1, k: -1 }; dr
 $("sentence").addEventListener("change", function () { state.sentence = Number(this.value); update(); });
 $("module").addEventListener("change", function () { state.module = this.value; update(); });
 $("layer").addEventListener("change", function () { state.layer = Number(this.value); update(); });
+$("stretch").addEventListener("change", update);
 Array.prototype.forEach.call($("views").children, function (b) {
   b.addEventListener("click", function () { state.view = b.getAttribute("data-view"); update(); });
 });
@@ -331,6 +347,7 @@ function readFragment() {
     else if (key === "layer") state.layer = Number(value);
     else if (key === "head") state.head = value;
     else if (key === "view" && (value === "matrix" || value === "lines")) state.view = value;
+    else if (key === "stretch") $("stretch").checked = value === "1";
   });
 }
 
@@ -342,12 +359,24 @@ function autotest() {
     if (buttons[i].getAttribute("data-head") !== first) { buttons[i].click(); break; }
   after = document.body.getAttribute("data-picture");
   var second = state.head;
+  // hover a cell with a real mouse event: the info line names it and the picture marks it
+  var box = canvas.getBoundingClientRect(), x, y, hovered = "", hoverPicture = after;
+  for (x = box.width - 1, y = box.height - 1; x > 0 && y > 0; x -= 3, y -= 3) {
+    var h = hitTest(x, y);
+    if (h.q >= 0 && h.k >= 0) {
+      canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: box.left + x, clientY: box.top + y, bubbles: true }));
+      hovered = $("info").textContent;
+      hoverPicture = document.body.getAttribute("data-picture");
+      break;
+    }
+  }
   $("views").children[1].click();
   var lines = document.body.getAttribute("data-picture");
   var out = document.createElement("pre");
   out.id = "autotest";
   out.textContent = JSON.stringify({ first_head: first, before: before, second_head: second, after: after,
-                                     lines: lines, heads: buttons.length, errors: errors });
+                                     hover_info: hovered, hover_picture: hoverPicture, lines: lines,
+                                     heads: buttons.length, errors: errors });
   document.body.appendChild(out);
 }
 

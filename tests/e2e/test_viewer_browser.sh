@@ -5,7 +5,8 @@
 #   - the console stays silent (no uncaught exception, no console.error), and the page's own
 #     error collector (<body data-errors>) is empty;
 #   - a scripted click on another head's button (the page's ?autotest hook) changes the picture,
-#     and so does choosing that head through the URL (#head=1): the canvas checksum differs.
+#     and so does choosing that head through the URL (#head=1): the canvas checksum differs;
+#   - hovering a cell (a mouse event) shows its weight and marks its row and column.
 # Skips (exit 77, CTest SKIP_RETURN_CODE) only when chromium is not installed.
 set -u
 attn=$1; src=$2
@@ -106,6 +107,7 @@ assert r["heads"] >= 4, "expected the 4 heads (and the mean) as buttons: %s" % r
 assert r["first_head"] != r["second_head"], r
 assert r["before"] != r["after"], "clicking another head did not change the picture: %s" % r
 assert r["lines"] not in (r["before"], r["after"]), "the lines view looks like the matrix: %s" % r
+assert " -> " in r["hover_info"] and r["hover_picture"] != r["after"], "hovering a cell shows nothing: %s" % r
 assert not r["errors"], r["errors"]
 assert not re.search(r"<body[^>]*data-errors=", dom), "the page collected script errors"
 PY
