@@ -31,8 +31,8 @@ namespace {
 
 struct attention_options {
   std::string checkpoint_path, input_path = "-", output_path = "-";
-  std::string layer = "all";  // all | N
-  std::string head = "all";   // all | mean | N
+  std::string layer = "all";   // all | N
+  std::string head = "all";    // all | mean | N
   std::string format = "csv";  // csv | svg | html
   attend_options run;
 };

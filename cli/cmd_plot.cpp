@@ -23,11 +23,11 @@ int cmd_plot(const args& argv) {
   // clang-format off
   cl.options.add_options()
       ("output,o", po::value(&output_path)->default_value("-"), "the SVG to write (- = stdout), written atomically")
-      ("smooth", po::value(&o.smoothing)->default_value(0.9),
+      ("smooth", po::value(&o.smoothing)->default_value(0.9, "0.9"),
        "weight of the moving average drawn over the training loss, in [0, 1) (0 = raw only)")
-      ("log", po::value(&log_paths), "training logs (CSV from attn train --log); each run is labelled by its file name");
+      ("logs", po::value(&log_paths), "training logs (CSV from attn train --log); each run is labelled by its file name");
   // clang-format on
-  cl.positional.add("log", -1);
+  cl.positional.add("logs", -1);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (log_paths.empty()) throw usage_error("no log given (attn plot LOG.csv [LOG2.csv ...] -o curves.svg)");

@@ -198,8 +198,8 @@ attend_report attend(loaded_model& m, std::istream& in, std::ostream& out, const
   char number[32];
   const head_map_sink rows = [&](const head_map& h) {
     const std::string prefix = std::to_string(h.sentence) + ',' + csv_field(h.module) + ',' + h.kind + ',' +
-                               std::to_string(h.layer) + ',' + (h.head < 0 ? std::string("mean") : std::to_string(h.head)) +
-                               ',';
+                               std::to_string(h.layer) + ',' +
+                               (h.head < 0 ? std::string("mean") : std::to_string(h.head)) + ',';
     for (std::size_t q = 0; q < h.queries(); ++q) {
       const std::string query = ',' + csv_field((*h.query_tokens)[q]) + ',';
       for (std::size_t k = 0; k < h.keys(); ++k) {

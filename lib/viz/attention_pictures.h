@@ -19,7 +19,9 @@ struct picture_map {
   std::vector<float> weights;                         // [Tq, Tk]
   float at(std::size_t q, std::size_t k) const { return weights[q * key_tokens.size() + k]; }
   std::string head_name() const { return head < 0 ? "mean" : std::to_string(head); }
-  std::string title() const { return module + " (" + kind + ") layer " + std::to_string(layer) + " head " + head_name(); }
+  std::string title() const {
+    return module + " (" + kind + ") layer " + std::to_string(layer) + " head " + head_name();
+  }
 };
 
 struct sentence_pictures {

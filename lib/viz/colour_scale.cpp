@@ -40,6 +40,8 @@ std::string hex(rgb c) {
   return text;
 }
 
-rgb category_colour(std::size_t i) { return tab10[i % (sizeof tab10 / sizeof tab10[0])]; }
+rgb category_colour(std::size_t i) {
+  return tab10[i % (sizeof tab10 / sizeof tab10[0])];
+}
 
 }  // namespace attn::viz

@@ -17,7 +17,7 @@ struct panel_kind {
   const char* metric;  // training_log::metrics key
   const char* id;      // panel-<id>
   const char* title;
-  const char* unit;    // the y axis label
+  const char* unit;  // the y axis label
 };
 
 const panel_kind panels[] = {
@@ -89,8 +89,7 @@ void draw_axes(std::ostream& out, const panel_kind& k, double x, double y, const
 
 void polyline(std::ostream& out, const char* cls, std::size_t run, const std::vector<double>& xs,
               const std::vector<double>& ys, const panel_frame& f) {
-  out << "<polyline class=\"" << cls << " run-" << run << "\" stroke=\"" << hex(category_colour(run))
-      << "\" points=\"";
+  out << "<polyline class=\"" << cls << " run-" << run << "\" stroke=\"" << hex(category_colour(run)) << "\" points=\"";
   for (std::size_t i = 0; i < xs.size(); ++i) out << (i ? " " : "") << num(f.px(xs[i])) << ',' << num(f.py(ys[i]));
   out << "\"/>\n";
 }
@@ -159,7 +158,8 @@ void write_curves_svg(const std::vector<training_log>& logs, std::ostream& out, 
         polyline(out, "line", i, s.step, smoothed(s.value, o.smoothing), f);
       } else {
         polyline(out, "line", i, s.step, s.value, f);
-        if (s.step.size() <= 60 && std::string(k.metric).rfind("valid", 0) == 0)  // a few validations: marked, so that a single one shows
+        if (s.step.size() <= 60 &&
+            std::string(k.metric).rfind("valid", 0) == 0)  // a few validations: marked, so that a single one shows
           for (std::size_t j = 0; j < s.step.size(); ++j)
             out << "<circle class=\"point run-" << i << "\" cx=\"" << num(f.px(s.step[j])) << "\" cy=\""
                 << num(f.py(s.value[j])) << "\" r=\"2.5\" fill=\"" << hex(category_colour(i)) << "\"/>\n";

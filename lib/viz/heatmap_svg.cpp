@@ -60,8 +60,8 @@ void draw_map(std::ostream& out, const map_block& b, const sentence_layout& l, d
       << xml_escape(m.title()) << "</text>\n";
   for (std::size_t k = 0; k < m.key_tokens.size(); ++k) {
     const double cx = x0 + l.cell * (static_cast<double>(k) + 0.5), cy = y0 - 4;
-    out << "<text class=\"key\" font-size=\"" << num(l.font) << "\" transform=\"translate(" << num(cx) << ','
-        << num(cy) << ") rotate(-90)\" dy=\"0.35em\">" << xml_escape(m.key_tokens[k]) << "</text>\n";
+    out << "<text class=\"key\" font-size=\"" << num(l.font) << "\" transform=\"translate(" << num(cx) << ',' << num(cy)
+        << ") rotate(-90)\" dy=\"0.35em\">" << xml_escape(m.key_tokens[k]) << "</text>\n";
   }
   for (std::size_t q = 0; q < m.query_tokens.size(); ++q) {
     const double cy = y0 + l.cell * (static_cast<double>(q) + 0.5);
@@ -88,8 +88,8 @@ void draw_legend(std::ostream& out, double x, double y) {
   for (int i = 0; i <= 10; ++i)
     out << "<stop offset=\"" << num(i / 10.0) << "\" stop-color=\"" << hex(viridis(i / 10.0)) << "\"/>\n";
   out << "</linearGradient></defs>\n<g class=\"legend\">\n<text class=\"legend-title\" x=\"" << num(x) << "\" y=\""
-      << num(y + 10) << "\">attention weight</text>\n<rect x=\"" << num(x) << "\" y=\"" << num(y + 16)
-      << "\" width=\"" << num(w) << "\" height=\"" << num(h) << "\" fill=\"url(#viridis)\" stroke=\"#444444\" "
+      << num(y + 10) << "\">attention weight</text>\n<rect x=\"" << num(x) << "\" y=\"" << num(y + 16) << "\" width=\""
+      << num(w) << "\" height=\"" << num(h) << "\" fill=\"url(#viridis)\" stroke=\"#444444\" "
       << "stroke-width=\"0.5\"/>\n";
   for (int i = 0; i <= 4; ++i) {
     const double tx = x + w * i / 4.0;
@@ -152,8 +152,8 @@ void write_heatmap_svg(const std::vector<sentence_pictures>& sentences, std::ost
   draw_legend(out, margin, margin - 6);
   double y = margin + legend_height;
   for (const placed_sentence& p : placed) {
-    out << "<g class=\"sentence\" id=\"sentence-" << p.s->sentence << "\">\n<text class=\"heading\" x=\""
-        << num(margin) << "\" y=\"" << num(y + 16) << "\">sentence " << p.s->sentence << "</text>\n";
+    out << "<g class=\"sentence\" id=\"sentence-" << p.s->sentence << "\">\n<text class=\"heading\" x=\"" << num(margin)
+        << "\" y=\"" << num(y + 16) << "\">sentence " << p.s->sentence << "</text>\n";
     double row_y = y + heading_height;
     for (const placed_row& r : p.rows) {
       double x = margin;

@@ -16,16 +16,33 @@ std::string xml_escape(std::string_view text) {
   while (p < end) {
     const auto c = static_cast<unsigned char>(*p);
     switch (c) {
-      case '&': out += "&amp;"; ++p; continue;
-      case '<': out += "&lt;"; ++p; continue;
-      case '>': out += "&gt;"; ++p; continue;
-      case '"': out += "&quot;"; ++p; continue;
-      case '\'': out += "&#39;"; ++p; continue;
-      default: break;
+      case '&':
+        out += "&amp;";
+        ++p;
+        continue;
+      case '<':
+        out += "&lt;";
+        ++p;
+        continue;
+      case '>':
+        out += "&gt;";
+        ++p;
+        continue;
+      case '"':
+        out += "&quot;";
+        ++p;
+        continue;
+      case '\'':
+        out += "&#39;";
+        ++p;
+        continue;
+      default:
+        break;
     }
     std::uint32_t cp = 0;
     const int n = c < 0x80 ? 1 : utf8_decode(p, end, cp);
-    const bool forbidden = c < 0x80 ? (c < 0x20 || c == 0x7f) : (cp >= invalid_byte_base || cp == 0xfffe || cp == 0xffff);
+    const bool forbidden =
+        c < 0x80 ? (c < 0x20 || c == 0x7f) : (cp >= invalid_byte_base || cp == 0xfffe || cp == 0xffff);
     if (forbidden) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned>(c));
@@ -59,7 +76,9 @@ void svg_begin(std::ostream& out, double width, double height, std::string_view 
       << "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
 }
 
-void svg_end(std::ostream& out) { out << "</svg>\n"; }
+void svg_end(std::ostream& out) {
+  out << "</svg>\n";
+}
 
 double text_width(std::string_view text, double font_size) {
   std::size_t chars = 0;

@@ -59,9 +59,12 @@ training_log read_training_log(std::istream& in, const std::string& name) {
     const char* split;
     const char* metric;
   };
-  const source sources[] = {{"loss", "train", "train loss"},          {"lr", "train", "lr"},
-                            {"tokens_per_s", "train", "tokens/s"},    {"loss", "valid", "valid loss"},
-                            {"perplexity", "valid", "valid perplexity"}, {"accuracy", "valid", "valid accuracy"},
+  const source sources[] = {{"loss", "train", "train loss"},
+                            {"lr", "train", "lr"},
+                            {"tokens_per_s", "train", "tokens/s"},
+                            {"loss", "valid", "valid loss"},
+                            {"perplexity", "valid", "valid perplexity"},
+                            {"accuracy", "valid", "valid accuracy"},
                             {"bits_per_byte", "valid", "valid bits per byte"}};
   const std::size_t step_at = column["step"], split_at = column["split"];
   std::size_t number = 1;
@@ -76,8 +79,7 @@ training_log read_training_log(std::istream& in, const std::string& name) {
       errno = 0;
       v = std::strtod(f[at].c_str(), &end);
       if (end != f[at].c_str() + f[at].size() || errno == ERANGE || !std::isfinite(v))
-        throw error("'" + name + "' line " + std::to_string(number) + ": " + what + " '" + f[at] +
-                    "' is not a number");
+        throw error("'" + name + "' line " + std::to_string(number) + ": " + what + " '" + f[at] + "' is not a number");
       return true;
     };
     double step = 0;

@@ -27,14 +27,19 @@ std::size_t token_list(nlohmann::json& lists, const std::vector<std::string>& to
 std::string viewer_json(const std::vector<sentence_pictures>& sentences) {
   nlohmann::json doc = {{"sentences", nlohmann::json::array()}};
   for (const sentence_pictures& s : sentences) {
-    nlohmann::json js = {{"sentence", s.sentence}, {"tokens", nlohmann::json::array()}, {"maps", nlohmann::json::array()}};
+    nlohmann::json js = {
+        {"sentence", s.sentence}, {"tokens", nlohmann::json::array()}, {"maps", nlohmann::json::array()}};
     for (const picture_map& m : s.maps) {
       std::vector<int> w(m.weights.size());
       for (std::size_t i = 0; i < w.size(); ++i)
         w[i] = static_cast<int>(std::lround(std::clamp(m.weights[i], 0.0f, 1.0f) * 1000.0f));
-      nlohmann::json jm = {{"module", m.module}, {"kind", m.kind}, {"layer", m.layer}, {"heads", m.heads},
+      nlohmann::json jm = {{"module", m.module},
+                           {"kind", m.kind},
+                           {"layer", m.layer},
+                           {"heads", m.heads},
                            {"q", token_list(js["tokens"], m.query_tokens)},
-                           {"k", token_list(js["tokens"], m.key_tokens)}, {"w", w}};
+                           {"k", token_list(js["tokens"], m.key_tokens)},
+                           {"w", w}};
       if (m.head < 0)
         jm["head"] = "mean";
       else

@@ -10,11 +10,11 @@ using attn::cli::dispatch;
 
 TEST_CASE("attn plot: a log in, an SVG out; missing or foreign files exit 1, usage errors 2") {
   attn::testing::temp_dir d;
-  const std::string log = d.write(
-      "run.csv",
-      "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n"
-      "1,0,3.5,0.001,256,6380.1,2.07,,,,train\n2,0,3.25,0.001,288,8386.1,1.9,,,,train\n"
-      "2,0,3.0,,900,,,20.1,0.25,,valid\n");
+  const std::string log =
+      d.write("run.csv",
+              "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n"
+              "1,0,3.5,0.001,256,6380.1,2.07,,,,train\n2,0,3.25,0.001,288,8386.1,1.9,,,,train\n"
+              "2,0,3.0,,900,,,20.1,0.25,,valid\n");
   const std::string svg = d.path("curves.svg");
   CHECK(dispatch({"plot", log, "-o", svg}) == 0);
   const std::string text = attn::testing::read_file(svg);

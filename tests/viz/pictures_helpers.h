@@ -30,8 +30,8 @@ inline std::vector<viz::sentence_pictures> sample_pictures() {
   const std::vector<std::string> src = {"<&\">", "▁b", "c'", "<eos>"}, tgt = {"x", "▁y", "<eos>"};
   std::vector<viz::sentence_pictures> s(2);
   s[0].sentence = 0;
-  s[0].maps = {make_map("decoder.layers.0.cross_attn", 0, tgt, src), make_map("decoder.layers.0.cross_attn", 1, tgt, src),
-               make_map("encoder.layers.1.attn", 0, src, src)};
+  s[0].maps = {make_map("decoder.layers.0.cross_attn", 0, tgt, src),
+               make_map("decoder.layers.0.cross_attn", 1, tgt, src), make_map("encoder.layers.1.attn", 0, src, src)};
   s[1].sentence = 3;
   s[1].maps = {make_map("decoder.layers.1.cross_attn", -1, {"p", "<eos>"}, {"a", "b", "c", "d", "<eos>"})};
   return s;

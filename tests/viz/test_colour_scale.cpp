@@ -9,7 +9,9 @@
 using namespace attn::viz;
 
 namespace {
-double luminance(rgb c) { return 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b; }
+double luminance(rgb c) {
+  return 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
+}
 }  // namespace
 
 TEST_CASE("viridis runs from dark purple to yellow, brighter all the way, clamped outside [0, 1]") {

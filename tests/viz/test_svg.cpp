@@ -11,9 +11,11 @@ using namespace attn::viz;
 
 TEST_CASE("xml_escape makes any token safe as text and in attributes") {
   CHECK(xml_escape("<&\">'") == "&lt;&amp;&quot;&gt;&#39;");
-  CHECK(xml_escape("▁word") == "▁word");          // UTF-8 kept
-  CHECK(xml_escape("a\x01" "b") == "a\\x01b");     // control characters XML forbids
-  CHECK(xml_escape("a\xff" "b") == "a\\xFFb");     // invalid UTF-8
+  CHECK(xml_escape("▁word") == "▁word");  // UTF-8 kept
+  CHECK(xml_escape("a\x01"
+                   "b") == "a\\x01b");  // control characters XML forbids
+  CHECK(xml_escape("a\xff"
+                   "b") == "a\\xFFb");                     // invalid UTF-8
   CHECK(xml_escape("\xef\xbf\xbe") == "\\xEF\\xBF\\xBE");  // U+FFFE, not a character in XML
   std::ostringstream svg;
   svg_begin(svg, 10, 10, "");

@@ -53,9 +53,11 @@ TEST_CASE("columns are found by name; a file without step, loss or split is refu
   const auto log = read("split,loss,step\ntrain,1.5,10\n");
   CHECK(log.metrics.at("train loss").step == std::vector<double>{10});
   CHECK(log.metrics.count("lr") == 0);
-  CHECK(error_of("a,b,c\n1,2,3\n") ==
-        "'run.csv' is not an attn training log: no 'step' column (attn train --log writes step,epoch,loss,lr,...,split)");
+  CHECK(
+      error_of("a,b,c\n1,2,3\n") ==
+      "'run.csv' is not an attn training log: no 'step' column (attn train --log writes step,epoch,loss,lr,...,split)");
   CHECK(error_of("step,loss\n1,2\n").find("no 'split' column") != std::string::npos);
   CHECK(error_of("") == "'run.csv' is not an attn training log: it is empty");
-  CHECK(error_of(std::string(header) + "1,0,abc,0.1,1,1,1,,,,train\n") == "'run.csv' line 2: loss 'abc' is not a number");
+  CHECK(error_of(std::string(header) + "1,0,abc,0.1,1,1,1,,,,train\n") ==
+        "'run.csv' line 2: loss 'abc' is not a number");
 }

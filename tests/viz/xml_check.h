@@ -16,8 +16,8 @@ inline std::string xml_problem(const std::string& xml) {
   if (std::system("command -v xmllint >/dev/null 2>&1") == 0)
     command = "xmllint --noout '" + file + "' 2>'" + report + "'";
   else if (std::system("command -v python3 >/dev/null 2>&1") == 0)
-    command = "python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' '" + file + "' 2>'" + report +
-              "'";
+    command =
+        "python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' '" + file + "' 2>'" + report + "'";
   else
     return "no parser";
   if (std::system(command.c_str()) == 0) return "";
