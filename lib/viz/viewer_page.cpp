@@ -340,8 +340,9 @@ Array.prototype.forEach.call($("views").children, function (b) {
 // #sentence=N&module=M&layer=L&head=H&view=V (any subset) chooses what is shown first.
 function readFragment() {
   location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
-    var eq = pair.indexOf("="), key = pair.slice(0, eq), value = decodeURIComponent(pair.slice(eq + 1));
+    var eq = pair.indexOf("="), key = pair.slice(0, eq), value;
     if (eq < 0) return;
+    try { value = decodeURIComponent(pair.slice(eq + 1)); } catch (e) { return; }  // a malformed link: ignored
     if (key === "sentence") {
       data.sentences.forEach(function (s, i) { if (String(s.sentence) === value) state.sentence = i; });
     } else if (key === "module") state.module = value;
