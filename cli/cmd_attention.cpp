@@ -1,5 +1,6 @@
 // attn attention -m CKPT < input > attn.csv: the model's attention weights as CSV, one row per
-// (sentence, attention module, head, query position, key position).
+// (sentence, attention module, head, query position, key position); or, with --format svg|html,
+// as pictures drawn from the same weights in memory (lib/viz: heatmap grids, a self-contained viewer).
 //
 // Input, one sentence per line:
 //   transformer / rnn   `source` (the target is the model's own greedy translation) or
@@ -20,6 +21,9 @@
 #include "models/task.h"
 #include "options.h"
 #include "progress.h"
+#include "viz/attention_pictures.h"
+#include "viz/heatmap_svg.h"
+#include "viz/viewer_html.h"
 
 namespace attn::cli {
 
@@ -27,8 +31,9 @@ namespace {
 
 struct attention_options {
   std::string checkpoint_path, input_path = "-", output_path = "-";
-  std::string layer = "all";  // all | N
-  std::string head = "all";   // all | mean | N
+  std::string layer = "all";   // all | N
+  std::string head = "all";    // all | mean | N
+  std::string format = "csv";  // csv | svg | html
   attend_options run;
 };
 
@@ -73,14 +78,17 @@ int cmd_attention(const args& argv) {
   attention_options o;
   command_line cl;
   cl.name = "attention";
-  cl.usage = "attn attention -m CKPT [options] [INPUT]    (INPUT or - : stdin; CSV on stdout)";
+  cl.usage = "attn attention -m CKPT [--format csv|svg|html] [-o FILE] [options] [INPUT]    (INPUT or - : stdin)";
   // clang-format off
   cl.options.add_options()
       ("model,m", po::value(&o.checkpoint_path)->required(), "checkpoint whose attention to dump")
       ("input", po::value(&o.input_path)->default_value("-"),
        "one sentence per line (- = stdin); transformer/rnn: `source` (attention while producing the "
        "greedy translation) or `source<TAB>target` (teacher-forced)")
-      ("output,o", po::value(&o.output_path)->default_value("-"), "where the CSV goes (- = stdout)")
+      ("output,o", po::value(&o.output_path)->default_value("-"), "where the dump goes (- = stdout), written atomically")
+      ("format", po::value(&o.format)->default_value("csv"),
+       "csv (one row per weight) | svg (a grid of heatmaps per sentence, viridis scale) | html (a self-contained "
+       "viewer: pick sentence, module, layer, head or mean; matrix and lines views)")
       ("kind", po::value(&o.run.kind)->default_value(""),
        "self | cross | all (default: cross for transformer/rnn, self for lm/classifier)")
       ("layer", po::value(&o.layer)->default_value("all"), "all, or one layer number (0-based)")
@@ -91,6 +99,8 @@ int cmd_attention(const args& argv) {
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (o.run.max_len == 1) throw usage_error("--max-len must be 0 (the model's max_len) or at least 2");  // before -o opens
+  if (o.format != "csv" && o.format != "svg" && o.format != "html")
+    throw usage_error("--format must be csv, svg or html, not '" + o.format + "'");
 
   refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
@@ -99,7 +109,17 @@ int cmd_attention(const args& argv) {
   output out(o.output_path);
   check_layout(o, m.net->config(), task_of(*m.net));
   lines_progress shown(cl.name, show_lines_progress(cl.quiet, o.output_path));
-  const attend_report r = attend(m, in.stream(), out.stream(), o.run, shown.callback());
+  attend_report r;
+  if (o.format == "csv") {
+    r = attend(m, in.stream(), out.stream(), o.run, shown.callback());
+  } else {  // pictures need a sentence's every map before drawing: collected, then written
+    viz::picture_collector maps;
+    r = attend_maps(m, in.stream(), o.run, maps.sink(), shown.callback());
+    if (o.format == "svg")
+      viz::write_heatmap_svg(maps.sentences(), out.stream());
+    else
+      viz::write_viewer_html(maps.sentences(), "attention of " + o.checkpoint_path, out.stream());
+  }
   shown.done();
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");
   out.close();

@@ -17,9 +17,10 @@ const std::vector<command>& commands() {
       {"train", cmd_train, "train a model (transformer, rnn, lm, classifier) and write a checkpoint"},
       {"finetune", cmd_finetune, "continue training a checkpoint on new data"},
       {"decode", cmd_decode, "translate or generate text with a checkpoint (greedy, beam, sampling)"},
-      {"attention", cmd_attention, "dump attention weights as CSV"},
+      {"attention", cmd_attention, "dump attention weights as CSV, SVG heatmaps or an HTML viewer"},
       {"eval", cmd_eval, "score hypotheses or a model: BLEU, perplexity, accuracy"},
       {"inspect", cmd_inspect, "print what a checkpoint holds"},
+      {"plot", cmd_plot, "draw training curves from attn train --log CSVs as SVG"},
   };
   return table;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that every folder under lib/ includes only the folders below it (docs/architecture.md):
 #
-#   core  <-  text, io, nn  <-  data, eval  <-  models  <-  decode, train
+#   core  <-  text, io, nn  <-  data, eval  <-  models  <-  decode, train  <-  viz
 #   core  <-  dist
 #
 # Reads every `#include "<folder>/..."` under lib/ and prints `file:line: <from> must not include
@@ -28,8 +28,9 @@ declare -A links=(
   [decode]="core models text"
   [train]="core data io models"
   [dist]="core"
+  [viz]="core decode text"
 )
-order=(core text io nn data eval models decode train dist)  # lowest first, for printing
+order=(core text io nn data eval models decode train dist viz)  # lowest first, for printing
 
 status=0
 fail() {

@@ -33,8 +33,8 @@ struct prepared {
 
 class dumper {
  public:
-  dumper(loaded_model& m, const attend_options& o, std::ostream& out)
-      : m_(m), o_(o), task_(task_of(*m.net)), out_(out) {
+  dumper(loaded_model& m, const attend_options& o, const head_map_sink& sink)
+      : m_(m), o_(o), task_(task_of(*m.net)), sink_(sink) {
     const model_config& c = m.net->config();
     max_len_ = o.max_len ? o.max_len : c.max_len;
     if (max_len_ < 2) throw error("an attention dump needs a max_len of at least 2");
@@ -44,7 +44,6 @@ class dumper {
     if (o.layer >= static_cast<long>(task_.attention_layers(c)) ||
         o.head >= static_cast<long>(task_.attention_heads(c)))
       throw error("layer " + std::to_string(o.layer) + " / head " + std::to_string(o.head) + " is past the model's");
-    out_ << "sentence,module,kind,layer,head,query_pos,query_token,key_pos,key_token,weight\n";
   }
 
   // Dumps one sentence. Memory is one sentence's: its forward pass and maps live on a tape of
@@ -129,50 +128,52 @@ class dumper {
     return p;
   }
 
-  // number: the 1-based input line; the CSV's sentence column is 0-based, as decode's n-best index.
+  // Gives the sink each selected head (or the mean) of map `a`. number: the 1-based input line;
+  // head_map::sentence is 0-based, as decode's n-best index.
   void write(const attention_map& a, const prepared& p, std::uint64_t number) {
-    const std::vector<std::string>& q_tokens = a.queries == sequence_side::source ? p.src : p.tgt_query;
-    const std::vector<std::string>& k_tokens = a.keys == sequence_side::source ? p.src : p.tgt_key;
+    head_map h;
+    h.sentence = number - 1;
+    h.module = a.module;
+    h.kind = a.kind;
+    h.layer = a.layer;
+    h.heads = a.heads;
+    h.query_tokens = a.queries == sequence_side::source ? &p.src : &p.tgt_query;
+    h.key_tokens = a.keys == sequence_side::source ? &p.src : &p.tgt_key;
     const std::size_t Tq = a.q_len, Tk = a.k_len;  // one item, no padding: every position is valid
-    const std::string prefix =
-        std::to_string(number - 1) + ',' + csv_field(a.module) + ',' + a.kind + ',' + std::to_string(a.layer) + ',';
-    const bool mean = o_.head_mean;
-    char number_text[32];
-    for (std::size_t h = 0; h < a.heads; ++h) {
-      if (mean && h > 0) break;
-      if (!mean && o_.head >= 0 && h != static_cast<std::size_t>(o_.head)) continue;
-      for (std::size_t q = 0; q < Tq; ++q) {
+    if (h.query_tokens->size() != Tq || h.key_tokens->size() != Tk)
+      throw error("attention map " + a.module + " does not match the sentence's lengths");
+    h.weights.assign(Tq * Tk, 0.0f);  // [Tq, Tk]
+    if (o_.head_mean) {
+      h.head = -1;
+      for (std::size_t q = 0; q < Tq; ++q)
         for (std::size_t k = 0; k < Tk; ++k) {
           float w = 0;
-          if (mean) {
-            for (std::size_t g = 0; g < a.heads; ++g) w += a.weights(g * Tq + q, k);  // weights [H*Tq, Tk]
-            w /= static_cast<float>(a.heads);
-          } else {
-            w = a.weights(h * Tq + q, k);
-          }
-          std::snprintf(number_text, sizeof number_text, "%.6g", static_cast<double>(w));
-          out_ << prefix << (mean ? std::string("mean") : std::to_string(h)) << ',' << q << ','
-               << csv_field(q_tokens.at(q)) << ',' << k << ',' << csv_field(k_tokens.at(k)) << ',' << number_text
-               << '\n';
+          for (std::size_t g = 0; g < a.heads; ++g) w += a.weights(g * Tq + q, k);  // weights [H*Tq, Tk]
+          h.weights[q * Tk + k] = w / static_cast<float>(a.heads);
         }
-      }
+      sink_(h);
+      return;
+    }
+    for (std::size_t head = 0; head < a.heads; ++head) {
+      if (o_.head >= 0 && head != static_cast<std::size_t>(o_.head)) continue;
+      h.head = static_cast<long>(head);
+      for (std::size_t q = 0; q < Tq; ++q)
+        for (std::size_t k = 0; k < Tk; ++k) h.weights[q * Tk + k] = a.weights(head * Tq + q, k);
+      sink_(h);
     }
   }
 
   loaded_model& m_;
   const attend_options& o_;
   const task& task_;
-  std::ostream& out_;
+  const head_map_sink& sink_;
   std::string kind_;
   std::size_t max_len_ = 0, cut_ = 0;
   available_memory budget_ = memory_available();  // taken once the model exists, not per line
 };
 
-}  // namespace
-
-attend_report attend(loaded_model& m, std::istream& in, std::ostream& out, const attend_options& o,
-                     const line_progress& progress) {
-  dumper d(m, o, out);
+// Runs the dumper over every line of `in` (a trailing '\r' dropped).
+attend_report dump_lines(dumper& d, std::istream& in, const line_progress& progress) {
   attend_report r;
   std::string line;
   while (std::getline(in, line)) {
@@ -182,6 +183,34 @@ attend_report attend(loaded_model& m, std::istream& in, std::ostream& out, const
   }
   r.cut = d.cut();
   return r;
+}
+
+}  // namespace
+
+attend_report attend_maps(loaded_model& m, std::istream& in, const attend_options& o, const head_map_sink& sink,
+                          const line_progress& progress) {
+  dumper d(m, o, sink);
+  return dump_lines(d, in, progress);
+}
+
+attend_report attend(loaded_model& m, std::istream& in, std::ostream& out, const attend_options& o,
+                     const line_progress& progress) {
+  char number[32];
+  const head_map_sink rows = [&](const head_map& h) {
+    const std::string prefix = std::to_string(h.sentence) + ',' + csv_field(h.module) + ',' + h.kind + ',' +
+                               std::to_string(h.layer) + ',' +
+                               (h.head < 0 ? std::string("mean") : std::to_string(h.head)) + ',';
+    for (std::size_t q = 0; q < h.queries(); ++q) {
+      const std::string query = ',' + csv_field((*h.query_tokens)[q]) + ',';
+      for (std::size_t k = 0; k < h.keys(); ++k) {
+        std::snprintf(number, sizeof number, "%.6g", static_cast<double>(h.at(q, k)));
+        out << prefix << q << query << k << ',' << csv_field((*h.key_tokens)[k]) << ',' << number << '\n';
+      }
+    }
+  };
+  dumper d(m, o, rows);  // checks the options against the model before the header goes out
+  out << "sentence,module,kind,layer,head,query_pos,query_token,key_pos,key_token,weight\n";
+  return dump_lines(d, in, progress);
 }
 
 }  // namespace attn

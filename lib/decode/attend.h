@@ -9,9 +9,11 @@
 // Sentences stream: each one's rows are written before the next is read, so memory is one
 // sentence's, and a sentence whose maps would not fit in memory is refused with the estimate.
 #include <cstddef>
+#include <functional>
 #include <istream>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "decode/line_progress.h"
 #include "models/loaded_model.h"
@@ -31,6 +33,25 @@ struct attend_report {
   std::size_t cut = 0;    // sequences cut to max_len (a seq2seq line counts its source and its target)
 };
 
+// One selected map of one sentence as the dump writes it: one head (or the mean over heads) of
+// one attention module. Valid only during the sink call that receives it.
+struct head_map {
+  std::size_t sentence = 0;  // 0-based input line
+  std::string module, kind;  // as attention_map's: "decoder.layers.1.cross_attn", "cross"
+  std::size_t layer = 0;
+  long head = 0;  // 0-based head, or -1 for the mean over heads (--head mean)
+  std::size_t heads = 1;                                 // the module's head count H
+  const std::vector<std::string>* query_tokens = nullptr;  // Tq pieces, escaped as `attn tokenize --pieces`
+  const std::vector<std::string>* key_tokens = nullptr;    // Tk pieces
+  std::vector<float> weights;                            // [Tq, Tk], row q = query q's distribution over the keys
+  std::size_t queries() const { return query_tokens->size(); }
+  std::size_t keys() const { return key_tokens->size(); }
+  float at(std::size_t q, std::size_t k) const { return weights[q * keys() + k]; }
+};
+
+// Receives the maps in dump order: sentence, module (the model's order), head.
+using head_map_sink = std::function<void(const head_map&)>;
+
 // A CSV field: quoted (with "" for ") when it holds a comma, quote or line break.
 std::string csv_field(const std::string& s);
 
@@ -41,5 +62,10 @@ std::string csv_field(const std::string& s);
 // lacks, a layer or head past its own, max_len 1).
 attend_report attend(loaded_model& m, std::istream& in, std::ostream& out, const attend_options& o,
                      const line_progress& progress = {});
+
+// The same maps as attend() writes, given to `sink` one (sentence, module, head) at a time instead
+// of written as CSV (for pictures: lib/viz). Same input, options and errors as attend().
+attend_report attend_maps(loaded_model& m, std::istream& in, const attend_options& o, const head_map_sink& sink,
+                          const line_progress& progress = {});
 
 }  // namespace attn

@@ -141,3 +141,36 @@ TEST_CASE("csv_field quotes commas, quotes and line breaks") {
   CHECK(csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
   CHECK(csv_field("a\nb") == "\"a\nb\"");
 }
+
+TEST_CASE("attend_maps gives the CSV's weights one (sentence, module, head) at a time, in the CSV's order") {
+  loaded_model m = random_model("transformer");
+  attend_options o;
+  o.kind = "all";
+  const auto csv = rows(m, "abc\tde\nfg\tab\n", o);
+  std::istringstream in("abc\tde\nfg\tab\n");
+  std::vector<std::string> flat;  // the maps written out as the CSV's fields, to compare
+  std::size_t maps = 0;
+  const attend_report r = attend_maps(m, in, o, [&](const head_map& h) {
+    ++maps;
+    REQUIRE(h.weights.size() == h.queries() * h.keys());
+    for (std::size_t q = 0; q < h.queries(); ++q) {
+      double sum = 0;
+      for (std::size_t k = 0; k < h.keys(); ++k) {
+        sum += h.at(q, k);
+        flat.push_back(std::to_string(h.sentence) + ',' + h.module + ',' + std::to_string(h.head) + ',' +
+                       std::to_string(q) + ',' + (*h.query_tokens)[q] + ',' + std::to_string(k) + ',' +
+                       (*h.key_tokens)[k]);
+      }
+      CHECK(sum == doctest::Approx(1.0).epsilon(1e-4));
+    }
+  });
+  CHECK(r.lines == 2);
+  CHECK(maps == 2 * 3 * 2 * 2);  // 2 sentences x 3 modules per layer x 2 layers x 2 heads
+  REQUIRE(flat.size() == csv.size());
+  for (std::size_t i = 0; i < csv.size(); ++i)
+    CHECK(flat[i] == csv[i][0] + ',' + csv[i][1] + ',' + csv[i][4] + ',' + csv[i][5] + ',' + csv[i][6] + ',' +
+                         csv[i][7] + ',' + csv[i][8]);
+  o.head_mean = true;
+  std::istringstream again("abc\tde\n");
+  attend_maps(m, again, o, [&](const head_map& h) { CHECK(h.head == -1); });
+}
