@@ -67,8 +67,8 @@ struct geometry {
   float alpha;
 };
 
-// Scores of query block [i0, i0+br) against key tile [j0, j0+bc) into S [br, bc]:
-// S = α·Q_i K_jᵀ. Returns nothing; the caller masks.
+// Scores of query block [i0, i0+br) against key tile [j0, j0+bc), unmasked:
+// S [br,bc] = α·Q_i [br,dh] · K_jᵀ [dh,bc].
 void scores(const geometry& g, const head& x, std::size_t i0, std::size_t br, std::size_t j0, std::size_t bc,
             float* S) {
   gemm(false, true, br, bc, g.dh, g.alpha, x.Q + i0 * g.ldq, g.ldq, x.K + j0 * g.ldq, g.ldq, 0.0f, S, bc);

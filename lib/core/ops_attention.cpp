@@ -1,6 +1,7 @@
 // Attention: multi-head dot-product, additive (Bahdanau), and rotary position embedding.
 // Heads and batch items are addressed through pointer offsets and leading dimensions; every
-// product is one gemm() per (batch item, head), spread over the thread pool.
+// product is one gemm() per (batch item, head), spread over the thread pool. Dot-product
+// attention without weights to return goes tiled from 128 keys on (flash_attention.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
