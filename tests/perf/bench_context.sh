@@ -48,13 +48,18 @@ for T in 128 512 1024; do
     -e '/^# inference/,$d' "$torch_lm" >"$tmp/torch_lm_$T.py"
   : >"$tmp/attn_tps" && : >"$tmp/torch_tps" && : >"$tmp/attn_mb" && : >"$tmp/torch_mb"
   for _ in $(seq "$rounds"); do
-    /usr/bin/time -v "$bench" "$T" "$B" "$steps" 2 >"$tmp/attn.out" 2>"$tmp/attn.time"
+    /usr/bin/time -v "$bench" "$T" "$B" "$steps" 2 >"$tmp/attn.out" 2>"$tmp/attn.time" ||
+      { echo "bench_context: attn_bench_context failed at context $T:" >&2; cat "$tmp/attn.time" >&2; exit 1; }
     sed -n 's/.*tokens\/s \([0-9.]*\).*/\1/p' "$tmp/attn.out" >>"$tmp/attn_tps"
     sed -n 's/.* loss \([0-9.]*\).*/\1/p' "$tmp/attn.out" >"$tmp/attn_loss"
     peak_mb "$tmp/attn.time" >>"$tmp/attn_mb" && echo >>"$tmp/attn_mb"
-    /usr/bin/time -v $python "$tmp/torch_lm_$T.py" >"$tmp/torch.out" 2>"$tmp/torch.time"
+    /usr/bin/time -v $python "$tmp/torch_lm_$T.py" >"$tmp/torch.out" 2>"$tmp/torch.time" ||
+      { echo "bench_context: the PyTorch reference failed at context $T:" >&2; cat "$tmp/torch.time" >&2; exit 1; }
     sed -n 's/.*tokens\/s=\([0-9.]*\).*/\1/p' "$tmp/torch.out" >>"$tmp/torch_tps"
     peak_mb "$tmp/torch.time" >>"$tmp/torch_mb" && echo >>"$tmp/torch_mb"
+  done
+  for f in attn_tps torch_tps; do
+    [ -s "$tmp/$f" ] || { echo "bench_context: no tokens/s in the output at context $T ($f)" >&2; exit 1; }
   done
   a_tps=$(median <"$tmp/attn_tps"); t_tps=$(median <"$tmp/torch_tps")
   a_mb=$(median <"$tmp/attn_mb"); t_mb=$(median <"$tmp/torch_mb")
