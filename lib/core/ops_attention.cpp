@@ -1,11 +1,14 @@
 // Attention: multi-head dot-product, additive (Bahdanau), and rotary position embedding.
 // Heads and batch items are addressed through pointer offsets and leading dimensions; every
-// product is one gemm() per (batch item, head), spread over the thread pool.
+// product is one gemm() per (batch item, head), spread over the thread pool. Dot-product
+// attention without weights to return goes tiled from 128 keys on (flash_attention.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "core/attention_layout.h"
 #include "core/blas.h"
+#include "core/flash_attention.h"
 #include "core/kernels.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
@@ -13,84 +16,22 @@
 
 namespace attn {
 
+using detail::check_kv_rows;
+using detail::item_rows;
+using detail::key_lengths;
+using detail::key_limit;
+using detail::kv_item;
 using detail::shape_of;
+using detail::shares_items;
+using detail::work_grain;
 
 namespace {
-
-// Valid keys per batch item (padding), checked against the shape.
-std::vector<std::int32_t>& key_lengths(const char* op, tape& t, const attention_shape& s) {
-  if (!(s.k_lengths.empty() || s.k_lengths.size() == s.batch))
-    detail::fail(op, std::to_string(s.k_lengths.size()) + " key lengths for a batch of " + std::to_string(s.batch));
-  std::vector<std::int32_t>& len = t.scratch_ints(s.batch);
-  for (std::size_t b = 0; b < s.batch; ++b) {
-    const std::int32_t L = s.k_lengths.empty() ? static_cast<std::int32_t>(s.k_len) : s.k_lengths[b];
-    if (!(L >= 0 && static_cast<std::size_t>(L) <= s.k_len))
-      detail::fail(op, "key length " + std::to_string(L) + " outside [0," + std::to_string(s.k_len) + "]");
-    len[b] = L;
-  }
-  return len;
-}
-
-// Rows from one K/V item to the next: s.k_item_rows, or k_len by default.
-std::size_t item_rows(const char* op, const attention_shape& s) {
-  const std::size_t R = s.k_item_rows == 0 ? s.k_len : s.k_item_rows;
-  if (R < s.k_len)
-    detail::fail(op, "k_item_rows " + std::to_string(R) + " is less than k_len " + std::to_string(s.k_len));
-  return R;
-}
-
-// Checks that k and v hold whole K/V items of R rows: B of them without s.k_items, else at least
-// one more than the largest item read. `what` names k and v with their shapes.
-void check_kv_rows(const char* op, const attention_shape& s, std::size_t R, std::size_t k_rows, std::size_t v_rows,
-                   const std::string& what) {
-  if (s.k_items.empty()) {
-    if (!(k_rows == s.batch * R && v_rows == s.batch * R))
-      detail::fail(op, what + " need batch*" + (R == s.k_len ? "k_len" : "k_item_rows") + " = " +
-                           std::to_string(s.batch * R) + " rows");
-    return;
-  }
-  if (s.k_items.size() != s.batch)
-    detail::fail(op, std::to_string(s.k_items.size()) + " K/V items for a batch of " + std::to_string(s.batch));
-  const std::size_t n = R == 0 ? 0 : k_rows / R;
-  if (!(k_rows == v_rows && n * R == k_rows))
-    detail::fail(op, what + " need equal rows, whole items of k_item_rows = " + std::to_string(R));
-  for (const std::int32_t i : s.k_items)
-    if (!(i >= 0 && static_cast<std::size_t>(i) < n))
-      detail::fail(op, "K/V item " + std::to_string(i) + " outside the " + std::to_string(n) + " items of " + what);
-}
-
-// The K/V item of batch item b.
-inline std::size_t kv_item(const attention_shape& s, std::size_t b) {
-  return s.k_items.empty() ? b : static_cast<std::size_t>(s.k_items[b]);
-}
-
-// Whether some K/V item is read by several batch items (their gradients then add into the same
-// rows, so the backward pass runs serially).
-bool shares_items(const attention_shape& s) {
-  std::vector<std::int32_t> sorted = s.k_items;
-  std::sort(sorted.begin(), sorted.end());
-  return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
-}
-
-// Query t sees keys [0, limit): the first nk (padding), and with a causal mask only keys
-// j <= t + (Tk - Tq), so that a query block at the end of a KV cache sees its own past.
-inline std::size_t key_limit(std::size_t t, std::size_t nk, const attention_shape& s) {
-  if (!s.causal) return nk;
-  const long lim = static_cast<long>(t) + static_cast<long>(s.k_len) - static_cast<long>(s.q_len) + 1;
-  return lim <= 0 ? 0 : std::min(nk, static_cast<std::size_t>(lim));
-}
 
 // Per-thread buffers of r rows each, sized at forward time; grows only if set_threads() raised
 // the thread count between forward and backward.
 void grow_per_thread(matrix& m, std::size_t r, std::size_t c) {
   const std::size_t need = static_cast<std::size_t>(threads()) * r;
   if (rows(m) < need) m = matrix::from_shape({need, c});
-}
-
-// Items per parallel chunk so that a chunk holds at least ~256k flops: waking a pool thread
-// costs microseconds, more than a decoding step's per-head products.
-std::size_t work_grain(std::size_t flops_per_item) {
-  return std::max<std::size_t>(1, (std::size_t{1} << 18) / std::max<std::size_t>(flops_per_item, 1));
 }
 
 void keep_weights(attention_weights* keep, const matrix& w) {
@@ -101,21 +42,18 @@ void keep_weights(attention_weights* keep, const matrix& w) {
 
 }  // namespace
 
-// q [B*Tq, H*dh], k [B*Tk, H*dh], v [B*Tk, H*dv] -> [B*Tq, H*dv]; keeps weights P [B*H*Tq, Tk]
 var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep) {
+  if (!keep && flash_attention_pays(s)) return detail::flash_attention("attention", q, k, v, s, sc, flash_tiles{});
+  return detail::untiled_attention(q, k, v, s, sc, keep);
+}
+
+// q [B*Tq, H*dh], k [B*Tk, H*dh], v [B*Tk, H*dv] -> [B*Tq, H*dv]; keeps weights P [B*H*Tq, Tk]
+var detail::untiled_attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep) {
   tape& t = detail::tape_of("attention", {q, k, v});
-  const std::size_t B = s.batch, Tq = s.q_len, Tk = s.k_len, H = s.heads;
-  if (!(H > 0 && q.cols() % H == 0 && v.cols() % H == 0))
-    detail::fail("attention", "q " + shape_of(q) + " and v " + shape_of(v) + " columns must divide into " +
-                                  std::to_string(H) + " heads");
-  if (q.rows() != B * Tq)
-    detail::fail("attention", "q is " + shape_of(q) + " but batch*q_len = " + std::to_string(B * Tq));
-  const std::size_t R = item_rows("attention", s);
-  check_kv_rows("attention", s, R, k.rows(), v.rows(), "k " + shape_of(k) + " and v " + shape_of(v));
-  if (k.cols() != q.cols()) detail::fail("attention", "q is " + shape_of(q) + " but k is " + shape_of(k));
-  const std::size_t dh = q.cols() / H, dv = v.cols() / H;
+  const detail::dot_attention_dims d = detail::check_dot_attention("attention", q, k, v, s, sc);
+  const std::size_t B = d.B, Tq = d.Tq, Tk = d.Tk, H = d.H, R = d.R, dh = d.dh, dv = d.dv;
   const std::size_t ldq = H * dh, ldv = H * dv;
-  const float alpha = sc == scoring::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dh)) : 1.0f;
+  const float alpha = d.alpha;
   const std::vector<std::int32_t>& len = key_lengths("attention", t, s);
 
   var out = t.make(B * Tq, ldv, q.needs_grad() || k.needs_grad() || v.needs_grad());

@@ -60,7 +60,11 @@ TEST_CASE("ops give identical values and gradients with 1 and 2 threads (paralle
     ps.zero_grad();
     tape t;
     rng drop(3);
-    var a = attention(t.param(q), t.param(k), t.param(v), {B, T, T, H, true, lengths}, scoring::scaled_dot);
+    // without weights to return at T = 128 the tiled path (flash_attention.h), with them the untiled one
+    attention_weights keep;
+    const attention_shape s{B, T, T, H, true, lengths};
+    var a = add(attention(t.param(q), t.param(k), t.param(v), s, scoring::scaled_dot),
+                attention(t.param(v), t.param(q), t.param(k), s, scoring::scaled_dot, &keep));
     var b = additive_attention(t.param(q), t.param(kp), t.param(sv), t.param(v), {B, T, T, 1, false, lengths});
     var y = layer_norm(add(a, b), t.param(g), var{});
     var h = dropout(gelu(concat_cols({y, y, y, y})), 0.2f, drop);

@@ -1,0 +1,112 @@
+#pragma once
+// Internal to the attention ops (ops_attention.cpp, flash_attention.cpp): checks of an
+// attention_shape against its inputs, and where a batch item's keys are and which it may see.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/ops_util.h"
+
+namespace attn::detail {
+
+// Valid keys per batch item (padding), checked against the shape.
+inline std::vector<std::int32_t>& key_lengths(const char* op, tape& t, const attention_shape& s) {
+  if (!(s.k_lengths.empty() || s.k_lengths.size() == s.batch))
+    fail(op, std::to_string(s.k_lengths.size()) + " key lengths for a batch of " + std::to_string(s.batch));
+  std::vector<std::int32_t>& len = t.scratch_ints(s.batch);
+  for (std::size_t b = 0; b < s.batch; ++b) {
+    const std::int32_t L = s.k_lengths.empty() ? static_cast<std::int32_t>(s.k_len) : s.k_lengths[b];
+    if (!(L >= 0 && static_cast<std::size_t>(L) <= s.k_len))
+      fail(op, "key length " + std::to_string(L) + " outside [0," + std::to_string(s.k_len) + "]");
+    len[b] = L;
+  }
+  return len;
+}
+
+// Rows from one K/V item to the next: s.k_item_rows, or k_len by default.
+inline std::size_t item_rows(const char* op, const attention_shape& s) {
+  const std::size_t R = s.k_item_rows == 0 ? s.k_len : s.k_item_rows;
+  if (R < s.k_len) fail(op, "k_item_rows " + std::to_string(R) + " is less than k_len " + std::to_string(s.k_len));
+  return R;
+}
+
+// Checks that k and v hold whole K/V items of R rows: B of them without s.k_items, else at least
+// one more than the largest item read. `what` names k and v with their shapes.
+inline void check_kv_rows(const char* op, const attention_shape& s, std::size_t R, std::size_t k_rows,
+                          std::size_t v_rows, const std::string& what) {
+  if (s.k_items.empty()) {
+    if (!(k_rows == s.batch * R && v_rows == s.batch * R))
+      fail(op, what + " need batch*" + (R == s.k_len ? "k_len" : "k_item_rows") + " = " +
+                   std::to_string(s.batch * R) + " rows");
+    return;
+  }
+  if (s.k_items.size() != s.batch)
+    fail(op, std::to_string(s.k_items.size()) + " K/V items for a batch of " + std::to_string(s.batch));
+  const std::size_t n = R == 0 ? 0 : k_rows / R;
+  if (!(k_rows == v_rows && n * R == k_rows))
+    fail(op, what + " need equal rows, whole items of k_item_rows = " + std::to_string(R));
+  for (const std::int32_t i : s.k_items)
+    if (!(i >= 0 && static_cast<std::size_t>(i) < n))
+      fail(op, "K/V item " + std::to_string(i) + " outside the " + std::to_string(n) + " items of " + what);
+}
+
+// The K/V item of batch item b.
+inline std::size_t kv_item(const attention_shape& s, std::size_t b) {
+  return s.k_items.empty() ? b : static_cast<std::size_t>(s.k_items[b]);
+}
+
+// Whether some K/V item is read by several batch items (their gradients then add into the same
+// rows, so the backward pass runs serially).
+inline bool shares_items(const attention_shape& s) {
+  std::vector<std::int32_t> sorted = s.k_items;
+  std::sort(sorted.begin(), sorted.end());
+  return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+}
+
+// Query t sees keys [0, limit): the first nk (padding), and with a causal mask only keys
+// j <= t + (Tk - Tq), so that a query block at the end of a KV cache sees its own past.
+// Non-decreasing in t.
+inline std::size_t key_limit(std::size_t t, std::size_t nk, const attention_shape& s) {
+  if (!s.causal) return nk;
+  const long lim = static_cast<long>(t) + static_cast<long>(s.k_len) - static_cast<long>(s.q_len) + 1;
+  return lim <= 0 ? 0 : std::min(nk, static_cast<std::size_t>(lim));
+}
+
+// Items per parallel chunk so that a chunk holds at least ~256k flops: waking a pool thread
+// costs microseconds, more than a decoding step's per-head products.
+inline std::size_t work_grain(std::size_t flops_per_item) {
+  return std::max<std::size_t>(1, (std::size_t{1} << 18) / std::max<std::size_t>(flops_per_item, 1));
+}
+
+// The sizes of a dot-product attention: q [B*Tq, H*dh], k [n*R, H*dh], v [n*R, H*dv].
+struct dot_attention_dims {
+  std::size_t B, Tq, Tk, H, dh, dv, R;
+  float alpha;  // the score scale: 1/√dh for scaled_dot, else 1
+};
+
+// Checks q, k, v against s for the op `op` (throws naming it and the shapes).
+inline dot_attention_dims check_dot_attention(const char* op, const var& q, const var& k, const var& v,
+                                              const attention_shape& s, scoring sc) {
+  const std::size_t B = s.batch, Tq = s.q_len, Tk = s.k_len, H = s.heads;
+  if (!(H > 0 && q.cols() % H == 0 && v.cols() % H == 0))
+    fail(op, "q " + shape_of(q) + " and v " + shape_of(v) + " columns must divide into " + std::to_string(H) +
+                 " heads");
+  if (q.rows() != B * Tq) fail(op, "q is " + shape_of(q) + " but batch*q_len = " + std::to_string(B * Tq));
+  const std::size_t R = item_rows(op, s);
+  check_kv_rows(op, s, R, k.rows(), v.rows(), "k " + shape_of(k) + " and v " + shape_of(v));
+  if (k.cols() != q.cols()) fail(op, "q is " + shape_of(q) + " but k is " + shape_of(k));
+  const std::size_t dh = q.cols() / H, dv = v.cols() / H;
+  const float alpha = sc == scoring::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dh)) : 1.0f;
+  return {B, Tq, Tk, H, dh, dv, R, alpha};
+}
+
+// attention() as it was before flash_attention(): one pair of products per (batch item, head)
+// over the whole [Tq, Tk] score matrix, whose weights it keeps for the backward pass (and for
+// `keep`). attention() takes it when weights are asked for or flash_attention_pays() is false;
+// benchmarks call it to compare.
+var untiled_attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep);
+
+}  // namespace attn::detail
