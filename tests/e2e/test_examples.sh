@@ -40,7 +40,7 @@ run_example() {  # run_example NAME FILE...
     say_fail "$name: run.sh failed: $(tail -3 "$tmp/$name.log")"; return
   fi
   for f in "$@"; do [ -s "$out/$f" ] || say_fail "$name: $f missing or empty"; done
-  for f in attention.svg; do check_svg "$out/$f" attention || say_fail "$name: $f does not parse as attention maps"; done
+  for f in attention.svg $([ "$name" = classifier ] && echo lang-attention.svg); do check_svg "$out/$f" attention || say_fail "$name: $f does not parse as attention maps"; done
   check_svg "$out/curves.svg" curves || say_fail "$name: curves.svg does not parse as curves"
   if [ -s "$out/attention.html" ]; then
     grep -q '<script' "$out/attention.html" || say_fail "$name: attention.html has no script"
@@ -60,7 +60,7 @@ run_example language-model model.ckpt train.log.csv scores.txt prompts.txt atten
 grep -q 'bits/byte = ' "$tmp/language-model/scores.txt" 2>/dev/null || say_fail "language-model: no bits/byte in scores.txt"
 [ "$(wc -l <"$tmp/language-model/sampled.txt")" = 2 ] || say_fail "language-model: expected 2 sampled continuations"
 
-run_example classifier model.ckpt train.log.csv predicted.labels scores.txt attention.html
+run_example classifier model.ckpt sentiment.log.csv lang.log.csv lang-predicted.labels predicted.labels scores.txt attention.html
 grep -Eq '^accuracy = [0-9.]+ \([0-9]+/200\)' "$tmp/classifier/scores.txt" 2>/dev/null ||
   say_fail "classifier: no accuracy over 200 labels in scores.txt"
 bad=$(grep -cvE '^(positive|negative)$' "$tmp/classifier/predicted.labels")
