@@ -42,6 +42,7 @@ printf 'the film was very good\nthis was a sad day\n' > "$out/short.txt"
 "$attn" attention -m "$out/model.ckpt" --layer 1 --head mean --format svg -o "$out/attention.svg" "$out/short.txt"
 "$attn" attention -m "$out/model.ckpt" --format html -o "$out/attention.html" "$out/short.txt"
 
+lang_start=$(date +%s)
 echo "== 5. language identification: en vs fr lines derived from $data/en-fr.tsv (BPE vocabulary built by train)" >&2
 awk -F'\t' -v out="$out" '{ line = (NR % 2 ? "en\t" $1 : "fr\t" $2) }
   NR % 40 == 0 || NR % 40 == 21 { print line > (out "/lang-valid.tsv"); next } { print line > (out "/lang-train.tsv") }' "$data/en-fr.tsv"
@@ -50,6 +51,7 @@ rm -f "$out/lang.log.csv"
   --layers 2 --d-model 64 --heads 4 --ff 256 --dropout 0.1 --batch-size 32 --max-len 64 \
   --lr 0.002 --schedule cosine --warmup 50 \
   --steps "$steps" --valid-every "$every" --log-every "$every" --log "$out/lang.log.csv" -o "$out/lang.ckpt"
+lang_trained=$(date +%s)
 cut -f2 "$out/lang-valid.tsv" > "$out/lang-valid.text"
 cut -f1 "$out/lang-valid.tsv" > "$out/lang-valid.labels"
 "$attn" decode -m "$out/lang.ckpt" "$out/lang-valid.text" > "$out/lang-predicted.labels"
@@ -60,5 +62,5 @@ printf 'Open the file\nOuvrir le fichier\n' > "$out/lang-short.txt"
 "$attn" attention -m "$out/lang.ckpt" --layer 1 --head mean --format svg -o "$out/lang-attention.svg" "$out/lang-short.txt"
 "$attn" plot "$out/sentiment.log.csv" "$out/lang.log.csv" -o "$out/curves.svg"
 end=$(date +%s)
-echo "training $((trained - start)) s, total $((end - start)) s; load: $(uptime | sed 's/.*load average: //')" | tee "$out/time.txt"
+echo "sentiment training $((trained - start)) s, language training $((lang_trained - lang_start)) s, total $((end - start)) s; load: $(uptime | sed 's/.*load average: //')" | tee "$out/time.txt"
 ls "$out" >&2
