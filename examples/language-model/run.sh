@@ -11,7 +11,7 @@ attn=${1:-$repo/build/attn}
 out=${2:-$repo/out/language-model}
 data=$repo/examples/data
 [ -x "$attn" ] || { echo "run.sh: no attn binary at $attn (build it, or pass its path)" >&2; exit 2; }
-if [ "${ATTN_QUICK:-0}" = 1 ]; then steps=4 every=2 vsize=300; else steps=1200 every=200 vsize=1000; fi
+if [ "${ATTN_QUICK:-0}" = 1 ]; then steps=4 every=2 vsize=300; else steps=500 every=100 vsize=1000; fi
 mkdir -p "$out"
 start=$(date +%s)
 
