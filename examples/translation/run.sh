@@ -11,7 +11,7 @@ attn=${1:-$repo/build/attn}
 out=${2:-$repo/out/translation}
 data=$repo/examples/data
 [ -x "$attn" ] || { echo "run.sh: no attn binary at $attn (build it, or pass its path)" >&2; exit 2; }
-if [ "${ATTN_QUICK:-0}" = 1 ]; then steps=4 every=2 vsize=300 nval=20; else steps=1500 every=250 vsize=2000 nval=200; fi
+if [ "${ATTN_QUICK:-0}" = 1 ]; then steps=4 every=2 vsize=300 nval=20; else steps=1200 every=200 vsize=2000 nval=200; fi
 mkdir -p "$out"
 start=$(date +%s)
 
