@@ -20,6 +20,7 @@ const std::vector<command>& commands() {
       {"attention", cmd_attention, "dump attention weights as CSV"},
       {"eval", cmd_eval, "score hypotheses or a model: BLEU, perplexity, accuracy"},
       {"inspect", cmd_inspect, "print what a checkpoint holds"},
+      {"merge", cmd_merge, "fold a LoRA adapter into its base: a plain checkpoint"},
   };
   return table;
 }
