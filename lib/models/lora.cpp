@@ -1,7 +1,7 @@
 #include "models/lora.h"
 
 #include <cmath>
-#include <cstring>
+#include <cstdio>
 #include <sstream>
 
 #include "core/blas.h"
