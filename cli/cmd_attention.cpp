@@ -30,6 +30,7 @@ namespace attn::cli {
 namespace {
 
 struct attention_options {
+  std::string base_path;  // --base: a LoRA adapter's base (default: the path it stores)
   std::string checkpoint_path, input_path = "-", output_path = "-";
   std::string layer = "all";   // all | N
   std::string head = "all";    // all | mean | N
@@ -82,6 +83,7 @@ int cmd_attention(const args& argv) {
   // clang-format off
   cl.options.add_options()
       ("model,m", po::value(&o.checkpoint_path)->required(), "checkpoint whose attention to dump")
+      ("base", po::value(&o.base_path), "a LoRA adapter checkpoint's base (default: the path the adapter stores)")
       ("input", po::value(&o.input_path)->default_value("-"),
        "one sentence per line (- = stdin); transformer/rnn: `source` (attention while producing the "
        "greedy translation) or `source<TAB>target` (teacher-forced)")
@@ -104,7 +106,7 @@ int cmd_attention(const args& argv) {
 
   refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
-  loaded_model m = load_model(c, o.checkpoint_path);
+  loaded_model m = load_model(c, o.checkpoint_path, o.base_path);
   input in(o.input_path);
   output out(o.output_path);
   check_layout(o, m.net->config(), task_of(*m.net));

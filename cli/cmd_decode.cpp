@@ -24,6 +24,7 @@ namespace attn::cli {
 namespace {
 
 struct decode_options {
+  std::string base_path;  // --base: a LoRA adapter's base (default: the path it stores)
   std::string checkpoint_path, input_path = "-", output_path = "-";
   std::string alignment;      // "" (off), hard or soft
   long alignment_layer = -1;  // -1: not given (the last layer)
@@ -97,6 +98,7 @@ int cmd_decode(const args& argv) {
   // clang-format off
   cl.options.add_options()
       ("model,m", po::value(&o.checkpoint_path)->required(), "checkpoint to decode with")
+      ("base", po::value(&o.base_path), "a LoRA adapter checkpoint's base (default: the path the adapter stores)")
       ("input", po::value(&o.input_path)->default_value("-"), "source text, one sentence per line (- = stdin)")
       ("output,o", po::value(&o.output_path)->default_value("-"), "where hypotheses go (- = stdout)")
       ("max-len", po::value(&o.run.max_len)->default_value(0), "longest output in tokens (0 = the model's max_len)")
@@ -131,7 +133,7 @@ int cmd_decode(const args& argv) {
 
   refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
-  loaded_model lm = load_model(c, o.checkpoint_path);
+  loaded_model lm = load_model(c, o.checkpoint_path, o.base_path);
   const model_config& cfg = lm.net->config();
   const task& use = task_of(*lm.net);
   const std::size_t hyp_len = o.run.max_len ? o.run.max_len : cfg.max_len;

@@ -39,6 +39,7 @@ struct eval_options {
   std::vector<std::string> metrics;  // bleu, chrf, accuracy: in the order asked, once each
   bool lowercase = false;
   // Model mode.
+  std::string base_path;  // --base: a LoRA adapter's base (default: the path it stores)
   std::string checkpoint_path, data_path;
   std::size_t max_len = 0;  // 0: the checkpoint's max_len
   batching_config batching;
@@ -172,7 +173,7 @@ int score_hypotheses(const eval_options& o) {
 int score_model(const eval_options& o) {
   refuse_overwrite({{"-m", o.checkpoint_path}, {"", o.data_path}}, {{"", "-"}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
-  loaded_model lm = load_model(c, o.checkpoint_path);
+  loaded_model lm = load_model(c, o.checkpoint_path, o.base_path);
   const model_config& cfg = lm.net->config();
   const task& use = task_of(*lm.net);
   if (!use.allows_max_len(cfg, o.max_len))
@@ -243,6 +244,7 @@ int cmd_eval(const args& argv) {
       ("metric", po::value(&metrics)->composing(), "bleu, chrf or accuracy; repeatable or comma-separated (default: bleu)")
       ("lowercase", po::bool_switch(&o.lowercase), "case-insensitive BLEU, chrF and accuracy")
       ("model,m", po::value(&o.checkpoint_path), "checkpoint to score on DATA")
+      ("base", po::value(&o.base_path), "a LoRA adapter checkpoint's base (default: the path the adapter stores)")
       ("data", po::value(&o.data_path), "model mode: the data, in the model family's training format (also the positional argument; - = stdin, the default)")
       ("max-len", po::value(&o.max_len)->default_value(0), "model mode: longest sequence / lm window in tokens (0 = the checkpoint's max_len)")
       ("batch-tokens", po::value(&o.batching.batch_tokens)->default_value(4096), "model mode: padded tokens per batch")

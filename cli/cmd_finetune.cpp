@@ -1,12 +1,14 @@
 // attn finetune: continue training a checkpoint's model on new data as a new run. The model
 // config, vocabularies, labels and parameters come from the base checkpoint (-m); the step
 // counter, data position, LR schedule and (unless --keep-optimizer) optimizer state start afresh.
-// --freeze keeps named parameters fixed (train/freeze.h). Everything else — options, data,
+// --freeze keeps named parameters fixed (train/freeze.h); --lora trains adapters on the frozen
+// base and writes an adapter checkpoint (models/lora.h). Everything else — options, data,
 // loop, progress, signals, exit codes — is attn train's (train_command.h, cmd_train.cpp).
 #include <optional>
 
 #include "commands.h"
 #include "core/error.h"
+#include "models/lora.h"
 #include "models/memory_estimate.h"
 #include "processes.h"
 #include "run_outputs.h"
@@ -37,10 +39,28 @@ int cmd_finetune(const args& argv) {
   // The base's (or the resumed run's) vocabularies, labels and lineage.
   checkpoint_record record = read_checkpoint_record(src, src_path);
   train_state state;
+  checkpoint run_base;  // metadata every checkpoint of the run carries (a LoRA run: its base)
+  std::optional<lora_attachment> lora;
+  if (cmd.lora.rank > 0) {  // adapters on the frozen base: -o receives an adapter checkpoint
+    lora_reference ref{cmd.lora, cmd.base_path, ""};
+    if (cmd.loaded.resumed) {
+      const std::optional<lora_reference> stored = read_lora_reference(src, src_path);
+      if (!stored) throw attn::error("'" + src_path + "' holds LoRA options but no reference to its base");
+      ref.base_path = stored->base_path;
+      ref.base_hash = stored->base_hash;
+      std::string base_path;
+      import_parameters(m->params(), load_lora_base(*stored, src_path, cmd.lora_base, base_path).params);
+    } else {
+      import_parameters(m->params(), cmd.loaded.base->params);
+      ref.base_hash = parameters_hash(cmd.loaded.base->params);
+    }
+    lora = attach_lora(m->params(), cmd.lora, gen);
+    write_lora_reference(ref, run_base);
+  }
   if (cmd.loaded.resumed) {
     state = restore_training(*cmd.loaded.resumed, *m, *opt, gen);
   } else {
-    import_parameters(m->params(), cmd.loaded.base->params);
+    if (!lora) import_parameters(m->params(), cmd.loaded.base->params);
     if (cmd.keep_optimizer) opt->set_state(cmd.loaded.base->optimizer);
     record.lineage.finetuned_from = cmd.base_path;
     record.lineage.finetuned_from_step = record.step;
@@ -60,6 +80,12 @@ int cmd_finetune(const args& argv) {
              " parameter tensors (" + std::to_string(f.values) + " of " + std::to_string(all) + " values); " +
              std::to_string(all - f.values) + " values train");
   }
+  if (lora) {
+    const std::size_t all = m->params().element_count() - lora->adapter_values;
+    out.note("LoRA: rank " + std::to_string(cmd.lora.rank) + " adapters on " + std::to_string(lora->adapters) +
+             " linear layers; " + std::to_string(lora->trainable_values) + " values train, the base's " +
+             std::to_string(all) + (cmd.lora.train_bias ? " (but its biases and norms)" : "") + " stay frozen");
+  }
   if (!cmd.loaded.resumed)
     out.note(
         "fine-tuning " + cmd.base_path +
@@ -75,7 +101,7 @@ int cmd_finetune(const args& argv) {
   const training_data d = read_training_data(cmd, std::move(record), false, out);
   if (mc.src_vocab != d.src->size() || mc.tgt_vocab != d.tgt().size())
     throw attn::error("'" + src_path + "': the model's vocabulary sizes do not match its vocabularies");
-  return train_and_report(cmd, d, mc, *m, *opt, gen, state, checkpoint{}, out);
+  return train_and_report(cmd, d, mc, *m, *opt, gen, state, run_base, out);
 }
 
 }  // namespace attn::cli

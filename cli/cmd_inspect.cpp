@@ -12,8 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "core/error.h"
 #include "io/checkpoint.h"
 #include "io/parameter_difference.h"
+#include "models/lora.h"
 #include "options.h"
 #include "text/vocab_file.h"
 
@@ -87,12 +89,14 @@ int cmd_inspect(const args& argv) {
   command_line cl;
   cl.name = "inspect";
   cl.usage = "attn inspect [options] -m CKPT    (or: attn inspect CKPT)";
-  std::string path, positional_path, other_path;
+  std::string path, positional_path, other_path, base_override;
   bool json = false;
   cl.options.add_options()
       ("model,m", po::value(&path), "checkpoint to describe (as -m everywhere else)")
       ("checkpoint", po::value(&positional_path), "the same, as a positional argument")
       ("json", po::bool_switch(&json), "print one JSON object with the same content")
+      ("base", po::value(&base_override),
+       "a LoRA adapter's base: check that it is the one the adapter was trained on (default: not checked)")
       ("compare", po::value(&other_path),
        "instead: how far OTHER's parameters are from CKPT's, tensor by tensor (max |a-b| and that over max |a|)");
   cl.positional.add("checkpoint", 1);
@@ -139,6 +143,17 @@ int cmd_inspect(const args& argv) {
     modules[where[m]].second += p.value.size();
   }
 
+  // A LoRA adapter (models/lora.h): its options, its base, and how many values the adapters hold.
+  const std::optional<lora_reference> adapter = read_lora_reference(c, path);
+  std::size_t adapter_values = 0;
+  for (const auto& p : c.params)
+    if (is_lora_parameter(p.name)) adapter_values += p.value.size();
+  if (!base_override.empty()) {
+    if (!adapter) throw attn::error("--base " + base_override + ": '" + path + "' is not a LoRA adapter");
+    std::string used;
+    load_lora_base(*adapter, path, base_override, used);  // throws when it is not the base
+  }
+
   std::ostream& out = std::cout;
   if (json) {  // the same content as the text form, as one object
     nlohmann::ordered_json j;
@@ -152,6 +167,11 @@ int cmd_inspect(const args& argv) {
     j["parameters"] = {{"total", total}, {"trainable", trainable}, {"tensors", c.params.size()}};
     j["parameters"]["modules"] = nlohmann::ordered_json::array();
     for (const auto& [m, n] : modules) j["parameters"]["modules"].push_back({{"name", m}, {"parameters", n}});
+    if (adapter)
+      j["lora"] = {{"rank", adapter->options.rank},       {"alpha", adapter->options.alpha},
+                   {"targets", adapter->options.targets}, {"train_bias", adapter->options.train_bias},
+                   {"base", adapter->base_path},          {"base_hash", adapter->base_hash},
+                   {"adapter_parameters", adapter_values}, {"base_checked", !base_override.empty()}};
     j["counters"] = c.counters;
     j["metadata"] = c.metadata;
     j["training_config"] = c.train_config;
@@ -177,6 +197,16 @@ int cmd_inspect(const args& argv) {
   for (const auto& [m, n] : modules)
     out << "  " << std::left << std::setw(32) << m << std::right << std::setw(14) << with_commas(n) << "\n";
 
+  if (adapter) {
+    std::string targets;
+    for (const auto& t : adapter->options.targets) targets += (targets.empty() ? "" : " ") + t;
+    out << "LoRA adapter: rank " << adapter->options.rank << ", alpha " << adapter->options.alpha << " (scale "
+        << adapter->options.alpha / static_cast<float>(adapter->options.rank) << "), targets " << targets
+        << (adapter->options.train_bias ? ", biases and norms trained" : "") << "\n";
+    out << "  adapter parameters: " << with_commas(adapter_values) << "\n";
+    out << "  base: " << adapter->base_path << " (parameter hash " << adapter->base_hash << ")"
+        << (base_override.empty() ? "" : ", checked against " + base_override) << "\n";
+  }
   if (!c.counters.empty()) {
     out << "progress:\n";
     for (const auto& [k, v] : c.counters) out << "  " << k << " = " << v << "\n";

@@ -21,6 +21,7 @@ const std::vector<command>& commands() {
       {"eval", cmd_eval, "score hypotheses or a model: BLEU, perplexity, accuracy"},
       {"inspect", cmd_inspect, "print what a checkpoint holds"},
       {"plot", cmd_plot, "draw training curves from attn train --log CSVs as SVG"},
+      {"merge", cmd_merge, "fold a LoRA adapter into its base: a plain checkpoint"},
   };
   return table;
 }

@@ -35,6 +35,7 @@ int cmd_attention(const args&);
 int cmd_eval(const args&);
 int cmd_inspect(const args&);
 int cmd_plot(const args&);
+int cmd_merge(const args&);
 
 // The answer of a registered subcommand that is not built yet: "not implemented yet", exit 2
 // (--help: exit 0).

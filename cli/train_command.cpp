@@ -480,13 +480,67 @@ bool parse_finetune_args(const args& argv, train_args& a) {
        "keep parameters fixed: a name prefix ending at a dot (encoder, layers.0.) or a pattern with * (embed*, "
        "*.bias); repeatable")
       ("keep-optimizer", po::value<std::string>()->default_value("false")->implicit_value("true"),
-       "start from the base checkpoint's optimizer state (moments, step counts) instead of a fresh one");
+       "start from the base checkpoint's optimizer state (moments, step counts) instead of a fresh one")
+      ("lora", po::value<std::string>(),
+       "train LoRA adapters of rank R on the frozen base instead of the whole model; -o then writes an "
+       "adapter checkpoint (docs/finetuning.md)")
+      ("lora-alpha", po::value<std::string>(), "LoRA scale numerator: updates are scaled by alpha/R (default: R, scale 1)")
+      ("lora-targets", po::value<std::vector<std::string>>()->composing(),
+       "the linear layers LoRA adapts, by name pattern as --freeze takes them (default: the attention projections "
+       "*attn.qkv *attn.q *attn.kv *attn.out attention.keys attention.query; * = every linear layer); repeatable")
+      ("lora-train-bias", po::value<std::string>()->implicit_value("true"),
+       "with --lora, biases and layer-norm parameters train too (stored in the adapter)")
+      ("base", po::value<std::string>(), "with --resume of a LoRA run: its base checkpoint (default: the path it stores)");
   // clang-format on
   add_rows(cl, finetune_row, finetune_default);
   return parse(cl, argv, a.vm);
 }
 
 namespace {
+
+// --lora and its options: the command line's, else (resuming) the run's train_config. Stored in
+// cmd.values (the checkpoint's train_config) only for a LoRA run.
+void resolve_lora(const po::variables_map& vm, train_command& cmd) {
+  const std::map<std::string, std::string> stored =
+      cmd.loaded.resumed ? cmd.loaded.resumed->train_config : std::map<std::string, std::string>{};
+  auto value = [&](const std::string& k) -> std::optional<std::string> {
+    if (vm.count(k)) return vm[k].as<std::string>();
+    if (const auto it = stored.find(k); it != stored.end()) return it->second;
+    return std::nullopt;
+  };
+  const bool resumed_lora = stored.count("lora") > 0;
+  if (cmd.loaded.resumed && vm.count("lora") && !resumed_lora)
+    throw usage_error("--lora: '" + cmd.resume_path + "' is a full fine-tuning run; --resume continues it as one");
+  if (vm.count("base") && !resumed_lora)
+    throw usage_error("--base is for --resume of a LoRA run (a new run's base is -m)");
+  if (vm.count("base")) cmd.lora_base = vm["base"].as<std::string>();
+  const auto rank = value("lora");
+  for (const char* k : {"lora-alpha", "lora-targets", "lora-train-bias"})
+    if (!rank && vm.count(k)) throw usage_error(std::string("--") + k + " needs --lora R");
+  if (!rank) return;
+  std::map<std::string, std::string> v{{"lora", *rank}};
+  v["lora-alpha"] = value("lora-alpha").value_or(*rank);
+  v["lora-train-bias"] = value("lora-train-bias").value_or("false");
+  const typed t{v};
+  cmd.lora.rank = static_cast<std::size_t>(t.integer("lora", 1));
+  cmd.lora.alpha = t.number("lora-alpha");
+  if (!(cmd.lora.alpha > 0)) throw usage_error("--lora-alpha must be positive, not '" + v["lora-alpha"] + "'");
+  cmd.lora.train_bias = t.flag("lora-train-bias");
+  if (vm.count("lora-targets"))
+    cmd.lora.targets = vm["lora-targets"].as<std::vector<std::string>>();
+  else if (stored.count("lora-targets"))
+    cmd.lora.targets = split_words(stored.at("lora-targets"));
+  for (const auto& p : cmd.lora.targets)
+    if (p.empty() || p.find_first_of(" \t") != std::string::npos)
+      throw usage_error("--lora-targets takes a parameter name or pattern, not '" + p + "'");
+  if (cmd.lora.targets.empty()) cmd.lora.targets = default_lora_targets();
+  if (!cmd.freeze.empty()) throw usage_error("--freeze: with --lora the whole base is frozen already");
+  if (cmd.keep_optimizer) throw usage_error("--keep-optimizer: a LoRA run trains new parameters from a fresh state");
+  cmd.values["lora"] = std::to_string(cmd.lora.rank);
+  cmd.values["lora-alpha"] = v["lora-alpha"];
+  cmd.values["lora-targets"] = join_words(cmd.lora.targets);
+  cmd.values["lora-train-bias"] = cmd.lora.train_bias ? "true" : "false";
+}
 
 void resolve_finetune(const train_args& a, train_command& cmd) {
   const po::variables_map& vm = a.vm;
@@ -545,6 +599,7 @@ void resolve_finetune(const train_args& a, train_command& cmd) {
       throw usage_error("--freeze takes a parameter name or pattern, not '" + p + "'");
   cmd.values["freeze"] = join_words(cmd.freeze);
   if (cmd.keep_optimizer) cmd.values["keep-optimizer"] = "true";
+  resolve_lora(vm, cmd);
   if (!cmd.values.count("train")) throw usage_error("--train is required");
   if (cmd.output.empty()) throw usage_error("-o/--output is required");
 

@@ -17,6 +17,7 @@
 #include "data/dataset.h"
 #include "io/checkpoint.h"
 #include "models/checkpoint_record.h"
+#include "models/lora.h"
 #include "models/model_config.h"
 #include "options.h"
 #include "progress.h"
@@ -53,6 +54,8 @@ struct train_request {
   std::string base_path;            // -m BASE (empty when resuming)
   std::vector<std::string> freeze;  // --freeze patterns (train/freeze.h)
   bool keep_optimizer = false;      // start from BASE's optimizer state
+  lora_options lora;                // --lora R (rank 0: a full fine-tuning), --lora-alpha, -targets, -train-bias
+  std::string lora_base;            // --base: an adapter's base when resuming (default: the stored path)
 };
 
 // What was loaded for it: the checkpoints the run starts from.

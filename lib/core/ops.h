@@ -27,6 +27,8 @@ namespace attn {
 
 // ---- dense algebra ----------------------------------------------------------------------
 var linear(var x, var w, var b);              // x [N,in], w [in,out], b [1,out] or invalid var -> [N,out]
+// LoRA: x·w + b + s·low·lb with low [N,R] (= x·A, from matmul), lb [R,out] -> [N,out], one output node.
+var linear_low_rank(var x, var w, var b, var low, var lb, float s);
 var matmul(var a, var b, bool trans_a = false, bool trans_b = false);  // op(a) [M,K] · op(b) [K,N]
 var add(var a, var b);                        // same shape, or b [1,cols] broadcast over rows
 var mul(var a, var b);                        // elementwise; same shape, or b [1,cols] broadcast

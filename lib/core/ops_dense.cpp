@@ -41,6 +41,43 @@ var linear(var x, var w, var b) {
   return y;
 }
 
+// LoRA's layer in one output: x [N,in]·w [in,out] + b + s·low [N,R]·lb [R,out] -> [N,out].
+// low = x·A comes from matmul (whose backward takes dlow on to A and x); this op keeps no
+// [N,out] intermediate, so an adapter costs the model [N,R] activations, not a copy of y.
+var linear_low_rank(var x, var w, var b, var low, var lb, float s) {
+  tape& t = b.valid() ? detail::tape_of("linear_low_rank", {x, w, b, low, lb})
+                      : detail::tape_of("linear_low_rank", {x, w, low, lb});
+  const std::size_t N = x.rows(), in = x.cols(), out = w.cols(), R = low.cols();
+  if (w.rows() != in) detail::fail("linear_low_rank", "x is " + shape_of(x) + " but w is " + shape_of(w));
+  if (low.rows() != N || lb.rows() != R || lb.cols() != out)
+    detail::fail("linear_low_rank", "low is " + shape_of(low) + " and lb " + shape_of(lb) + " for y [" +
+                                        std::to_string(N) + "," + std::to_string(out) + "]");
+  if (b.valid() && !(b.rows() == 1 && b.cols() == out))
+    detail::fail("linear_low_rank", "bias is " + shape_of(b) + ", expected [1," + std::to_string(out) + "]");
+  const bool ng = x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad()) || low.needs_grad() ||
+                  lb.needs_grad();
+  var y = t.make(N, out, ng);
+  float* Y = y.mutable_value().data();
+  if (b.valid()) {
+    const float* B = b.value().data();
+    for (std::size_t i = 0; i < N; ++i) std::memcpy(Y + i * out, B, out * sizeof(float));
+  }
+  gemm(false, false, N, out, in, 1.0f, x.value().data(), in, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
+  gemm(false, false, N, out, R, s, low.value().data(), R, lb.value().data(), out, 1.0f, Y, out);
+  if (!y.needs_grad()) return y;
+  t.on_backward([x, w, b, low, lb, y, N, in, out, R, s] {
+    const float* dY = y.grad().data();
+    // dx = dy·wᵀ, dw = xᵀ·dy, db = Σ_rows dy (as linear)
+    if (auto g = sink_of(x); g.p) gemm(false, true, N, in, out, 1.0f, dY, out, w.value().data(), out, g.beta, g.p, in);
+    if (auto g = sink_of(w); g.p) gemm(true, false, in, out, N, 1.0f, x.value().data(), in, dY, out, g.beta, g.p, out);
+    if (b.valid() && b.needs_grad()) kernels::add_col_sums(N, out, dY, out, b.grad().data());
+    // dlb = s·lowᵀ·dy, dlow = s·dy·lbᵀ
+    if (auto g = sink_of(lb); g.p) gemm(true, false, R, out, N, s, low.value().data(), R, dY, out, g.beta, g.p, out);
+    if (auto g = sink_of(low); g.p) gemm(false, true, N, R, out, s, dY, out, lb.value().data(), out, g.beta, g.p, R);
+  });
+  return y;
+}
+
 // x [N,k], w [k,out], b [1,out] -> [N,out]; keeps nothing but its inputs
 var activated_linear(var x, activation_fn act, var w, var b) {
   tape& t = b.valid() ? detail::tape_of("activated_linear", {x, w, b}) : detail::tape_of("activated_linear", {x, w});

@@ -54,6 +54,10 @@ std::size_t parameter_store::element_count() const {
 
 void parameter_store::zero_grad() {
   for (auto& p : params_) {
+    if (!p.trainable) {  // frozen: no gradient is kept (the tape writes none)
+      if (p.grad.size() != 0) p.grad = matrix{};
+      continue;
+    }
     if (p.grad.shape() != p.value.shape()) p.grad = matrix::from_shape(p.value.shape());
     p.grad.fill(0.0f);
   }

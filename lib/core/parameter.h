@@ -17,6 +17,12 @@ struct parameter {
   matrix grad;             // same shape as value; backward accumulates into it
   bool trainable = true;   // false: frozen (no gradient kept, optimizer skips it)
   bool decay = true;       // AdamW decoupled weight decay applies (false for biases and norms)
+  // LoRA (models/lora.h). adaptable: the weight [in, out] of a linear layer whose forward adds
+  // an attached adapter, x·W + scale·(x·A)·B with lora_a [in, R] and lora_b [R, out].
+  bool adaptable = false;
+  parameter* lora_a = nullptr;
+  parameter* lora_b = nullptr;
+  float lora_scale = 0.0f;  // alpha / R
 };
 
 class parameter_store {
@@ -30,7 +36,7 @@ class parameter_store {
   std::vector<const parameter*> all() const;
   std::size_t size() const { return params_.size(); }
   std::size_t element_count() const;                     // total number of scalars
-  void zero_grad();                                      // sets every grad to 0 (allocating it if empty)
+  void zero_grad();  // sets every trainable grad to 0 (allocating it if empty); frees frozen ones
  private:
   std::deque<parameter> params_;  // deque: addresses stay valid as parameters are added
   std::unordered_map<std::string, std::size_t> index_;

@@ -37,7 +37,10 @@ class lm_model : public model {
     for (std::size_t i = 0; i < c.layers; ++i) layers_.emplace_back(params_, "layers." + std::to_string(i), bc, gen);
     pre_ = bc.norm == nn::norm_position::pre;
     if (pre_) ln_f_ = nn::layer_norm(params_, "ln_f", d);
-    if (!c.tie_output) out_ = nn::linear(params_, "out", d, c.src_vocab, gen);
+    if (!c.tie_output) {
+      out_ = nn::linear(params_, "out", d, c.src_vocab, gen);
+      out_.weight().adaptable = false;  // trained through the fused output loss: no LoRA
+    }
     drop_.p = c.dropout;
   }
 

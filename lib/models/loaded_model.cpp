@@ -7,7 +7,35 @@
 
 namespace attn {
 
-loaded_model load_model(const checkpoint& c, const std::string& name) {
+namespace {
+
+// The base's model with c's adapters attached and c's adapter parameters (and trained biases).
+loaded_model load_adapter(const checkpoint& c, const std::string& name, const lora_reference& ref,
+                          const std::string& base_override) {
+  std::string base_path;
+  const checkpoint base = load_lora_base(ref, name, base_override, base_path);
+  loaded_model out = load_model(base, base_path);
+  rng init_gen(0);  // A's initial values are overwritten by the adapter's
+  attach_lora(out.net->params(), ref.options, init_gen);
+  std::size_t adapters = 0;
+  for (const parameter* p : out.net->params().all()) adapters += is_lora_parameter(p->name);
+  std::size_t stored = 0;
+  for (const checkpoint_param& p : c.params) stored += is_lora_parameter(p.name);
+  if (stored != adapters)
+    throw error("'" + name + "': holds " + std::to_string(stored) + " adapter tensors but its targets make " +
+                std::to_string(adapters) + " on the base '" + base_path + "'");
+  import_parameters(out.net->params(), c.params, import_options{true, false, false});
+  static_cast<checkpoint_record&>(out) = read_checkpoint_record(c, name);
+  out.adapter = ref;
+  out.base_path = base_path;
+  return out;
+}
+
+}  // namespace
+
+loaded_model load_model(const checkpoint& c, const std::string& name, const std::string& base_override) {
+  if (const auto ref = read_lora_reference(c, name)) return load_adapter(c, name, *ref, base_override);
+  if (!base_override.empty()) throw error("--base " + base_override + ": '" + name + "' is not a LoRA adapter");
   loaded_model out;
   const model_config cfg = checked_model_config(c.model_config, "checkpoint '" + name + "'");
   // A checkpoint's stored sizes are trusted only after they fit: its checksum may be valid and

@@ -54,7 +54,10 @@ class transformer_model : public model {
     for (std::size_t i = 0; i < c.layers; ++i)
       decoder_.emplace_back(params_, "decoder.layers." + std::to_string(i), dec, gen);
     if (pre_) dec_ln_ = nn::layer_norm(params_, "decoder.ln", d);
-    if (!c.tie_output) out_ = nn::linear(params_, "out", d, c.tgt_vocab, gen);
+    if (!c.tie_output) {
+      out_ = nn::linear(params_, "out", d, c.tgt_vocab, gen);
+      out_.weight().adaptable = false;  // trained through the fused output loss: no LoRA
+    }
     drop_.p = c.dropout;
   }
 

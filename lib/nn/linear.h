@@ -1,6 +1,8 @@
 #pragma once
 // Affine layer y = x·W + b.
 // Parameters: <prefix>.weight [in, out] (Xavier uniform), <prefix>.bias [1, out] (zeros, no decay).
+// The weight is adaptable: with a LoRA adapter attached (models/lora.h) the forward pass is
+// y = x·W + b + scale·(x·A)·B.
 #include <cstddef>
 #include <string>
 
@@ -23,6 +25,7 @@ class linear {
   std::size_t out() const { return out_; }
   parameter& weight() const { return *weight_; }
   parameter* bias() const { return bias_; }  // nullptr when built without bias
+  bool has_adapter() const { return weight_ && weight_->lora_a; }
 
  private:
   parameter* weight_ = nullptr;

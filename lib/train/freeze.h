@@ -17,7 +17,7 @@
 
 namespace attn {
 
-// True when `pattern` selects the parameter called `name` (rules above).
+// True when `pattern` selects the parameter called `name` (rules above; core/name_pattern.h).
 bool freeze_pattern_matches(const std::string& pattern, const std::string& name);
 
 struct freeze_result {

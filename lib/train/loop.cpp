@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/tape.h"
+#include "models/lora.h"
 #include "train/clip.h"
 #include "train/gradient_sync.h"
 
@@ -128,7 +129,8 @@ std::int64_t checkpoint_shards(const checkpoint& c) {
 checkpoint make_training_checkpoint(const checkpoint& base, const model& m, const optimizer& opt, const rng& gen,
                                     const train_state& state, const schedule_config& schedule) {
   checkpoint c = base;
-  c.params = export_parameters(m.params());
+  // A LoRA run (models/lora.h) stores only what trains: the adapters and trained biases.
+  c.params = base.metadata.count("lora_base_hash") ? adapter_parameters(m.params()) : export_parameters(m.params());
   c.optimizer = opt.state();
   c.schedule = schedule_config_to_map(schedule);
   c.counters["step"] = state.step;
@@ -164,7 +166,8 @@ train_state restore_training(const checkpoint& c, model& m, optimizer& opt, rng&
       throw attn::error("checkpoint metadata best_valid is not a number: '" + it->second + "'");
     }
   }
-  import_parameters(m.params(), c.params);
+  // A LoRA run's checkpoint holds only the adapters: the base's parameters are already in m.
+  import_parameters(m.params(), c.params, import_options{c.metadata.count("lora_base_hash") > 0});
   opt.set_state(c.optimizer);
   gen.set_state(c.rng_state);
   return s;

@@ -163,7 +163,8 @@ checkpoint make_training_checkpoint(const checkpoint& base, const model& m, cons
                                     const train_state& state, const schedule_config& schedule);
 
 // Restores parameters, optimizer and rng from c into existing objects and returns its state.
-// Throws attn::error if the parameters do not match the model.
+// Throws attn::error if the parameters do not match the model. A LoRA adapter checkpoint holds
+// only the adapters: m must already hold its base's parameters with the adapters attached.
 train_state restore_training(const checkpoint& c, model& m, optimizer& opt, rng& gen);
 
 }  // namespace attn

@@ -14,7 +14,7 @@ TEST_CASE("every mission subcommand is registered exactly once") {
     CHECK(names.insert(c.name).second);
     CHECK(std::string(c.summary).size() > 10);
   }
-  for (const char* n : {"vocab", "tokenize", "train", "finetune", "decode", "attention", "eval", "inspect", "plot"})
+  for (const char* n : {"vocab", "tokenize", "train", "finetune", "decode", "attention", "eval", "inspect", "plot", "merge"})
     CHECK(names.count(n) == 1);
 }
 

@@ -14,6 +14,7 @@ parameter_store grads_3_4_12() {
   s.add("frozen", 1, 1).trainable = false;
   s.zero_grad();
   s.at("a").grad(0, 0) = 3, s.at("a").grad(0, 1) = 4, s.at("b").grad(0, 0) = 12;
+  s.at("frozen").grad = matrix::from_shape({1, 1});  // zero_grad keeps none for a frozen parameter
   s.at("frozen").grad(0, 0) = 1000;
   return s;
 }

@@ -1,0 +1,185 @@
+#include "models/lora.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "core/blas.h"
+#include "core/error.h"
+#include "core/init.h"
+#include "core/name_pattern.h"
+#include "core/text_codec.h"
+
+namespace attn {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// "layers.0.attn.qkv.weight" -> "layers.0.attn.qkv"
+std::string layer_of(const std::string& weight) {
+  return ends_with(weight, ".weight") ? weight.substr(0, weight.size() - 7) : weight;
+}
+
+bool selected(const std::vector<std::string>& patterns, const std::string& name) {
+  for (const auto& p : patterns)
+    if (name_pattern_matches(p, name)) return true;
+  return false;
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> default_lora_targets() {
+  return {"*attn.qkv", "*attn.q", "*attn.kv", "*attn.out", "attention.keys", "attention.query"};
+}
+
+bool is_lora_parameter(const std::string& name) { return ends_with(name, ".lora_a") || ends_with(name, ".lora_b"); }
+
+lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng& gen) {
+  if (opt.rank == 0) throw error("--lora must be at least 1");
+  const std::vector<std::string> targets = opt.targets.empty() ? default_lora_targets() : opt.targets;
+  lora_attachment r;
+  std::vector<parameter*> chosen;
+  for (parameter* p : store.all()) {
+    p->trainable = false;
+    if (!selected(targets, p->name)) continue;
+    if (ends_with(p->name, ".w_ih") || ends_with(p->name, ".w_hh"))
+      throw error("--lora-targets selects " + p->name +
+                  ": LoRA cannot adapt the LSTM's weights (its recurrence runs inside one fused op); "
+                  "name the layers to adapt, e.g. --lora-targets 'attention.*'");
+    if (p->adaptable && !p->lora_a) chosen.push_back(p);
+  }
+  if (chosen.empty())
+    throw error("--lora-targets " + join(targets) + " selects no linear layer of the model (attn inspect lists them)");
+  const float scale = (opt.alpha > 0 ? opt.alpha : static_cast<float>(opt.rank)) / static_cast<float>(opt.rank);
+  for (parameter* w : chosen) {
+    const std::size_t in = w->value.shape()[0], out = w->value.shape()[1];
+    const std::string prefix = layer_of(w->name);
+    parameter& a = store.add(prefix + ".lora_a", in, opt.rank);  // [in, R]
+    init_normal(a.value, gen, 1.0f / std::sqrt(static_cast<float>(in)));
+    parameter& b = store.add(prefix + ".lora_b", opt.rank, out);  // [R, out], zero: the base's output
+    w->lora_a = &a;
+    w->lora_b = &b;
+    w->lora_scale = scale;
+    ++r.adapters;
+    r.adapter_values += a.value.size() + b.value.size();
+  }
+  if (opt.train_bias)
+    for (parameter* p : store.all())
+      if (!is_lora_parameter(p->name) && (ends_with(p->name, ".bias") || ends_with(p->name, ".gain")))
+        p->trainable = true;
+  for (const parameter* p : store.all())
+    if (p->trainable) r.trainable_values += p->value.size();
+  return r;
+}
+
+std::size_t merge_lora(parameter_store& store) {
+  std::size_t n = 0;
+  for (parameter* w : store.all()) {
+    if (!w->lora_a) continue;
+    const std::size_t in = w->value.shape()[0], out = w->value.shape()[1], rank = w->lora_a->value.shape()[1];
+    // W [in, out] += scale · A [in, R] · B [R, out]
+    gemm(false, false, in, out, rank, w->lora_scale, w->lora_a->value.data(), rank, w->lora_b->value.data(), out,
+         1.0f, w->value.data(), out);
+    w->lora_a = w->lora_b = nullptr;
+    w->lora_scale = 0.0f;
+    ++n;
+  }
+  return n;
+}
+
+std::vector<checkpoint_param> adapter_parameters(const parameter_store& store) {
+  std::vector<checkpoint_param> out;
+  for (const checkpoint_param& p : export_parameters(store))
+    if (p.trainable) out.push_back(p);
+  return out;
+}
+
+std::vector<checkpoint_param> base_parameters(const parameter_store& store) {
+  std::vector<checkpoint_param> out;
+  for (checkpoint_param& p : export_parameters(store))
+    if (!is_lora_parameter(p.name)) {
+      p.trainable = true;
+      out.push_back(std::move(p));
+    }
+  return out;
+}
+
+std::string parameters_hash(const std::vector<checkpoint_param>& params) {
+  std::uint64_t h = 14695981039346656037ull;
+  auto feed = [&h](const void* data, std::size_t bytes) {
+    const auto* b = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) {
+      h ^= b[i];
+      h *= 1099511628211ull;
+    }
+  };
+  for (const checkpoint_param& p : params) {
+    feed(p.name.data(), p.name.size() + 1);
+    const std::uint64_t shape[2] = {p.value.shape()[0], p.value.shape()[1]};
+    feed(shape, sizeof shape);
+    feed(p.value.data(), p.value.size() * sizeof(float));
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
+void write_lora_reference(const lora_reference& r, checkpoint& c) {
+  c.metadata["lora_rank"] = std::to_string(r.options.rank);
+  std::ostringstream alpha;
+  alpha.precision(9);
+  alpha << r.options.alpha;
+  c.metadata["lora_alpha"] = alpha.str();
+  c.metadata["lora_targets"] = join(r.options.targets.empty() ? default_lora_targets() : r.options.targets);
+  c.metadata["lora_train_bias"] = r.options.train_bias ? "true" : "false";
+  c.metadata["lora_base"] = r.base_path;
+  c.metadata["lora_base_hash"] = r.base_hash;
+}
+
+std::optional<lora_reference> read_lora_reference(const checkpoint& c, const std::string& name) {
+  if (!c.metadata.count("lora_base_hash")) return std::nullopt;
+  auto field = [&](const std::string& key) {
+    const auto it = c.metadata.find(key);
+    if (it == c.metadata.end()) throw error("'" + name + "': an adapter checkpoint without metadata " + key);
+    return it->second;
+  };
+  lora_reference r;
+  const auto rank = read_int(field("lora_rank"));
+  if (!rank || *rank < 1 || *rank > 1 << 20) throw error("'" + name + "': lora_rank is not a rank: " + field("lora_rank"));
+  r.options.rank = static_cast<std::size_t>(*rank);
+  try {
+    r.options.alpha = std::stof(field("lora_alpha"));
+  } catch (const std::exception&) {
+    throw error("'" + name + "': lora_alpha is not a number: " + field("lora_alpha"));
+  }
+  std::istringstream words(field("lora_targets"));
+  for (std::string w; words >> w;) r.options.targets.push_back(w);
+  r.options.train_bias = field("lora_train_bias") == "true";
+  r.base_path = field("lora_base");
+  r.base_hash = field("lora_base_hash");
+  return r;
+}
+
+checkpoint load_lora_base(const lora_reference& r, const std::string& name, const std::string& base_override,
+                          std::string& path) {
+  path = base_override.empty() ? r.base_path : base_override;
+  checkpoint base = load_checkpoint(path);
+  if (base.metadata.count("lora_base_hash"))
+    throw error("'" + path + "' is itself an adapter, not the base of '" + name + "'");
+  const std::string hash = parameters_hash(base.params);
+  if (hash != r.base_hash)
+    throw error("'" + path + "' is not the base of adapter '" + name + "' (its parameters hash to " + hash +
+                ", the adapter was trained on " + r.base_hash + "); give the right one with --base");
+  return base;
+}
+
+}  // namespace attn

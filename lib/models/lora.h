@@ -1,0 +1,81 @@
+#pragma once
+// LoRA adapters (Hu et al., 2021) on a model's linear layers, and the adapter checkpoint's
+// reference to its base.
+//
+// An adapted linear layer computes y = x·W + b + (alpha/R)·(x·A)·B with W [in, out] frozen,
+// A = <prefix>.lora_a [in, R] ~ N(0, 1/in) and B = <prefix>.lora_b [R, out] = 0: before any update
+// the model is exactly the base. (The paper's A [R×in] and B [out×R] act on column vectors; with
+// attn's row-major x·W layout they are stored transposed.) Forward and backward are two thin GEMMs
+// on the tape (nn/linear.cpp). Merging folds W += (alpha/R)·A·B.
+//
+// Only weights of nn::linear layers are adaptable (parameter::adaptable): not embeddings, not the
+// lm/transformer output projection (trained through the fused output loss), not the LSTM's
+// w_ih/w_hh (w_hh runs inside the fused LSTM op): a target that selects an LSTM weight is refused.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/parameter.h"
+#include "core/rng.h"
+#include "io/checkpoint.h"
+
+namespace attn {
+
+struct lora_options {
+  std::size_t rank = 0;              // R (0: no LoRA)
+  float alpha = 0.0f;                // scale = alpha / R
+  std::vector<std::string> targets;  // name patterns (core/name_pattern.h) selecting linear weights
+  bool train_bias = false;           // biases and layer-norm gains/biases train too
+};
+
+// The default targets: the attention projections of every family (self qkv, cross q and kv,
+// output projections, the rnn's additive-attention keys and query).
+std::vector<std::string> default_lora_targets();
+
+struct lora_attachment {
+  std::size_t adapters = 0;       // linear layers adapted
+  std::size_t adapter_values = 0; // scalars in their A and B
+  std::size_t trainable_values = 0;  // all trainable scalars (adapters + biases with train_bias)
+};
+
+// Freezes every parameter of `store`, then attaches an adapter to every adaptable weight a target
+// selects (A drawn from gen, B zero) and, with train_bias, unfreezes biases and norms.
+// Throws attn::error when a target selects an LSTM weight or no target selects any linear layer.
+lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng& gen);
+
+// Folds every attached adapter into its weight (W += scale·A·B) and detaches it; the adapter
+// parameters stay in the store. Returns the number of weights changed.
+std::size_t merge_lora(parameter_store& store);
+
+// True for the parameters attach_lora adds ("….lora_a", "….lora_b").
+bool is_lora_parameter(const std::string& name);
+
+// The parameters an adapter checkpoint holds: the trainable ones (adapters, trained biases).
+std::vector<checkpoint_param> adapter_parameters(const parameter_store& store);
+// The parameters a plain checkpoint holds: all but the adapters.
+std::vector<checkpoint_param> base_parameters(const parameter_store& store);
+
+// A hash of parameters' names, shapes and values (FNV-1a 64, 16 hex digits): the base's identity.
+std::string parameters_hash(const std::vector<checkpoint_param>& params);
+
+// An adapter checkpoint's metadata: its options and its base.
+struct lora_reference {
+  lora_options options;
+  std::string base_path;  // as given to finetune -m
+  std::string base_hash;  // parameters_hash of the base's parameters
+};
+void write_lora_reference(const lora_reference& r, checkpoint& c);
+// nullopt for a checkpoint that is not an adapter; throws attn::error (naming `name`) for a
+// damaged reference.
+std::optional<lora_reference> read_lora_reference(const checkpoint& c, const std::string& name);
+
+// The base of adapter `name`: read from `base_override` when given, else from the stored path,
+// and refused when its parameters' hash is not the stored one. Returns the checkpoint; `path`
+// receives the file used.
+checkpoint load_lora_base(const lora_reference& r, const std::string& name, const std::string& base_override,
+                          std::string& path);
+
+}  // namespace attn

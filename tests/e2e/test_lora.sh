@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# LoRA end to end through the real binary: an lm pretrained briefly on Genesis is fine-tuned with
+# --lora on the English side of en-fr.tsv; the adapter checkpoint is small, decodes, evaluates,
+# is inspected as an adapter, resumes, merges into a plain checkpoint that scores the same, and a
+# wrong base is refused. Errors are one line with exit 2 (usage) or 1 (runtime). Single-threaded.
+set -u
+attn=$1
+data=$2/examples/data
+fail=0
+check() {  # check NAME EXPECTED_CODE ACTUAL_CODE
+  if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fail=1; fi
+}
+one_line() {  # one_line NAME FILE
+  [ "$(wc -l <"$2")" -eq 1 ] || { echo "FAIL: $1: expected a one-line error, got: $(cat "$2")"; fail=1; }
+}
+loss_of() { "$attn" eval -m "$1" --data en-valid.txt --threads 1 "${@:2}" | sed -n 's/^loss = \([0-9.]*\).*/\1/p'; }
+same() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-4) }'; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+head -400 "$data/kjv-genesis.txt" >gen.txt
+cut -f1 "$data/en-fr.tsv" | head -300 >en-train.txt
+cut -f1 "$data/en-fr.tsv" | sed -n 301,360p >en-valid.txt
+"$attn" train --arch lm --train gen.txt --layers 2 --d-model 32 --heads 2 --ff 64 --max-len 48 --vocab-size 300 \
+  --batch-size 16 --lr 3e-3 --steps 30 --threads 1 -q -o base.ckpt
+check "pretrain the base" 0 $?
+cp base.ckpt base-copy.ckpt
+
+ft=(-m base.ckpt --train en-train.txt --batch-size 16 --lr 3e-3 --dropout 0 --threads 1 -q)
+"$attn" finetune "${ft[@]}" --lora 4 --steps 20 -o adapter.ckpt 2>err.txt
+check "finetune --lora" 0 $?
+cmp -s base.ckpt base-copy.ckpt || { echo "FAIL: the base checkpoint changed"; fail=1; }
+base_size=$(stat -c %s base.ckpt); adapter_size=$(stat -c %s adapter.ckpt)
+[ "$adapter_size" -lt $((base_size / 10)) ] ||
+  { echo "FAIL: adapter $adapter_size bytes is not under 10% of the base's $base_size"; fail=1; }
+
+"$attn" inspect adapter.ckpt >inspect.txt; check "inspect the adapter" 0 $?
+grep -q "^LoRA adapter: rank 4, alpha 4" inspect.txt || { echo "FAIL: inspect does not show the adapter"; fail=1; }
+grep -q "^  base: base.ckpt (parameter hash [0-9a-f]\{16\})" inspect.txt || { echo "FAIL: inspect: no base"; fail=1; }
+grep -q "^  lora = 4$" inspect.txt || { echo "FAIL: train_config lacks lora = 4"; fail=1; }
+"$attn" inspect adapter.ckpt --base base.ckpt --json | grep -q '"base_checked": true' ||
+  { echo "FAIL: inspect --base --json"; fail=1; }
+
+base_loss=$(loss_of base.ckpt); adapter_loss=$(loss_of adapter.ckpt)
+[ -n "$adapter_loss" ] || { echo "FAIL: eval printed no loss for the adapter"; fail=1; }
+awk -v a="$adapter_loss" -v b="$base_loss" 'BEGIN { exit !(a < b) }' ||
+  { echo "FAIL: the adapter ($adapter_loss) does not lower the base's loss ($base_loss) on the new data"; fail=1; }
+echo "And God" | "$attn" decode -m adapter.ckpt --max-len 12 --threads 1 >adapter-out.txt
+check "decode with the adapter" 0 $?
+echo "And God" | "$attn" attention -m adapter.ckpt --threads 1 >attn.csv
+check "attention with the adapter" 0 $?
+
+# Merge: a plain checkpoint that scores and decodes like the adapter.
+"$attn" merge adapter.ckpt -o merged.ckpt 2>merge-err.txt
+check "merge" 0 $?
+"$attn" inspect merged.ckpt >merged.txt
+grep -q "^LoRA" merged.txt && { echo "FAIL: the merged checkpoint is still an adapter"; fail=1; }
+grep -q "merged_from.*adapter.ckpt" <("$attn" inspect merged.ckpt --json) || { echo "FAIL: no lineage"; fail=1; }
+merged_loss=$(loss_of merged.ckpt)
+same "$merged_loss" "$adapter_loss" || { echo "FAIL: merged loss $merged_loss != adapter's $adapter_loss"; fail=1; }
+echo "And God" | "$attn" decode -m merged.ckpt --max-len 12 --threads 1 >merged-out.txt
+cmp -s adapter-out.txt merged-out.txt || { echo "FAIL: merged and adapter decode differently"; fail=1; }
+
+# The base from elsewhere (--base), and a wrong base refused in one line.
+mkdir moved && cp base.ckpt moved/b.ckpt
+same "$(loss_of adapter.ckpt --base moved/b.ckpt)" "$adapter_loss" || { echo "FAIL: eval --base"; fail=1; }
+"$attn" train --arch lm --train gen.txt --layers 2 --d-model 32 --heads 2 --ff 64 --max-len 48 --vocab-size 300 \
+  --batch-size 16 --lr 3e-3 --steps 31 --threads 1 -q -o other.ckpt
+"$attn" eval -m adapter.ckpt --base other.ckpt --data en-valid.txt 2>e.txt >/dev/null
+check "wrong base refused" 1 $?; one_line "wrong base" e.txt
+grep -q "is not the base of adapter" e.txt || { echo "FAIL: wrong base message: $(cat e.txt)"; fail=1; }
+"$attn" merge adapter.ckpt --base other.ckpt -o m2.ckpt 2>e.txt
+check "merge onto a wrong base" 1 $?; one_line "merge onto a wrong base" e.txt
+[ -e m2.ckpt ] && { echo "FAIL: merge wrote onto a wrong base"; fail=1; }
+mv base.ckpt gone.ckpt
+"$attn" decode -m adapter.ckpt </dev/null 2>e.txt >/dev/null
+check "missing base" 1 $?; one_line "missing base" e.txt
+mv gone.ckpt base.ckpt
+
+# --resume continues the adapter run; the result is still an adapter.
+"$attn" finetune --resume adapter.ckpt --steps 25 -q --threads 1 2>e.txt
+check "finetune --resume an adapter" 0 $?
+"$attn" inspect adapter.ckpt | grep -q "^  step = 25$" || { echo "FAIL: resumed adapter is not at step 25"; fail=1; }
+[ "$(stat -c %s adapter.ckpt)" -lt $((base_size / 10)) ] || { echo "FAIL: the resumed adapter grew"; fail=1; }
+
+# Usage errors: one line, exit 2.
+"$attn" finetune "${ft[@]}" --lora 0 --steps 1 -o x.ckpt 2>e.txt; check "--lora 0" 2 $?; one_line "--lora 0" e.txt
+"$attn" finetune "${ft[@]}" --lora-alpha 8 --steps 1 -o x.ckpt 2>e.txt; check "--lora-alpha alone" 2 $?
+one_line "--lora-alpha alone" e.txt
+"$attn" finetune "${ft[@]}" --lora 2 --freeze embed --steps 1 -o x.ckpt 2>e.txt; check "--lora --freeze" 2 $?
+"$attn" merge adapter.ckpt 2>e.txt; check "merge without -o" 2 $?; one_line "merge without -o" e.txt
+"$attn" merge base.ckpt -o x.ckpt 2>e.txt; check "merge a plain checkpoint" 1 $?; one_line "merge plain" e.txt
+"$attn" finetune "${ft[@]}" --lora 2 --lora-targets nothing --steps 1 -o x.ckpt 2>e.txt
+check "--lora-targets that select nothing" 1 $?; one_line "--lora-targets nothing" e.txt
+[ -e x.ckpt ] && { echo "FAIL: a refused run wrote x.ckpt"; fail=1; }
+exit $fail
