@@ -9,7 +9,7 @@ check() {  # check NAME EXPECTED_CODE ACTUAL_CODE
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 "$attn" >"$tmp/out" 2>"$tmp/err"; check "attn (no args)" 0 $?
-for c in vocab tokenize train finetune decode attention eval inspect plot; do
+for c in vocab tokenize train finetune decode attention eval inspect plot merge; do
   grep -q "^  $c " "$tmp/out" || { echo "FAIL: overview does not list $c"; fail=1; }
 done
 "$attn" help >/dev/null; check "attn help" 0 $?
@@ -21,7 +21,7 @@ grep -Eq '^attn [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || { echo "FAIL: --version p
 [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^attn: unknown command 'frobnicate'" "$tmp/err" \
   || { echo "FAIL: unknown command message: $(cat "$tmp/err")"; fail=1; }
 
-for c in vocab tokenize train finetune decode attention eval inspect plot; do
+for c in vocab tokenize train finetune decode attention eval inspect plot merge; do
   "$attn" "$c" --help >"$tmp/out" 2>&1; check "$c --help" 0 $?
   grep -q "usage: attn $c" "$tmp/out" || { echo "FAIL: $c --help shows no usage line"; fail=1; }
 done
