@@ -15,30 +15,15 @@
 #include "core/tape.h"
 #include "core/threads.h"
 #include "data/batch.h"
+#include "lm_small.h"
 #include "models/model.h"
-#include "text/special_tokens.h"
 #include "train/optimizer.h"
 
 using namespace attn;
+using bench::mb;
+using bench::status_mb;
 
 namespace {
-
-// A /proc/self/status field in MB ("VmHWM": peak resident).
-double status_mb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  double kb = 0;
-  while (in >> key) {
-    if (key == field + ":") {
-      in >> kb;
-      return kb / 1024.0;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
-
-double mb(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
 std::size_t arg(int argc, char** argv, int i, std::size_t fallback) {
   return argc > i ? static_cast<std::size_t>(std::atol(argv[i])) : fallback;
@@ -54,34 +39,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  model_config c;
-  c.family = "lm";
-  c.layers = 4;
-  c.d_model = 256;
-  c.heads = 4;
-  c.ff = 1024;
-  c.max_len = T;
-  c.pos_encoding = "learned";
-  c.tie_output = false;
-  c.dropout = 0.0f;
-  c.src_vocab = V;
+  const model_config c = bench::lm_small_config(T, V);
   rng gen(1);
   std::unique_ptr<model> m = make_model(c, gen);
   optimizer_config oc;
   oc.weight_decay = 0.01f;
   optimizer opt(oc);
 
-  batch b;  // an lm batch: the text in src, the next tokens in tgt_out
-  b.size = B;
-  b.src_len = b.tgt_len = T;
-  b.src.resize(B * T);
-  b.tgt_out.resize(B * T);
-  for (std::size_t i = 0; i < B * T; ++i) {
-    b.src[i] = static_cast<std::int32_t>(fixed_specials + gen.below(V - fixed_specials));
-    b.tgt_out[i] = static_cast<std::int32_t>(fixed_specials + gen.below(V - fixed_specials));
-  }
-  b.src_lengths.assign(B, static_cast<std::int32_t>(T));
-  b.tgt_lengths = b.src_lengths;
+  const batch b = bench::random_lm_batch(B, T, V, gen);
 
   tape t;
   parameter_store& ps = m->params();
