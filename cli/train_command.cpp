@@ -497,8 +497,8 @@ bool parse_finetune_args(const args& argv, train_args& a) {
       ("vocab,v", po::value<std::string>(),
        "a new vocabulary for the model: embedding and output rows are rebuilt by token string (kept tokens keep "
        "their rows; new ones start from the mean of their pieces' rows; docs/finetuning.md)")
-      ("src-vocab", po::value<std::string>(), "a new source vocabulary (transformer/rnn with separate vocabularies)")
-      ("tgt-vocab", po::value<std::string>(), "a new target vocabulary (transformer/rnn with separate vocabularies)");
+      ("src-vocab", po::value<std::string>(), "a new source vocabulary (transformer/rnn; the target side keeps its own)")
+      ("tgt-vocab", po::value<std::string>(), "a new target vocabulary (transformer/rnn; the source side keeps its own)");
   // clang-format on
   add_rows(cl, finetune_row, finetune_default);
   return parse(cl, argv, a.vm);
