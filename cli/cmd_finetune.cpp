@@ -15,8 +15,8 @@
 #include "models/vocab_remap.h"
 #include "processes.h"
 #include "run_outputs.h"
-#include "train/freeze.h"
 #include "text/vocab_file.h"
+#include "train/freeze.h"
 #include "train_command.h"
 
 namespace attn::cli {

@@ -474,7 +474,7 @@ bool parse_finetune_args(const args& argv, train_args& a) {
   cl.name = "finetune";
   cl.usage =
       "attn finetune -m BASE.ckpt --train FILE [--valid FILE] [--freeze PATTERN]... [options] -o CKPT\n"
-      "       attn finetune -m BASE.ckpt --vocab NEW.vocab | --src-vocab S --tgt-vocab T --train FILE [options] -o CKPT\n"
+      "       attn finetune -m BASE.ckpt --vocab V | --src-vocab S | --tgt-vocab T --train FILE [options] -o CKPT\n"
       "       attn finetune --resume CKPT [options]";
   // clang-format off
   cl.options.add_options()
@@ -565,10 +565,12 @@ void resolve_new_vocabularies(const po::variables_map& vm, train_command& cmd) {
   if (one && two) throw usage_error("give either --vocab or --src-vocab/--tgt-vocab, not both");
   const std::string& family = cmd.model.family;
   const bool pairs = task_for(family).format == data_format::pairs;
-  if (two && !pairs) throw usage_error(first + " is for transformer and rnn; use --vocab for " + task_for(family).a_model(family));
+  if (two && !pairs)
+    throw usage_error(first + " is for transformer and rnn; use --vocab for " + task_for(family).a_model(family));
   if (two && cmd.model.share_embeddings)
-    throw usage_error(first + ": '" + cmd.base_path +
-                      "' shares one embedding between source and target (share_embeddings); give one vocabulary with --vocab");
+    throw usage_error(
+        first + ": '" + cmd.base_path +
+        "' shares one embedding between source and target (share_embeddings); give one vocabulary with --vocab");
   if (one && pairs && !cmd.loaded.base->vocabularies.count("shared"))
     throw usage_error("--vocab: '" + cmd.base_path +
                       "' has separate source and target vocabularies; give --src-vocab and/or --tgt-vocab");

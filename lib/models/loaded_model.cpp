@@ -20,7 +20,8 @@ loaded_model load_adapter(const checkpoint& c, const std::string& name, const lo
   // An adapter trained with a new vocabulary (finetune --lora --vocab) carries its embedding and
   // output tensors whole, and its model config has the new vocabulary sizes.
   const bool remapped = holds_vocabulary_parameters(c.params);
-  if (remapped) out.net = make_model_on_base(checked_model_config(c.model_config, "checkpoint '" + name + "'"), base.params);
+  if (remapped)
+    out.net = make_model_on_base(checked_model_config(c.model_config, "checkpoint '" + name + "'"), base.params);
   rng init_gen(0);  // A's initial values are overwritten by the adapter's
   attach_lora(out.net->params(), ref.options, init_gen);
   if (remapped) {

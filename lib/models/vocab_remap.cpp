@@ -105,7 +105,9 @@ std::string shape_text(std::size_t r, std::size_t c) {
 
 }  // namespace
 
-bool is_vocabulary_parameter(const std::string& name) { return vocabulary_tensor_named(name) != nullptr; }
+bool is_vocabulary_parameter(const std::string& name) {
+  return vocabulary_tensor_named(name) != nullptr;
+}
 
 bool holds_vocabulary_parameters(const std::vector<checkpoint_param>& params) {
   // Weights only: an adapter trained with --lora-train-bias holds out.bias without a new vocabulary.
@@ -188,9 +190,8 @@ std::unique_ptr<model> make_model_on_base(const model_config& cfg, const std::ve
   for (const checkpoint_param& p : base)
     if (!is_vocabulary_parameter(p.name)) rest.push_back(p);
   for (const parameter* p : m->params().all())
-    if (!is_vocabulary_parameter(p->name) && !std::any_of(rest.begin(), rest.end(), [&](const checkpoint_param& q) {
-          return q.name == p->name;
-        }))
+    if (!is_vocabulary_parameter(p->name) &&
+        !std::any_of(rest.begin(), rest.end(), [&](const checkpoint_param& q) { return q.name == p->name; }))
       throw error("the base has no parameter '" + p->name + "', which the model needs");
   import_parameters(m->params(), rest, import_options{true, false, false});
   return m;

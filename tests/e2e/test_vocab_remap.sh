@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A new vocabulary for fine-tuning, end to end through the real binary: an lm pretrained on Genesis
+# A new vocabulary for fine-tuning, end to end through the real binary: an lm pretrained (200 steps) on Genesis
 # with its own BPE vocabulary is fine-tuned on the English side of en-fr.tsv with a BPE vocabulary
 # built on that English text (attn vocab), fully and with --lora. The kept / new / dropped counts
 # printed agree with the two vocabulary files; the checkpoints store the new vocabulary and the
@@ -40,7 +40,7 @@ cut -f1 "$data/en-fr.tsv" | sed -n 301,360p >en-valid.txt
 "$attn" vocab -t bpe -s 300 -q gen.txt -o gen.vocab; check "vocab on Genesis" 0 $?
 "$attn" vocab -t bpe -s 320 -q en-train.txt -o en.vocab; check "vocab on the English text" 0 $?
 "$attn" train --arch lm --train gen.txt -v gen.vocab --layers 2 --d-model 32 --heads 2 --ff 64 --max-len 48 \
-  --batch-size 16 --lr 3e-3 --steps 30 --threads 1 -q -o base.ckpt
+  --batch-size 16 --lr 3e-3 --steps 200 --threads 1 -q -o base.ckpt
 check "pretrain the base" 0 $?
 cp base.ckpt base-copy.ckpt
 

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "model_helpers.h"
 #include "models/lora.h"
 #include "models/vocab_remap.h"
-#include "model_helpers.h"
 
 using namespace attn;
 using namespace attn::models_testing;
@@ -14,7 +14,7 @@ using namespace attn::models_testing;
 namespace {
 
 attn::vocab make_vocab(tokenizer_kind kind, const std::vector<std::string>& user_specials,
-                 const std::vector<std::string>& ordinary) {
+                       const std::vector<std::string>& ordinary) {
   attn::vocab v = make_special_vocab(kind, user_specials);
   for (const auto& t : ordinary) {
     v.tokens.push_back(t);
@@ -31,6 +31,7 @@ const attn::vocab new_words = make_vocab(tokenizer_kind::word, {"<sep>"}, {"b", 
 const attn::vocab other_chars = make_vocab(tokenizer_kind::char_level, {}, {"w", "x", "y", "z"});
 
 // The base rows each new-vocabulary token's row is the mean of (base_chars -> new_words).
+// clang-format off
 const std::vector<std::vector<int>> expected_sources = {
     {0}, {1}, {2}, {3},  // the fixed specials: kept
     {1},                 // <sep>: a new special, the <unk> row
@@ -40,9 +41,12 @@ const std::vector<std::vector<int>> expected_sources = {
     {1},                 // zz: no usable piece, the <unk> row
     {7},                 // d
 };
+// clang-format on
 const std::vector<bool> expected_kept = {true, true, true, true, false, true, false, false, false, true};
 
-bool axis_is_rows(const std::string& name) { return name.find("embed") != std::string::npos; }
+bool axis_is_rows(const std::string& name) {
+  return name.find("embed") != std::string::npos;
+}
 
 std::vector<float> token_values(const matrix& m, bool rows, std::size_t t) {
   std::vector<float> out;
@@ -170,8 +174,8 @@ TEST_CASE("vocab remap: transformer and rnn with separate vocabularies — the s
     rng gen(3);
     auto m = make_model(c, gen);
     const auto before = export_parameters(m->params());
-    const vocab_remap_result r = remap_vocabularies(c, before, vocab_roles{base_chars, other_chars},
-                                                    vocab_roles{new_words, other_chars});
+    const vocab_remap_result r =
+        remap_vocabularies(c, before, vocab_roles{base_chars, other_chars}, vocab_roles{new_words, other_chars});
     CHECK(r.config.src_vocab == new_words.size());
     CHECK(r.config.tgt_vocab == other_chars.size());
     check_counts(r.counts.at("src"));
@@ -191,8 +195,8 @@ TEST_CASE("vocab remap: a target vocabulary remaps the target embedding and the 
     rng gen(4);
     auto m = make_model(c, gen);
     const auto before = export_parameters(m->params());
-    const vocab_remap_result r = remap_vocabularies(c, before, vocab_roles{other_chars, base_chars},
-                                                    vocab_roles{other_chars, new_words});
+    const vocab_remap_result r =
+        remap_vocabularies(c, before, vocab_roles{other_chars, base_chars}, vocab_roles{other_chars, new_words});
     check_counts(r.counts.at("tgt"));
     CHECK(r.config.tgt_vocab == new_words.size());
     if (c.tie_output)
@@ -216,8 +220,9 @@ TEST_CASE("vocab remap: shared embeddings stay shared, with one vocabulary") {
     const vocab_remap_result r = remap_vocabularies(c, before, vocab_roles{base_chars, {}}, vocab_roles{new_words, {}});
     CHECK(r.config.share_embeddings);
     CHECK(find_param(r.params, "src_embed.weight") == nullptr);
-    check_remap(before, r, std::string(family) == "rnn" ? std::vector<std::string>{"embed.weight", "out.weight", "out.bias"}
-                                                        : std::vector<std::string>{"embed.weight"});
+    check_remap(before, r,
+                std::string(family) == "rnn" ? std::vector<std::string>{"embed.weight", "out.weight", "out.bias"}
+                                             : std::vector<std::string>{"embed.weight"});
     check_usable(r);
     CHECK_THROWS_WITH_AS(remap_vocabularies(c, before, vocab_roles{base_chars, {}}, vocab_roles{new_words, base_chars}),
                          doctest::Contains("share_embeddings"), attn::error);
@@ -229,7 +234,8 @@ TEST_CASE("vocab remap: the same vocabulary changes nothing; parameters that do 
   rng gen(6);
   auto m = make_model(c, gen);
   const auto before = export_parameters(m->params());
-  const vocab_remap_result same = remap_vocabularies(c, before, vocab_roles{base_chars, {}}, vocab_roles{base_chars, {}});
+  const vocab_remap_result same =
+      remap_vocabularies(c, before, vocab_roles{base_chars, {}}, vocab_roles{base_chars, {}});
   CHECK(parameters_hash(same.params) == parameters_hash(before));
   CHECK(same.counts.at("shared").kept == base_chars.size());
   CHECK(describe_remap(same.counts).find("shared: 8 kept, 0 new, 0 dropped") == 0);
