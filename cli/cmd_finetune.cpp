@@ -67,7 +67,8 @@ int cmd_finetune(const args& argv) {
   std::size_t lora_vocab_values = 0;  // a LoRA run with a new vocabulary: its embedding and output train whole
   // A LoRA run with a new vocabulary (or resuming one): the embedding and output tensors train
   // whole and go into the adapter; the model is the remapped one on the base's other parameters.
-  const bool lora_vocab = remap || (cmd.loaded.resumed && holds_vocabulary_parameters(src.params));
+  const bool lora_vocab =
+      cmd.lora.rank > 0 && (remap || (cmd.loaded.resumed && holds_vocabulary_parameters(src.params)));
   if (cmd.lora.rank > 0) {  // adapters on the frozen base: -o receives an adapter checkpoint
     lora_reference ref{cmd.lora, cmd.base_path, ""};
     if (cmd.loaded.resumed) {

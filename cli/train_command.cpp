@@ -563,6 +563,9 @@ void resolve_new_vocabularies(const po::variables_map& vm, train_command& cmd) {
   if (cmd.loaded.resumed)
     throw usage_error(first + ": a resumed run keeps its checkpoint's vocabularies (remapped when the run began)");
   if (one && two) throw usage_error("give either --vocab or --src-vocab/--tgt-vocab, not both");
+  if (cmd.keep_optimizer)
+    throw usage_error(first + " with --keep-optimizer: the base's optimizer state does not fit the rebuilt embedding "
+                              "and output");
   const std::string& family = cmd.model.family;
   const bool pairs = task_for(family).format == data_format::pairs;
   if (two && !pairs)

@@ -138,6 +138,8 @@ check "--src-vocab on an lm" 2 $?; one_line "--src-vocab on an lm" e.txt
 grep -q -- "--src-vocab" e.txt || { echo "FAIL: the message does not name --src-vocab: $(cat e.txt)"; fail=1; }
 "$attn" finetune "${ft[@]}" --vocab en.vocab --tgt-vocab en.vocab --steps 1 -o x.ckpt 2>e.txt
 check "--vocab with --tgt-vocab" 2 $?; one_line "--vocab with --tgt-vocab" e.txt
+"$attn" finetune "${ft[@]}" --vocab en.vocab --keep-optimizer --steps 1 -o x.ckpt 2>e.txt
+check "--vocab --keep-optimizer" 2 $?; one_line "--vocab --keep-optimizer" e.txt
 "$attn" finetune "${ft[@]}" --vocab-size 500 --steps 1 -o x.ckpt 2>e.txt
 check "--vocab-size" 2 $?; one_line "--vocab-size" e.txt
 "$attn" finetune "${ft[@]}" --vocab missing.vocab --steps 1 -o x.ckpt 2>e.txt
