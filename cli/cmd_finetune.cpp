@@ -2,7 +2,9 @@
 // config, vocabularies, labels and parameters come from the base checkpoint (-m); the step
 // counter, data position, LR schedule and (unless --keep-optimizer) optimizer state start afresh.
 // --freeze keeps named parameters fixed (train/freeze.h); --lora trains adapters on the frozen
-// base and writes an adapter checkpoint (models/lora.h). Everything else — options, data,
+// base and writes an adapter checkpoint (models/lora.h); --vocab (or --src-vocab/--tgt-vocab)
+// rebuilds the embedding and output rows for a new vocabulary by token string
+// (models/vocab_remap.h). Everything else — options, data,
 // loop, progress, signals, exit codes — is attn train's (train_command.h, cmd_train.cpp).
 #include <optional>
 
@@ -10,8 +12,10 @@
 #include "core/error.h"
 #include "models/lora.h"
 #include "models/memory_estimate.h"
+#include "models/vocab_remap.h"
 #include "processes.h"
 #include "run_outputs.h"
+#include "text/vocab_file.h"
 #include "train/freeze.h"
 #include "train_command.h"
 
@@ -26,6 +30,25 @@ int cmd_finetune(const args& argv) {
   const checkpoint& src = cmd.loaded.resumed ? *cmd.loaded.resumed : *cmd.loaded.base;
   const std::string& src_path = cmd.loaded.resumed ? cmd.output : cmd.base_path;
   if (src.vocabularies.empty()) throw attn::error("'" + src_path + "' holds no vocabulary");
+  // A new vocabulary: the base's parameters rebuilt for it by token string, before the model is made.
+  std::optional<vocab_remap_result> remap;
+  std::optional<vocab_roles> next;
+  if (!cmd.vocab_path.empty() || !cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty()) {
+    const checkpoint_record b = read_checkpoint_record(src, src_path);
+    vocab_roles base{b.src->vocabulary(), std::nullopt};
+    if (b.tgt_own) base.tgt = b.tgt_own->vocabulary();
+    next = base;
+    if (!cmd.vocab_path.empty()) {
+      next->src = load_vocab(cmd.vocab_path);
+      next->tgt.reset();
+    } else {
+      next->tgt = base.target();
+      if (!cmd.src_vocab_path.empty()) next->src = load_vocab(cmd.src_vocab_path);
+      if (!cmd.tgt_vocab_path.empty()) next->tgt = load_vocab(cmd.tgt_vocab_path);
+    }
+    remap = remap_vocabularies(cmd.model, cmd.loaded.base->params, base, *next);
+    cmd.model = remap->config;
+  }
 
   // The base's model (dropout may differ: it changes no parameter), then its parameters.
   const model_config& mc = cmd.model;
@@ -41,6 +64,11 @@ int cmd_finetune(const args& argv) {
   train_state state;
   checkpoint run_base;  // metadata every checkpoint of the run carries (a LoRA run: its base)
   std::optional<lora_attachment> lora;
+  std::size_t lora_vocab_values = 0;  // a LoRA run with a new vocabulary: its embedding and output train whole
+  // A LoRA run with a new vocabulary (or resuming one): the embedding and output tensors train
+  // whole and go into the adapter; the model is the remapped one on the base's other parameters.
+  const bool lora_vocab =
+      cmd.lora.rank > 0 && (remap || (cmd.loaded.resumed && holds_vocabulary_parameters(src.params)));
   if (cmd.lora.rank > 0) {  // adapters on the frozen base: -o receives an adapter checkpoint
     lora_reference ref{cmd.lora, cmd.base_path, ""};
     if (cmd.loaded.resumed) {
@@ -49,21 +77,32 @@ int cmd_finetune(const args& argv) {
       ref.base_path = stored->base_path;
       ref.base_hash = stored->base_hash;
       std::string base_path;
-      import_parameters(m->params(), load_lora_base(*stored, src_path, cmd.lora_base, base_path).params);
+      const checkpoint b = load_lora_base(*stored, src_path, cmd.lora_base, base_path);
+      if (lora_vocab)
+        m = make_model_on_base(mc, b.params);  // the adapter's tensors come with restore_training
+      else
+        import_parameters(m->params(), b.params);
     } else {
-      import_parameters(m->params(), cmd.loaded.base->params);
+      import_parameters(m->params(), remap ? remap->params : cmd.loaded.base->params);
       ref.base_hash = parameters_hash(cmd.loaded.base->params);
     }
     lora = attach_lora(m->params(), cmd.lora, gen);
+    if (lora_vocab) lora_vocab_values = train_vocabulary_parameters(m->params());
+    lora->trainable_values += lora_vocab_values;
     write_lora_reference(ref, run_base);
   }
   if (cmd.loaded.resumed) {
     state = restore_training(*cmd.loaded.resumed, *m, *opt, gen);
   } else {
-    if (!lora) import_parameters(m->params(), cmd.loaded.base->params);
+    if (!lora) import_parameters(m->params(), remap ? remap->params : cmd.loaded.base->params);
     if (cmd.keep_optimizer) opt->set_state(cmd.loaded.base->optimizer);
     record.lineage.finetuned_from = cmd.base_path;
     record.lineage.finetuned_from_step = record.step;
+    record.lineage.vocab_remapped = remap ? describe_remap(remap->counts) : "";
+    if (next) {  // the new vocabularies: what the data is tokenized with and the checkpoint stores
+      record.src = make_tokenizer(next->src);
+      record.tgt_own = next->tgt ? make_tokenizer(*next->tgt) : nullptr;
+    }
   }
 
   freeze_result f;
@@ -80,11 +119,15 @@ int cmd_finetune(const args& argv) {
              " parameter tensors (" + std::to_string(f.values) + " of " + std::to_string(all) + " values); " +
              std::to_string(all - f.values) + " values train");
   }
+  if (remap) out.note("vocabulary remapped by token string: " + record.lineage.vocab_remapped);
   if (lora) {
-    const std::size_t all = m->params().element_count() - lora->adapter_values;
+    const std::size_t all = m->params().element_count() - lora->adapter_values - lora_vocab_values;
     out.note("LoRA: rank " + std::to_string(cmd.lora.rank) + " adapters on " + std::to_string(lora->adapters) +
              " linear layers; " + std::to_string(lora->trainable_values) + " values train, the base's " +
-             std::to_string(all) + (cmd.lora.train_bias ? " (but its biases and norms)" : "") + " stay frozen");
+             std::to_string(all) + (cmd.lora.train_bias ? " (but its biases and norms)" : "") + " stay frozen" +
+             (lora_vocab ? " (the embedding and output, remapped to the new vocabulary, train whole: " +
+                               std::to_string(lora_vocab_values) + " values)"
+                         : ""));
   }
   if (!cmd.loaded.resumed)
     out.note(

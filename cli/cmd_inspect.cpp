@@ -211,7 +211,8 @@ int cmd_inspect(const args& argv) {
     out << "progress:\n";
     for (const auto& [k, v] : c.counters) out << "  " << k << " = " << v << "\n";
   }
-  for (const char* key : {"best_valid", "best_valid_step", "last_valid", "finetuned_from", "finetuned_from_step"}) {
+  for (const char* key :
+       {"best_valid", "best_valid_step", "last_valid", "finetuned_from", "finetuned_from_step", "vocab_remapped"}) {
     auto it = c.metadata.find(key);
     if (it != c.metadata.end()) out << key << ": " << it->second << "\n";
   }

@@ -418,6 +418,7 @@ void resolve_train(const train_args& a, train_command& cmd) {
 
 // Rows of the table that finetune takes: everything but the architecture (except --dropout) and
 // the vocabularies, which are the base checkpoint's.
+// (--vocab, --src-vocab and --tgt-vocab are finetune's own options: a new vocabulary, remapped.)
 bool finetune_row(const run_option& r) {
   const std::string& k = r.name;
   if (r.role == option_role::arch) return k == "dropout";
@@ -463,15 +464,17 @@ bool parse_finetune_args(const args& argv, train_args& a) {
     if (arg.rfind("--", 0) != 0) continue;
     const std::string k = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
     for (const run_option& r : run_options()) {
-      if (r.name != k || finetune_row(r)) continue;
+      if (r.name != k || finetune_row(r) || k == "vocab" || k == "src-vocab" || k == "tgt-vocab") continue;
       throw usage_error("--" + k + ": a fine-tuned model keeps the base checkpoint's " +
-                        (r.role == option_role::arch ? "architecture (only --dropout may change)" : "vocabularies"));
+                        (r.role == option_role::arch ? "architecture (only --dropout may change)"
+                                                     : "vocabularies unless --vocab FILE gives a new one"));
     }
   }
   command_line& cl = a.cl;
   cl.name = "finetune";
   cl.usage =
       "attn finetune -m BASE.ckpt --train FILE [--valid FILE] [--freeze PATTERN]... [options] -o CKPT\n"
+      "       attn finetune -m BASE.ckpt --vocab V | --src-vocab S | --tgt-vocab T --train FILE [options] -o CKPT\n"
       "       attn finetune --resume CKPT [options]";
   // clang-format off
   cl.options.add_options()
@@ -490,7 +493,12 @@ bool parse_finetune_args(const args& argv, train_args& a) {
        "*attn.qkv *attn.q *attn.kv *attn.out attention.keys attention.query; * = every linear layer); repeatable")
       ("lora-train-bias", po::value<std::string>()->implicit_value("true"),
        "with --lora, biases and layer-norm parameters train too (stored in the adapter)")
-      ("base", po::value<std::string>(), "with --resume of a LoRA run: its base checkpoint (default: the path it stores)");
+      ("base", po::value<std::string>(), "with --resume of a LoRA run: its base checkpoint (default: the path it stores)")
+      ("vocab,v", po::value<std::string>(),
+       "a new vocabulary for the model: embedding and output rows are rebuilt by token string (kept tokens keep "
+       "their rows; new ones start from the mean of their pieces' rows; docs/finetuning.md)")
+      ("src-vocab", po::value<std::string>(), "a new source vocabulary (transformer/rnn; the target side keeps its own)")
+      ("tgt-vocab", po::value<std::string>(), "a new target vocabulary (transformer/rnn; the source side keeps its own)");
   // clang-format on
   add_rows(cl, finetune_row, finetune_default);
   return parse(cl, argv, a.vm);
@@ -540,6 +548,39 @@ void resolve_lora(const po::variables_map& vm, train_command& cmd) {
   cmd.values["lora-alpha"] = v["lora-alpha"];
   cmd.values["lora-targets"] = join_words(cmd.lora.targets);
   cmd.values["lora-train-bias"] = cmd.lora.train_bias ? "true" : "false";
+}
+
+// --vocab / --src-vocab / --tgt-vocab: new vocabularies for the base's model, remapped by
+// cmd_finetune (models/vocab_remap.h). Only for a new run; which flags fit the base's model.
+void resolve_new_vocabularies(const po::variables_map& vm, train_command& cmd) {
+  auto path = [&](const char* k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
+  cmd.vocab_path = path("vocab");
+  cmd.src_vocab_path = path("src-vocab");
+  cmd.tgt_vocab_path = path("tgt-vocab");
+  const bool one = !cmd.vocab_path.empty(), two = !cmd.src_vocab_path.empty() || !cmd.tgt_vocab_path.empty();
+  if (!one && !two) return;
+  const std::string first = one ? "--vocab" : !cmd.src_vocab_path.empty() ? "--src-vocab" : "--tgt-vocab";
+  if (cmd.loaded.resumed)
+    throw usage_error(first + ": a resumed run keeps its checkpoint's vocabularies (remapped when the run began)");
+  if (one && two) throw usage_error("give either --vocab or --src-vocab/--tgt-vocab, not both");
+  if (cmd.keep_optimizer)
+    throw usage_error(first + " with --keep-optimizer: the base's optimizer state does not fit the rebuilt embedding "
+                              "and output");
+  const std::string& family = cmd.model.family;
+  const bool pairs = task_for(family).format == data_format::pairs;
+  if (two && !pairs)
+    throw usage_error(first + " is for transformer and rnn; use --vocab for " + task_for(family).a_model(family));
+  if (two && cmd.model.share_embeddings)
+    throw usage_error(
+        first + ": '" + cmd.base_path +
+        "' shares one embedding between source and target (share_embeddings); give one vocabulary with --vocab");
+  if (one && pairs && !cmd.loaded.base->vocabularies.count("shared"))
+    throw usage_error("--vocab: '" + cmd.base_path +
+                      "' has separate source and target vocabularies; give --src-vocab and/or --tgt-vocab");
+  for (const auto& [k, v] : {std::pair<const char*, const std::string&>{"vocab", cmd.vocab_path},
+                             {"src-vocab", cmd.src_vocab_path},
+                             {"tgt-vocab", cmd.tgt_vocab_path}})
+    if (!v.empty()) cmd.values[k] = v;  // the run's train_config records them
 }
 
 void resolve_finetune(const train_args& a, train_command& cmd) {
@@ -600,6 +641,7 @@ void resolve_finetune(const train_args& a, train_command& cmd) {
   cmd.values["freeze"] = join_words(cmd.freeze);
   if (cmd.keep_optimizer) cmd.values["keep-optimizer"] = "true";
   resolve_lora(vm, cmd);
+  resolve_new_vocabularies(vm, cmd);
   if (!cmd.values.count("train")) throw usage_error("--train is required");
   if (cmd.output.empty()) throw usage_error("-o/--output is required");
 
@@ -644,7 +686,7 @@ std::string keep_global_batch(train_command& cmd, int processes) {
 
 void check_data_readable(const train_command& cmd) {
   if (cmd.command == "finetune") {
-    check_readable(cmd.values, {"train", "valid"});
+    check_readable(cmd.values, {"train", "valid", "vocab", "src-vocab", "tgt-vocab"});
     return;
   }
   check_readable({{"train", cmd.train_path},

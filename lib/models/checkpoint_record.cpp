@@ -53,6 +53,7 @@ checkpoint_record read_checkpoint_record(const checkpoint& c, const std::string&
   if (const auto it = c.metadata.find("labels"); it != c.metadata.end()) r.labels = split_labels(it->second);
   if (const auto it = c.counters.find("step"); it != c.counters.end()) r.step = it->second;
   if (const auto it = c.metadata.find("finetuned_from"); it != c.metadata.end()) r.lineage.finetuned_from = it->second;
+  if (const auto it = c.metadata.find("vocab_remapped"); it != c.metadata.end()) r.lineage.vocab_remapped = it->second;
   if (const auto it = c.metadata.find("finetuned_from_step"); it != c.metadata.end()) {
     const auto step = read_int(it->second);
     if (!step) throw error(name + ": finetuned_from_step is not a number: '" + it->second + "'");
@@ -77,6 +78,7 @@ void write_checkpoint_record(const checkpoint_record& r, checkpoint& c) {
   c.vocabularies = vocabulary_texts(r);
   if (!r.labels.empty()) c.metadata["labels"] = join_labels(r.labels);
   if (!r.lineage.finetuned_from.empty()) c.metadata["finetuned_from"] = r.lineage.finetuned_from;
+  if (!r.lineage.vocab_remapped.empty()) c.metadata["vocab_remapped"] = r.lineage.vocab_remapped;
   if (r.lineage.finetuned_from_step) c.metadata["finetuned_from_step"] = std::to_string(*r.lineage.finetuned_from_step);
 }
 

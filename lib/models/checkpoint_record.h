@@ -26,6 +26,7 @@ struct model_tokenizers {
 struct checkpoint_lineage {
   std::string finetuned_from;                       // the base checkpoint as the user named it; "" = none
   std::optional<std::int64_t> finetuned_from_step;  // the base's step counter, when it had one
+  std::string vocab_remapped;  // finetune --vocab: the remap's counts (models/vocab_remap.h); "" = none
 };
 
 struct checkpoint_record : model_tokenizers {

@@ -1,9 +1,11 @@
 #include "models/loaded_model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
 #include "models/memory_estimate.h"
+#include "models/vocab_remap.h"
 
 namespace attn {
 
@@ -15,8 +17,20 @@ loaded_model load_adapter(const checkpoint& c, const std::string& name, const lo
   std::string base_path;
   const checkpoint base = load_lora_base(ref, name, base_override, base_path);
   loaded_model out = load_model(base, base_path);
+  // An adapter trained with a new vocabulary (finetune --lora --vocab) carries its embedding and
+  // output tensors whole, and its model config has the new vocabulary sizes.
+  const bool remapped = holds_vocabulary_parameters(c.params);
+  if (remapped)
+    out.net = make_model_on_base(checked_model_config(c.model_config, "checkpoint '" + name + "'"), base.params);
   rng init_gen(0);  // A's initial values are overwritten by the adapter's
   attach_lora(out.net->params(), ref.options, init_gen);
+  if (remapped) {
+    train_vocabulary_parameters(out.net->params());
+    for (const parameter* p : out.net->params().all())
+      if (is_vocabulary_parameter(p->name) &&
+          std::none_of(c.params.begin(), c.params.end(), [&](const checkpoint_param& q) { return q.name == p->name; }))
+        throw error("'" + name + "': holds a new vocabulary's tensors but not '" + p->name + "'");
+  }
   std::size_t adapters = 0;
   for (const parameter* p : out.net->params().all()) adapters += is_lora_parameter(p->name);
   std::size_t stored = 0;
