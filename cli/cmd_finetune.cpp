@@ -54,7 +54,11 @@ int cmd_finetune(const args& argv) {
       import_parameters(m->params(), cmd.loaded.base->params);
       ref.base_hash = parameters_hash(cmd.loaded.base->params);
     }
-    lora = attach_lora(m->params(), cmd.lora, gen);
+    try {
+      lora = attach_lora(m->params(), cmd.lora, gen);
+    } catch (const lora_conflict& e) {
+      throw usage_error(e.what());
+    }
     write_lora_reference(ref, run_base);
   }
   if (cmd.loaded.resumed) {
@@ -83,7 +87,8 @@ int cmd_finetune(const args& argv) {
   if (lora) {
     const std::size_t all = m->params().element_count() - lora->adapter_values;
     out.note("LoRA: rank " + std::to_string(cmd.lora.rank) + " adapters on " + std::to_string(lora->adapters) +
-             " linear layers; " + std::to_string(lora->trainable_values) + " values train, the base's " +
+             " layers" +
+             (lora->folded ? " (" + std::to_string(lora->folded) + " of them LSTM weights)" : std::string()) + "; " + std::to_string(lora->trainable_values) + " values train, the base's " +
              std::to_string(all) + (cmd.lora.train_bias ? " (but its biases and norms)" : "") + " stay frozen");
   }
   if (!cmd.loaded.resumed)

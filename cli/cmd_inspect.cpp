@@ -170,6 +170,7 @@ int cmd_inspect(const args& argv) {
     if (adapter)
       j["lora"] = {{"rank", adapter->options.rank},       {"alpha", adapter->options.alpha},
                    {"targets", adapter->options.targets}, {"train_bias", adapter->options.train_bias},
+                   {"dropout", adapter->options.dropout},
                    {"base", adapter->base_path},          {"base_hash", adapter->base_hash},
                    {"adapter_parameters", adapter_values}, {"base_checked", !base_override.empty()}};
     j["counters"] = c.counters;
@@ -202,7 +203,9 @@ int cmd_inspect(const args& argv) {
     for (const auto& t : adapter->options.targets) targets += (targets.empty() ? "" : " ") + t;
     out << "LoRA adapter: rank " << adapter->options.rank << ", alpha " << adapter->options.alpha << " (scale "
         << adapter->options.alpha / static_cast<float>(adapter->options.rank) << "), targets " << targets
-        << (adapter->options.train_bias ? ", biases and norms trained" : "") << "\n";
+        << (adapter->options.train_bias ? ", biases and norms trained" : "");
+    if (adapter->options.dropout > 0) out << ", dropout " << adapter->options.dropout;
+    out << "\n";
     out << "  adapter parameters: " << with_commas(adapter_values) << "\n";
     out << "  base: " << adapter->base_path << " (parameter hash " << adapter->base_hash << ")"
         << (base_override.empty() ? "" : ", checked against " + base_override) << "\n";
