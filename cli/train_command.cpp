@@ -487,7 +487,8 @@ bool parse_finetune_args(const args& argv, train_args& a) {
       ("lora-alpha", po::value<std::string>(), "LoRA scale numerator: updates are scaled by alpha/R (default: R, scale 1)")
       ("lora-targets", po::value<std::vector<std::string>>()->composing(),
        "the linear layers LoRA adapts, by name pattern as --freeze takes them (default: the attention projections "
-       "*attn.qkv *attn.q *attn.kv *attn.out attention.keys attention.query; * = every linear layer); repeatable")
+       "*attn.qkv *attn.q *attn.kv *attn.out attention.keys attention.query; * = every linear layer and the "
+       "LSTMs' w_ih/w_hh); repeatable")
       ("lora-train-bias", po::value<std::string>()->implicit_value("true"),
        "with --lora, biases and layer-norm parameters train too (stored in the adapter)")
       ("lora-dropout", po::value<std::string>(),
