@@ -86,9 +86,9 @@ int cmd_finetune(const args& argv) {
   }
   if (lora) {
     const std::size_t all = m->params().element_count() - lora->adapter_values;
+    const std::string lstm = lora->folded ? " (" + std::to_string(lora->folded) + " of them LSTM weights)" : "";
     out.note("LoRA: rank " + std::to_string(cmd.lora.rank) + " adapters on " + std::to_string(lora->adapters) +
-             " layers" +
-             (lora->folded ? " (" + std::to_string(lora->folded) + " of them LSTM weights)" : std::string()) + "; " + std::to_string(lora->trainable_values) + " values train, the base's " +
+             " layers" + lstm + "; " + std::to_string(lora->trainable_values) + " values train, the base's " +
              std::to_string(all) + (cmd.lora.train_bias ? " (but its biases and norms)" : "") + " stay frozen");
   }
   if (!cmd.loaded.resumed)

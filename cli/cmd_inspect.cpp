@@ -168,11 +168,11 @@ int cmd_inspect(const args& argv) {
     j["parameters"]["modules"] = nlohmann::ordered_json::array();
     for (const auto& [m, n] : modules) j["parameters"]["modules"].push_back({{"name", m}, {"parameters", n}});
     if (adapter)
-      j["lora"] = {{"rank", adapter->options.rank},       {"alpha", adapter->options.alpha},
-                   {"targets", adapter->options.targets}, {"train_bias", adapter->options.train_bias},
-                   {"dropout", adapter->options.dropout},
-                   {"base", adapter->base_path},          {"base_hash", adapter->base_hash},
-                   {"adapter_parameters", adapter_values}, {"base_checked", !base_override.empty()}};
+      j["lora"] = {{"rank", adapter->options.rank},         {"alpha", adapter->options.alpha},
+                   {"targets", adapter->options.targets},   {"train_bias", adapter->options.train_bias},
+                   {"dropout", adapter->options.dropout},   {"base", adapter->base_path},
+                   {"base_hash", adapter->base_hash},       {"adapter_parameters", adapter_values},
+                   {"base_checked", !base_override.empty()}};
     j["counters"] = c.counters;
     j["metadata"] = c.metadata;
     j["training_config"] = c.train_config;

@@ -164,8 +164,7 @@ var matmul(var a, var b, bool trans_a, bool trans_b) {
 // x [N,in], a [in,R] -> dropout(x)·a [N,R]; the mask is drawn from seed, in forward and backward
 var dropout_matmul(var x, var a, float p, std::uint64_t seed) {
   tape& t = detail::tape_of("dropout_matmul", {x, a});
-  if (!(p >= 0.0f && p < 1.0f))
-    detail::fail("dropout_matmul", "probability " + std::to_string(p) + " outside [0, 1)");
+  if (!(p >= 0.0f && p < 1.0f)) detail::fail("dropout_matmul", "probability " + std::to_string(p) + " outside [0, 1)");
   if (p == 0.0f || !t.recording()) return matmul(x, a);
   const std::size_t N = x.rows(), in = x.cols(), R = a.cols();
   if (a.rows() != in) detail::fail("dropout_matmul", "x is " + shape_of(x) + " but a is " + shape_of(a));

@@ -15,8 +15,7 @@ additive_attention::additive_attention(parameter_store& store, const std::string
 
 // memory [B*Tk, dk] -> {W₁x [B*Tk, a], x}
 additive_attention::keys additive_attention::precompute_keys(var memory, std::size_t batch, std::size_t k_len,
-                                                             const std::vector<std::int32_t>& lengths,
-                                                             rng* gen) const {
+                                                             const std::vector<std::int32_t>& lengths, rng* gen) const {
   if (memory.rows() != batch * k_len) throw error("additive attention: memory rows do not match batch x length");
   return keys{keys_.forward(memory, gen), memory, batch, k_len, lengths};
 }

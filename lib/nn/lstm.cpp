@@ -50,7 +50,9 @@ lstm::step_weights lstm::weights(tape& t) const {
 }
 
 // x_t [B, in], s [B, h] -> [B, h]
-lstm_state lstm::step(var x_t, const lstm_state& s) const { return step(x_t, s, weights(*x_t.t)); }
+lstm_state lstm::step(var x_t, const lstm_state& s) const {
+  return step(x_t, s, weights(*x_t.t));
+}
 
 lstm_state lstm::step(var x_t, const lstm_state& s, const step_weights& w) const {
   var gates_x = attn::linear(x_t, w.w_ih, w.bias);  // [B, 4h]

@@ -97,8 +97,7 @@ var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t tim
 
 // x [B*Tq, d], memory [B*Tk, dm] -> [B*Tq, d]
 var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_len, var memory, std::size_t k_len,
-                                        const std::vector<std::int32_t>& mem_lengths, kv_cache* cache,
-                                        rng* gen) {
+                                        const std::vector<std::int32_t>& mem_lengths, kv_cache* cache, rng* gen) {
   if (!cfg_.cross) throw error("forward_cross called on a self-attention layer");
   tape& t = *x.t;
   const std::size_t d = cfg_.d_model;

@@ -56,8 +56,7 @@ class multi_head_attention {
   // With a cache, memory's K/V are computed when the cache is empty and reused afterwards (memory
   // may then be an invalid var).
   var forward_cross(var x, std::size_t batch, std::size_t q_len, var memory, std::size_t k_len,
-                    const std::vector<std::int32_t>& mem_lengths = {}, kv_cache* cache = nullptr,
-                    rng* gen = nullptr);
+                    const std::vector<std::int32_t>& mem_lengths = {}, kv_cache* cache = nullptr, rng* gen = nullptr);
 
   // Attention dumps: when on, each forward keeps its weights [B*H*Tq, Tk] (row (b*H + h)*Tq + t).
   void keep_weights(bool on) { keep_ = on; }

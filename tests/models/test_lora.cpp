@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "models/lora.h"
 #include "model_helpers.h"
+#include "models/lora.h"
 #include "nn/layer_gradcheck.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
@@ -218,7 +218,7 @@ TEST_CASE("lora dropout: p = 0 is today's adapted layer bit for bit and draws no
   const std::vector<float> reference = run(true, nullptr);
   rng g(5), untouched(5);
   CHECK(w.lora_dropout == 0.0f);
-  CHECK(run(false, &g) == reference);  // bit for bit: values and gradients of A, B and x
+  CHECK(run(false, &g) == reference);           // bit for bit: values and gradients of A, B and x
   CHECK(g.next_u64() == untouched.next_u64());  // no draw from the run's rng
   w.lora_dropout = 0.5f;
   CHECK(run(false, &g) != reference);
@@ -297,9 +297,7 @@ TEST_CASE("lora on the LSTM: W + s·A·B gradients of A, B and x through the rec
     parameter& x = nn::testing::input_param(inputs, "x", B * T, in, gen);
     const std::vector<std::int32_t> lengths = {4, 2, 3};
     // only A and B train in store (the base stays frozen): the check covers A, B and x
-    nn::testing::check_gradients({&store, &inputs}, [&](tape& t) {
-      return l.forward(t.param(x), B, T, lengths).y;
-    });
+    nn::testing::check_gradients({&store, &inputs}, [&](tape& t) { return l.forward(t.param(x), B, T, lengths).y; });
     if (!bidirectional) {
       parameter& x1 = nn::testing::input_param(inputs, "x1", B, in, gen);
       nn::testing::check_gradients({&store, &inputs}, [&](tape& t) {
@@ -328,8 +326,8 @@ TEST_CASE("lora on the LSTM: '*' adapts w_ih and w_hh; a fresh adapter is the ba
       const matrix base_lp = m->log_probs(t0, b);
       const lora_attachment a = attach_lora(m->params(), rank(2, {"*"}), gen);
       CHECK(a.folded == (bidirectional ? 6u : 4u));  // encoder fwd (+bwd), decoder: w_ih and w_hh each
-      for (const char* name : {"encoder.lstm.fwd.w_ih", "encoder.lstm.fwd.w_hh", "decoder.lstm.fwd.w_ih",
-                               "decoder.lstm.fwd.w_hh"})
+      for (const char* name :
+           {"encoder.lstm.fwd.w_ih", "encoder.lstm.fwd.w_hh", "decoder.lstm.fwd.w_ih", "decoder.lstm.fwd.w_hh"})
         CHECK_MESSAGE(m->params().at(name).lora_a != nullptr, name);
       CHECK(loss_of(*m, b) == before);  // B = 0: W + s·A·0 is W, bit for bit
       tape t1;
