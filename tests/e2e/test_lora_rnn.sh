@@ -85,6 +85,13 @@ grep -q "^  lora-dropout = 0.1$" dropped.txt || { echo "FAIL: train_config lacks
 "$attn" finetune --resume dropped.ckpt --steps 7 -q --threads 1 2>e.txt
 check "--resume keeps --lora-dropout" 0 $?
 grep -q "^  lora-dropout = 0.1$" <("$attn" inspect dropped.ckpt) || { echo "FAIL: resumed run lost lora-dropout"; fail=1; }
+# The masks come from --seed: the same seed gives the same adapter, another seed another one.
+drop=(--lora 4 --lora-targets attention --lora-targets out --lora-dropout 0.3 --steps 5 -q)
+"$attn" finetune "${ft[@]}" "${drop[@]}" -o seed-a.ckpt
+"$attn" finetune "${ft[@]}" "${drop[@]}" -o seed-b.ckpt
+"$attn" finetune "${ft[@]}" "${drop[@]}" --seed 7 -o seed-7.ckpt
+[ "$(loss_of seed-a.ckpt)" = "$(loss_of seed-b.ckpt)" ] || { echo "FAIL: one --seed, two adapters"; fail=1; }
+[ "$(loss_of seed-a.ckpt)" != "$(loss_of seed-7.ckpt)" ] || { echo "FAIL: --seed does not change the masks"; fail=1; }
 # --lora-dropout 0 is the run without it: the same adapter, the same loss to the last printed digit.
 "$attn" finetune "${ft[@]}" --lora 4 --lora-targets attention --steps 5 -q -o p-none.ckpt
 "$attn" finetune "${ft[@]}" --lora 4 --lora-targets attention --lora-dropout 0 --steps 5 -q -o p-zero.ckpt
