@@ -85,7 +85,8 @@ grep -q "^  lora-dropout = 0.1$" dropped.txt || { echo "FAIL: train_config lacks
 "$attn" finetune --resume dropped.ckpt --steps 7 -q --threads 1 2>e.txt
 check "--resume keeps --lora-dropout" 0 $?
 grep -q "^  lora-dropout = 0.1$" <("$attn" inspect dropped.ckpt) || { echo "FAIL: resumed run lost lora-dropout"; fail=1; }
-# The masks come from --seed: the same seed gives the same adapter, another seed another one.
+# The masks come from --seed (like A's initialisation): the same seed gives the same adapter, bit for bit
+# as far as eval prints; another seed another one.
 drop=(--lora 4 --lora-targets attention --lora-targets out --lora-dropout 0.3 --steps 5 -q)
 "$attn" finetune "${ft[@]}" "${drop[@]}" -o seed-a.ckpt
 "$attn" finetune "${ft[@]}" "${drop[@]}" -o seed-b.ckpt
