@@ -86,7 +86,11 @@ int cmd_finetune(const args& argv) {
       import_parameters(m->params(), remap ? remap->params : cmd.loaded.base->params);
       ref.base_hash = parameters_hash(cmd.loaded.base->params);
     }
-    lora = attach_lora(m->params(), cmd.lora, gen);
+    try {
+      lora = attach_lora(m->params(), cmd.lora, gen);
+    } catch (const lora_conflict& e) {
+      throw usage_error(e.what());
+    }
     if (lora_vocab) lora_vocab_values = train_vocabulary_parameters(m->params());
     lora->trainable_values += lora_vocab_values;
     write_lora_reference(ref, run_base);
@@ -122,8 +126,9 @@ int cmd_finetune(const args& argv) {
   if (remap) out.note("vocabulary remapped by token string: " + record.lineage.vocab_remapped);
   if (lora) {
     const std::size_t all = m->params().element_count() - lora->adapter_values - lora_vocab_values;
+    const std::string lstm = lora->folded ? " (" + std::to_string(lora->folded) + " of them LSTM weights)" : "";
     out.note("LoRA: rank " + std::to_string(cmd.lora.rank) + " adapters on " + std::to_string(lora->adapters) +
-             " linear layers; " + std::to_string(lora->trainable_values) + " values train, the base's " +
+             " layers" + lstm + "; " + std::to_string(lora->trainable_values) + " values train, the base's " +
              std::to_string(all) + (cmd.lora.train_bias ? " (but its biases and norms)" : "") + " stay frozen" +
              (lora_vocab ? " (the embedding and output, remapped to the new vocabulary, train whole: " +
                                std::to_string(lora_vocab_values) + " values)"

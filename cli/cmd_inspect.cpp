@@ -168,10 +168,11 @@ int cmd_inspect(const args& argv) {
     j["parameters"]["modules"] = nlohmann::ordered_json::array();
     for (const auto& [m, n] : modules) j["parameters"]["modules"].push_back({{"name", m}, {"parameters", n}});
     if (adapter)
-      j["lora"] = {{"rank", adapter->options.rank},       {"alpha", adapter->options.alpha},
-                   {"targets", adapter->options.targets}, {"train_bias", adapter->options.train_bias},
-                   {"base", adapter->base_path},          {"base_hash", adapter->base_hash},
-                   {"adapter_parameters", adapter_values}, {"base_checked", !base_override.empty()}};
+      j["lora"] = {{"rank", adapter->options.rank},         {"alpha", adapter->options.alpha},
+                   {"targets", adapter->options.targets},   {"train_bias", adapter->options.train_bias},
+                   {"dropout", adapter->options.dropout},   {"base", adapter->base_path},
+                   {"base_hash", adapter->base_hash},       {"adapter_parameters", adapter_values},
+                   {"base_checked", !base_override.empty()}};
     j["counters"] = c.counters;
     j["metadata"] = c.metadata;
     j["training_config"] = c.train_config;
@@ -202,7 +203,9 @@ int cmd_inspect(const args& argv) {
     for (const auto& t : adapter->options.targets) targets += (targets.empty() ? "" : " ") + t;
     out << "LoRA adapter: rank " << adapter->options.rank << ", alpha " << adapter->options.alpha << " (scale "
         << adapter->options.alpha / static_cast<float>(adapter->options.rank) << "), targets " << targets
-        << (adapter->options.train_bias ? ", biases and norms trained" : "") << "\n";
+        << (adapter->options.train_bias ? ", biases and norms trained" : "");
+    if (adapter->options.dropout > 0) out << ", dropout " << adapter->options.dropout;
+    out << "\n";
     out << "  adapter parameters: " << with_commas(adapter_values) << "\n";
     out << "  base: " << adapter->base_path << " (parameter hash " << adapter->base_hash << ")"
         << (base_override.empty() ? "" : ", checked against " + base_override) << "\n";

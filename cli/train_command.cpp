@@ -490,15 +490,20 @@ bool parse_finetune_args(const args& argv, train_args& a) {
       ("lora-alpha", po::value<std::string>(), "LoRA scale numerator: updates are scaled by alpha/R (default: R, scale 1)")
       ("lora-targets", po::value<std::vector<std::string>>()->composing(),
        "the linear layers LoRA adapts, by name pattern as --freeze takes them (default: the attention projections "
-       "*attn.qkv *attn.q *attn.kv *attn.out attention.keys attention.query; * = every linear layer); repeatable")
+       "*attn.qkv *attn.q *attn.kv *attn.out attention.keys attention.query; * = every linear layer and the "
+       "LSTMs' w_ih/w_hh); repeatable")
       ("lora-train-bias", po::value<std::string>()->implicit_value("true"),
        "with --lora, biases and layer-norm parameters train too (stored in the adapter)")
+      ("lora-dropout", po::value<std::string>(),
+       "with --lora, dropout probability P in [0, 1) on each adapter's input while training (peft's lora_dropout; "
+       "default 0; not with LSTM targets)")
       ("base", po::value<std::string>(), "with --resume of a LoRA run: its base checkpoint (default: the path it stores)")
       ("vocab,v", po::value<std::string>(),
        "a new vocabulary for the model: embedding and output rows are rebuilt by token string (kept tokens keep "
        "their rows; new ones start from the mean of their pieces' rows; docs/finetuning.md)")
       ("src-vocab", po::value<std::string>(), "a new source vocabulary (transformer/rnn; the target side keeps its own)")
       ("tgt-vocab", po::value<std::string>(), "a new target vocabulary (transformer/rnn; the source side keeps its own)");
+
   // clang-format on
   add_rows(cl, finetune_row, finetune_default);
   return parse(cl, argv, a.vm);
@@ -523,17 +528,21 @@ void resolve_lora(const po::variables_map& vm, train_command& cmd) {
     throw usage_error("--base is for --resume of a LoRA run (a new run's base is -m)");
   if (vm.count("base")) cmd.lora_base = vm["base"].as<std::string>();
   const auto rank = value("lora");
-  for (const char* k : {"lora-alpha", "lora-targets", "lora-train-bias"})
+  for (const char* k : {"lora-alpha", "lora-targets", "lora-train-bias", "lora-dropout"})
     if (!rank && vm.count(k)) throw usage_error(std::string("--") + k + " needs --lora R");
   if (!rank) return;
   std::map<std::string, std::string> v{{"lora", *rank}};
   v["lora-alpha"] = value("lora-alpha").value_or(*rank);
   v["lora-train-bias"] = value("lora-train-bias").value_or("false");
+  v["lora-dropout"] = value("lora-dropout").value_or("0");
   const typed t{v};
   cmd.lora.rank = static_cast<std::size_t>(t.integer("lora", 1));
   cmd.lora.alpha = t.number("lora-alpha");
   if (!(cmd.lora.alpha > 0)) throw usage_error("--lora-alpha must be positive, not '" + v["lora-alpha"] + "'");
   cmd.lora.train_bias = t.flag("lora-train-bias");
+  const double drop = t.number("lora-dropout");
+  if (!(drop >= 0 && drop < 1)) throw usage_error("--lora-dropout must be in [0, 1), not '" + v["lora-dropout"] + "'");
+  cmd.lora.dropout = static_cast<float>(drop);
   if (vm.count("lora-targets"))
     cmd.lora.targets = vm["lora-targets"].as<std::vector<std::string>>();
   else if (stored.count("lora-targets"))
@@ -548,6 +557,7 @@ void resolve_lora(const po::variables_map& vm, train_command& cmd) {
   cmd.values["lora-alpha"] = v["lora-alpha"];
   cmd.values["lora-targets"] = join_words(cmd.lora.targets);
   cmd.values["lora-train-bias"] = cmd.lora.train_bias ? "true" : "false";
+  cmd.values["lora-dropout"] = v["lora-dropout"];
 }
 
 // --vocab / --src-vocab / --tgt-vocab: new vocabularies for the base's model, remapped by

@@ -30,6 +30,15 @@ var linear(var x, var w, var b);              // x [N,in], w [in,out], b [1,out]
 // LoRA: x·w + b + s·low·lb with low [N,R] (= x·A, from matmul), lb [R,out] -> [N,out], one output node.
 var linear_low_rank(var x, var w, var b, var low, var lb, float s);
 var matmul(var a, var b, bool trans_a = false, bool trans_b = false);  // op(a) [M,K] · op(b) [K,N]
+// LoRA dropout: dropout(x, p)·a, x [N,in], a [in,R] -> [N,R], with the mask of dropout()
+// drawn from `seed` (a u64 of the run's rng) and drawn again in the backward pass instead of
+// kept: no [N,in] node, mask or copy of x outlives the call. p in [0,1); as dropout(), no mask
+// when p == 0 or the tape is not recording (then it is matmul(x, a)).
+var dropout_matmul(var x, var a, float p, std::uint64_t seed);
+// LoRA folded into a weight: w [in,out] + s·a [in,R]·b [R,out] -> [in,out] (one GEMM). For ops
+// that take their weight whole (lstm_sequence, lstm_cell); the gradient flows on to a and b, and
+// to w only when it needs one (a frozen base weight gets no gradient buffer).
+var add_low_rank(var w, var a, var b, float s);
 var add(var a, var b);                        // same shape, or b [1,cols] broadcast over rows
 var mul(var a, var b);                        // elementwise; same shape, or b [1,cols] broadcast
 var scale(var a, float s);                    // a * s

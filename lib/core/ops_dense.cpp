@@ -161,6 +161,80 @@ var matmul(var a, var b, bool trans_a, bool trans_b) {
   return c;
 }
 
+// x [N,in], a [in,R] -> dropout(x)·a [N,R]; the mask is drawn from seed, in forward and backward
+var dropout_matmul(var x, var a, float p, std::uint64_t seed) {
+  tape& t = detail::tape_of("dropout_matmul", {x, a});
+  if (!(p >= 0.0f && p < 1.0f)) detail::fail("dropout_matmul", "probability " + std::to_string(p) + " outside [0, 1)");
+  if (p == 0.0f || !t.recording()) return matmul(x, a);
+  const std::size_t N = x.rows(), in = x.cols(), R = a.cols();
+  if (a.rows() != in) detail::fail("dropout_matmul", "x is " + shape_of(x) + " but a is " + shape_of(a));
+  const std::size_t n = N * in;
+  // D [N,in] = x ⊙ mask, in pairs of elements as dropout() draws them
+  auto dropped = [seed, p, n](const float* X, float* D) {
+    parallel_for((n + 1) / 2, std::size_t{1} << 14, [&](std::size_t b, std::size_t e) {
+      detail::dropout_mask(seed, p, n, b, e, D + 2 * b);
+      const std::size_t lo = 2 * b, hi = std::min(n, 2 * e);
+      kernels::mul(hi - lo, X + lo, D + lo, D + lo);
+    });
+  };
+  float* D = t.transient(n);
+  dropped(x.value().data(), D);
+  var y = t.make(N, R, x.needs_grad() || a.needs_grad());
+  gemm(false, false, N, R, in, 1.0f, D, in, a.value().data(), R, 0.0f, y.mutable_value().data(), R);
+  if (!y.needs_grad()) return y;
+  t.on_backward([x, a, y, seed, p, N, in, R, n, dropped] {
+    tape& t = *x.t;
+    const float* dY = y.grad().data();
+    float* D = t.transient(2 * n);
+    // da = (x ⊙ mask)ᵀ·dy, the dropped input drawn again
+    if (auto s = sink_of(a); s.p) {
+      dropped(x.value().data(), D);
+      gemm(true, false, in, R, N, 1.0f, D, in, dY, R, s.beta, s.p, R);
+    }
+    // dx += mask ⊙ (dy·aᵀ)
+    if (auto s = sink_of(x); s.p) {
+      float* G = D + n;
+      gemm(false, true, N, in, R, 1.0f, dY, R, a.value().data(), R, 0.0f, G, in);
+      float* dX = s.p;
+      const bool overwrite = s.overwrite;
+      parallel_for((n + 1) / 2, std::size_t{1} << 14, [&](std::size_t b, std::size_t e) {
+        const std::size_t lo = 2 * b, hi = std::min(n, 2 * e);
+        detail::dropout_mask(seed, p, n, b, e, D + lo);
+        kernels::mul(hi - lo, G + lo, D + lo, overwrite ? dX + lo : G + lo);
+        if (!overwrite) kernels::add(hi - lo, dX + lo, G + lo, dX + lo);
+      });
+    }
+  });
+  return y;
+}
+
+// w [in,out] + s·a [in,R]·b [R,out] -> [in,out]
+var add_low_rank(var w, var a, var b, float s) {
+  tape& t = detail::tape_of("add_low_rank", {w, a, b});
+  const std::size_t in = w.rows(), out = w.cols(), R = a.cols();
+  if (a.rows() != in || b.rows() != R || b.cols() != out)
+    detail::fail("add_low_rank", "w " + shape_of(w) + ", a " + shape_of(a) + " and b " + shape_of(b) + " disagree");
+  var y = t.make(in, out, w.needs_grad() || a.needs_grad() || b.needs_grad());
+  float* Y = y.mutable_value().data();
+  std::memcpy(Y, w.value().data(), in * out * sizeof(float));
+  gemm(false, false, in, out, R, s, a.value().data(), R, b.value().data(), out, 1.0f, Y, out);
+  if (!y.needs_grad()) return y;
+  t.on_backward([w, a, b, y, in, out, R, s] {
+    const float* dY = y.grad().data();
+    // dw = dy
+    if (auto g = sink_of(w); g.p) {
+      if (g.overwrite)
+        std::memcpy(g.p, dY, in * out * sizeof(float));
+      else
+        kernels::axpy(in * out, 1.0f, dY, g.p);
+    }
+    // da = s·dy·bᵀ [in,R], db = s·aᵀ·dy [R,out]
+    if (auto g = sink_of(a); g.p) gemm(false, true, in, R, out, s, dY, out, b.value().data(), out, g.beta, g.p, R);
+    if (auto g = sink_of(b); g.p) gemm(true, false, R, out, in, s, a.value().data(), R, dY, out, g.beta, g.p, out);
+  });
+  return y;
+}
+
 namespace {
 // b is a's shape, or [1, a.cols] to broadcast over rows.
 bool broadcast_of(const char* op, const var& a, const var& b) {

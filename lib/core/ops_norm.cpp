@@ -152,6 +152,20 @@ inline std::uint64_t mix(std::uint64_t z) {
 }
 }  // namespace
 
+namespace detail {
+// Element i keeps when its 32-bit draw is >= p·2³² (two draws per 64-bit hash of pair i/2).
+void dropout_mask(std::uint64_t seed, float p, std::size_t n, std::size_t k0, std::size_t k1, float* M) {
+  const std::uint64_t threshold = static_cast<std::uint64_t>(static_cast<double>(p) * 4294967296.0);
+  const float keep = 1.0f / (1.0f - p);
+  for (std::size_t k = k0; k < k1; ++k) {
+    const std::uint64_t h = mix(seed + (k + 1) * 0x9e3779b97f4a7c15ULL);
+    const std::size_t i = 2 * (k - k0);
+    M[i] = (h & 0xffffffffULL) >= threshold ? keep : 0.0f;
+    if (2 * k + 1 < n) M[i + 1] = (h >> 32) >= threshold ? keep : 0.0f;
+  }
+}
+}  // namespace detail
+
 // x [N,d] -> x ⊙ mask, mask_i = [u_i >= p] / (1-p); identity when p == 0 or not recording
 var dropout(var x, float p, rng& gen) {
   tape& t = detail::tape_of("dropout", {x});
@@ -161,19 +175,11 @@ var dropout(var x, float p, rng& gen) {
   var y = t.make(x.rows(), x.cols(), x.needs_grad());
   matrix& mask = t.scratch(x.rows(), x.cols());
   const std::uint64_t seed = gen.next_u64();
-  // Keep when the 32-bit draw is >= p·2³²; two draws per 64-bit hash.
-  const std::uint64_t threshold = static_cast<std::uint64_t>(static_cast<double>(p) * 4294967296.0);
-  const float keep = 1.0f / (1.0f - p);
   const float* X = x.value().data();
   float* Y = y.mutable_value().data();
   float* M = mask.data();
   parallel_for((n + 1) / 2, elem_grain / 2, [&](std::size_t b, std::size_t e) {
-    for (std::size_t k = b; k < e; ++k) {
-      const std::uint64_t h = mix(seed + (k + 1) * 0x9e3779b97f4a7c15ULL);
-      const std::size_t i = 2 * k;
-      M[i] = (h & 0xffffffffULL) >= threshold ? keep : 0.0f;
-      if (i + 1 < n) M[i + 1] = (h >> 32) >= threshold ? keep : 0.0f;
-    }
+    detail::dropout_mask(seed, p, n, b, e, M + 2 * b);
     const std::size_t lo = 2 * b, hi = std::min(n, 2 * e);
     kernels::mul(hi - lo, X + lo, M + lo, Y + lo);
   });

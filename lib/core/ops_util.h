@@ -1,5 +1,7 @@
 #pragma once
 // Internal helpers shared by the ops_*.cpp files (not part of the public API).
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "core/error.h"
@@ -41,5 +43,11 @@ inline grad_sink sink_of(const var& x) {
   s.beta = s.overwrite ? 0.0f : 1.0f;
   return s;
 }
+
+// The mask of dropout(x, p) drawn with `seed` (ops_norm.cpp), for the pairs of elements
+// [k0, k1), i.e. elements [2·k0, min(n, 2·k1)) of an n-element input, written to M[0 ..]: each
+// 1/(1-p) or 0. Element i depends only on (seed, p, i): any chunking draws the same mask, and an
+// op can draw it again in its backward pass instead of keeping it.
+void dropout_mask(std::uint64_t seed, float p, std::size_t n, std::size_t k0, std::size_t k1, float* M);
 
 }  // namespace attn::detail

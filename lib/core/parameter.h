@@ -17,12 +17,17 @@ struct parameter {
   matrix grad;             // same shape as value; backward accumulates into it
   bool trainable = true;   // false: frozen (no gradient kept, optimizer skips it)
   bool decay = true;       // AdamW decoupled weight decay applies (false for biases and norms)
-  // LoRA (models/lora.h). adaptable: the weight [in, out] of a linear layer whose forward adds
-  // an attached adapter, x·W + scale·(x·A)·B with lora_a [in, R] and lora_b [R, out].
+  // LoRA (models/lora.h). adaptable: a weight [in, out] whose layer uses an attached adapter,
+  // lora_a [in, R] and lora_b [R, out]. A linear layer adds x·W + scale·(drop(x)·A)·B, drop being
+  // dropout with lora_dropout while training; a weight used inside a fused op (lora_folded: the
+  // LSTM's w_ih, w_hh) is replaced by W + scale·A·B once per forward pass, so its adapter has no
+  // input of its own to drop out.
   bool adaptable = false;
+  bool lora_folded = false;
   parameter* lora_a = nullptr;
   parameter* lora_b = nullptr;
-  float lora_scale = 0.0f;  // alpha / R
+  float lora_scale = 0.0f;    // alpha / R
+  float lora_dropout = 0.0f;  // p of the adapter's input dropout (linear layers)
 };
 
 class parameter_store {

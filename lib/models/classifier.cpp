@@ -91,7 +91,7 @@ class classifier_model : public model {
       for (std::size_t i = 0; i < b.size; ++i) first[i] = static_cast<std::int32_t>(i * b.src_len);
       pooled = gather_rows(x, first);
     }
-    return head_.forward(drop_.forward(pooled, gen));
+    return head_.forward(drop_.forward(pooled, gen), &gen);
   }
 
   model_config cfg_;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "core/blas.h"
@@ -45,20 +46,22 @@ bool is_lora_parameter(const std::string& name) { return ends_with(name, ".lora_
 
 lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng& gen) {
   if (opt.rank == 0) throw error("--lora must be at least 1");
+  if (!(opt.dropout >= 0.0f && opt.dropout < 1.0f)) throw error("--lora-dropout must be in [0, 1)");
   const std::vector<std::string> targets = opt.targets.empty() ? default_lora_targets() : opt.targets;
   lora_attachment r;
   std::vector<parameter*> chosen;
   for (parameter* p : store.all()) {
     p->trainable = false;
     if (!selected(targets, p->name)) continue;
-    if (ends_with(p->name, ".w_ih") || ends_with(p->name, ".w_hh"))
-      throw error("--lora-targets selects " + p->name +
-                  ": LoRA cannot adapt the LSTM's weights (its recurrence runs inside one fused op); "
-                  "name the layers to adapt, e.g. --lora-targets 'attention.*'");
+    if (p->adaptable && p->lora_folded && opt.dropout > 0.0f)
+      throw lora_conflict("--lora-dropout: --lora-targets selects the LSTM weight " + p->name +
+                          ", whose adapter is folded into the weight and has no input to drop out; "
+                          "leave --lora-dropout out or name targets without the LSTM's w_ih/w_hh");
     if (p->adaptable && !p->lora_a) chosen.push_back(p);
   }
   if (chosen.empty())
-    throw error("--lora-targets " + join(targets) + " selects no linear layer of the model (attn inspect lists them)");
+    throw error("--lora-targets " + join(targets) +
+                " selects no linear layer or LSTM weight of the model (attn inspect lists them)");
   const float scale = (opt.alpha > 0 ? opt.alpha : static_cast<float>(opt.rank)) / static_cast<float>(opt.rank);
   for (parameter* w : chosen) {
     const std::size_t in = w->value.shape()[0], out = w->value.shape()[1];
@@ -69,7 +72,9 @@ lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng
     w->lora_a = &a;
     w->lora_b = &b;
     w->lora_scale = scale;
+    w->lora_dropout = opt.dropout;
     ++r.adapters;
+    r.folded += w->lora_folded;
     r.adapter_values += a.value.size() + b.value.size();
   }
   if (opt.train_bias)
@@ -90,7 +95,7 @@ std::size_t merge_lora(parameter_store& store) {
     gemm(false, false, in, out, rank, w->lora_scale, w->lora_a->value.data(), rank, w->lora_b->value.data(), out,
          1.0f, w->value.data(), out);
     w->lora_a = w->lora_b = nullptr;
-    w->lora_scale = 0.0f;
+    w->lora_scale = w->lora_dropout = 0.0f;
     ++n;
   }
   return n;
@@ -141,6 +146,10 @@ void write_lora_reference(const lora_reference& r, checkpoint& c) {
   c.metadata["lora_alpha"] = alpha.str();
   c.metadata["lora_targets"] = join(r.options.targets.empty() ? default_lora_targets() : r.options.targets);
   c.metadata["lora_train_bias"] = r.options.train_bias ? "true" : "false";
+  std::ostringstream dropout;
+  dropout.precision(9);
+  dropout << r.options.dropout;
+  c.metadata["lora_dropout"] = dropout.str();
   c.metadata["lora_base"] = r.base_path;
   c.metadata["lora_base_hash"] = r.base_hash;
 }
@@ -164,6 +173,13 @@ std::optional<lora_reference> read_lora_reference(const checkpoint& c, const std
   std::istringstream words(field("lora_targets"));
   for (std::string w; words >> w;) r.options.targets.push_back(w);
   r.options.train_bias = field("lora_train_bias") == "true";
+  if (c.metadata.count("lora_dropout")) {  // adapters written before --lora-dropout have none: 0
+    const std::string& d = c.metadata.at("lora_dropout");
+    char* end = nullptr;
+    r.options.dropout = std::strtof(d.c_str(), &end);
+    if (d.empty() || *end != '\0' || !(r.options.dropout >= 0.0f && r.options.dropout < 1.0f))
+      throw error("'" + name + "': lora_dropout is not a probability in [0, 1): " + d);
+  }
   r.base_path = field("lora_base");
   r.base_hash = field("lora_base_hash");
   return r;

@@ -2,15 +2,18 @@
 // LoRA adapters (Hu et al., 2021) on a model's linear layers, and the adapter checkpoint's
 // reference to its base.
 //
-// An adapted linear layer computes y = x·W + b + (alpha/R)·(x·A)·B with W [in, out] frozen,
+// An adapted linear layer computes y = x·W + b + (alpha/R)·(drop(x)·A)·B with W [in, out] frozen,
 // A = <prefix>.lora_a [in, R] ~ N(0, 1/in) and B = <prefix>.lora_b [R, out] = 0: before any update
 // the model is exactly the base. (The paper's A [R×in] and B [out×R] act on column vectors; with
 // attn's row-major x·W layout they are stored transposed.) Forward and backward are two thin GEMMs
-// on the tape (nn/linear.cpp). Merging folds W += (alpha/R)·A·B.
+// on the tape (nn/linear.cpp); drop is dropout with `dropout` (peft's lora_dropout) while training,
+// its mask drawn from the run's rng inside ops::dropout_matmul. Merging folds W += (alpha/R)·A·B.
 //
-// Only weights of nn::linear layers are adaptable (parameter::adaptable): not embeddings, not the
-// lm/transformer output projection (trained through the fused output loss), not the LSTM's
-// w_ih/w_hh (w_hh runs inside the fused LSTM op): a target that selects an LSTM weight is refused.
+// The LSTM's w_ih (<prefix>.w_ih.lora_a …) and w_hh are adapted by folding: the fused recurrence
+// uses W + (alpha/R)·A·B formed once per forward pass (ops::add_low_rank), exact and one small
+// GEMM. Such an adapter has no input of its own, so --lora-dropout with an LSTM target is refused
+// (lora_conflict). Not adaptable: embeddings, the lm/transformer output projection (trained
+// through the fused output loss).
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/parameter.h"
 #include "core/rng.h"
 #include "io/checkpoint.h"
@@ -29,6 +33,13 @@ struct lora_options {
   float alpha = 0.0f;                // scale = alpha / R
   std::vector<std::string> targets;  // name patterns (core/name_pattern.h) selecting linear weights
   bool train_bias = false;           // biases and layer-norm gains/biases train too
+  float dropout = 0.0f;              // p of the dropout on each linear adapter's input, in [0, 1)
+};
+
+// A combination of LoRA options the model cannot take (--lora-dropout with a target that selects
+// an LSTM weight): the command line's mistake, a usage error there.
+struct lora_conflict : error {
+  using error::error;
 };
 
 // The default targets: the attention projections of every family (self qkv, cross q and kv,
@@ -36,14 +47,16 @@ struct lora_options {
 std::vector<std::string> default_lora_targets();
 
 struct lora_attachment {
-  std::size_t adapters = 0;       // linear layers adapted
+  std::size_t adapters = 0;       // weights adapted (linear layers and LSTM weights)
+  std::size_t folded = 0;         // of which LSTM weights (adapter folded into the weight)
   std::size_t adapter_values = 0; // scalars in their A and B
   std::size_t trainable_values = 0;  // all trainable scalars (adapters + biases with train_bias)
 };
 
 // Freezes every parameter of `store`, then attaches an adapter to every adaptable weight a target
 // selects (A drawn from gen, B zero) and, with train_bias, unfreezes biases and norms.
-// Throws attn::error when a target selects an LSTM weight or no target selects any linear layer.
+// Throws attn::error when no target selects an adaptable weight, lora_conflict when opt.dropout > 0
+// and a target selects an LSTM weight.
 lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng& gen);
 
 // Folds every attached adapter into its weight (W += scale·A·B) and detaches it; the adapter

@@ -90,8 +90,8 @@ class rnn_model : public model {
         targets.push_back(b.tgt_out[i]);
       }
     if (rows.empty() || rows.size() == b.tgt_out.size())
-      return token_loss(out_.forward(features), b.tgt_out, pad_id, label_smoothing);
-    return token_loss(out_.forward(gather_rows(features, rows)), targets, pad_id, label_smoothing);
+      return token_loss(out_.forward(features, &gen), b.tgt_out, pad_id, label_smoothing);
+    return token_loss(out_.forward(gather_rows(features, rows), &gen), targets, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
@@ -210,7 +210,7 @@ class rnn_model : public model {
 
   // teacher forcing -> logits [B*T, V]; keep (optional) receives the attention weights [B*T, S]
   var forward(tape& t, const batch& b, rng& gen, attention_weights* keep = nullptr) {
-    return out_.forward(forward_features(t, b, gen, keep));
+    return out_.forward(forward_features(t, b, gen, keep), &gen);
   }
 
   // teacher forcing -> the output layer's input [B*T, 2h] (after dropout); keep as forward()
@@ -220,8 +220,9 @@ class rnn_model : public model {
     var y = drop_.forward(tgt_embed_.forward(t, b.tgt_in), gen);  // [B*T, e]
     var features;                                                 // [B*T, 2h]
     if (kind_ == rnn_attention::additive) {
-      nn::additive_attention::keys k = additive_.precompute_keys(e.out, B, b.src_len, b.src_lengths);
+      nn::additive_attention::keys k = additive_.precompute_keys(e.out, B, b.src_len, b.src_lengths, &gen);
       nn::lstm_state s = e.init;
+      const nn::lstm::step_weights w = decoder_.weights(t);  // LoRA adapters folded in once, not per step
       matrix zero = matrix::from_shape({B, cfg_.hidden});
       zero.fill(0.0f);
       var ctx = t.constant(zero);
@@ -231,8 +232,8 @@ class rnn_model : public model {
       if (keep) keep->w = matrix::from_shape({B * T, b.src_len});
       for (std::size_t step = 0; step < T; ++step) {
         for (std::size_t i = 0; i < B; ++i) rows_t[i] = static_cast<std::int32_t>(i * T + step);
-        s = decoder_.step(concat_cols({gather_rows(y, rows_t), ctx}), s);
-        ctx = additive_.attend(k, s.h, keep ? &step_weights : nullptr);
+        s = decoder_.step(concat_cols({gather_rows(y, rows_t), ctx}), s, w);
+        ctx = additive_.attend(k, s.h, keep ? &step_weights : nullptr, &gen);
         if (keep)  // row i of the step -> row i*T + step
           for (std::size_t i = 0; i < B; ++i)
             std::copy_n(step_weights.w.data() + i * b.src_len, b.src_len, keep->w.data() + (i * T + step) * b.src_len);

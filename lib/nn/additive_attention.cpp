@@ -15,13 +15,13 @@ additive_attention::additive_attention(parameter_store& store, const std::string
 
 // memory [B*Tk, dk] -> {W₁x [B*Tk, a], x}
 additive_attention::keys additive_attention::precompute_keys(var memory, std::size_t batch, std::size_t k_len,
-                                                             const std::vector<std::int32_t>& lengths) const {
+                                                             const std::vector<std::int32_t>& lengths, rng* gen) const {
   if (memory.rows() != batch * k_len) throw error("additive attention: memory rows do not match batch x length");
-  return keys{keys_.forward(memory), memory, batch, k_len, lengths};
+  return keys{keys_.forward(memory, gen), memory, batch, k_len, lengths};
 }
 
 // query [B*Tq, dq] -> [B*Tq, dk]
-var additive_attention::attend(const keys& k, var query, attention_weights* keep) const {
+var additive_attention::attend(const keys& k, var query, attention_weights* keep, rng* gen) const {
   if (k.batch == 0 || query.rows() % k.batch != 0)
     throw error("additive attention: query rows are not a multiple of the batch");
   attention_shape s;
@@ -30,7 +30,7 @@ var additive_attention::attend(const keys& k, var query, attention_weights* keep
   s.k_len = k.k_len;
   s.heads = 1;
   s.k_lengths = k.lengths;
-  return attn::additive_attention(query_.forward(query), k.projected, query.t->param(*v_), k.values, s, keep);
+  return attn::additive_attention(query_.forward(query, gen), k.projected, query.t->param(*v_), k.values, s, keep);
 }
 
 }  // namespace attn::nn

@@ -34,12 +34,13 @@ class additive_attention {
   };
 
   // memory [B*Tk, dk] -> keys (W₁x computed once)
-  keys precompute_keys(var memory, std::size_t batch, std::size_t k_len,
-                       const std::vector<std::int32_t>& lengths = {}) const;
+  // gen (here and in attend): the masks of LoRA adapters' dropout while training.
+  keys precompute_keys(var memory, std::size_t batch, std::size_t k_len, const std::vector<std::int32_t>& lengths = {},
+                       rng* gen = nullptr) const;
 
   // query [B*Tq, dq] (Tq = 1 for one decoder step) -> context [B*Tq, dk].
   // keep (optional) receives the weights [B*Tq, Tk].
-  var attend(const keys& k, var query, attention_weights* keep = nullptr) const;
+  var attend(const keys& k, var query, attention_weights* keep = nullptr, rng* gen = nullptr) const;
 
  private:
   linear keys_, query_;

@@ -34,12 +34,13 @@ var decoder_layer::forward(var x, std::size_t batch, std::size_t time, const std
                            var memory, std::size_t mem_time, const std::vector<std::int32_t>& mem_lengths, rng& gen,
                            decoder_cache* cache) {
   const bool pre = cfg_.norm == norm_position::pre;
-  var a = self_attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache ? &cache->self : nullptr);
+  var a =
+      self_attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache ? &cache->self : nullptr, &gen);
   x = combine_sublayer(x, a, cfg_.combine, self_combine_, drop_, gen);
   if (!pre) x = ln1_.forward(x);
 
   var c = cross_attn_.forward_cross(pre ? ln2_.forward(x) : x, batch, time, memory, mem_time, mem_lengths,
-                                    cache ? &cache->cross : nullptr);
+                                    cache ? &cache->cross : nullptr, &gen);
   x = combine_sublayer(x, c, cfg_.combine, cross_combine_, drop_, gen);
   if (!pre) x = ln2_.forward(x);
 

@@ -20,7 +20,7 @@ combine_mode parse_combine(const std::string& name) {
 var combine_sublayer(var x, var a, combine_mode mode, const linear& combine, const dropout& drop, rng& gen) {
   a = drop.forward(a, gen);
   if (mode == combine_mode::residual) return add(x, a);
-  return combine.forward(concat_cols({a, x}));  // [N, 2d] -> [N, d]
+  return combine.forward(concat_cols({a, x}), &gen);  // [N, 2d] -> [N, d]
 }
 
 encoder_layer::encoder_layer(parameter_store& store, const std::string& prefix, const block_config& cfg, rng& gen)
@@ -43,7 +43,7 @@ var encoder_layer::forward(var x, std::size_t batch, std::size_t time, const std
                            rng& gen, kv_cache* cache) {
   const bool pre = cfg_.norm == norm_position::pre;
   // self-attention sublayer
-  var a = attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache);
+  var a = attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache, &gen);
   x = combine_sublayer(x, a, cfg_.combine, combine_, drop_, gen);
   if (!pre) x = ln1_.forward(x);
   // feed-forward sublayer (always residual)

@@ -18,14 +18,14 @@ feed_forward::feed_forward(parameter_store& store, const std::string& prefix, st
 
 // x [N, d] -> [N, ff] -> [N, d]
 var feed_forward::forward(var x, rng& gen) const {
-  var h = in_.forward(x);
+  var h = in_.forward(x, &gen);
   if ((drop_.p == 0.0f || !x.t->recording()) && !out_.has_adapter()) {  // no dropout mask between: one op, act(h) not kept
     tape& t = *x.t;
     return activated_linear(h, act_ == activation::gelu ? activation_fn::gelu : activation_fn::relu,
                             t.param(out_.weight()), out_.bias() ? t.param(*out_.bias()) : var{});
   }
   h = act_ == activation::gelu ? gelu(h) : relu(h);
-  return out_.forward(drop_.forward(h, gen));
+  return out_.forward(drop_.forward(h, gen), &gen);
 }
 
 }  // namespace attn::nn

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/init.h"
 #include "core/ops_lstm.h"
+#include "nn/linear.h"
 
 namespace attn::nn {
 
@@ -23,6 +24,7 @@ lstm::lstm(parameter_store& store, const std::string& prefix, std::size_t in, st
     dir.w_hh = &store.add(p + ".w_hh", hidden, 4 * hidden);
     init_uniform(dir.w_hh->value, gen, -a, a);
     dir.bias = &store.add(p + ".bias", 1, 4 * hidden, /*decay=*/false);
+    for (parameter* w : {dir.w_ih, dir.w_hh}) w->adaptable = w->lora_folded = true;
     for (std::size_t j = hidden; j < 2 * hidden; ++j) dir.bias->value(0, j) = 1.0f;  // forget gate
     dirs_.push_back(dir);
   }
@@ -42,12 +44,19 @@ lstm_state lstm::zero_state(tape& t, std::size_t batch) const {
   return {zeros(t, batch, hidden_), zeros(t, batch, hidden_)};
 }
 
+lstm::step_weights lstm::weights(tape& t) const {
+  const direction& dir = dirs_[0];
+  return {adapted_weight(t, *dir.w_ih), adapted_weight(t, *dir.w_hh), t.param(*dir.bias)};
+}
+
 // x_t [B, in], s [B, h] -> [B, h]
 lstm_state lstm::step(var x_t, const lstm_state& s) const {
-  tape& t = *x_t.t;
-  const direction& dir = dirs_[0];
-  var gates_x = attn::linear(x_t, t.param(*dir.w_ih), t.param(*dir.bias));  // [B, 4h]
-  auto hc = lstm_cell(gates_x, s.h, s.c, t.param(*dir.w_hh));
+  return step(x_t, s, weights(*x_t.t));
+}
+
+lstm_state lstm::step(var x_t, const lstm_state& s, const step_weights& w) const {
+  var gates_x = attn::linear(x_t, w.w_ih, w.bias);  // [B, 4h]
+  auto hc = lstm_cell(gates_x, s.h, s.c, w.w_hh);
   return {hc.first, hc.second};
 }
 
@@ -90,8 +99,8 @@ var lstm::run(const direction& dir, var x, std::size_t batch, std::size_t time,
   var h_all;  // [packed, h]
   lstm_state last;
   if (packed > 0) {
-    var gates_x = attn::linear(gather_rows(x, rows), t.param(*dir.w_ih), t.param(*dir.bias));  // [packed, 4h]
-    lstm_sequence_output o = lstm_sequence(gates_x, s0.h, s0.c, t.param(*dir.w_hh), steps);
+    var gates_x = attn::linear(gather_rows(x, rows), adapted_weight(t, *dir.w_ih), t.param(*dir.bias));  // [packed, 4h]
+    lstm_sequence_output o = lstm_sequence(gates_x, s0.h, s0.c, adapted_weight(t, *dir.w_hh), steps);
     h_all = o.h;
     last = {o.h_last, o.c_last};
   } else {

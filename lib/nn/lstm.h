@@ -20,6 +20,10 @@
 //
 // Parameters per direction dir ∈ {fwd, bwd}: <prefix>.<dir>.w_ih [in, 4h], <prefix>.<dir>.w_hh [h, 4h]
 // (both U(-1/sqrt(h), 1/sqrt(h)) as PyTorch), <prefix>.<dir>.bias [1, 4h] (zeros, forget gate 1; no decay).
+//
+// LoRA (models/lora.h): w_ih and w_hh are adaptable. The recurrence takes its weights whole
+// (one fused op), so an adapter is folded in: W + scale·A·B is formed once per forward pass
+// (nn::adapted_weight, one small GEMM), and its gradient gives A's and B's.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -51,8 +55,16 @@ class lstm {
   lstm_output forward(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths = {},
                       const std::vector<lstm_state>& init = {}) const;
 
+  // The forward direction's weights on tape t, LoRA adapters folded in: form them once for a
+  // loop of step() calls over a sequence (the decoder of an rnn with additive attention).
+  struct step_weights {
+    var w_ih, w_hh, bias;  // [in, 4h], [h, 4h], [1, 4h]
+  };
+  step_weights weights(tape& t) const;
+
   // One step of the forward direction, for decoders: x_t [B, in], s.h/s.c [B, h] -> new state [B, h].
   lstm_state step(var x_t, const lstm_state& s) const;
+  lstm_state step(var x_t, const lstm_state& s, const step_weights& w) const;
   // Zero state [B, h] on tape t.
   lstm_state zero_state(tape& t, std::size_t batch) const;
 

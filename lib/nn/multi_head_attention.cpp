@@ -53,7 +53,7 @@ multi_head_attention::multi_head_attention(parameter_store& store, const std::st
 }
 
 // q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> [B*Tq, d]
-var multi_head_attention::attend(var q, var k, var v, const attention_shape& s) {
+var multi_head_attention::attend(var q, var k, var v, const attention_shape& s, rng* gen) {
   attention_weights* keep = keep_ ? &weights_ : nullptr;
   var ctx;
   switch (cfg_.scoring) {
@@ -62,16 +62,16 @@ var multi_head_attention::attend(var q, var k, var v, const attention_shape& s) 
     case attention_scoring::dot:
     case attention_scoring::general: ctx = attn::attention(q, k, v, s, scoring::dot, keep); break;
   }
-  return out_.forward(ctx);
+  return out_.forward(ctx, gen);
 }
 
 // x [B*T, d] -> [B*T, d]
 var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t time,
-                                       const std::vector<std::int32_t>& lengths, kv_cache* cache) {
+                                       const std::vector<std::int32_t>& lengths, kv_cache* cache, rng* gen) {
   if (cfg_.cross) throw error("forward_self called on a cross-attention layer");
   tape& t = *x.t;
   const std::size_t d = cfg_.d_model;
-  std::vector<var> qkv = split_cols(qkv_.forward(x), {d, d, d});  // [B*T, 3d] -> 3 x [B*T, d]
+  std::vector<var> qkv = split_cols(qkv_.forward(x, gen), {d, d, d});  // [B*T, 3d] -> 3 x [B*T, d]
   var q = qkv[0], k = qkv[1], v = qkv[2];
   const std::size_t offset = cache ? cache->len() : 0;
   if (cfg_.rope) {
@@ -92,21 +92,21 @@ var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t tim
   s.heads = cfg_.heads;
   s.causal = cfg_.causal;
   s.k_lengths = lengths;
-  return attend(q, k, v, s);
+  return attend(q, k, v, s, gen);
 }
 
 // x [B*Tq, d], memory [B*Tk, dm] -> [B*Tq, d]
 var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_len, var memory, std::size_t k_len,
-                                        const std::vector<std::int32_t>& mem_lengths, kv_cache* cache) {
+                                        const std::vector<std::int32_t>& mem_lengths, kv_cache* cache, rng* gen) {
   if (!cfg_.cross) throw error("forward_cross called on a self-attention layer");
   tape& t = *x.t;
   const std::size_t d = cfg_.d_model;
-  var q = q_.forward(x);
+  var q = q_.forward(x, gen);
   var k, v;
   attention_shape s;
   s.k_len = k_len;
   if (!cache || cache->empty()) {
-    std::vector<var> kv = split_cols(kv_.forward(memory), {d, d});  // [B*Tk, 2d] -> 2 x [B*Tk, d]
+    std::vector<var> kv = split_cols(kv_.forward(memory, gen), {d, d});  // [B*Tk, 2d] -> 2 x [B*Tk, d]
     k = kv[0];
     v = kv[1];
     if (general_) k = matmul(k, t.param(*general_));
@@ -122,7 +122,7 @@ var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_
   s.heads = cfg_.heads;
   s.causal = false;
   s.k_lengths = mem_lengths;
-  return attend(q, k, v, s);
+  return attend(q, k, v, s, gen);
 }
 
 }  // namespace attn::nn

@@ -48,14 +48,15 @@ class multi_head_attention {
   // Self-attention. x [B*T, d] -> [B*T, d]. lengths: valid positions per batch item (empty = all).
   // With a cache, x holds only the new steps (positions cache.len() .. cache.len()+T-1), their K/V
   // are appended, and lengths (if given) count valid keys over cached + new positions.
+  // gen: the masks of LoRA adapters' dropout while training (nn::linear::forward).
   var forward_self(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths = {},
-                   kv_cache* cache = nullptr);
+                   kv_cache* cache = nullptr, rng* gen = nullptr);
 
   // Cross-attention. x [B*Tq, d], memory [B*Tk, dm] -> [B*Tq, d]; mem_lengths: valid memory rows per item.
   // With a cache, memory's K/V are computed when the cache is empty and reused afterwards (memory
   // may then be an invalid var).
   var forward_cross(var x, std::size_t batch, std::size_t q_len, var memory, std::size_t k_len,
-                    const std::vector<std::int32_t>& mem_lengths = {}, kv_cache* cache = nullptr);
+                    const std::vector<std::int32_t>& mem_lengths = {}, kv_cache* cache = nullptr, rng* gen = nullptr);
 
   // Attention dumps: when on, each forward keeps its weights [B*H*Tq, Tk] (row (b*H + h)*Tq + t).
   void keep_weights(bool on) { keep_ = on; }
@@ -65,7 +66,7 @@ class multi_head_attention {
 
  private:
   // q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> output projection of the attended values [B*Tq, d]
-  var attend(var q, var k, var v, const attention_shape& s);
+  var attend(var q, var k, var v, const attention_shape& s, rng* gen);
 
   attention_config cfg_;
   linear qkv_, q_, kv_, out_;

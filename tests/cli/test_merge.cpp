@@ -45,14 +45,18 @@ TEST_CASE("finetune --lora: options resolved, defaulted and stored; misuse is a 
   CHECK_FALSE(c.lora.train_bias);
   CHECK(c.values.at("lora") == "2");
   CHECK(c.values.at("lora-alpha") == "2");
+  CHECK(c.lora.dropout == 0.0f);  // default: no adapter dropout, stored as 0
+  CHECK(c.values.at("lora-dropout") == "0");
 
   cli::train_command c2;
   cli::parse_finetune_command({"-m", base, "--train", data, "--lora", "4", "--lora-alpha", "16", "--lora-targets",
-                               "*", "--lora-train-bias", "-o", out},
+                               "*", "--lora-train-bias", "--lora-dropout", "0.25", "-o", out},
                               c2);
   CHECK(c2.lora.alpha == 16.0f);
   CHECK(c2.lora.targets == std::vector<std::string>{"*"});
   CHECK(c2.lora.train_bias);
+  CHECK(c2.lora.dropout == 0.25f);
+  CHECK(c2.values.at("lora-dropout") == "0.25");
 
   cli::train_command plain;
   cli::parse_finetune_command({"-m", base, "--train", data, "-o", out}, plain);
@@ -61,7 +65,9 @@ TEST_CASE("finetune --lora: options resolved, defaulted and stored; misuse is a 
 
   for (const std::vector<std::string>& bad :
        {std::vector<std::string>{"--lora", "0"}, {"--lora-alpha", "4"}, {"--lora", "2", "--lora-alpha", "0"},
-        {"--lora", "2", "--freeze", "embed"}, {"--base", base}}) {
+        {"--lora", "2", "--freeze", "embed"}, {"--base", base}, {"--lora-dropout", "0.1"},
+        {"--lora", "2", "--lora-dropout", "1"}, {"--lora", "2", "--lora-dropout", "-0.5"},
+        {"--lora", "2", "--lora-dropout", "x"}}) {
     cli::train_command x;
     std::vector<std::string> argv{"-m", base, "--train", data, "-o", out};
     argv.insert(argv.end(), bad.begin(), bad.end());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 #include "core/gradcheck.h"
@@ -250,6 +251,70 @@ TEST_CASE("dropout: inverted scaling, identity cases, gradient through the kept 
   CHECK(zeros > 400);
   CHECK(zeros < 600);
   CHECK_THROWS_AS(dropout(px, 1.0f, g), attn::error);
+}
+
+TEST_CASE("dropout_matmul: dropout()'s mask, gradients through a fixed mask, no mask off the record") {
+  rng gen(14);
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", 23, 9, gen);  // an odd element count: the last pair is half used
+  auto& a = normal_param(ps, "a", 9, 3, gen);
+  // the mask is fixed by the seed: the same function on every evaluation
+  check_gradients(ps, [&](tape& t) { return dropout_matmul(t.param(x), t.param(a), 0.4f, 777); });
+
+  // The same mask as dropout() drawing its seed from an rng, so the product is bit for bit the same.
+  tape t;
+  rng g1(3), g2(3);
+  var y = dropout_matmul(t.param(x), t.param(a), 0.4f, g1.next_u64());
+  var ref = matmul(dropout(t.param(x), 0.4f, g2), t.param(a));
+  REQUIRE(y.value().size() == ref.value().size());
+  CHECK(std::memcmp(y.value().data(), ref.value().data(), y.value().size() * sizeof(float)) == 0);
+  // p = 0, or not recording: matmul(x, a), no mask
+  var plain = matmul(t.param(x), t.param(a));
+  var zero = dropout_matmul(t.param(x), t.param(a), 0.0f, 1);
+  CHECK(std::memcmp(zero.value().data(), plain.value().data(), plain.value().size() * sizeof(float)) == 0);
+  {
+    no_grad ng(t);
+    var off = dropout_matmul(t.param(x), t.param(a), 0.5f, 1);
+    CHECK(std::memcmp(off.value().data(), plain.value().data(), plain.value().size() * sizeof(float)) == 0);
+  }
+  CHECK_THROWS_AS(dropout_matmul(t.param(x), t.param(a), 1.0f, 1), attn::error);
+  CHECK_THROWS_AS(dropout_matmul(t.param(a), t.param(a), 0.5f, 1), attn::error);
+}
+
+TEST_CASE("add_low_rank: w + s·a·b, gradients of w, a and b; a frozen w gets no gradient") {
+  rng gen(15);
+  parameter_store ps;
+  auto& w = normal_param(ps, "w", 5, 7, gen);
+  auto& a = normal_param(ps, "a", 5, 2, gen);
+  auto& b = normal_param(ps, "b", 2, 7, gen);
+  check_gradients(ps, [&](tape& t) { return add_low_rank(t.param(w), t.param(a), t.param(b), 0.75f); });
+
+  tape t;
+  var y = add_low_rank(t.param(w), t.param(a), t.param(b), 0.75f);
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t j = 0; j < 7; ++j) {
+      const float ab = a.value(i, 0) * b.value(0, j) + a.value(i, 1) * b.value(1, j);
+      CHECK(y.value()(i, j) == doctest::Approx(w.value(i, j) + 0.75f * ab).epsilon(1e-5));
+    }
+  // b = 0 (a fresh adapter): exactly w
+  matrix wb = b.value;
+  b.value.fill(0.0f);
+  t.reset();
+  var same = add_low_rank(t.param(w), t.param(a), t.param(b), 0.75f);
+  CHECK(std::memcmp(same.value().data(), w.value.data(), w.value.size() * sizeof(float)) == 0);
+  b.value = wb;
+  // frozen w: its gradient buffer stays empty, a's and b's fill
+  ps.zero_grad();
+  w.trainable = false;
+  ps.zero_grad();
+  t.reset();
+  var z = add_low_rank(t.param(w), t.param(a), t.param(b), 0.75f);
+  matrix ones_r = matrix::from_shape({1, 5}), ones_c = matrix::from_shape({7, 1});
+  ones_r.fill(1.0f);
+  ones_c.fill(1.0f);
+  t.backward(matmul(matmul(t.constant(ones_r), z), t.constant(ones_c)));
+  CHECK(w.grad.size() == 0);
+  CHECK(a.grad.size() == a.value.size());
 }
 
 TEST_CASE("attention: gradients over batches, heads, padding and causal masks") {

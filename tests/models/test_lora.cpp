@@ -3,10 +3,11 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "models/lora.h"
 #include "model_helpers.h"
+#include "models/lora.h"
 #include "nn/layer_gradcheck.h"
 #include "nn/linear.h"
+#include "nn/lstm.h"
 
 using namespace attn;
 using namespace attn::models_testing;
@@ -127,8 +128,16 @@ TEST_CASE("lora: train_bias unfreezes biases and norms; targets that select noth
   auto other = make_model(tiny_config("lm"), gen);
   CHECK_THROWS_WITH_AS(attach_lora(other->params(), rank(2, {"nothing"}), gen),
                        doctest::Contains("selects no linear layer"), attn::error);
+  // The LSTM's weights are adaptable (folded); --lora-dropout with an LSTM target is a conflict.
   auto rnn = make_model(tiny_config("rnn"), gen);
-  CHECK_THROWS_WITH_AS(attach_lora(rnn->params(), rank(2, {"*"}), gen), doctest::Contains("LSTM"), attn::error);
+  lora_options dropped = rank(2, {"*"});
+  dropped.dropout = 0.1f;
+  CHECK_THROWS_WITH_AS(attach_lora(rnn->params(), dropped, gen), doctest::Contains("LSTM weight"), lora_conflict);
+  dropped.targets = {"*lstm.fwd.w_hh"};
+  CHECK_THROWS_AS(attach_lora(rnn->params(), dropped, gen), lora_conflict);
+  dropped.dropout = 1.0f;
+  dropped.targets = {"out"};
+  CHECK_THROWS_AS(attach_lora(rnn->params(), dropped, gen), attn::error);
 }
 
 TEST_CASE("lora: the reference to the base round-trips; the hash tells parameters apart") {
@@ -142,6 +151,7 @@ TEST_CASE("lora: the reference to the base round-trips; the hash tells parameter
   CHECK(parameters_hash(p) != h);
 
   lora_reference r{rank(4, {"*attn.qkv", "layers.1"}), "base.ckpt", h};
+  r.options.dropout = 0.05f;
   checkpoint c;
   write_lora_reference(r, c);
   const auto back = read_lora_reference(c, "x.ckpt");
@@ -149,9 +159,223 @@ TEST_CASE("lora: the reference to the base round-trips; the hash tells parameter
   CHECK(back->options.rank == 4);
   CHECK(back->options.alpha == 8.0f);
   CHECK(back->options.targets == r.options.targets);
+  CHECK(back->options.dropout == 0.05f);
   CHECK(back->base_path == "base.ckpt");
   CHECK(back->base_hash == h);
   CHECK_FALSE(read_lora_reference(checkpoint{}, "plain.ckpt"));
+  checkpoint older = c;  // written before --lora-dropout: no entry, dropout 0
+  older.metadata.erase("lora_dropout");
+  CHECK(read_lora_reference(older, "old.ckpt")->options.dropout == 0.0f);
+  older.metadata["lora_dropout"] = "1.5";
+  CHECK_THROWS_AS(read_lora_reference(older, "old.ckpt"), attn::error);
   c.metadata["lora_rank"] = "x";
   CHECK_THROWS_AS(read_lora_reference(c, "x.ckpt"), attn::error);
+}
+
+// ---- LoRA dropout (peft's lora_dropout) -------------------------------------------------------
+
+TEST_CASE("lora dropout: an adapted linear layer's gradients through a fixed mask") {
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    rng gen(seed);
+    const std::size_t n = 2 + gen.below(5), in = 2 + gen.below(6), out = 1 + gen.below(6);
+    parameter_store store, inputs;
+    nn::linear l(store, "l", in, out, gen);
+    lora_options o = rank(1 + gen.below(3), {"l"});
+    o.dropout = 0.3f;
+    attach_lora(store, o, gen);
+    randomize_adapters(store, gen);
+    for (parameter* p : store.all()) p->trainable = true;
+    parameter& x = nn::testing::input_param(inputs, "x", n, in, gen);
+    nn::testing::check_gradients({&store, &inputs}, [&](tape& t) {
+      rng g(99);  // the same mask on every evaluation
+      return l.forward(t.param(x), &g);
+    });
+  }
+}
+
+TEST_CASE("lora dropout: p = 0 is today's adapted layer bit for bit and draws nothing; p > 0 drops while training") {
+  rng gen(21);
+  const std::size_t n = 6, in = 5, out = 4;
+  parameter_store store, inputs;
+  nn::linear l(store, "l", in, out, gen);
+  attach_lora(store, rank(2, {"l"}), gen);
+  randomize_adapters(store, gen);
+  parameter& x = nn::testing::input_param(inputs, "x", n, in, gen);
+  parameter& w = store.at("l.weight");
+  // Reference: the adapted layer as main computes it, linear_low_rank over matmul(x, A).
+  auto run = [&](bool reference, rng* g) {
+    store.zero_grad();
+    inputs.zero_grad();
+    tape t;
+    var y = reference ? linear_low_rank(t.param(x), t.param(w), t.param(store.at("l.bias")),
+                                        matmul(t.param(x), t.param(*w.lora_a)), t.param(*w.lora_b), w.lora_scale)
+                      : l.forward(t.param(x), g);
+    std::vector<float> got(y.value().begin(), y.value().end());
+    t.backward(attn::testing::project_to_scalar(t, y, matrix(y.value())));
+    for (const parameter* p : {w.lora_a, w.lora_b, &x}) got.insert(got.end(), p->grad.begin(), p->grad.end());
+    return got;
+  };
+  const std::vector<float> reference = run(true, nullptr);
+  rng g(5), untouched(5);
+  CHECK(w.lora_dropout == 0.0f);
+  CHECK(run(false, &g) == reference);           // bit for bit: values and gradients of A, B and x
+  CHECK(g.next_u64() == untouched.next_u64());  // no draw from the run's rng
+  w.lora_dropout = 0.5f;
+  CHECK(run(false, &g) != reference);
+  {  // not recording (evaluation, decoding): no dropout, no generator needed
+    tape t;
+    no_grad ng(t);
+    const matrix y = l.forward(t.param(x)).value();
+    w.lora_dropout = 0.0f;
+    const matrix y0 = l.forward(t.param(x)).value();
+    CHECK(std::memcmp(y.data(), y0.data(), y.size() * sizeof(float)) == 0);
+  }
+  w.lora_dropout = 0.5f;
+  tape t;
+  CHECK_THROWS_WITH_AS(l.forward(t.param(x)), doctest::Contains("random generator"), attn::error);
+}
+
+TEST_CASE("lora dropout: every family trains with it on every linear adapter; evaluation is unaffected") {
+  for (const char* family : {"lm", "transformer", "classifier", "rnn"}) {
+    INFO(family);
+    model_config c = tiny_config(family);
+    if (std::string(family) == "rnn") c.attention = "additive";
+    if (std::string(family) == "transformer") c.combine = "concat";  // the combine layers too
+    const batch b = std::string(family) == "lm" ? lm_batch(small_data) : seq2seq_batch(small_data);
+    // rnn: every linear layer but not the LSTM (its adapters take no dropout)
+    const std::vector<std::string> targets =
+        std::string(family) == "rnn" ? std::vector<std::string>{"attention", "out"} : std::vector<std::string>{"*"};
+    auto make = [&](float p) {
+      rng gen(9);
+      auto m = make_model(c, gen);
+      lora_options o = rank(2, targets);
+      o.dropout = p;
+      attach_lora(m->params(), o, gen);
+      rng fill(10);
+      randomize_adapters(m->params(), fill);
+      return m;
+    };
+    auto plain = make(0.0f), dropped = make(0.4f);
+    // evaluation (no_grad) and log-probs: bit for bit the same
+    CHECK(loss_of(*dropped, b) == loss_of(*plain, b));
+    if (std::string(family) != "classifier") {
+      tape t1, t2;
+      const matrix a = plain->log_probs(t1, b), d = dropped->log_probs(t2, b);
+      CHECK(std::memcmp(a.data(), d.data(), a.size() * sizeof(float)) == 0);
+    }
+    // training (recording): the masks change the loss, and gradients reach the adapters
+    auto train_loss = [&](model& m) {
+      tape t;
+      rng g(11);
+      m.params().zero_grad();
+      var l = m.loss(t, b, g).loss;
+      t.backward(l);
+      return l.value()(0, 0);
+    };
+    CHECK(train_loss(*dropped) != train_loss(*plain));
+    for (const parameter* p : dropped->params().all())
+      if (is_lora_parameter(p->name)) CHECK_MESSAGE(p->grad.size() == p->value.size(), p->name);
+  }
+}
+
+// ---- LoRA on the LSTM (folded adapters) --------------------------------------------------------
+
+TEST_CASE("lora on the LSTM: W + s·A·B gradients of A, B and x through the recurrence and through step()") {
+  for (bool bidirectional : {false, true}) {
+    INFO(bidirectional);
+    rng gen(bidirectional ? 31 : 32);
+    const std::size_t B = 3, T = 4, in = 3, h = 4;
+    parameter_store store, inputs;
+    nn::lstm l(store, "lstm", in, h, bidirectional, gen);
+    const lora_attachment a = attach_lora(store, rank(2, {"*"}), gen);
+    CHECK(a.adapters == (bidirectional ? 4u : 2u));
+    CHECK(a.folded == a.adapters);
+    CHECK(store.at("lstm.fwd.w_ih.lora_a").value.shape()[0] == in);  // A [in, R]
+    CHECK(store.at("lstm.fwd.w_hh.lora_a").value.shape()[0] == h);
+    CHECK(store.at("lstm.fwd.w_hh.lora_b").value.shape()[1] == 4 * h);  // B [R, 4h]
+    randomize_adapters(store, gen);
+    parameter& x = nn::testing::input_param(inputs, "x", B * T, in, gen);
+    const std::vector<std::int32_t> lengths = {4, 2, 3};
+    // only A and B train in store (the base stays frozen): the check covers A, B and x
+    nn::testing::check_gradients({&store, &inputs}, [&](tape& t) { return l.forward(t.param(x), B, T, lengths).y; });
+    if (!bidirectional) {
+      parameter& x1 = nn::testing::input_param(inputs, "x1", B, in, gen);
+      nn::testing::check_gradients({&store, &inputs}, [&](tape& t) {
+        const nn::lstm::step_weights w = l.weights(t);
+        nn::lstm_state s = l.zero_state(t, B);
+        s = l.step(t.param(x1), s, w);
+        s = l.step(t.param(x1), s, w);  // two steps share the folded weights
+        return concat_cols({s.h, s.c});
+      });
+    }
+  }
+}
+
+TEST_CASE("lora on the LSTM: '*' adapts w_ih and w_hh; a fresh adapter is the base exactly; merge folds them") {
+  for (const char* attention : {"additive", "scaled-dot"}) {
+    for (bool bidirectional : {false, true}) {
+      INFO(attention, " bidirectional ", bidirectional);
+      model_config c = tiny_config("rnn");
+      c.attention = attention;
+      c.bidirectional = bidirectional;
+      rng gen(12);
+      auto m = make_model(c, gen);
+      const batch b = seq2seq_batch(small_data);
+      const float before = loss_of(*m, b);
+      tape t0;
+      const matrix base_lp = m->log_probs(t0, b);
+      const lora_attachment a = attach_lora(m->params(), rank(2, {"*"}), gen);
+      CHECK(a.folded == (bidirectional ? 6u : 4u));  // encoder fwd (+bwd), decoder: w_ih and w_hh each
+      for (const char* name :
+           {"encoder.lstm.fwd.w_ih", "encoder.lstm.fwd.w_hh", "decoder.lstm.fwd.w_ih", "decoder.lstm.fwd.w_hh"})
+        CHECK_MESSAGE(m->params().at(name).lora_a != nullptr, name);
+      CHECK(loss_of(*m, b) == before);  // B = 0: W + s·A·0 is W, bit for bit
+      tape t1;
+      const matrix fresh = m->log_probs(t1, b);
+      CHECK(std::memcmp(fresh.data(), base_lp.data(), fresh.size() * sizeof(float)) == 0);
+
+      randomize_adapters(m->params(), gen);
+      tape t2;
+      const matrix adapted = m->log_probs(t2, b);
+      CHECK(loss_of(*m, b) != before);
+      CHECK(merge_lora(m->params()) == a.adapters);
+      tape t3;
+      const matrix merged = m->log_probs(t3, b);
+      REQUIRE(merged.size() == adapted.size());
+      for (std::size_t i = 0; i < merged.size(); ++i)
+        CHECK(merged.data()[i] == doctest::Approx(adapted.data()[i]).epsilon(1e-5).scale(1.0));
+    }
+  }
+}
+
+TEST_CASE("lora on the LSTM: decoding step by step equals the teacher-forced pass with folded adapters") {
+  model_config c = tiny_config("rnn");
+  c.attention = "additive";
+  rng gen(13);
+  auto m = make_model(c, gen);
+  attach_lora(m->params(), rank(2, {"*"}), gen);
+  randomize_adapters(m->params(), gen);
+  check_incremental_decoding(*m, seq2seq_batch(small_data));
+}
+
+TEST_CASE("lora on the LSTM: training moves only the adapters; frozen LSTM weights keep no gradient buffer") {
+  model_config c = tiny_config("rnn");
+  c.attention = "additive";
+  rng gen(14);
+  auto m = make_model(c, gen);
+  const std::vector<checkpoint_param> base = export_parameters(m->params());
+  attach_lora(m->params(), rank(2, {"*"}), gen);
+  const batch b = seq2seq_batch(overfit_data);
+  const float before = loss_of(*m, b);
+  overfit(*m, b, 30);
+  CHECK(loss_of(*m, b) < before);
+  for (const checkpoint_param& p : base) {
+    const parameter& now = m->params().at(p.name);
+    CHECK_MESSAGE(std::memcmp(now.value.data(), p.value.data(), p.value.size() * sizeof(float)) == 0, p.name);
+    CHECK_MESSAGE(now.grad.size() == 0, p.name);
+  }
+  bool moved = false;
+  for (const char* name : {"encoder.lstm.fwd.w_hh.lora_b", "decoder.lstm.fwd.w_ih.lora_b"})
+    for (float v : m->params().at(name).value) moved = moved || v != 0.0f;
+  CHECK(moved);
 }
