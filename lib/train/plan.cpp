@@ -38,9 +38,11 @@ double shard_cost(const dataset& d, const std::vector<std::size_t>& part) {
 // A global batch's padded tokens (the sum over its shards) and its largest shard's.
 struct batch_cost {
   double total = 0, largest_shard = 0;
+  std::size_t longest = 0;  // the longest example's batching length
 };
 batch_cost cost_of(const dataset& d, const std::vector<std::size_t>& global, std::size_t shards) {
   batch_cost c;
+  for (const std::size_t i : global) c.longest = std::max(c.longest, d.lengths[i]);
   if (shards <= 1) {
     c.total = c.largest_shard = shard_cost(d, global);
     return c;
@@ -187,12 +189,26 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     for (std::int64_t i = 0; i < std::max<std::int64_t>(u.updates, 1); ++i)
       visited.push_back(first + static_cast<std::size_t>(i));
   }
-  std::size_t largest = visited.front(), smallest = visited.front();
+  // Batches that shape the tape's memory: the longest (the most nodes, for an rnn's steps), the
+  // largest (the biggest activations) and the smallest (a change of shape: the tape's buffers
+  // are reallocated).
+  std::size_t largest = visited.front(), smallest = visited.front(), longest = visited.front();
   double visited_cost = 0;
   for (const std::size_t i : visited) {
     visited_cost += costs[i].total;
     if (costs[i].largest_shard > costs[largest].largest_shard) largest = i;
     if (costs[i].total < costs[smallest].total) smallest = i;
+    if (costs[i].longest > costs[longest].longest ||
+        (costs[i].longest == costs[longest].longest && costs[i].total > costs[longest].total))
+      longest = i;
+  }
+  // When the longest batch is the largest: the largest of another shape instead, run before it,
+  // so that the largest batch's backward pass meets the gradient buffers another batch's left in
+  // the tape's pool (freed at the end of a backward pass that did not use them).
+  if (longest == largest) {
+    const auto shape = [&](std::size_t i) { return std::make_pair(order[i].size(), costs[i].longest); };
+    for (const std::size_t i : visited)
+      if (shape(i) != shape(largest) && (longest == largest || costs[i].total > costs[longest].total)) longest = i;
   }
   const double mean_visited_cost = visited_cost / static_cast<double>(visited.size());
 
@@ -219,12 +235,21 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
   if (settings.calibration_steps <= 0) {
     mem.activations = mem.formula_activations;
   } else {
-    // Calibration: a copy of the model, optimizer and rng; the first update (the warm-up, on the
-    // largest batch: its tape is the activations' peak) is not timed. The second runs on the
-    // smallest batch the run will see: going from one batch shape to another reallocates the
-    // tape's buffers, and the heap grows by the slack that leaves (measured: +5 MB of a 40 MB
-    // lm fine-tuning at its short last batch), which the peak must include. The others run on
-    // the first batches of the run. Their times, per padded token, give the time per update.
+    // Calibration: a copy of the model, optimizer and rng, trained on real batches. The tape
+    // keeps its buffers from step to step (core/tape.h), each node's sized by the last batch
+    // that reached it, and its pool keeps the previous batch's gradient buffers until the end
+    // of a backward pass, so what it holds after many batches is more than any one batch's
+    // activations: the calibration runs the longest batch (the most nodes; or, when that is the
+    // largest, the largest of another shape), then the largest (the biggest buffers), then the
+    // smallest (reallocated buffers leave heap slack: measured +5 MB of a 40 MB lm fine-tuning
+    // at its short last batch), then the first ones of the run.
+    // The first update is a warm-up (not timed); the others' times per padded token, times the
+    // run's mean padded tokens per update, give the time per update.
+    std::vector<std::size_t> picks;
+    for (const std::size_t b : {longest, largest, smallest})
+      if (std::find(picks.begin(), picks.end(), b) == picks.end()) picks.push_back(b);
+    for (std::size_t i = 0; picks.size() < static_cast<std::size_t>(settings.calibration_steps); ++i)
+      picks.push_back(visited[i % visited.size()]);
     const bool peak_reset = reset_peak_resident();
     const double before = resident_bytes();
     std::unique_ptr<model> copy = copy_model(m);
@@ -236,9 +261,7 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     double activations = 0, timed_seconds = 0, timed_cost = 0;
     std::int64_t step = state.step;
     for (std::int64_t k = 0; k < settings.calibration_steps; ++k) {
-      const std::size_t b = k == 0   ? largest
-                            : k == 1 ? smallest
-                                     : visited[static_cast<std::size_t>(k - 2) % visited.size()];
+      const std::size_t b = picks[static_cast<std::size_t>(k)];
       const auto start = clock_type::now();
       const update_outcome r = apply_update(*copy, opt_copy, gen_copy, t, data, order[b], o, step++, alone, sync);
       const double secs = seconds_since(start);
@@ -255,7 +278,7 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     mem.activations = activations;
     if (settings.calibration_steps == 1) {  // only the warm-up: the best there is
       timed_seconds = time.warmup_seconds;
-      timed_cost = costs[largest].total;
+      timed_cost = costs[picks[0]].total;
     }
     time.seconds_per_update = timed_cost > 0 ? timed_seconds / timed_cost * mean_visited_cost : 0;
     mem.optimizer = std::max(mem.optimizer, state_bytes(opt_copy.state()));

@@ -6,12 +6,15 @@
 # step and the last: the first update, a warm-up, is left out as the plan leaves it out) and its
 # peak resident size from GNU time (%M). Not a test: timings depend on the machine and its load.
 #
-#   bash tests/perf/bench_plan.sh [BUILD_DIR] [STEPS] [THREADS]   (defaults: build, 30, 2)
+#   bash tests/perf/bench_plan.sh [BUILD_DIR] [STEPS] [THREADS] [CASES]   (defaults: build, 30, 2, all)
+#
+# CASES: some of lm transformer rnn classifier finetune lora lora-accum, in one argument.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(realpath "${1:-$here/../../build}")
 steps=${2:-30}
 threads=${3:-2}
+cases=${4:-lm transformer rnn classifier finetune lora lora-accum}
 attn=$build/attn
 data=$here/../../examples/data
 [ -x /usr/bin/time ] || { echo "bench_plan: /usr/bin/time missing; install with: apt-get install time" >&2; exit 2; }
@@ -22,7 +25,7 @@ cd "$tmp"
 
 cp "$data/kjv-genesis.txt" gen.txt
 head -8000 "$data/en-fr.tsv" >enfr.tsv
-cut -f1 "$data/en-fr.tsv" | head -3000 >en.txt
+head -3000 "$data/en-fr.tsv" | cut -f1 >en.txt
 cp "$data/sentiment-train.tsv" sent.tsv
 "$attn" vocab --type bpe --size 1000 gen.txt -o gen.vocab 2>/dev/null
 "$attn" vocab --type bpe --size 2000 --column all enfr.tsv -o enfr.vocab 2>/dev/null
@@ -34,6 +37,7 @@ printf '%-12s %12s %12s %7s   %10s %10s %7s\n' case "pred s/upd" "meas s/upd" of
 # bench NAME COMMAND ARGS...
 bench() {
   local name=$1; shift
+  [[ " $cases " == *" $name "* ]] || return 0
   "$attn" "$@" --steps "$steps" --threads "$threads" -q -o "$name.ckpt" --plan --json >"$name.json"
   /usr/bin/time -f %M -o "$name.rss" "$attn" "$@" --steps "$steps" --threads "$threads" -q -o "$name.ckpt" \
     --log "$name.csv" --log-every 1
