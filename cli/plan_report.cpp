@@ -125,8 +125,8 @@ void print_plan(std::ostream& out, const training_plan& p, const std::string& co
   if (m.loading >= m.peak) part("loading", m.loading, "the peak before training, reached already");
   const plan_time& t = p.time;
   if (t.calibration_steps > 0) {
-    out << "time: " << duration(t.seconds_per_update) << " per update (" << t.calibration_steps
-        << " calibration updates, the first a warm-up of " << duration(t.warmup_seconds) << ")";
+    out << "time: " << duration(t.seconds_per_update) << " per update (a calibration of " << t.calibration_steps
+        << " updates; its warm-up took " << duration(t.warmup_seconds) << ")";
     if (u.validations > 0) out << ", " << duration(t.validation_seconds) << " per validation";
     out << "; the run: " << duration(t.run_seconds) << "\n";
   }

@@ -189,15 +189,13 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     for (std::int64_t i = 0; i < std::max<std::int64_t>(u.updates, 1); ++i)
       visited.push_back(first + static_cast<std::size_t>(i));
   }
-  // Batches that shape the tape's memory: the longest (the most nodes, for an rnn's steps), the
-  // largest (the biggest activations) and the smallest (a change of shape: the tape's buffers
-  // are reallocated).
-  std::size_t largest = visited.front(), smallest = visited.front(), longest = visited.front();
+  // Batches that shape the tape's memory: the largest (the biggest activations) and the longest
+  // (the most nodes, for an rnn's steps).
+  std::size_t largest = visited.front(), longest = visited.front();
   double visited_cost = 0;
   for (const std::size_t i : visited) {
     visited_cost += costs[i].total;
     if (costs[i].largest_shard > costs[largest].largest_shard) largest = i;
-    if (costs[i].total < costs[smallest].total) smallest = i;
     if (costs[i].longest > costs[longest].longest ||
         (costs[i].longest == costs[longest].longest && costs[i].total > costs[longest].total))
       longest = i;
@@ -236,22 +234,25 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     mem.activations = mem.formula_activations;
   } else {
     // Calibration: a copy of the model, optimizer and rng, trained on real batches. The tape
-    // keeps its buffers from step to step (core/tape.h), each node's sized by the last batch
-    // that reached it, and its pool keeps the previous batch's gradient buffers until the end
-    // of a backward pass, so what it holds after many batches is more than any one batch's
-    // activations: the calibration runs the longest batch (the most nodes; or, when that is the
-    // largest, the largest of another shape), then the largest (the biggest buffers), then the
-    // smallest (reallocated buffers leave heap slack: measured +5 MB of a 40 MB lm fine-tuning
-    // at its short last batch), then the first ones of the run.
-    // The first update is a warm-up (not timed); the others' times per padded token, times the
-    // run's mean padded tokens per update, give the time per update (a batch under half the
-    // mean is left out when another was timed: with it, the rnn of tests/perf/bench_plan.sh was
-    // predicted +38 % slow, without it +0 %, on a loaded machine).
+    // keeps its buffers from step to step (core/tape.h), each node's sized by the last batch that
+    // reached it, and its pool keeps the previous batch's gradient buffers until the end of a
+    // backward pass, so what it holds after many batches is more than one batch's activations.
+    // The first two updates set that up and are not timed: the longest batch (the most nodes: an
+    // rnn has ops per step) or, when that is the largest, the largest of another shape (a short
+    // last batch: reallocated buffers leave heap slack, measured +5 MB of a 40 MB lm
+    // fine-tuning), then the largest over what it left; the first is also the warm-up. The
+    // others are timed on the first batches of the run, in its order, so that they change shape
+    // as often as its batches do (an update on a new shape reallocates the tape's buffers:
+    // measured 0.040 s against 0.025 s for the same batch once the shape repeats). Their seconds
+    // per padded token, times the run's mean padded tokens per update, give the time per update
+    // (a batch under half the mean is left out when another was timed: its fixed costs weigh on
+    // few tokens).
     std::vector<std::size_t> picks;
-    for (const std::size_t b : {longest, largest, smallest})
-      if (std::find(picks.begin(), picks.end(), b) == picks.end()) picks.push_back(b);
-    for (std::size_t i = 0; picks.size() < static_cast<std::size_t>(settings.calibration_steps); ++i)
-      picks.push_back(visited[i % visited.size()]);
+    if (longest != largest) picks.push_back(longest);
+    picks.push_back(largest);
+    const auto steps = static_cast<std::size_t>(settings.calibration_steps);
+    const std::size_t untimed = std::max<std::size_t>(1, std::min(picks.size(), steps - 1));
+    for (std::size_t i = 0; picks.size() < steps; ++i) picks.push_back(visited[i % visited.size()]);
     const bool peak_reset = reset_peak_resident();
     const double before = resident_bytes();
     std::unique_ptr<model> copy = copy_model(m);
@@ -269,8 +270,9 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
       const double secs = seconds_since(start);
       if (!r.diverged.empty()) throw error("the plan's calibration diverged: " + r.diverged);
       activations = std::max(activations, tape_bytes(t));
-      if (k == 0) {
-        time.warmup_seconds = secs;
+      if (k == 0) time.warmup_seconds = secs;
+      if (static_cast<std::size_t>(k) < untimed) {
+        // setting up the tape's memory (the first: the warm-up), not timed
       } else if (costs[b].total >= mean_visited_cost / 2) {
         timed_seconds += secs;
         timed_cost += costs[b].total;
@@ -285,7 +287,7 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
       timed_seconds = small_seconds;
       timed_cost = small_cost;
     }
-    if (settings.calibration_steps == 1) {  // only the warm-up: the best there is
+    if (timed_cost == 0) {  // only the warm-up: the best there is
       timed_seconds = time.warmup_seconds;
       timed_cost = costs[picks[0]].total;
     }

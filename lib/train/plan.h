@@ -81,7 +81,8 @@ struct plan_memory {
 double plan_peak(plan_memory& m, bool validates_in_loop, bool saves_in_loop);
 
 struct plan_time {
-  std::int64_t calibration_steps = 0;  // updates run, the first a warm-up (not timed)
+  std::int64_t calibration_steps = 0;  // updates run; the first (two) not timed
+
   double warmup_seconds = 0;
   double seconds_per_update = 0;  // timed updates, scaled to the run's mean padded tokens per update
   double validation_seconds = 0;  // one validation over --valid (forward passes), 0 without
@@ -100,7 +101,9 @@ struct training_plan {
 };
 
 struct plan_settings {
-  std::int64_t calibration_steps = 3;  // 0: no calibration (no time, formula activations)
+  // Updates of the calibration: the first two set up the tape's memory (the first also the
+  // warm-up) and are not timed, the others are; 0: no calibration (no time, formula activations).
+  std::int64_t calibration_steps = 4;
 };
 
 // The plan of run_training(in, m, opt, gen, state, ...), without running it: m, opt, gen and

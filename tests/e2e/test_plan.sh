@@ -65,7 +65,7 @@ want(r["updates"] == steps - r["start_step"], f"updates {r['updates']} != --step
 want(b["updates_per_epoch"] > 0 and abs(r["epochs"] - r["updates"] / b["updates_per_epoch"]) < 1e-9,
      "epochs != updates / updates per epoch")
 want(b["examples_per_update"] > 0 and b["tokens_per_update"] > 0, "empty updates")
-want(t["calibration_steps"] == 3 and t["seconds_per_update"] > 0, "no calibration")
+want(t["calibration_steps"] == 4 and t["seconds_per_update"] > 0, "no calibration")
 want(abs(t["run_seconds"] - r["updates"] * t["seconds_per_update"] - r["validations"] * t["validation_seconds"])
      <= 1e-6 * max(1, t["run_seconds"]), "run time != updates x time per update + validations")
 if bad:

@@ -204,7 +204,7 @@ TEST_CASE("plan_training: the bytes add up, the calibration leaves the run's mod
   CHECK(p.updates.padded_tokens_per_update == doctest::Approx(8.0 * 6));
   CHECK(p.updates.validations == 3);  // epoch ends at 5 and 10, and the limit at 12
 
-  CHECK(p.time.calibration_steps == 3);
+  CHECK(p.time.calibration_steps == 4);
   CHECK(p.time.seconds_per_update > 0);
   CHECK(p.time.run_seconds == doctest::Approx(12 * p.time.seconds_per_update + 3 * p.time.validation_seconds));
 
