@@ -262,6 +262,14 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     gradient_sync sync(copy->params(), alone);
     tape t;
     double activations = 0, timed_seconds = 0, timed_cost = 0, small_seconds = 0, small_cost = 0;
+    struct timed_update {
+      double seconds, cost, steps;
+    };
+    std::vector<timed_update> timed;
+    // The sequential steps of a global batch: its longest example's length, per shard.
+    const auto steps_of = [&](std::size_t b) {
+      return static_cast<double>(costs[b].longest) * static_cast<double>(shards);
+    };
     std::int64_t step = state.step;
     for (std::int64_t k = 0; k < settings.calibration_steps; ++k) {
       const std::size_t b = picks[static_cast<std::size_t>(k)];
@@ -271,6 +279,7 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
       if (!r.diverged.empty()) throw error("the plan's calibration diverged: " + r.diverged);
       activations = std::max(activations, tape_bytes(t));
       if (k == 0) time.warmup_seconds = secs;
+      if (static_cast<std::size_t>(k) >= untimed) timed.push_back({secs, costs[b].total, steps_of(b)});
       if (static_cast<std::size_t>(k) < untimed) {
         // setting up the tape's memory (the first: the warm-up), not timed
       } else if (costs[b].total >= mean_visited_cost / 2) {
@@ -292,6 +301,25 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
       timed_cost = costs[picks[0]].total;
     }
     time.seconds_per_update = timed_cost > 0 ? timed_seconds / timed_cost * mean_visited_cost : 0;
+    // Two timed updates of different shapes: seconds = a x sequential steps + b x padded tokens,
+    // solved exactly, then averaged over the run's batches. An rnn's time follows its steps (its
+    // recurrence is sequential) as much as its tokens: per token alone, two short-sentence
+    // batches predicted half its time per update. A negative coefficient (noise) keeps the
+    // per-token figure.
+    if (timed.size() == 2) {
+      const timed_update& x = timed[0];
+      const timed_update& y = timed[1];
+      const double det = x.steps * y.cost - y.steps * x.cost;
+      if (std::abs(det) > 1e-9 * std::max(1.0, x.steps * y.cost)) {
+        const double a = (x.seconds * y.cost - y.seconds * x.cost) / det;
+        const double b = (x.steps * y.seconds - y.steps * x.seconds) / det;
+        if (a >= 0 && b >= 0) {
+          double total = 0;
+          for (const std::size_t i : visited) total += a * steps_of(i) + b * costs[i].total;
+          time.seconds_per_update = total / static_cast<double>(visited.size());
+        }
+      }
+    }
     mem.optimizer = std::max(mem.optimizer, state_bytes(opt_copy.state()));
     t.release();
 
