@@ -102,7 +102,8 @@ struct training_plan {
 
 struct plan_settings {
   // Updates of the calibration: the first two set up the tape's memory (the first also the
-  // warm-up) and are not timed, the others are; 0: no calibration (no time, formula activations).
+  // warm-up; only that one when every batch of the run has one shape) and are not timed, the
+  // others are; 0: no calibration (no time, formula activations).
   std::int64_t calibration_steps = 4;
 };
 
