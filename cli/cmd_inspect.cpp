@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "core/parameter.h"
 #include "io/parameter_difference.h"
 #include "models/lora.h"
 #include "options.h"
@@ -22,23 +23,6 @@
 namespace attn::cli {
 
 namespace {
-
-// "encoder.layers.0.attn.q.weight" -> "encoder.layers.0"; "embed.weight" -> "embed".
-std::string module_of(const std::string& name) {
-  std::string out;
-  std::istringstream parts(name);
-  std::string part;
-  std::vector<std::string> all;
-  while (std::getline(parts, part, '.')) all.push_back(part);
-  for (std::size_t i = 0; i + 1 < all.size(); ++i) {
-    out += (i ? "." : "") + all[i];
-    bool numeric = !all[i].empty();
-    for (char c : all[i]) numeric &= std::isdigit(static_cast<unsigned char>(c)) != 0;
-    if (numeric) break;
-    if (i == 0 && !(all.size() > 2 && i + 2 < all.size())) break;
-  }
-  return out.empty() ? name : out;
-}
 
 std::string with_commas(std::size_t n) {
   std::string s = std::to_string(n);
@@ -134,7 +118,7 @@ int cmd_inspect(const args& argv) {
   for (const auto& p : c.params) {
     total += p.value.size();
     if (p.trainable) trainable += p.value.size();
-    const std::string m = module_of(p.name);
+    const std::string m = parameter_module(p.name);
     auto it = where.find(m);
     if (it == where.end()) {
       where[m] = modules.size();

@@ -2,6 +2,7 @@
 // printing, signals and files the library leaves to the CLI. Exit codes: 0 done (limit reached
 // or early stopping), 1 error or divergence (NaN/Inf loss: the last good checkpoint is kept),
 // 2 usage error, 130 / 143 interrupted by SIGINT / SIGTERM (a checkpoint was saved first).
+// --plan stops before the first update and prints what the run would cost (plan_report.h).
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "models/checkpoint_record.h"
 #include "models/memory_estimate.h"
 #include "options.h"
+#include "plan_report.h"
 #include "processes.h"
 #include "progress.h"
 #include "run_outputs.h"
@@ -122,6 +124,10 @@ int train_and_report(const train_command& cmd, const training_data& d, const mod
   run.options = cmd.train;
   run.base = std::move(base);
   run.group = &processes();
+  if (cmd.plan) {  // everything up to the first update is done: print what the run would cost
+    print_plan(std::cout, plan_training(run, m, opt, gen, state), cmd.command, cmd.plan_json);
+    return 0;
+  }
   out.note(mc.family + " model: " + std::to_string(m.params().element_count()) + " parameters, " +
            std::to_string(d.train.examples.size()) + " training examples" +
            (cmd.valid_path.empty() ? "" : ", " + std::to_string(d.valid.examples.size()) + " validation") +

@@ -39,11 +39,16 @@ run_outputs::run_outputs(const train_command& cmd) {
   // --resume CKPT is read whole before the first save, and -o defaults to it: only the log
   // may not land on it.
   refuse_overwrite({{"--resume", cmd.resume_path}}, {outputs[2]});
+  if (cmd.plan) return;  // a plan writes nothing: the checks above, no lock files
   if (lock_output) locks_.push_back(std::make_unique<file_lock>(cmd.output));
   if (lock_log) locks_.push_back(std::make_unique<file_lock>(cmd.log_path));
 }
 
 std::optional<run_outputs> claim_outputs(const train_command& cmd, progress& out) {
+  if (cmd.plan && process_count() > 1)
+    throw usage_error("--plan runs in one process, not under mpirun (" + std::to_string(process_count()) +
+                      " processes): run it alone, with --accum-steps " + std::to_string(process_count()) +
+                      " (times this run's) to plan the same global batch");
   if (process_rank() != 0) {
     out.mute();
     return std::nullopt;

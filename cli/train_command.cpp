@@ -204,9 +204,21 @@ std::optional<std::string> table_default(const run_option& r) {
   return r.default_text;
 }
 
+bool flag_option(const po::variables_map& vm, const char* name) {
+  const std::map<std::string, std::string> v{{name, vm.count(name) ? vm[name].as<std::string>() : ""}};
+  return typed{v}.flag(name);
+}
+
 bool quiet_flag(const po::variables_map& vm) {
-  const std::map<std::string, std::string> quiet{{"quiet", vm.count("quiet") ? vm["quiet"].as<std::string>() : ""}};
-  return typed{quiet}.flag("quiet");
+  return flag_option(vm, "quiet");
+}
+
+// --plan and --json (plan.h); --json alone is a mistake, not a request for another output.
+void take_plan_flags(const po::variables_map& vm, train_command& cmd) {
+  cmd.plan = flag_option(vm, "plan");
+  cmd.plan_json = flag_option(vm, "json");
+  if (cmd.plan_json && !cmd.plan)
+    throw usage_error("--json goes with --plan (attn " + cmd.command + " ... --plan --json)");
 }
 
 // `attn train -m/--model X`: the model family is --arch; a checkpoint goes to --resume or finetune.
@@ -413,6 +425,7 @@ void resolve_train(const train_args& a, train_command& cmd) {
   cmd.data.format = task_for(cmd.model.family).format;
   resolve_run_options(t, cmd);
   cmd.quiet = quiet_flag(vm);
+  take_plan_flags(vm, cmd);
   validate_train_command(cmd);
 }
 
@@ -665,6 +678,7 @@ void resolve_finetune(const train_args& a, train_command& cmd) {
   cmd.data.format = task_for(cmd.model.family).format;
   resolve_run_options(t, cmd);
   cmd.quiet = quiet_flag(vm);
+  take_plan_flags(vm, cmd);
   validate_train_command(cmd);
 }
 

@@ -49,6 +49,8 @@ struct train_request {
   dataset_options data;  // format, max_len, long policy, strict
   std::int64_t log_every = 100;
   bool quiet = false;
+  bool plan = false;       // --plan: print what the run will cost and exit (lib/train/plan.h)
+  bool plan_json = false;  // --json: the plan as one JSON object
 
   // attn finetune only
   std::string base_path;            // -m BASE (empty when resuming)

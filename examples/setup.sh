@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ make cmake libxtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
           libboost-program-options-dev libboost-serialization-dev doctest-dev nlohmann-json3-dev
-          openmpi-bin libopenmpi-dev chromium)
+          openmpi-bin libopenmpi-dev chromium time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,8 @@
 #include "core/parameter.h"
 
+#include <cctype>
+#include <sstream>
+
 #include "core/error.h"
 
 namespace attn {
@@ -61,6 +64,23 @@ void parameter_store::zero_grad() {
     if (p.grad.shape() != p.value.shape()) p.grad = matrix::from_shape(p.value.shape());
     p.grad.fill(0.0f);
   }
+}
+
+// "encoder.layers.0.attn.q.weight" -> "encoder.layers.0"; "embed.weight" -> "embed".
+std::string parameter_module(const std::string& name) {
+  std::string out;
+  std::istringstream parts(name);
+  std::string part;
+  std::vector<std::string> all;
+  while (std::getline(parts, part, '.')) all.push_back(part);
+  for (std::size_t i = 0; i + 1 < all.size(); ++i) {
+    out += (i ? "." : "") + all[i];
+    bool numeric = !all[i].empty();
+    for (char c : all[i]) numeric &= std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (numeric) break;
+    if (i == 0 && !(all.size() > 2 && i + 2 < all.size())) break;
+  }
+  return out.empty() ? name : out;
 }
 
 }  // namespace attn

@@ -47,4 +47,8 @@ class parameter_store {
   std::unordered_map<std::string, std::size_t> index_;
 };
 
+// The module a parameter belongs to, as attn inspect and the training plan group them:
+// "encoder.layers.0.attn.q.weight" -> "encoder.layers.0", "embed.weight" -> "embed".
+std::string parameter_module(const std::string& name);
+
 }  // namespace attn

@@ -100,6 +100,11 @@ class model {
 // (the message lists the known ones).
 std::unique_ptr<model> make_model(const model_config& cfg, rng& gen);
 
+// A model of m's configuration holding copies of m's parameters (values, trainable, decay) and of
+// its attached LoRA adapters: training the copy leaves m as it was (the training plan's
+// calibration, train/plan.h). Gradients are not copied.
+std::unique_ptr<model> copy_model(const model& m);
+
 // Names of the registered families, in table order.
 std::vector<std::string> model_families();
 // {name, one-line summary} of each registered family, in table order (for --help texts).

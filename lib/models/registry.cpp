@@ -79,6 +79,29 @@ std::unique_ptr<model> make_model(const model_config& cfg, rng& gen) {
   throw error(unknown_name_message("model family", cfg.family, model_families()));
 }
 
+std::unique_ptr<model> copy_model(const model& m) {
+  rng unused(0);  // the fresh initialisation is overwritten below
+  std::unique_ptr<model> out = make_model(m.config(), unused);
+  parameter_store& to = out->params();
+  for (const parameter* p : m.params().all()) {  // LoRA adapters are parameters the fresh model lacks
+    parameter* q = to.find(p->name);
+    if (!q) q = &to.add(p->name, p->value.shape()[0], p->value.shape()[1], p->decay);
+    if (q->value.shape() != p->value.shape())
+      throw error("copy_model: parameter " + p->name + " has another shape in a fresh model");
+    q->value = p->value;
+    q->trainable = p->trainable;
+    q->decay = p->decay;
+  }
+  for (const parameter* p : m.params().all()) {  // the adapters' links, to the copy's own parameters
+    if (!p->lora_a) continue;
+    parameter& q = to.at(p->name);
+    q.lora_a = &to.at(p->lora_a->name);
+    q.lora_b = &to.at(p->lora_b->name);
+    q.lora_scale = p->lora_scale;
+  }
+  return out;
+}
+
 std::vector<std::string> model_families() {
   std::vector<std::string> names;
   for (const family_entry& f : families) names.push_back(f.name);

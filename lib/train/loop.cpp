@@ -1,5 +1,6 @@
 #include "train/loop.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <cmath>
@@ -173,6 +174,58 @@ train_state restore_training(const checkpoint& c, model& m, optimizer& opt, rng&
   return s;
 }
 
+update_outcome apply_update(model& m, optimizer& opt, rng& gen, tape& t, const dataset& data,
+                            const std::vector<std::size_t>& global, const train_options& opts, std::int64_t step,
+                            process_group& group, gradient_sync& sync) {
+  const auto accum = static_cast<std::size_t>(std::max<std::int64_t>(opts.accum_steps, 1));
+  const std::size_t shards = static_cast<std::size_t>(group.size()) * accum;
+  parameter_store& params = m.params();
+  update_outcome u;
+  params.zero_grad();
+  float loss = 0;
+  if (shards == 1) {  // the whole batch here: the mean loss's gradient directly
+    t.reset();
+    const batch b = make_batch(data, global);
+    const loss_result r = m.loss(t, b, gen, opts.label_smoothing);
+    loss = r.loss.value()(0, 0);
+    u.tokens = r.tokens;
+    if (std::isfinite(loss)) t.backward(r.loss);
+  } else {  // this process's shards: gradients of summed losses, summed over processes, / tokens
+    const std::vector<std::vector<std::size_t>> parts = split_batch(global, shards);
+    const std::uint64_t update_seed = gen.next_u64();
+    double totals[2] = {0, 0};  // loss sum, tokens
+    for (std::size_t a = 0; a < accum; ++a) {
+      const std::size_t shard = static_cast<std::size_t>(group.rank()) * accum + a;
+      if (parts[shard].empty()) continue;
+      rng shard_gen(shard_seed(update_seed, shard));
+      t.reset();
+      const batch b = make_batch(data, parts[shard]);
+      const loss_result r = m.loss(t, b, shard_gen, opts.label_smoothing);
+      const float mean = r.loss.value()(0, 0);
+      totals[0] += static_cast<double>(mean) * static_cast<double>(r.tokens);
+      totals[1] += static_cast<double>(r.tokens);
+      if (std::isfinite(mean) && r.tokens > 0) t.backward(scale(r.loss, static_cast<float>(r.tokens)));
+    }
+    group.sum(totals, 2);
+    u.tokens = static_cast<std::size_t>(totals[1]);
+    loss = totals[1] > 0 ? static_cast<float>(totals[0] / totals[1]) : 0.0f;
+    if (std::isfinite(loss)) sync.sum_and_scale(totals[1] > 0 ? static_cast<float>(1.0 / totals[1]) : 0.0f);
+  }
+  u.loss = loss;
+  if (!std::isfinite(loss)) {
+    u.diverged = "loss is " + std::to_string(loss) + " at step " + std::to_string(step + 1);
+    return u;
+  }
+  u.grad_norm = clip_grad_norm(params, opts.clip);
+  if (!std::isfinite(u.grad_norm)) {
+    u.diverged = "gradient norm is " + std::to_string(u.grad_norm) + " at step " + std::to_string(step + 1);
+    return u;
+  }
+  u.lr = schedule_lr(opts.schedule, step + 1);
+  opt.step(params, u.lr);
+  return u;
+}
+
 train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const train_options& opts,
                    const train_inputs& in) {
   if (!in.train || in.train->examples.empty()) throw attn::error("the training set holds no usable examples");
@@ -253,50 +306,14 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
                           std::to_string(order.size()) + " batches: different data or batching options");
     }
     const std::vector<std::size_t>& global = order[static_cast<std::size_t>(state.batch_in_epoch)];
-    params.zero_grad();
-    float loss = 0;
-    std::size_t tokens = 0;
-    if (shards == 1) {  // the whole batch here: the mean loss's gradient directly
-      t.reset();
-      const batch b = make_batch(data, global);
-      const loss_result r = m.loss(t, b, gen, opts.label_smoothing);
-      loss = r.loss.value()(0, 0);
-      tokens = r.tokens;
-      if (std::isfinite(loss)) t.backward(r.loss);
-    } else {  // this process's shards: gradients of summed losses, summed over processes, / tokens
-      const std::vector<std::vector<std::size_t>> parts = split_batch(global, shards);
-      const std::uint64_t update_seed = gen.next_u64();
-      double totals[2] = {0, 0};  // loss sum, tokens
-      for (std::size_t a = 0; a < accum; ++a) {
-        const std::size_t shard = static_cast<std::size_t>(group.rank()) * accum + a;
-        if (parts[shard].empty()) continue;
-        rng shard_gen(shard_seed(update_seed, shard));
-        t.reset();
-        const batch b = make_batch(data, parts[shard]);
-        const loss_result r = m.loss(t, b, shard_gen, opts.label_smoothing);
-        const float mean = r.loss.value()(0, 0);
-        totals[0] += static_cast<double>(mean) * static_cast<double>(r.tokens);
-        totals[1] += static_cast<double>(r.tokens);
-        if (std::isfinite(mean) && r.tokens > 0) t.backward(scale(r.loss, static_cast<float>(r.tokens)));
-      }
-      group.sum(totals, 2);
-      tokens = static_cast<std::size_t>(totals[1]);
-      loss = totals[1] > 0 ? static_cast<float>(totals[0] / totals[1]) : 0.0f;
-      if (std::isfinite(loss)) sync.sum_and_scale(totals[1] > 0 ? static_cast<float>(1.0 / totals[1]) : 0.0f);
-    }
-    if (!std::isfinite(loss)) {
+    const update_outcome u = apply_update(m, opt, gen, t, data, global, opts, state.step, group, sync);
+    if (!u.diverged.empty()) {
       result.status = train_status::diverged;
-      result.message = "loss is " + std::to_string(loss) + " at step " + std::to_string(state.step + 1);
+      result.message = u.diverged;
       return finish(result);
     }
-    const float norm = clip_grad_norm(params, opts.clip);
-    if (!std::isfinite(norm)) {
-      result.status = train_status::diverged;
-      result.message = "gradient norm is " + std::to_string(norm) + " at step " + std::to_string(state.step + 1);
-      return finish(result);
-    }
-    const float lr = schedule_lr(opts.schedule, state.step + 1);
-    opt.step(params, lr);
+    const float loss = u.loss, norm = u.grad_norm, lr = u.lr;
+    const std::size_t tokens = u.tokens;
     ++state.step;
     ++state.batch_in_epoch;
     state.tokens_seen += static_cast<std::int64_t>(tokens);

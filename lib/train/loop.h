@@ -33,6 +33,8 @@
 #include "data/dataset.h"
 #include "io/checkpoint.h"
 #include "models/model.h"
+#include "core/tape.h"
+#include "train/gradient_sync.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
@@ -139,6 +141,22 @@ struct train_inputs {
   // The processes training together (lib/dist under mpirun); nullptr: this process alone.
   process_group* group = nullptr;
 };
+
+// One update, the body of train()'s loop: zero the gradients; forward and backward on the
+// global batch `global` of example indices (this process's accum_steps shards of it when
+// processes x accum_steps > 1, their gradients summed over the group by `sync` and divided by the
+// global token count); clip; and the optimizer's step with the LR of update step + 1. The plan's
+// calibration (train/plan.h) runs the same function on a copy of the model.
+struct update_outcome {
+  float loss = 0;          // mean per target token over the global batch
+  std::size_t tokens = 0;  // target tokens in the global batch
+  float grad_norm = 0;     // before clipping
+  float lr = 0;
+  std::string diverged;    // non-empty: a non-finite loss or norm, and where; nothing was applied
+};
+update_outcome apply_update(model& m, optimizer& opt, rng& gen, tape& t, const dataset& data,
+                            const std::vector<std::size_t>& global, const train_options& opts, std::int64_t step,
+                            process_group& group, gradient_sync& sync);
 
 // Runs training from `state` (fresh or restored by restore_training) until a limit, early
 // stopping, an interruption or divergence. Throws attn::error for inconsistent options or an

@@ -104,6 +104,10 @@ std::vector<run_option> make_run_options() {
   add_settings<train_options>(o);
   o.push_back(row("log-every", 0, r::layered, "100", "a progress line every N steps when stderr is not a terminal"));
   o.push_back(row("quiet", 'q', r::path, "false", "no progress or config on stderr (warnings and errors still)"));
+  o.push_back(row("plan", 0, r::path, "false",
+                  "do everything up to the first update, then print what the run will cost (parameters, optimizer "
+                  "state, peak memory, batches, updates, time from a short calibration) and exit; writes no file"));
+  o.push_back(row("json", 0, r::path, "false", "with --plan: print the plan as one JSON object"));
   return o;
 }
 
