@@ -5,16 +5,16 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "core/error.h"
-#include "io/checkpoint.h"
 #include "core/parameter.h"
+#include "core/text_codec.h"
+#include "io/checkpoint.h"
 #include "io/parameter_difference.h"
 #include "models/lora.h"
 #include "options.h"
@@ -23,12 +23,6 @@
 namespace attn::cli {
 
 namespace {
-
-std::string with_commas(std::size_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
 
 void print_map(std::ostream& out, const char* title, const std::map<std::string, std::string>& m) {
   if (m.empty()) return;
@@ -75,14 +69,13 @@ int cmd_inspect(const args& argv) {
   cl.usage = "attn inspect [options] -m CKPT    (or: attn inspect CKPT)";
   std::string path, positional_path, other_path, base_override;
   bool json = false;
-  cl.options.add_options()
-      ("model,m", po::value(&path), "checkpoint to describe (as -m everywhere else)")
-      ("checkpoint", po::value(&positional_path), "the same, as a positional argument")
-      ("json", po::bool_switch(&json), "print one JSON object with the same content")
-      ("base", po::value(&base_override),
-       "a LoRA adapter's base: check that it is the one the adapter was trained on (default: not checked)")
-      ("compare", po::value(&other_path),
-       "instead: how far OTHER's parameters are from CKPT's, tensor by tensor (max |a-b| and that over max |a|)");
+  cl.options.add_options()("model,m", po::value(&path), "checkpoint to describe (as -m everywhere else)")(
+      "checkpoint", po::value(&positional_path), "the same, as a positional argument")(
+      "json", po::bool_switch(&json), "print one JSON object with the same content")(
+      "base", po::value(&base_override),
+      "a LoRA adapter's base: check that it is the one the adapter was trained on (default: not checked)")(
+      "compare", po::value(&other_path),
+      "instead: how far OTHER's parameters are from CKPT's, tensor by tensor (max |a-b| and that over max |a|)");
   cl.positional.add("checkpoint", 1);
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
@@ -165,8 +158,8 @@ int cmd_inspect(const args& argv) {
     return 0;
   }
 
-  out << "checkpoint: " << path << " (format " << checkpoint_format << ", attn " << meta("attn_version")
-      << ", written " << meta("written_at") << ")\n";
+  out << "checkpoint: " << path << " (format " << checkpoint_format << ", attn " << meta("attn_version") << ", written "
+      << meta("written_at") << ")\n";
   out << "model: " << family << "\n";
   print_map(out, "config", c.model_config);
   if (!vocabularies.empty()) {
@@ -177,10 +170,10 @@ int cmd_inspect(const args& argv) {
       out << "\n";
     }
   }
-  out << "parameters: " << with_commas(total) << " (" << with_commas(trainable) << " trainable) in "
+  out << "parameters: " << format_count(total) << " (" << format_count(trainable) << " trainable) in "
       << c.params.size() << " tensors\n";
   for (const auto& [m, n] : modules)
-    out << "  " << std::left << std::setw(32) << m << std::right << std::setw(14) << with_commas(n) << "\n";
+    out << "  " << std::left << std::setw(32) << m << std::right << std::setw(14) << format_count(n) << "\n";
 
   if (adapter) {
     std::string targets;
@@ -190,7 +183,7 @@ int cmd_inspect(const args& argv) {
         << (adapter->options.train_bias ? ", biases and norms trained" : "");
     if (adapter->options.dropout > 0) out << ", dropout " << adapter->options.dropout;
     out << "\n";
-    out << "  adapter parameters: " << with_commas(adapter_values) << "\n";
+    out << "  adapter parameters: " << format_count(adapter_values) << "\n";
     out << "  base: " << adapter->base_path << " (parameter hash " << adapter->base_hash << ")"
         << (base_override.empty() ? "" : ", checked against " + base_override) << "\n";
   }

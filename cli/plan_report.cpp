@@ -6,17 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "core/text_codec.h"
 #include "models/memory_estimate.h"
 
 namespace attn::cli {
 
 namespace {
-
-std::string with_commas(std::size_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
 
 std::string fixed(double x, int digits) {
   char buf[64];
@@ -91,14 +86,14 @@ void print_plan(std::ostream& out, const training_plan& p, const std::string& co
   }
   const plan_parameters& q = p.parameters;
   out << "plan of attn " << command << " (" << p.family << " model); nothing was trained or written\n";
-  out << "parameters: " << with_commas(q.total) << " in " << q.tensors << " tensors: " << with_commas(q.trainable)
-      << " trainable, " << with_commas(q.frozen) << " frozen, " << with_commas(q.lora) << " LoRA\n";
+  out << "parameters: " << format_count(q.total) << " in " << q.tensors << " tensors: " << format_count(q.trainable)
+      << " trainable, " << format_count(q.frozen) << " frozen, " << format_count(q.lora) << " LoRA\n";
   out << "  " << std::left << std::setw(28) << "module" << std::right << std::setw(13) << "trainable" << std::setw(13)
       << "frozen" << std::setw(11) << "LoRA"
       << "\n";
   for (const plan_module& m : q.modules)
-    out << "  " << std::left << std::setw(28) << m.name << std::right << std::setw(13) << with_commas(m.trainable)
-        << std::setw(13) << with_commas(m.frozen) << std::setw(11) << with_commas(m.lora) << "\n";
+    out << "  " << std::left << std::setw(28) << m.name << std::right << std::setw(13) << format_count(m.trainable)
+        << std::setw(13) << format_count(m.frozen) << std::setw(11) << format_count(m.lora) << "\n";
   out << "optimizer: " << p.optimizer << ", " << p.optimizer_slots << " slots per trainable value, state "
       << format_bytes(p.optimizer_state_bytes) << "\n";
   const plan_updates& u = p.updates;

@@ -13,7 +13,9 @@ std::string format_float(float x) {
   return buf;
 }
 
-std::string format_bool(bool x) { return x ? "true" : "false"; }
+std::string format_bool(bool x) {
+  return x ? "true" : "false";
+}
 
 std::string format_float_short(float x) {
   char buf[32];
@@ -22,6 +24,12 @@ std::string format_float_short(float x) {
     if (const auto back = read_float(buf); back && *back == x) return buf;
   }
   return format_float(x);
+}
+
+std::string format_count(std::size_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
 }
 
 std::optional<float> read_float(const std::string& text) {

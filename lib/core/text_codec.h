@@ -15,11 +15,13 @@ std::string format_float(float x);
 std::string format_bool(bool x);
 // The shortest text that reads back as the same float: "0.1" for 0.1f (format_float: "0.100000001").
 std::string format_float_short(float x);
+// 1234567 -> "1,234,567" (for people reading counts; never for files read back)
+std::string format_count(std::size_t n);
 
-std::optional<float> read_float(const std::string& text);           // strtof, whole text, no overflow
-std::optional<std::int64_t> read_int(const std::string& text);      // decimal, optional sign
-std::optional<std::size_t> read_count(const std::string& text);     // decimal digits only
-std::optional<bool> read_bool(const std::string& text);             // true/false/1/0
+std::optional<float> read_float(const std::string& text);        // strtof, whole text, no overflow
+std::optional<std::int64_t> read_int(const std::string& text);   // decimal, optional sign
+std::optional<std::size_t> read_count(const std::string& text);  // decimal digits only
+std::optional<bool> read_bool(const std::string& text);          // true/false/1/0
 
 // "a, b, c": the list of names an error offers.
 std::string join_names(const std::vector<std::string>& names, const std::string& separator = ", ");

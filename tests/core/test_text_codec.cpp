@@ -1,10 +1,10 @@
 // Settings as text: floats read back bit-identical, whole-text parsing, one "unknown" wording.
-#include "core/text_codec.h"
-
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <limits>
+
+#include "core/text_codec.h"
 
 using namespace attn;
 
@@ -57,4 +57,12 @@ TEST_CASE("an unknown name lists the known ones") {
   CHECK(is_one_of("b", {"a", "b"}));
   CHECK(!is_one_of("", {"a", "b"}));
   CHECK(unknown_name_message("optimizer", "x", {"sgd", "adam"}) == "unknown optimizer 'x' (known: sgd, adam)");
+}
+
+TEST_CASE("counts get a comma every three digits from the right") {
+  CHECK(format_count(0) == "0");
+  CHECK(format_count(999) == "999");
+  CHECK(format_count(1000) == "1,000");
+  CHECK(format_count(5293568) == "5,293,568");
+  CHECK(format_count(18446744073709551615ULL) == "18,446,744,073,709,551,615");
 }
