@@ -16,41 +16,19 @@
 #include "core/init.h"
 #include "core/ops.h"
 #include "core/threads.h"
+#include "timing.h"
 
 using namespace attn;
 
 namespace {
 
-using clk = std::chrono::steady_clock;
-
-double cpu_now() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 bool use_cpu_time = false;
 
-// The fastest of at least 5 runs and 0.5 s: on a shared machine, the best estimate of the unloaded time.
 template <class F>
-double time_call(F f) {
-  f();
-  std::vector<double> s;
-  auto start = clk::now();
-  while (s.size() < 5 || std::chrono::duration<double>(clk::now() - start).count() < 0.5) {
-    auto t0 = clk::now();
-    const double c0 = cpu_now();
-    f();
-    s.push_back(use_cpu_time ? cpu_now() - c0 : std::chrono::duration<double>(clk::now() - t0).count());
-  }
-  return *std::min_element(s.begin(), s.end());
+double time_call(F f, int min_runs = 5) {
+  return bench::time_call(f, use_cpu_time, min_runs, 0.5);
 }
-
-// Runs the backward pass of `out` with a fixed upstream gradient R (no loss op in between).
-void backward_with(tape& t, var out, const matrix& R) {
-  var seed = t.make(1, 1, true);
-  t.on_backward([out, &R] { std::copy(R.data(), R.data() + R.size(), out.grad().data()); });
-  t.backward(seed);
-}
+using bench::backward_with;
 
 }  // namespace
 

@@ -15,42 +15,19 @@
 #include "core/init.h"
 #include "core/ops.h"
 #include "core/threads.h"
+#include "timing.h"
 
 using namespace attn;
 
 namespace {
 
-using clk = std::chrono::steady_clock;
-
-// Process CPU seconds (all threads): on a busy machine, with 1 thread, a load-independent measure.
-double cpu_now() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 bool use_cpu_time = false;
 
 template <class F>
-double time_call(F f, int min_reps = 5) {
-  f();
-  std::vector<double> s;
-  auto start = clk::now();
-  while (static_cast<int>(s.size()) < min_reps || std::chrono::duration<double>(clk::now() - start).count() < 1.0) {
-    auto t0 = clk::now();
-    const double c0 = cpu_now();
-    f();
-    s.push_back(use_cpu_time ? cpu_now() - c0 : std::chrono::duration<double>(clk::now() - t0).count());
-  }
-  // The fastest run: on a shared machine it is the best estimate of the unloaded time.
-  return *std::min_element(s.begin(), s.end());
+double time_call(F f, int min_runs = 5) {
+  return bench::time_call(f, use_cpu_time, min_runs, 1.0);
 }
-
-// Runs the backward pass of `out` with a fixed upstream gradient R (no loss op in between).
-void backward_with(tape& t, var out, const matrix& R) {
-  var seed = t.make(1, 1, true);
-  t.on_backward([out, &R] { std::copy(R.data(), R.data() + R.size(), out.grad().data()); });
-  t.backward(seed);
-}
+using bench::backward_with;
 
 matrix random(std::size_t r, std::size_t c, rng& gen) {
   matrix m = matrix::from_shape({r, c});
@@ -65,7 +42,8 @@ int main(int argc, char** argv) {
   use_cpu_time = argc > 2 && std::string(argv[2]) == "cpu";
   rng gen(1);
   const std::size_t B = 16, T = 128, d = 256, H = 4, dh = d / H, N = B * T;
-  std::printf("%s; threads %d; B=%zu T=%zu d=%zu heads=%zu\n", use_cpu_time ? "CPU time" : "wall time", threads(), B, T, d, H);
+  std::printf("%s; threads %d; B=%zu T=%zu d=%zu heads=%zu\n", use_cpu_time ? "CPU time" : "wall time", threads(), B, T,
+              d, H);
 
   parameter_store ps;
   for (const char* n : {"q", "k", "v"}) init_normal(ps.add(n, N, d).value, gen, 1.0f);
