@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator.h"
 #include "commands.h"
 #include "core/error.h"
 #include "processes.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   // next file attn opens can never take its number and be written as "stdout".
   for (int fd = 0; fd <= 2; ++fd)
     if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) return 1;
+  attn::cli::keep_freed_memory();  // before the first large allocation (allocator.h)
   std::signal(SIGXFSZ, SIG_IGN);  // past `ulimit -f` a write fails with EFBIG and is reported, not a kill
   std::ios::sync_with_stdio(false);
   attn::cli::install_signal_handlers();
