@@ -45,6 +45,13 @@ check "train 9 steps" 0 $?
 "$attn" train --resume b.ckpt --steps 20 --log b.csv -q --threads 1; check "resume" 0 $?
 diff <(grep ',train$' a.csv | cut -d, -f1-5) <(grep ',train$' b.csv | cut -d, -f1-5) >/dev/null \
   || { echo "FAIL: resumed losses differ from the straight run"; fail=1; }
+# glibc's own malloc policy (ATTN_MALLOC=glibc; cli/allocator.h) changes where buffers live, not
+# what is computed: the same step losses, byte for byte.
+ATTN_MALLOC=glibc "$attn" train "${small[@]}" --train train.txt --valid valid.txt --valid-every 5 --steps 20 \
+  -o g.ckpt --log g.csv
+check "train with ATTN_MALLOC=glibc" 0 $?
+diff <(grep ',train$' a.csv | cut -d, -f1-5) <(grep ',train$' g.csv | cut -d, -f1-5) >/dev/null \
+  || { echo "FAIL: losses under glibc's malloc policy differ from attn's"; fail=1; }
 # Explicit architecture flags must agree with the checkpoint.
 "$attn" train --resume b.ckpt --heads 4 --steps 30 2>err.txt; check "resume with other heads" 2 $?
 one_line "conflicting --heads" err.txt
