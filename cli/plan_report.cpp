@@ -121,7 +121,7 @@ void print_plan(std::ostream& out, const training_plan& p, const std::string& co
   const plan_time& t = p.time;
   if (t.calibration_steps > 0) {
     out << "time: " << duration(t.seconds_per_update) << " per update (a calibration of " << t.calibration_steps
-        << " updates; its warm-up took " << duration(t.warmup_seconds) << ")";
+        << " updates; the first ones took " << duration(t.warmup_seconds) << " more: warm-up)";
     if (u.validations > 0) out << ", " << duration(t.validation_seconds) << " per validation";
     out << "; the run: " << duration(t.run_seconds) << "\n";
   }

@@ -247,12 +247,18 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     // per padded token, times the run's mean padded tokens per update, give the time per update
     // (a batch under half the mean is left out when another was timed: its fixed costs weigh on
     // few tokens).
+    // The first full-sized updates of a process are slower than the rest (the kernel maps in and
+    // zeroes the pages of the buffers; measured 1.0-1.3 s against 0.22 s for an enc-dec with
+    // glibc's default malloc policy, for its first two such updates and 0.38 s for the third):
+    // while the first timed update is more than 1.25x the second per padded token, it counts
+    // as warm-up and one more update of the run's order is timed, at most `settle_steps` times.
     std::vector<std::size_t> picks;
     if (longest != largest) picks.push_back(longest);
     picks.push_back(largest);
     const auto steps = static_cast<std::size_t>(settings.calibration_steps);
     const std::size_t untimed = std::max<std::size_t>(1, std::min(picks.size(), steps - 1));
-    for (std::size_t i = 0; picks.size() < steps; ++i) picks.push_back(visited[i % visited.size()]);
+    const std::size_t most = steps + static_cast<std::size_t>(std::max<std::int64_t>(0, settings.settle_steps));
+    for (std::size_t i = 0; picks.size() < most; ++i) picks.push_back(visited[i % visited.size()]);
     const bool peak_reset = reset_peak_resident();
     const double before = resident_bytes();
     std::unique_ptr<model> copy = copy_model(m);
@@ -261,65 +267,81 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     single_process alone;
     gradient_sync sync(copy->params(), alone);
     tape t;
-    double activations = 0, timed_seconds = 0, timed_cost = 0, small_seconds = 0, small_cost = 0;
-    struct timed_update {
+    struct calibration_update {
       double seconds, cost, steps;
     };
-    std::vector<timed_update> timed;
+    std::vector<calibration_update> warmup, timed;
     // The sequential steps of a global batch: its longest example's length, per shard.
     const auto steps_of = [&](std::size_t b) {
       return static_cast<double>(costs[b].longest) * static_cast<double>(shards);
     };
+    const auto per_token = [](const calibration_update& u) { return u.cost > 0 ? u.seconds / u.cost : 0.0; };
+    // Whether timed[i] takes part in the fit: a batch under half the mean does when no other can.
+    const double regular_cost = mean_visited_cost / 2;
+    double activations = 0;
     std::int64_t step = state.step;
-    for (std::int64_t k = 0; k < settings.calibration_steps; ++k) {
-      const std::size_t b = picks[static_cast<std::size_t>(k)];
+    std::size_t k = 0;
+    const auto run_update = [&]() {
+      const std::size_t b = picks[k++];
       const auto start = clock_type::now();
       const update_outcome r = apply_update(*copy, opt_copy, gen_copy, t, data, order[b], o, step++, alone, sync);
       const double secs = seconds_since(start);
       if (!r.diverged.empty()) throw error("the plan's calibration diverged: " + r.diverged);
       activations = std::max(activations, tape_bytes(t));
-      if (k == 0) time.warmup_seconds = secs;
-      if (static_cast<std::size_t>(k) >= untimed) timed.push_back({secs, costs[b].total, steps_of(b)});
-      if (static_cast<std::size_t>(k) < untimed) {
-        // setting up the tape's memory (the first: the warm-up), not timed
-      } else if (costs[b].total >= mean_visited_cost / 2) {
-        timed_seconds += secs;
-        timed_cost += costs[b].total;
-      } else {  // a short batch (an epoch's last): its fixed costs weigh more per token than in most
-        small_seconds += secs;
-        small_cost += costs[b].total;
-      }
+      return calibration_update{secs, costs[b].total, steps_of(b)};
+    };
+    while (k < untimed) warmup.push_back(run_update());  // setting up the tape's memory, not timed
+    while (k < steps) timed.push_back(run_update());
+    while (timed.size() >= 2 && k < most && timed[0].cost >= regular_cost && timed[1].cost >= regular_cost &&
+           per_token(timed[0]) > 1.25 * per_token(timed[1])) {
+      warmup.push_back(timed.front());
+      timed.erase(timed.begin());
+      timed.push_back(run_update());
     }
-    time.calibration_steps = settings.calibration_steps;
+    time.calibration_steps = static_cast<std::int64_t>(k);
     mem.activations = activations;
-    if (timed_cost == 0) {  // only short batches timed: they are the best there is
-      timed_seconds = small_seconds;
-      timed_cost = small_cost;
-    }
-    if (timed_cost == 0) {  // only the warm-up: the best there is
-      timed_seconds = time.warmup_seconds;
-      timed_cost = costs[picks[0]].total;
-    }
-    time.seconds_per_update = timed_cost > 0 ? timed_seconds / timed_cost * mean_visited_cost : 0;
-    // Two timed updates of different shapes: seconds = a x sequential steps + b x padded tokens,
-    // solved exactly, then averaged over the run's batches. An rnn's time follows its steps (its
+    std::vector<calibration_update> fit;
+    for (const calibration_update& u : timed)
+      if (u.cost >= regular_cost) fit.push_back(u);
+    if (fit.empty()) fit = timed;   // only short batches timed: they are the best there is
+    if (fit.empty()) fit = warmup;  // only the warm-up: the best there is
+    // Seconds per padded token, times the run's mean padded tokens per update; or, from two or
+    // more timed updates of different shapes, seconds = a x sequential steps + b x padded tokens
+    // (least squares), averaged over the run's batches. An rnn's time follows its steps (its
     // recurrence is sequential) as much as its tokens: per token alone, two short-sentence
     // batches predicted half its time per update. A negative coefficient (noise) keeps the
     // per-token figure.
-    if (timed.size() == 2) {
-      const timed_update& x = timed[0];
-      const timed_update& y = timed[1];
-      const double det = x.steps * y.cost - y.steps * x.cost;
-      if (std::abs(det) > 1e-9 * std::max(1.0, x.steps * y.cost)) {
-        const double a = (x.seconds * y.cost - y.seconds * x.cost) / det;
-        const double b = (x.steps * y.seconds - y.steps * x.seconds) / det;
-        if (a >= 0 && b >= 0) {
-          double total = 0;
-          for (const std::size_t i : visited) total += a * steps_of(i) + b * costs[i].total;
-          time.seconds_per_update = total / static_cast<double>(visited.size());
+    double fit_seconds = 0, fit_cost = 0;
+    for (const calibration_update& u : fit) {
+      fit_seconds += u.seconds;
+      fit_cost += u.cost;
+    }
+    const double rate = fit_cost > 0 ? fit_seconds / fit_cost : 0;
+    double a = 0, b = rate;
+    if (fit.size() >= 2) {
+      double ss = 0, sc = 0, cc = 0, st = 0, ct = 0;
+      for (const calibration_update& u : fit) {
+        ss += u.steps * u.steps;
+        sc += u.steps * u.cost;
+        cc += u.cost * u.cost;
+        st += u.steps * u.seconds;
+        ct += u.cost * u.seconds;
+      }
+      const double det = ss * cc - sc * sc;
+      if (std::abs(det) > 1e-9 * std::max(1.0, ss * cc)) {
+        const double fa = (st * cc - ct * sc) / det;
+        const double fb = (ss * ct - sc * st) / det;
+        if (fa >= 0 && fb >= 0) {
+          a = fa;
+          b = fb;
         }
       }
     }
+    double total = 0;
+    for (const std::size_t i : visited) total += a * steps_of(i) + b * costs[i].total;
+    time.seconds_per_update = total / static_cast<double>(visited.size());
+    // What the warm-up took beyond the same updates in steady state: the run pays it too.
+    for (const calibration_update& u : warmup) time.warmup_seconds += std::max(0.0, u.seconds - (a * u.steps + b * u.cost));
     mem.optimizer = std::max(mem.optimizer, state_bytes(opt_copy.state()));
     t.release();
 
@@ -370,7 +392,8 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
             o.save_every > 0 && end > 0 && (end - 1) / o.save_every > u.start_step / o.save_every);
   plan.optimizer_state_bytes = mem.optimizer;
   time.run_seconds = static_cast<double>(u.updates) * time.seconds_per_update +
-                     static_cast<double>(u.validations) * time.validation_seconds;
+                     static_cast<double>(u.validations) * time.validation_seconds +
+                     (u.updates > 0 ? time.warmup_seconds : 0.0);
   return plan;
 }
 

@@ -81,12 +81,13 @@ struct plan_memory {
 double plan_peak(plan_memory& m, bool validates_in_loop, bool saves_in_loop);
 
 struct plan_time {
-  std::int64_t calibration_steps = 0;  // updates run; the first (two) not timed
+  std::int64_t calibration_steps = 0;  // updates run; the first (two, or more to settle) not timed
 
-  double warmup_seconds = 0;
+  double warmup_seconds = 0;      // what the untimed first updates took beyond steady state
   double seconds_per_update = 0;  // timed updates, scaled to the run's mean padded tokens per update
   double validation_seconds = 0;  // one validation over --valid (forward passes), 0 without
-  double run_seconds = 0;         // updates x seconds_per_update + validations x validation_seconds
+  // updates x seconds_per_update + validations x validation_seconds + warmup_seconds
+  double run_seconds = 0;
 };
 
 struct training_plan {
@@ -105,6 +106,9 @@ struct plan_settings {
   // warm-up; only that one when every batch of the run has one shape) and are not timed, the
   // others are; 0: no calibration (no time, formula activations).
   std::int64_t calibration_steps = 4;
+  // Updates the calibration may add while its first timed update is still warming up (more
+  // than 1.25x the next one's time per padded token): that one then counts as warm-up.
+  std::int64_t settle_steps = 4;
 };
 
 // The plan of run_training(in, m, opt, gen, state, ...), without running it: m, opt, gen and

@@ -65,9 +65,11 @@ want(r["updates"] == steps - r["start_step"], f"updates {r['updates']} != --step
 want(b["updates_per_epoch"] > 0 and abs(r["epochs"] - r["updates"] / b["updates_per_epoch"]) < 1e-9,
      "epochs != updates / updates per epoch")
 want(b["examples_per_update"] > 0 and b["tokens_per_update"] > 0, "empty updates")
-want(t["calibration_steps"] == 4 and t["seconds_per_update"] > 0, "no calibration")
-want(abs(t["run_seconds"] - r["updates"] * t["seconds_per_update"] - r["validations"] * t["validation_seconds"])
-     <= 1e-6 * max(1, t["run_seconds"]), "run time != updates x time per update + validations")
+want(4 <= t["calibration_steps"] <= 8 and t["seconds_per_update"] > 0, "no calibration")
+want(t["warmup_seconds"] >= 0, "negative warm-up")
+want(abs(t["run_seconds"] - r["updates"] * t["seconds_per_update"] - r["validations"] * t["validation_seconds"]
+         - (t["warmup_seconds"] if r["updates"] > 0 else 0)) <= 1e-6 * max(1, t["run_seconds"]),
+     "run time != updates x time per update + validations + warm-up")
 if bad:
     print(f"FAIL: {name}: " + "; ".join(bad)); sys.exit(1)
 EOF

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # --plan's predictions against the runs they predict, for each family on the bundled data (and
-# an lm fine-tuned with --lora): the predicted time per update and peak memory of
-# `attn train|finetune ... --plan --json`, then the same command run for real, its time per
-# update from its --log (the cumulative tokens / tokens_per_s at each step, between the first
-# step and the last: the first update, a warm-up, is left out as the plan leaves it out) and its
-# peak resident size from GNU time (%M). Not a test: timings depend on the machine and its load.
+# an lm fine-tuned with --lora): the predicted time per update, time of the run and peak memory
+# of `attn train|finetune ... --plan --json`, then the same command run for real: its time per
+# update in steady state from its --log (the cumulative tokens / tokens_per_s at each step,
+# from the end of the third update to the last: the first updates of a process are its warm-up,
+# which the plan predicts apart), the whole loop's time (the same clock at the last step) and
+# its peak resident size from GNU time (%M). Not a test: timings depend on the machine and its
+# load.
 #
 #   bash tests/perf/bench_plan.sh [BUILD_DIR] [STEPS] [THREADS] [CASES]   (defaults: build, 30, 2, all)
 #
@@ -32,7 +34,8 @@ cp "$data/sentiment-train.tsv" sent.tsv
 "$attn" vocab --type word --size 500 --column 2 sent.tsv -o sent.vocab 2>/dev/null
 
 echo "bench_plan: $(date -u '+%Y-%m-%d %H:%M UTC'), $threads threads, $steps steps, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-12s %12s %12s %7s   %10s %10s %7s\n' case "pred s/upd" "meas s/upd" off "pred MB" "meas MB" off
+printf '%-12s %11s %11s %7s   %9s %9s %7s   %9s %9s %7s\n' case "pred s/upd" "meas s/upd" off \
+  "pred run" "meas run" off "pred MB" "meas MB" off
 
 # bench NAME COMMAND ARGS...
 bench() {
@@ -49,11 +52,14 @@ seen, times = 0, []
 for r in rows:  # the loop's clock at each step: tokens since the start / tokens per second since the start
     seen += float(r["tokens"])
     times.append(seen / float(r["tokens_per_s"]))
-measured = (times[-1] - times[0]) / (len(times) - 1)
+skip = min(3, len(times) - 2)
+measured = (times[-1] - times[skip - 1]) / (len(times) - skip)
 predicted = plan["time"]["seconds_per_update"]
+pr = plan["time"]["run_seconds"] - plan["run"]["validations"] * plan["time"]["validation_seconds"]
 pm, mm = plan["memory"]["peak"] / 1e6, kb * 1024 / 1e6
-print(f"{name:<12} {predicted:12.4f} {measured:12.4f} {100 * (predicted / measured - 1):+6.1f}%   "
-      f"{pm:10.1f} {mm:10.1f} {100 * (pm / mm - 1):+6.1f}%")
+off = lambda p, m: f"{100 * (p / m - 1):+6.1f}%"
+print(f"{name:<12} {predicted:11.4f} {measured:11.4f} {off(predicted, measured)}   "
+      f"{pr:9.2f} {times[-1]:9.2f} {off(pr, times[-1])}   {pm:9.1f} {mm:9.1f} {off(pm, mm)}")
 EOF
 }
 

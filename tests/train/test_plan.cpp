@@ -204,9 +204,18 @@ TEST_CASE("plan_training: the bytes add up, the calibration leaves the run's mod
   CHECK(p.updates.padded_tokens_per_update == doctest::Approx(8.0 * 6));
   CHECK(p.updates.validations == 3);  // epoch ends at 5 and 10, and the limit at 12
 
-  CHECK(p.time.calibration_steps == 4);
+  // 4 updates, and up to settle_steps more while the first timed one is still warming up.
+  CHECK(p.time.calibration_steps >= 4);
+  CHECK(p.time.calibration_steps <= 4 + plan_settings{}.settle_steps);
   CHECK(p.time.seconds_per_update > 0);
-  CHECK(p.time.run_seconds == doctest::Approx(12 * p.time.seconds_per_update + 3 * p.time.validation_seconds));
+  CHECK(p.time.warmup_seconds >= 0);
+  CHECK(p.time.run_seconds == doctest::Approx(12 * p.time.seconds_per_update + 3 * p.time.validation_seconds +
+                                              p.time.warmup_seconds));
+
+  // No room to settle: exactly the calibration's updates.
+  plan_settings exact;
+  exact.settle_steps = 0;
+  CHECK(plan_training(in, *m, *opt, gen, state, exact).time.calibration_steps == 4);
 
   // No calibration: no time, the formula's activations.
   plan_settings none;
