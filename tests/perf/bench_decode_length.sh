@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# How decoding's cost per output token grows with the output's length: the bench_nmt.sh
+# Transformer (d=256, 3+3 layers, 4 heads, ff=1024, 4,000-token BPE) decoding 256 held-out
+# sources of examples/data/en-fr.tsv at --max-len 16, 64 and 256, greedy and beam 5, batch 64,
+# 2 threads. The model is trained for one update at a learning rate of 1e-7: it has not learned to stop, so (nearly)
+# every output runs to the length limit and each length is measured at that length. (Its
+# outputs are meaningless; what is measured is the work per output token: the KV caches, the
+# cross-attention over the source, the output layer, the search.) Output tokens/s counts the
+# tokens of each output (re-tokenized) + <eos>, capped at the limit; the time of loading the
+# checkpoint (decoding an empty input) is left out. The goal (issue #10): tokens/s at 16, 64 and
+# 256 within 20 % of each other, for greedy and for beam 5.
+#
+#   bash tests/perf/bench_decode_length.sh [ATTN_BINARY] [SOURCES]   (defaults: build/attn, 256)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+attn=$(realpath "${1:-$here/../../build/attn}")
+n_src=${2:-256}
+[ -x "$attn" ] || { echo "bench_decode_length: no $attn (build first)" >&2; exit 2; }
+command -v bc >/dev/null || { echo "bench_decode_length: bc missing; install with: apt-get install bc" >&2; exit 2; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc; }
+
+awk -F"\t" -v n="$n_src" 'NR % 40 == 0 && ++k <= n { print $1 }' "$here/../../examples/data/en-fr.tsv" >sources.txt
+awk -F'\t' 'NR % 40 != 0' "$here/../../examples/data/en-fr.tsv" >train.tsv
+"$attn" vocab --type bpe --size 4000 --column all train.tsv -o enfr.vocab 2>/dev/null
+"$attn" train --arch transformer --train train.tsv -v enfr.vocab \
+  --layers 3 --d-model 256 --heads 4 --ff 1024 --activation relu --norm pre --pos-encoding learned \
+  --dropout 0.1 --share-embeddings --tie-output=false --max-len 258 \
+  --batch-tokens 2000 --steps 1 --lr 1e-7 --seed 1 --threads 2 -q -o model.ckpt
+echo "bench_decode_length: $(date -u '+%Y-%m-%d %H:%M UTC'), $(wc -l <sources.txt) sources, batch 64, 2 threads," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %8s %12s %14s %10s\n' search max-len "mean length" "output tok/s" "vs 16"
+
+for beam in 1 5; do
+  base=""
+  for len in 16 64 256; do
+    t0=$(now)
+    "$attn" decode -m model.ckpt --batch-size 64 --max-len "$len" --beam "$beam" --threads 2 -q </dev/null >/dev/null
+    load=$(since "$t0")
+    t0=$(now)
+    "$attn" decode -m model.ckpt --batch-size 64 --max-len "$len" --beam "$beam" --threads 2 -q sources.txt >out.txt 2>/dev/null
+    secs=$(echo "$(since "$t0") - $load" | bc)
+    tokens=$("$attn" tokenize -v enfr.vocab out.txt | awk -v m="$len" '{ n = NF + 1; s += n > m ? m : n } END { print s + 0 }')
+    tps=$(echo "$tokens / $secs" | bc -l)
+    [ -n "$base" ] || base=$tps
+    printf '%-8s %8d %12.1f %14.0f %9.0f%%\n' "$([ "$beam" -eq 1 ] && echo greedy || echo "beam $beam")" "$len" \
+      "$(echo "$tokens / $(wc -l <sources.txt)" | bc -l)" "$tps" "$(echo "100 * $tps / $base" | bc -l)"
+  done
+done
