@@ -60,6 +60,12 @@ var tape::constant(const matrix& m) {
   return var{this, static_cast<int>(used_ - 1)};
 }
 
+var tape::leaf(const matrix& m, bool needs_grad) {
+  var v = constant(m);
+  at(v.id).needs_grad = recording_ && needs_grad;
+  return v;
+}
+
 var tape::make(std::size_t rows, std::size_t cols, bool needs_grad) {
   node& n = next_node();
   shape_buffer(n.own_value, rows, cols);
@@ -110,6 +116,28 @@ void tape::backward(var loss) {
   if (!at(loss.id).needs_grad) return;  // nothing trainable reaches the loss
   for (std::size_t i = 0; i < used_; ++i) nodes_[i].grad_ready = false;
   loss.grad()(0, 0) = 1.0f;
+  run_closures();
+}
+
+void tape::backward_from(var y, const matrix& grad_y) {
+  if (!y.valid() || y.t != this) throw error("backward_from: the node is not of this tape");
+  if (attn::rows(grad_y) != y.rows() || attn::cols(grad_y) != y.cols())
+    throw error("backward_from: the gradient is [" + std::to_string(attn::rows(grad_y)) + "," +
+                std::to_string(attn::cols(grad_y)) + "] for a [" + std::to_string(y.rows()) + "," +
+                std::to_string(y.cols()) + "] node");
+  if (!at(y.id).needs_grad) return;
+  for (std::size_t i = 0; i < used_; ++i) nodes_[i].grad_ready = false;
+  bool overwrite = false;
+  matrix& g = y.grad_for_write(overwrite);
+  if (overwrite) {
+    std::copy(grad_y.data(), grad_y.data() + grad_y.size(), g.data());
+  } else {
+    for (std::size_t k = 0; k < g.size(); ++k) g.data()[k] += grad_y.data()[k];
+  }
+  run_closures();
+}
+
+void tape::run_closures() {
   // Closure i produced nodes [first_i, first_{i+1}); skip it when none of them got a gradient.
   int end = static_cast<int>(used_);
   for (std::size_t i = backward_.size(); i-- > 0;) {

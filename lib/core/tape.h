@@ -59,6 +59,9 @@ class tape {
   var param(parameter& p);
   // Leaf holding a copy of a constant (inputs, positional tables): no gradient.
   var constant(const matrix& m);
+  // Leaf holding a copy of m whose gradient is collected when needs_grad (and recording): the
+  // input of a block computed again in the backward pass (core/recompute.h).
+  var leaf(const matrix& m, bool needs_grad);
   // A fresh node of the given shape for an op's output. Contents are unspecified (reused buffer).
   var make(std::size_t rows, std::size_t cols, bool needs_grad);
 
@@ -72,6 +75,9 @@ class tape {
 
   // Seeds d(loss)/d(loss) = 1 for a [1,1] node and runs every closure in reverse order.
   void backward(var loss);
+  // The same from any node y with a given gradient d(loss)/dy (y's shape): what reaches y from
+  // outside this tape (core/recompute.h).
+  void backward_from(var y, const matrix& grad_y);
 
   // Forgets the graph, keeps the buffers for the next forward pass.
   void reset();
@@ -147,6 +153,7 @@ class tape {
   bool recording_ = true;
 
   node& next_node();
+  void run_closures();  // the closures in reverse order, once the seed's gradient is set
   void release_grads(int first, int end);  // own gradients of nodes [first, end) to the pool
   void shape_buffer(matrix& m, std::size_t rows, std::size_t cols);
 };
