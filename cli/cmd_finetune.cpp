@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "models/lora.h"
 #include "models/memory_estimate.h"
+#include "models/task.h"
 #include "models/vocab_remap.h"
 #include "processes.h"
 #include "run_outputs.h"
@@ -54,8 +55,10 @@ int cmd_finetune(const args& argv) {
   const model_config& mc = cmd.model;
   check_memory(
       estimate_training(mc, cmd.train.batching.batch_tokens, cmd.train.batching.batch_size, cmd.data.max_len,
-                        optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered)),
-      "the " + mc.family + " model", "lower --batch-tokens, --batch-size or --max-len");
+                        optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered),
+                        cmd.train.recompute),
+      "the " + mc.family + " model", "lower --batch-tokens, --batch-size or --max-len" +
+          std::string(task_for(mc.family).has_blocks && !cmd.train.recompute ? ", or add --recompute" : ""));
   rng gen(cmd.train.seed);
   std::unique_ptr<model> m = make_model(mc, gen);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);

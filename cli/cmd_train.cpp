@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "models/checkpoint_record.h"
 #include "models/memory_estimate.h"
+#include "models/task.h"
 #include "options.h"
 #include "plan_report.h"
 #include "processes.h"
@@ -207,8 +208,10 @@ int cmd_train(const args& argv) {
   }
   check_memory(
       estimate_training(mc, cmd.train.batching.batch_tokens, cmd.train.batching.batch_size, cmd.data.max_len,
-                        optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered)),
-      "the " + mc.family + " model", "lower --batch-tokens, --batch-size, --max-len or the model's size");
+                        optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered),
+                        cmd.train.recompute),
+      "the " + mc.family + " model", "lower --batch-tokens, --batch-size, --max-len or the model's size" +
+          std::string(task_for(mc.family).has_blocks && !cmd.train.recompute ? ", or add --recompute" : ""));
   rng gen(cmd.train.seed);
   std::unique_ptr<model> m = make_model(mc, gen);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);

@@ -253,6 +253,9 @@ void validate_train_command(const train_command& cmd) {
     throw usage_error(std::string("--optimizer ") + cmd.optimizer.kind + ": " + e.what());
   }
   if (cmd.log_every < 1) reject(cmd, "log-every", "must be at least 1");
+  if (cmd.train.recompute && !task_for(cmd.model.family).has_blocks)
+    throw usage_error("--recompute: " + task_for(cmd.model.family).a_model(cmd.model.family) +
+                      " has no Transformer blocks to recompute");
   // Data and vocabularies (train: finetune's are the base checkpoint's).
   if (cmd.train_path == "-" && cmd.valid_path == "-") throw usage_error("--train and --valid cannot both be - (stdin)");
   if (cmd.command != "train" || cmd.loaded.resumed) return;

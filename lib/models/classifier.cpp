@@ -41,6 +41,7 @@ class classifier_model : public model {
   }
 
   const model_config& config() const override { return cfg_; }
+  void set_recompute(bool on) override { recompute_ = on; }
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check_batch(b, false, "classifier");
@@ -81,7 +82,7 @@ class classifier_model : public model {
   // -> logits [B, C]
   var forward(tape& t, const batch& b, rng& gen) {
     var x = drop_.forward(pos_.forward(embed_.forward(t, b.src, scale_), b.size, b.src_len), gen);
-    for (nn::encoder_layer& l : layers_) x = l.forward(x, b.size, b.src_len, b.src_lengths, gen);
+    x = run_encoder_layers(layers_, x, b.size, b.src_len, b.src_lengths, gen, recompute_);
     if (pre_) x = ln_.forward(x);
     var pooled;
     if (cfg_.pooling == "mean") {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/recompute.h"
 
 namespace attn {
 
@@ -27,6 +28,11 @@ void model::keep_step_attention(bool keep, long) {
 const matrix& model::step_attention() const {
   static const matrix none = matrix::from_shape({0, 0});
   return none;
+}
+
+void model::set_recompute(bool on) {
+  if (on) throw error("the " + config().family + " model has no Transformer blocks to recompute");
+  recompute_ = false;
 }
 
 matrix model::classify(tape&, const batch&) {
@@ -173,6 +179,20 @@ std::vector<attention_map> encoder_stack_maps(std::vector<nn::encoder_layer>& la
     maps.push_back(map_of(layers[i].attention(), prefix + std::to_string(i) + ".attn", i, sequence_side::source,
                           sequence_side::source, len, len));
   return maps;
+}
+
+var run_encoder_layers(std::vector<nn::encoder_layer>& layers, var x, std::size_t batch, std::size_t time,
+                       const std::vector<std::int32_t>& lengths, rng& gen, bool recompute) {
+  for (nn::encoder_layer& l : layers) {
+    if (recompute) {
+      x = attn::recompute({x}, gen, [&l, batch, time, &lengths](const std::vector<var>& in, rng& g) {
+        return l.forward(in[0], batch, time, lengths, g);
+      });
+    } else {
+      x = l.forward(x, batch, time, lengths, gen);
+    }
+  }
+  return x;
 }
 
 }  // namespace attn::models_detail

@@ -68,4 +68,9 @@ std::unique_ptr<model> make_rnn(const model_config& c, rng& gen);
 std::unique_ptr<model> make_lm(const model_config& c, rng& gen);
 std::unique_ptr<model> make_classifier(const model_config& c, rng& gen);
 
+// x [batch*time, d] through every encoder layer in order; with recompute, each layer as a block
+// computed again in the backward pass (core/recompute.h, model::set_recompute).
+var run_encoder_layers(std::vector<nn::encoder_layer>& layers, var x, std::size_t batch, std::size_t time,
+                       const std::vector<std::int32_t>& lengths, rng& gen, bool recompute);
+
 }  // namespace attn::models_detail

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/recompute.h"
 #include "models/common.h"
 #include "nn/embedding.h"
 #include "nn/encoder_layer.h"
@@ -45,6 +46,7 @@ class lm_model : public model {
   }
 
   const model_config& config() const override { return cfg_; }
+  void set_recompute(bool on) override { recompute_ = on; }
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check(b);
@@ -136,8 +138,16 @@ class lm_model : public model {
   var hidden(tape& t, const std::vector<std::int32_t>& ids, std::size_t B, std::size_t T, std::size_t offset,
              const std::vector<std::int32_t>& lengths, rng& gen, std::vector<nn::kv_cache>* caches) {
     var x = drop_.forward(pos_.forward(embed_.forward(t, ids, scale_), B, T, offset), gen);
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-      x = layers_[i].forward(x, B, T, lengths, gen, caches ? &(*caches)[i] : nullptr);
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      nn::encoder_layer& l = layers_[i];
+      if (recompute_ && !caches) {
+        x = attn::recompute({x}, gen, [&l, B, T, &lengths](const std::vector<var>& in, rng& g) {
+          return l.forward(in[0], B, T, lengths, g, nullptr);
+        });
+      } else {
+        x = l.forward(x, B, T, lengths, gen, caches ? &(*caches)[i] : nullptr);
+      }
+    }
     return pre_ ? ln_f_.forward(x) : x;
   }
 

@@ -150,7 +150,7 @@ memory_estimate estimate_loading(const model_config& c) {
 }
 
 memory_estimate estimate_training(const model_config& c, std::size_t batch_tokens, std::size_t batch_size,
-                                  std::size_t seq_len, std::size_t slots) {
+                                  std::size_t seq_len, std::size_t slots, bool recompute) {
   memory_estimate e = estimate_loading(c);
   e.gradient_bytes = e.parameter_bytes;
   e.optimizer_bytes = static_cast<double>(slots) * e.parameter_bytes;
@@ -176,7 +176,15 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
   } else {
     const transformer_dims t = dims_of(c);
     const double block = train_block_floats(t, T);
-    if (c.family == "transformer")
+    if (recompute) {  // per layer its output [N, d]; one block (the decoder's, with its cross-attention) at a time
+      const double one = block + (c.family == "transformer" ? train_cross_floats(t, T) : 0);
+      if (c.family == "transformer")
+        floats = N * (t.layers * t.d + 12 * t.d) + N * (t.layers * t.d + one + 12 * t.d + 3 * vt);
+      else if (c.family == "lm")
+        floats = N * (t.layers * t.d + one + 12 * t.d + 3 * vs);
+      else
+        floats = N * (t.layers * t.d + one + 12 * t.d);
+    } else if (c.family == "transformer")
       floats =
           N * (t.layers * block + 12 * t.d) + N * (t.layers * (block + train_cross_floats(t, T)) + 12 * t.d + 3 * vt);
     else if (c.family == "lm")

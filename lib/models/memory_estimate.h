@@ -39,9 +39,11 @@ std::size_t optimizer_slot_count(const std::string& kind, float momentum, bool c
 
 // Training: parameters, gradients, optimizer state, checkpoint copies and the activations of one
 // batch whose sequences are at most seq_len long: batch_tokens padded tokens per side, or, when
-// batch_tokens is 0, batch_size sequences (as in batching_config).
+// batch_tokens is 0, batch_size sequences (as in batching_config). recompute (model::set_recompute,
+// Transformer families): each block keeps its output only, and one block's activations exist at
+// a time.
 memory_estimate estimate_training(const model_config& c, std::size_t batch_tokens, std::size_t batch_size,
-                                  std::size_t seq_len, std::size_t slots);
+                                  std::size_t seq_len, std::size_t slots, bool recompute = false);
 
 // Decoding (greedy, beam, sampling) with a model that already exists (its parameters are not
 // counted): for each of `hypotheses` rows decoded together (sentences × beam), its caches and one

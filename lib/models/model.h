@@ -92,8 +92,16 @@ class model {
   // classifier: log-probabilities of the classes [B, num_classes]. Throws attn::error for other families.
   virtual matrix classify(tape& t, const batch& b);
 
+  // Activation checkpointing while training (core/recompute.h): each Transformer block keeps its
+  // input and output only, and its activations are computed again in its backward pass (less
+  // memory, about a third more compute). Same values and gradients. The base class (rnn) throws
+  // attn::error when asked to turn it on: it has no such blocks.
+  virtual void set_recompute(bool on);
+  bool recomputes() const { return recompute_; }
+
  protected:
   parameter_store params_;
+  bool recompute_ = false;
 };
 
 // Builds a freshly initialised model of cfg.family; throws attn::error for an unknown family

@@ -34,6 +34,7 @@ task rnn_task() {
   t.has_self_attention = false;  // one attention (decoder over encoder states), one head
   t.single_attention = true;
   t.positions_bound_length = false;  // no positions: any length runs
+  t.has_blocks = false;              // LSTMs: nothing for --recompute
   t.article = "an";
   return t;
 }
@@ -82,6 +83,7 @@ std::unique_ptr<model> make_model(const model_config& cfg, rng& gen) {
 std::unique_ptr<model> copy_model(const model& m) {
   rng unused(0);  // the fresh initialisation is overwritten below
   std::unique_ptr<model> out = make_model(m.config(), unused);
+  if (m.recomputes()) out->set_recompute(true);
   parameter_store& to = out->params();
   for (const parameter* p : m.params().all()) {  // LoRA adapters are parameters the fresh model lacks
     parameter* q = to.find(p->name);

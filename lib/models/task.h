@@ -50,6 +50,7 @@ struct task {
   attention_input attention = attention_input::source_target;
   data_format format = data_format::pairs;  // what training and `attn eval -m` read
   bool positions_bound_length = true;       // learned positions end at the config's max_len (not rnn)
+  bool has_blocks = true;                   // Transformer blocks, which model::set_recompute can recompute (not rnn)
   const char* article = "a";                // in messages: "a transformer model", "an rnn model"
 
   // The source ids of one line, cut to max_len (>= 2); `cut` is set when it was cut.

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/recompute.h"
 #include "models/common.h"
 #include "nn/decoder_layer.h"
 #include "nn/embedding.h"
@@ -62,6 +63,7 @@ class transformer_model : public model {
   }
 
   const model_config& config() const override { return cfg_; }
+  void set_recompute(bool on) override { recompute_ = on; }
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check_batch(b, true, "transformer");
@@ -174,7 +176,7 @@ class transformer_model : public model {
   // src -> memory [B*S, d]
   var encode(tape& t, const batch& b, rng& gen) {
     var x = drop_.forward(src_pos_.forward(src_embed_.forward(t, b.src, scale_), b.size, b.src_len), gen);
-    for (nn::encoder_layer& l : encoder_) x = l.forward(x, b.size, b.src_len, b.src_lengths, gen);
+    x = run_encoder_layers(encoder_, x, b.size, b.src_len, b.src_lengths, gen, recompute_);
     return pre_ ? enc_ln_.forward(x) : x;
   }
 
@@ -188,8 +190,15 @@ class transformer_model : public model {
   var decoder_output(tape& t, const batch& b, rng& gen) {
     var memory = encode(t, b, gen);
     var y = drop_.forward(tgt_pos_.forward(tgt_embed_.forward(t, b.tgt_in, scale_), b.size, b.tgt_len), gen);
-    for (nn::decoder_layer& l : decoder_)
-      y = l.forward(y, b.size, b.tgt_len, b.tgt_lengths, memory, b.src_len, b.src_lengths, gen);
+    for (nn::decoder_layer& l : decoder_) {
+      if (recompute_) {
+        y = attn::recompute({y, memory}, gen, [&l, &b](const std::vector<var>& in, rng& g) {
+          return l.forward(in[0], b.size, b.tgt_len, b.tgt_lengths, in[1], b.src_len, b.src_lengths, g);
+        });
+      } else {
+        y = l.forward(y, b.size, b.tgt_len, b.tgt_lengths, memory, b.src_len, b.src_lengths, gen);
+      }
+    }
     return pre_ ? dec_ln_.forward(y) : y;
   }
 

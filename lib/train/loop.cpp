@@ -232,6 +232,7 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
   if (opts.epochs <= 0 && opts.steps <= 0) throw attn::error("set a limit: --epochs or --steps");
   if (opts.accum_steps < 1) throw attn::error("--accum-steps must be at least 1");
   schedule_check(opts.schedule);
+  m.set_recompute(opts.recompute);  // throws for a family without blocks (rnn)
   single_process alone;
   process_group& group = in.group ? *in.group : alone;
   const bool writer = group.rank() == 0;  // only rank 0 writes checkpoints

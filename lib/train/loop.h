@@ -52,6 +52,7 @@ struct train_options {
   std::int64_t early_stopping = 0;  // stop after N validations without improvement (0: never)
   std::int64_t save_every = 0;      // also save the last checkpoint every N steps (0: only at the end)
   std::int64_t accum_steps = 1;     // forward/backward passes summed into one update (>= 1)
+  bool recompute = false;           // activation checkpointing per block (model::set_recompute)
   std::string checkpoint_path;      // last state; the best validation's goes to PATH.best ("" = no files)
 };
 
@@ -70,6 +71,9 @@ void visit_fields(train_options& o, F&& f) {
   f("accum_steps", o.accum_steps,
     field_about("gradient accumulation: N forward/backward passes of one batch each per update (global batch = "
                 "batch x processes x N)"));
+  f("recompute", o.recompute,
+    field_about("recompute each Transformer block's activations in the backward pass instead of keeping them "
+                "(less memory, about a third more compute; not rnn)"));
   f("checkpoint_path", o.checkpoint_path, field_about("where the checkpoint goes (-o)").not_an_option());
 }
 

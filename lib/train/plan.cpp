@@ -221,7 +221,8 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     std::size_t max_length = 1;
     for (const std::size_t l : data.lengths) max_length = std::max(max_length, l);
     mem.formula_activations =
-        estimate_training(in.model, o.batching.batch_tokens, o.batching.batch_size, max_length, plan.optimizer_slots)
+        estimate_training(in.model, o.batching.batch_tokens, o.batching.batch_size, max_length, plan.optimizer_slots,
+                          o.recompute)
             .activation_bytes;
   }
   mem.loading = peak_resident_bytes();
@@ -262,6 +263,7 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     const bool peak_reset = reset_peak_resident();
     const double before = resident_bytes();
     std::unique_ptr<model> copy = copy_model(m);
+    copy->set_recompute(o.recompute);
     optimizer opt_copy = opt;
     rng gen_copy = gen;
     single_process alone;
