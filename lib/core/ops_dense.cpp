@@ -10,8 +10,31 @@
 
 namespace attn {
 
+using detail::add_bias_grad;
+using detail::broadcast_rows;
 using detail::shape_of;
 using detail::sink_of;
+
+namespace {
+constexpr std::size_t elem_grain = 1 << 15;  // elements per thread's share of a pass, at least
+}  // namespace
+
+void detail::broadcast_rows(std::size_t N, std::size_t out, const float* B, float* Y) {
+  const std::size_t grain = std::max<std::size_t>(1, elem_grain / std::max<std::size_t>(out, 1));  // rows
+  parallel_for(N, grain, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) std::memcpy(Y + i * out, B, out * sizeof(float));
+  });
+}
+
+void detail::add_bias_grad(std::size_t N, std::size_t out, const float* dY, float* db) {
+  constexpr std::size_t block = 64;  // columns
+  const std::size_t blocks = (out + block - 1) / block;
+  const std::size_t grain = std::max<std::size_t>(1, elem_grain / std::max<std::size_t>(N * block, 1));  // blocks
+  parallel_for(blocks, grain, [&](std::size_t b, std::size_t e) {
+    const std::size_t lo = b * block, hi = std::min(out, e * block);
+    kernels::add_col_sums(N, hi - lo, dY + lo, out, db + lo);
+  });
+}
 
 // x [N,in], w [in,out], b [1,out] (optional) -> y [N,out]
 var linear(var x, var w, var b) {
@@ -23,10 +46,7 @@ var linear(var x, var w, var b) {
   const bool ng = x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad());
   var y = t.make(N, out, ng);
   float* Y = y.mutable_value().data();
-  if (b.valid()) {
-    const float* B = b.value().data();
-    for (std::size_t i = 0; i < N; ++i) std::memcpy(Y + i * out, B, out * sizeof(float));
-  }
+  if (b.valid()) broadcast_rows(N, out, b.value().data(), Y);
   gemm(false, false, N, out, in, 1.0f, x.value().data(), in, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
   if (!y.needs_grad()) return y;
   t.on_backward([x, w, b, y, N, in, out] {
@@ -36,7 +56,7 @@ var linear(var x, var w, var b) {
     // dw = xᵀ·dy
     if (auto s = sink_of(w); s.p) gemm(true, false, in, out, N, 1.0f, x.value().data(), in, dY, out, s.beta, s.p, out);
     // db = Σ_rows dy
-    if (b.valid() && b.needs_grad()) kernels::add_col_sums(N, out, dY, out, b.grad().data());
+    if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
   });
   return y;
 }
@@ -58,10 +78,7 @@ var linear_low_rank(var x, var w, var b, var low, var lb, float s) {
                   lb.needs_grad();
   var y = t.make(N, out, ng);
   float* Y = y.mutable_value().data();
-  if (b.valid()) {
-    const float* B = b.value().data();
-    for (std::size_t i = 0; i < N; ++i) std::memcpy(Y + i * out, B, out * sizeof(float));
-  }
+  if (b.valid()) broadcast_rows(N, out, b.value().data(), Y);
   gemm(false, false, N, out, in, 1.0f, x.value().data(), in, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
   gemm(false, false, N, out, R, s, low.value().data(), R, lb.value().data(), out, 1.0f, Y, out);
   if (!y.needs_grad()) return y;
@@ -70,7 +87,7 @@ var linear_low_rank(var x, var w, var b, var low, var lb, float s) {
     // dx = dy·wᵀ, dw = xᵀ·dy, db = Σ_rows dy (as linear)
     if (auto g = sink_of(x); g.p) gemm(false, true, N, in, out, 1.0f, dY, out, w.value().data(), out, g.beta, g.p, in);
     if (auto g = sink_of(w); g.p) gemm(true, false, in, out, N, 1.0f, x.value().data(), in, dY, out, g.beta, g.p, out);
-    if (b.valid() && b.needs_grad()) kernels::add_col_sums(N, out, dY, out, b.grad().data());
+    if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
     // dlb = s·lowᵀ·dy, dlow = s·dy·lbᵀ
     if (auto g = sink_of(lb); g.p) gemm(true, false, R, out, N, s, low.value().data(), R, dY, out, g.beta, g.p, out);
     if (auto g = sink_of(low); g.p) gemm(false, true, N, R, out, s, dY, out, lb.value().data(), out, g.beta, g.p, R);
@@ -111,7 +128,7 @@ var activated_linear(var x, activation_fn act, var w, var b) {
       gemm(true, false, k, out, N, 1.0f, A, k, dY, out, s.beta, s.p, out);
     }
     // db = Σ_rows dy
-    if (b.valid() && b.needs_grad()) kernels::add_col_sums(N, out, dY, out, b.grad().data());
+    if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
     // dx += act'(x) ⊙ (dy·wᵀ)
     if (x.needs_grad()) {
       gemm(false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, A, k);
@@ -268,7 +285,7 @@ var add(var a, var b) {
     // db = dy, or Σ_rows dy when broadcast
     if (b.needs_grad()) {
       if (bc)
-        kernels::add_col_sums(N, d, dY, d, b.grad().data());
+        add_bias_grad(N, d, dY, b.grad().data());
       else
         kernels::axpy(N * d, 1.0f, dY, b.grad().data());
     }

@@ -101,8 +101,7 @@ var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, con
   // logits [N,V] = h [N,d] · w [d,V] (or wᵀ) + bias
   matrix& logits = t.scratch(N, V);
   float* X = logits.data();
-  if (bias.valid())
-    for (std::size_t r = 0; r < N; ++r) std::memcpy(X + r * V, bias.value().data(), V * sizeof(float));
+  if (bias.valid()) detail::broadcast_rows(N, V, bias.value().data(), X);
   gemm(false, w_rows_are_classes, N, V, d, 1.0f, h.value().data(), d, w.value().data(), w.cols(),
        bias.valid() ? 1.0f : 0.0f, X, V);
   matrix& kept = t.scratch(3, N);  // row 0: lse, row 1: the row's loss, row 2: 1 when its argmax is the target
@@ -158,7 +157,7 @@ var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, con
       else  // dw [d,V] = hᵀ [d,N] · dlogits [N,V]
         gemm(true, false, d, V, N, 1.0f, h.value().data(), d, G, V, s.beta, s.p, V);
     }
-    if (bias.valid() && bias.needs_grad()) kernels::add_col_sums(N, V, G, V, bias.grad().data());
+    if (bias.valid() && bias.needs_grad()) detail::add_bias_grad(N, V, G, bias.grad().data());
   });
   return loss;
 }

@@ -153,15 +153,26 @@ inline std::uint64_t mix(std::uint64_t z) {
 }  // namespace
 
 namespace detail {
-// Element i keeps when its 32-bit draw is >= p·2³² (two draws per 64-bit hash of pair i/2).
+// Element i keeps when its 32-bit draw is >= p·2³² (two draws per 64-bit hash of pair i/2: the
+// low half for element 2k, the high half for 2k+1). Vectorised in two passes over blocks of
+// pairs: the hashes (independent 64-bit lanes), then the comparisons over their 32-bit halves.
 void dropout_mask(std::uint64_t seed, float p, std::size_t n, std::size_t k0, std::size_t k1, float* M) {
-  const std::uint64_t threshold = static_cast<std::uint64_t>(static_cast<double>(p) * 4294967296.0);
+  // p < 1 in float, so p·2³² <= 2³² − 2⁸ fits 32 bits
+  const std::uint32_t threshold = static_cast<std::uint32_t>(static_cast<double>(p) * 4294967296.0);
   const float keep = 1.0f / (1.0f - p);
-  for (std::size_t k = k0; k < k1; ++k) {
-    const std::uint64_t h = mix(seed + (k + 1) * 0x9e3779b97f4a7c15ULL);
-    const std::size_t i = 2 * (k - k0);
-    M[i] = (h & 0xffffffffULL) >= threshold ? keep : 0.0f;
-    if (2 * k + 1 < n) M[i + 1] = (h >> 32) >= threshold ? keep : 0.0f;
+  constexpr std::size_t block = 256;  // pairs
+  alignas(64) std::uint64_t hash[block];
+  alignas(64) std::uint32_t draw[2 * block];
+  for (std::size_t k = k0; k < k1; k += block) {
+    const std::size_t m = std::min(block, k1 - k);
+    for (std::size_t j = 0; j < m; ++j) hash[j] = mix(seed + (k + j + 1) * 0x9e3779b97f4a7c15ULL);
+    for (std::size_t j = 0; j < m; ++j) {
+      draw[2 * j] = static_cast<std::uint32_t>(hash[j]);
+      draw[2 * j + 1] = static_cast<std::uint32_t>(hash[j] >> 32);
+    }
+    const std::size_t count = std::min(2 * m, n - 2 * k);  // the last pair may hold one element
+    float* out = M + 2 * (k - k0);
+    for (std::size_t j = 0; j < count; ++j) out[j] = draw[j] >= threshold ? keep : 0.0f;
   }
 }
 }  // namespace detail
@@ -189,8 +200,14 @@ var dropout(var x, float p, rng& gen) {
   t.on_backward([x, y, mp, n] {
     const float* dY = y.grad().data();
     const float* M = mp->data();
-    float* dX = x.grad().data();
-    for (std::size_t i = 0; i < n; ++i) dX[i] += dY[i] * M[i];
+    bool overwrite;
+    float* dX = x.grad_for_write(overwrite).data();
+    parallel_for(n, elem_grain, [&](std::size_t b, std::size_t e) {
+      if (overwrite)
+        kernels::mul(e - b, dY + b, M + b, dX + b);
+      else
+        for (std::size_t i = b; i < e; ++i) dX[i] += dY[i] * M[i];
+    });
   });
   return y;
 }

@@ -6,6 +6,7 @@
 #include "core/kernels.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/threads.h"
 
 namespace attn {
 
@@ -28,12 +29,15 @@ bool any_needs_grad(const std::vector<var>& xs) {
 // dst[i, 0:w] (+)= src[i, 0:w] for n rows with leading dimensions ld_dst, ld_src.
 void copy_block(std::size_t n, std::size_t w, const float* src, std::size_t ld_src, float* dst, std::size_t ld_dst,
                 bool accumulate) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (accumulate)
-      kernels::axpy(w, 1.0f, src + i * ld_src, dst + i * ld_dst);
-    else
-      std::memcpy(dst + i * ld_dst, src + i * ld_src, w * sizeof(float));
-  }
+  parallel_for(n, std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(w, 1)),
+               [&](std::size_t b, std::size_t e) {
+                 for (std::size_t i = b; i < e; ++i) {
+                   if (accumulate)
+                     kernels::axpy(w, 1.0f, src + i * ld_src, dst + i * ld_dst);
+                   else
+                     std::memcpy(dst + i * ld_dst, src + i * ld_src, w * sizeof(float));
+                 }
+               });
 }
 }  // namespace
 
@@ -90,11 +94,16 @@ std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths) {
   if (!x.needs_grad() || !t.recording()) return ys;
   // dx[:, off_k : off_k + w_k] = dy_k  (zero where y_k received no gradient)
   t.on_backward([x, ys, N, D] {
-    float* dX = x.grad().data();
+    bool overwrite;  // dx holds nothing yet: copy the blocks in (zeros where no gradient came)
+    float* dX = x.grad_for_write(overwrite).data();
     std::size_t off = 0;
     for (const var& y : ys) {
-      if (y.has_grad()) copy_block(N, y.cols(), y.grad().data(), y.cols(), dX + off, D, true);
-      off += y.cols();
+      const std::size_t w = y.cols();
+      if (y.has_grad())
+        copy_block(N, w, y.grad().data(), w, dX + off, D, !overwrite);
+      else if (overwrite)
+        for (std::size_t i = 0; i < N; ++i) std::fill(dX + i * D + off, dX + i * D + off + w, 0.0f);
+      off += w;
     }
   });
   return ys;

@@ -44,6 +44,13 @@ inline grad_sink sink_of(const var& x) {
   return s;
 }
 
+// Y [N,out] = the bias B [out] in every row, split over the threads (megabytes for a wide layer:
+// the bias of a linear layer or of the output layer's logits, before a gemm adds to it).
+void broadcast_rows(std::size_t N, std::size_t out, const float* B, float* Y);
+// db [out] += Σ_rows dY [N,out] (leading dimension out), split over blocks of columns: every
+// column is summed over the rows in the same order whatever the thread count.
+void add_bias_grad(std::size_t N, std::size_t out, const float* dY, float* db);
+
 // The mask of dropout(x, p) drawn with `seed` (ops_norm.cpp), for the pairs of elements
 // [k0, k1), i.e. elements [2·k0, min(n, 2·k1)) of an n-element input, written to M[0 ..]: each
 // 1/(1-p) or 0. Element i depends only on (seed, p, i): any chunking draws the same mask, and an

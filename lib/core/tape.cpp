@@ -8,6 +8,7 @@
 #include <array>
 
 #include "core/error.h"
+#include "core/threads.h"
 
 namespace attn {
 
@@ -27,6 +28,15 @@ matrix& var::grad_for_write(bool& overwrite) const {
 }
 
 // ---- tape ------------------------------------------------------------------------------
+
+namespace {
+// Zeroes a gradient about to be accumulated into, split over the threads when large (the
+// feed-forward layers' are megabytes; one core does not saturate the memory bus).
+void fill_zero(matrix& m) {
+  float* p = m.data();
+  parallel_for(m.size(), std::size_t{1} << 16, [p](std::size_t b, std::size_t e) { std::fill(p + b, p + e, 0.0f); });
+}
+}  // namespace
 
 void tape::shape_buffer(matrix& m, std::size_t rows, std::size_t cols) {
   if (m.shape()[0] == rows && m.shape()[1] == cols) return;
@@ -89,7 +99,7 @@ matrix& tape::grad_of(int id, bool zero) {
         }
       }
       shape_buffer(n.own_grad, r, c);
-      if (zero) n.own_grad.fill(0.0f);
+      if (zero) fill_zero(n.own_grad);
     } else if (attn::rows(*n.grad) != r || attn::cols(*n.grad) != c) {
       // A trainable parameter whose gradient was never allocated (zero_grad not called yet).
       *n.grad = matrix::from_shape({r, c});

@@ -12,6 +12,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "core/text_codec.h"
 #include "train/settings.h"
 
@@ -59,6 +60,10 @@ inline float root(float x) { return std::sqrt(x); }
 inline batch root(const batch& x) { return xsimd::sqrt(x); }
 inline float max0(float x) { return std::max(x, 0.0f); }
 inline batch max0(const batch& x) { return xsimd::max(x, batch(0.0f)); }
+
+// Elements per thread's share of one parameter's update, at least: the update streams ~7 floats
+// an element, so smaller shares cost more in waking a thread than they save.
+constexpr std::size_t update_grain = 1 << 15;
 
 template <class F>
 void for_each_lane(std::size_t n, F&& body) {
@@ -275,7 +280,15 @@ void optimizer::step(parameter_store& params, float lr) {
     }
     for (std::size_t k = 0; k < s.bufs.size(); ++k) bufs[k] = s.bufs[k].data();
     ++s.step;
-    kind_->update({config_, lr, s.step, p->decay, p->value.size(), p->value.data(), p->grad.data(), bufs});
+    // Elementwise, so split over threads in whole SIMD batches: every element is updated by the
+    // same instructions whatever the thread count (the scalar tail stays the last n % W).
+    const std::size_t n = p->value.size(), W = batch::size, units = (n + W - 1) / W;
+    parallel_for(units, update_grain / W, [&](std::size_t b, std::size_t e) {
+      const std::size_t lo = b * W, hi = std::min(n, e * W);
+      float* chunk_bufs[4] = {nullptr, nullptr, nullptr, nullptr};
+      for (std::size_t k = 0; k < s.bufs.size(); ++k) chunk_bufs[k] = bufs[k] + lo;
+      kind_->update({config_, lr, s.step, p->decay, hi - lo, p->value.data() + lo, p->grad.data() + lo, chunk_bufs});
+    });
   }
   ++steps_;
 }

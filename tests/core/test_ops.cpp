@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "core/ops_util.h"
+#include "core/threads.h"
 
 using namespace attn;
 using attn::testing::check_gradients;
@@ -251,6 +254,35 @@ TEST_CASE("dropout: inverted scaling, identity cases, gradient through the kept 
   CHECK(zeros > 400);
   CHECK(zeros < 600);
   CHECK_THROWS_AS(dropout(px, 1.0f, g), attn::error);
+}
+
+TEST_CASE("dropout: the mask is its definition, element by element, for any chunking") {
+  // Element i keeps iff half (i % 2) of splitmix64(seed + (i/2 + 1)·φ) is >= p·2³²: the
+  // definition resumed runs and recomputed blocks rely on, whatever the vectorisation.
+  auto mix = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  for (const float p : {0.1f, 0.5f, 0.9f}) {
+    for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{512}, std::size_t{1001}}) {
+      const std::uint64_t seed = 12345 + n;
+      const std::uint32_t threshold = static_cast<std::uint32_t>(static_cast<double>(p) * 4294967296.0);
+      const std::size_t pairs = (n + 1) / 2;
+      std::vector<float> whole(n), chunked(n);
+      detail::dropout_mask(seed, p, n, 0, pairs, whole.data());
+      for (std::size_t k = 0; k < pairs; k += 97)  // chunks not aligned with any block size
+        detail::dropout_mask(seed, p, n, k, std::min(pairs, k + 97), chunked.data() + 2 * k);
+      std::size_t wrong = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t h = mix(seed + (i / 2 + 1) * 0x9e3779b97f4a7c15ULL);
+        const std::uint32_t draw = static_cast<std::uint32_t>(i % 2 == 0 ? h : h >> 32);
+        const float expected = draw >= threshold ? 1.0f / (1.0f - p) : 0.0f;
+        if (whole[i] != expected || chunked[i] != expected) ++wrong;
+      }
+      CHECK_MESSAGE(wrong == 0, "p=" << p << " n=" << n);
+    }
+  }
 }
 
 TEST_CASE("dropout_matmul: dropout()'s mask, gradients through a fixed mask, no mask off the record") {
@@ -620,4 +652,27 @@ TEST_CASE("activated_linear: gradients for gelu and relu, and the values and gra
   }
   tape t;
   CHECK_THROWS_AS(activated_linear(t.param(x), activation_fn::gelu, t.param(b), var{}), attn::error);
+}
+
+TEST_CASE("bias broadcast and bias gradient split over threads equal the serial loops bit for bit") {
+  const std::size_t N = 777, out = 1000;  // several threads' shares, a partial column block
+  rng gen(8);
+  std::vector<float> bias(out), dY(N * out);
+  for (float& v : bias) v = gen.normal();
+  for (float& v : dY) v = gen.normal();
+  std::vector<float> db_serial(out, 0.5f);
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t j = 0; j < out; ++j) db_serial[j] += dY[i * out + j];
+  for (const int threads : {1, 2}) {
+    CAPTURE(threads);
+    set_threads(threads);
+    std::vector<float> Y(N * out, -1.0f), db(out, 0.5f);
+    detail::broadcast_rows(N, out, bias.data(), Y.data());
+    detail::add_bias_grad(N, out, dY.data(), db.data());
+    set_threads(1);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < N; ++i) wrong += std::memcmp(Y.data() + i * out, bias.data(), out * sizeof(float)) != 0;
+    CHECK(wrong == 0);
+    CHECK(std::memcmp(db.data(), db_serial.data(), out * sizeof(float)) == 0);
+  }
 }
