@@ -61,8 +61,11 @@ var gelu(var x);                                                   // tanh appro
 // The inner half of a feed-forward block: y = act(x)·w + b, x [N,k], w [k,out], b [1,out] or an
 // invalid var -> [N,out], without keeping act(x): the backward pass recomputes it (one
 // elementwise pass) for w's gradient, so the block keeps its widest activation once, not twice.
+// With p > 0 (and recording), y = dropout(act(x))·w + b with dropout()'s mask for `seed` (draw it
+// with rng::next_u64(), as dropout() does): the mask and the dropped activations are drawn again
+// in the backward pass instead of kept, so dropout costs the block no memory either.
 enum class activation_fn { gelu, relu };
-var activated_linear(var x, activation_fn act, var w, var b);
+var activated_linear(var x, activation_fn act, var w, var b, float p = 0.0f, std::uint64_t seed = 0);
 var relu(var x);
 var tanh(var x);
 var sigmoid(var x);
@@ -71,6 +74,11 @@ var softmax(var x);                                                // row-wise
 // itself (same node) when p == 0 or the tape is not recording. Draws one u64 from gen per call
 // (the mask is a counter-based hash of it, so a seed reproduces it). p outside [0,1) throws.
 var dropout(var x, float p, rng& gen);
+// x + dropout(a) for the residual connections: x, a [N,d] -> [N,d], with dropout()'s mask for
+// `seed` (draw it with rng::next_u64() only when p > 0 and the tape records, as dropout() does;
+// otherwise this is add(x, a)). Keeps neither the mask nor dropout(a): the backward pass draws the
+// mask again. The same values and gradients as add(x, dropout(a, p, gen)).
+var add_dropout(var x, var a, float p, std::uint64_t seed);
 
 // ---- attention ---------------------------------------------------------------------------
 enum class scoring { scaled_dot, dot };       // general = dot after a learned projection (nn layer)

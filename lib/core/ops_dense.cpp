@@ -96,45 +96,59 @@ var linear_low_rank(var x, var w, var b, var low, var lb, float s) {
 }
 
 // x [N,k], w [k,out], b [1,out] -> [N,out]; keeps nothing but its inputs
-var activated_linear(var x, activation_fn act, var w, var b) {
+var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint64_t seed) {
   tape& t = b.valid() ? detail::tape_of("activated_linear", {x, w, b}) : detail::tape_of("activated_linear", {x, w});
   const std::size_t N = x.rows(), k = x.cols(), out = w.cols();
   if (w.rows() != k) detail::fail("activated_linear", "x is " + shape_of(x) + " but w is " + shape_of(w));
   if (b.valid() && !(b.rows() == 1 && b.cols() == out))
     detail::fail("activated_linear", "bias is " + shape_of(b) + ", expected [1," + std::to_string(out) + "]");
+  if (!(p >= 0.0f && p < 1.0f))
+    detail::fail("activated_linear", "dropout probability " + std::to_string(p) + " outside [0, 1)");
+  if (!t.recording()) p = 0.0f;  // dropout is training-only, as dropout()
   const bool gelu = act == activation_fn::gelu;
   const std::size_t n = N * k;
-  auto activate = [gelu, n](const float* X, float* A) {  // A [N,k] = act(X)
-    parallel_for(n, 1 << 14, [&](std::size_t lo, std::size_t hi) {
+  // A [N,k] = act(X), times the dropout mask when p > 0 (drawn into M [N,k]); in pairs of
+  // elements, as dropout_mask draws them
+  auto activate = [gelu, n, p, seed](const float* X, float* A, float* M) {
+    parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
+      const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
       (gelu ? kernels::gelu_forward : kernels::relu_forward)(hi - lo, X + lo, A + lo);
+      if (p == 0.0f) return;
+      detail::dropout_mask(seed, p, n, pb, pe, M + lo);
+      kernels::mul(hi - lo, A + lo, M + lo, A + lo);
     });
   };
-  float* A = t.transient(n);
-  activate(x.value().data(), A);
+  float* A = t.transient(p > 0.0f ? 2 * n : n);  // A, then the mask
+  activate(x.value().data(), A, A + n);
   const bool ng = x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad());
   var y = t.make(N, out, ng);
   float* Y = y.mutable_value().data();
-  if (b.valid())
-    for (std::size_t i = 0; i < N; ++i) std::memcpy(Y + i * out, b.value().data(), out * sizeof(float));
+  if (b.valid()) broadcast_rows(N, out, b.value().data(), Y);
   gemm(false, false, N, out, k, 1.0f, A, k, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
   if (!y.needs_grad()) return y;
-  t.on_backward([x, w, b, y, N, k, out, n, gelu, activate] {
+  t.on_backward([x, w, b, y, N, k, out, n, gelu, p, seed, activate] {
     tape& t = *x.t;
     const float* dY = y.grad().data();
-    float* A = t.transient(n);
-    // dw = act(x)ᵀ·dy, act(x) recomputed
+    float* A = t.transient(p > 0.0f ? 2 * n : n);
+    float* M = A + n;
+    // dw = (act(x) ⊙ mask)ᵀ·dy, both drawn again
     if (auto s = sink_of(w); s.p) {
-      activate(x.value().data(), A);
+      activate(x.value().data(), A, M);
       gemm(true, false, k, out, N, 1.0f, A, k, dY, out, s.beta, s.p, out);
     }
     // db = Σ_rows dy
     if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
-    // dx += act'(x) ⊙ (dy·wᵀ)
+    // dx += act'(x) ⊙ mask ⊙ (dy·wᵀ)
     if (x.needs_grad()) {
       gemm(false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, A, k);
       const float* X = x.value().data();
       float* dX = x.grad().data();
-      parallel_for(n, 1 << 14, [&](std::size_t lo, std::size_t hi) {
+      parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
+        const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
+        if (p > 0.0f) {
+          detail::dropout_mask(seed, p, n, pb, pe, M + lo);
+          kernels::mul(hi - lo, A + lo, M + lo, A + lo);
+        }
         // relu'(x) = [x > 0], the same test as on its output
         (gelu ? kernels::gelu_backward : kernels::relu_backward)(hi - lo, X + lo, A + lo, dX + lo);
       });

@@ -212,4 +212,49 @@ var dropout(var x, float p, rng& gen) {
   return y;
 }
 
+// x [N,d] + a [N,d] ⊙ mask -> [N,d]; the mask is drawn again in the backward pass
+var add_dropout(var x, var a, float p, std::uint64_t seed) {
+  tape& t = detail::tape_of("add_dropout", {x, a});
+  if (!(p >= 0.0f && p < 1.0f)) detail::fail("add_dropout", "probability " + std::to_string(p) + " outside [0, 1)");
+  if (p == 0.0f || !t.recording()) return add(x, a);
+  if (x.rows() != a.rows() || x.cols() != a.cols())
+    detail::fail("add_dropout", "x is " + shape_of(x) + " but a is " + shape_of(a));
+  const std::size_t n = x.value().size();
+  var y = t.make(x.rows(), x.cols(), x.needs_grad() || a.needs_grad());
+  const float* X = x.value().data();
+  const float* A = a.value().data();
+  float* Y = y.mutable_value().data();
+  float* M = t.transient(n);
+  parallel_for((n + 1) / 2, elem_grain / 2, [&](std::size_t b, std::size_t e) {
+    const std::size_t lo = 2 * b, hi = std::min(n, 2 * e);
+    detail::dropout_mask(seed, p, n, b, e, M + lo);
+    kernels::mul(hi - lo, A + lo, M + lo, M + lo);  // dropout(a), as dropout() computes it
+    kernels::add(hi - lo, X + lo, M + lo, Y + lo);
+  });
+  if (!y.needs_grad()) return y;
+  // dx = dy, da = dy ⊙ mask
+  t.on_backward([x, a, y, n, p, seed] {
+    const float* dY = y.grad().data();
+    if (auto s = detail::sink_of(x); s.p) {
+      if (s.overwrite)
+        std::memcpy(s.p, dY, n * sizeof(float));
+      else
+        kernels::axpy(n, 1.0f, dY, s.p);
+    }
+    if (!a.needs_grad()) return;
+    bool overwrite;
+    float* dA = a.grad_for_write(overwrite).data();
+    float* M = x.t->transient(n);
+    parallel_for((n + 1) / 2, elem_grain / 2, [&](std::size_t b, std::size_t e) {
+      const std::size_t lo = 2 * b, hi = std::min(n, 2 * e);
+      detail::dropout_mask(seed, p, n, b, e, M + lo);
+      if (overwrite)
+        kernels::mul(hi - lo, dY + lo, M + lo, dA + lo);
+      else
+        for (std::size_t i = lo; i < hi; ++i) dA[i] += dY[i] * M[i];
+    });
+  });
+  return y;
+}
+
 }  // namespace attn

@@ -200,7 +200,7 @@ void tape::reset() {
   int_scratch_used_ = 0;
 }
 
-void tape::release() {
+void tape::release(bool give_back) {
   reset();
   nodes_.clear();
   scratch_.clear();
@@ -208,6 +208,7 @@ void tape::release() {
   free_grads_.clear();
   std::vector<float>().swap(transient_);
 #if defined(__GLIBC__)
+  if (!give_back) return;
   // Hands the freed pages back to the kernel even when malloc was set to keep what it frees
   // (the attn binary does, cli/allocator.h): what comes next — a checkpoint's copies, its
   // encoding — should not stack on the step's retained heap. Without this the LM-small run's

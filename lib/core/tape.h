@@ -81,8 +81,11 @@ class tape {
 
   // Forgets the graph, keeps the buffers for the next forward pass.
   void reset();
-  // Forgets the graph and frees every buffer (when no more steps follow).
-  void release();
+  // Forgets the graph and frees every buffer (when no more steps follow, or before a phase that
+  // needs the memory: a validation pass). give_back: also return the freed pages to the system
+  // (malloc_trim), for what comes last (a checkpoint's copies); false keeps them in the heap for
+  // the next phase to reuse without page faults.
+  void release(bool give_back = true);
 
   bool recording() const { return recording_; }
   void set_recording(bool on) { recording_ = on; }

@@ -45,7 +45,7 @@ var decoder_layer::forward(var x, std::size_t batch, std::size_t time, const std
   if (!pre) x = ln2_.forward(x);
 
   var f = ff_.forward(pre ? ln3_.forward(x) : x, gen);
-  x = add(x, drop_.forward(f, gen));
+  x = drop_.add_to(x, f, gen);
   if (!pre) x = ln3_.forward(x);
   return x;
 }

@@ -18,9 +18,8 @@ combine_mode parse_combine(const std::string& name) {
 
 // x [N, d], a [N, d] -> x + drop(a), or [drop(a) ; x]·W_c + b_c
 var combine_sublayer(var x, var a, combine_mode mode, const linear& combine, const dropout& drop, rng& gen) {
-  a = drop.forward(a, gen);
-  if (mode == combine_mode::residual) return add(x, a);
-  return combine.forward(concat_cols({a, x}), &gen);  // [N, 2d] -> [N, d]
+  if (mode == combine_mode::residual) return drop.add_to(x, a, gen);
+  return combine.forward(concat_cols({drop.forward(a, gen), x}), &gen);  // [N, 2d] -> [N, d]
 }
 
 encoder_layer::encoder_layer(parameter_store& store, const std::string& prefix, const block_config& cfg, rng& gen)
@@ -48,7 +47,7 @@ var encoder_layer::forward(var x, std::size_t batch, std::size_t time, const std
   if (!pre) x = ln1_.forward(x);
   // feed-forward sublayer (always residual)
   var f = ff_.forward(pre ? ln2_.forward(x) : x, gen);
-  x = add(x, drop_.forward(f, gen));
+  x = drop_.add_to(x, f, gen);
   if (!pre) x = ln2_.forward(x);
   return x;
 }

@@ -264,9 +264,13 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
   // (e.g. after a kill between that save and the exit) does not validate the same step twice.
   std::int64_t last_valid_step = steps_done() || epochs_done() ? state.step : -1;
   // Returns true when early stopping says to stop.
+  tape t;  // the training steps' buffers
   auto run_validation = [&]() {
     if (!in.valid || in.valid->examples.empty() || last_valid_step == state.step) return false;
     last_valid_step = state.step;
+    // The validation pass (and a best checkpoint's copies) reuse the training buffers' memory
+    // instead of stacking on it; the next step allocates them again from the same heap.
+    t.release(/*give_back=*/false);
     train_event e = event_of(train_event_kind::validation);
     e.valid = validate(m, *in.valid, opts.batching, {}, &group);
     e.improved = e.valid.loss < state.best_valid;
@@ -282,7 +286,6 @@ train_result train(model& m, optimizer& opt, rng& gen, train_state& state, const
     return opts.early_stopping > 0 && state.bad_validations >= opts.early_stopping;
   };
 
-  tape t;
   parameter_store& params = m.params();
   gradient_sync sync(params, group);
   if (group.size() > 1) {

@@ -654,6 +654,93 @@ TEST_CASE("activated_linear: gradients for gelu and relu, and the values and gra
   CHECK_THROWS_AS(activated_linear(t.param(x), activation_fn::gelu, t.param(b), var{}), attn::error);
 }
 
+TEST_CASE("activated_linear with dropout: gradients, and the values and gradients of linear(dropout(act(x)))") {
+  rng gen(24);
+  const std::size_t N = 6, k = 9, out = 4;  // N·k = 54: pairs of mask draws across rows
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", N, k, gen, 1.0f);
+  auto& w = normal_param(ps, "w", k, out, gen, 1.0f);
+  auto& b = normal_param(ps, "b", 1, out, gen, 0.5f);
+  const std::vector<std::int32_t> labels = {0, 3, 1, 2, 3, 0};
+  for (activation_fn act : {activation_fn::gelu, activation_fn::relu}) {
+    CAPTURE(act == activation_fn::gelu);
+    check_gradients(ps, [&](tape& t) {  // a fixed seed: the same mask on every evaluation
+      var y = activated_linear(t.param(x), act, t.param(w), t.param(b), 0.3f, 4242);
+      return softmax_cross_entropy(mul(y, y), labels);
+    });
+    // Bit for bit the unfused ops drawing the same seed from the same rng.
+    parameter_store p2;
+    auto& x2 = p2.add("x", N, k);
+    auto& w2 = p2.add("w", k, out);
+    auto& b2 = p2.add("b", 1, out);
+    x2.value = x.value;
+    w2.value = w.value;
+    b2.value = b.value;
+    ps.zero_grad();
+    p2.zero_grad();
+    tape t1, t2;
+    rng g1(77), g2(77);
+    var y1 = activated_linear(t1.param(x), act, t1.param(w), t1.param(b), 0.3f, g1.next_u64());
+    var a = act == activation_fn::gelu ? gelu(t2.param(x2)) : relu(t2.param(x2));
+    var y2 = linear(dropout(a, 0.3f, g2), t2.param(w2), t2.param(b2));
+    CHECK(std::memcmp(y1.value().data(), y2.value().data(), y1.value().size() * sizeof(float)) == 0);
+    t1.backward(softmax_cross_entropy(mul(y1, y1), labels));
+    t2.backward(softmax_cross_entropy(mul(y2, y2), labels));
+    for (const char* name : {"x", "w", "b"}) {
+      CAPTURE(name);
+      const matrix& g1m = ps.at(name).grad;
+      const matrix& g2m = p2.at(name).grad;
+      CHECK(std::memcmp(g1m.data(), g2m.data(), g1m.size() * sizeof(float)) == 0);
+    }
+    // Off the record it is activated_linear without dropout.
+    tape t3;
+    no_grad off(t3);
+    var y3 = activated_linear(t3.param(x), act, t3.param(w), t3.param(b), 0.3f, 4242);
+    var y4 = activated_linear(t3.param(x), act, t3.param(w), t3.param(b));
+    CHECK(std::memcmp(y3.value().data(), y4.value().data(), y3.value().size() * sizeof(float)) == 0);
+  }
+  tape t;
+  CHECK_THROWS_AS(activated_linear(t.param(x), activation_fn::relu, t.param(w), t.param(b), 1.0f, 1), attn::error);
+}
+
+TEST_CASE("add_dropout: gradients, and the values and gradients of add(x, dropout(a))") {
+  rng gen(25);
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", 7, 5, gen, 1.0f);
+  auto& a = normal_param(ps, "a", 7, 5, gen, 1.0f);
+  check_gradients(ps, [&](tape& t) {
+    var y = add_dropout(t.param(x), t.param(a), 0.4f, 99);
+    return softmax_cross_entropy(mul(y, y), {0, 1, 2, 3, 4, 0, 1});
+  });
+  parameter_store p2;
+  auto& x2 = p2.add("x", 7, 5);
+  auto& a2 = p2.add("a", 7, 5);
+  x2.value = x.value;
+  a2.value = a.value;
+  ps.zero_grad();
+  p2.zero_grad();
+  tape t1, t2;
+  rng g1(5), g2(5);
+  var y1 = add_dropout(t1.param(x), t1.param(a), 0.4f, g1.next_u64());
+  var y2 = add(t2.param(x2), dropout(t2.param(a2), 0.4f, g2));
+  CHECK(std::memcmp(y1.value().data(), y2.value().data(), y1.value().size() * sizeof(float)) == 0);
+  t1.backward(softmax_cross_entropy(mul(y1, y1), {0, 1, 2, 3, 4, 0, 1}));
+  t2.backward(softmax_cross_entropy(mul(y2, y2), {0, 1, 2, 3, 4, 0, 1}));
+  for (const char* name : {"x", "a"}) {
+    CAPTURE(name);
+    CHECK(std::memcmp(ps.at(name).grad.data(), p2.at(name).grad.data(), ps.at(name).grad.size() * sizeof(float)) == 0);
+  }
+  // Some elements dropped, some kept: the mask did something.
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < x.value.size(); ++i) dropped += y1.value().data()[i] == x.value.data()[i];
+  CHECK(dropped > 0);
+  CHECK(dropped < x.value.size());
+  tape t;
+  CHECK_THROWS_AS(add_dropout(t.param(x), t.param(a), -0.1f, 1), attn::error);
+  var z = add_dropout(t.param(x), t.param(x), 0.0f, 1);  // p = 0: add
+  CHECK(z.value()(0, 0) == 2.0f * x.value(0, 0));
+}
+
 TEST_CASE("bias broadcast and bias gradient split over threads equal the serial loops bit for bit") {
   const std::size_t N = 777, out = 1000;  // several threads' shares, a partial column block
   rng gen(8);

@@ -11,6 +11,9 @@
 # on the training split. Quality is validation bits per byte, which does not depend on the
 # tokenizer: total cross-entropy in bits / UTF-8 bytes (each line + 1), over non-overlapping
 # 128-token windows. Speed is training tokens/s (steps × 16 × 128 / training seconds).
+# GEMM share: useful multiply-adds of the matrix products per token (training = 6 flops per
+# multiply-add; causal attention over (T+1)/2 keys on average) × tokens/s, over the best GFLOP/s of
+# ../shared/anchors/sgemm.c (OpenBLAS, 2 threads), as bench_nmt.sh; skipped when it cannot be built.
 #
 # Data, built at run time (not committed): every verse of the KJV (package bible-kjv), one per
 # line, verse numbers removed; every 20th verse is the validation split, the rest is training.
@@ -20,6 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 attn=$(realpath "${1:-$here/../../build/attn}")
 steps=${2:-600}
 torch_lm=${ATTN_TORCH_LM:-$here/../../../shared/anchors/torch_lm_train.py}
+sgemm_c=$(dirname "$torch_lm")/sgemm.c
 python=/usr/bin/python3
 
 missing=()
@@ -41,6 +45,17 @@ echo "data: $(wc -l <train.txt) training verses ($(wc -c <train.txt) bytes), $(w
 
 "$attn" vocab --type bpe --size 4096 -o kjv.vocab train.txt 2>/dev/null
 spm_train --input=train.txt --model_prefix=spm --vocab_size=4096 --model_type=bpe >spm.log 2>&1
+
+ceiling=""
+if [ -f "$sgemm_c" ] && gcc -O2 "$sgemm_c" -o sgemm -lopenblas 2>/dev/null; then
+  ceiling=$(OPENBLAS_NUM_THREADS=2 ./sgemm | sed -nE 's/.*GFLOP\/s=([0-9.]+).*/\1/p' | sort -g | tail -1)
+  echo "fp32 GEMM ceiling (sgemm.c, 2 threads, best size): $ceiling GFLOP/s"
+else
+  echo "fp32 GEMM ceiling: skipped (sgemm.c needs gcc and libopenblas-dev)"
+fi
+# GFLOP per training token, the same for both (d=256, ff=1024, 4 layers, context 128, 4,096 entries)
+gflop=$(awk 'BEGIN { d = 256; F = 1024; L = 4; T = 128; V = 4096
+  printf "%.6f", 6 * (L * (4 * d * d + 2 * d * F + 2 * d * (T + 1) / 2) + d * V) / 1e9 }')
 
 echo "attn: training $steps steps..."
 start=$(date +%s.%N)
@@ -69,3 +84,8 @@ printf '%-8s %14.4f %16.0f %10.1f\n' pytorch "$torch_bpb" "$torch_tps" "$torch_w
 awk -v a="$attn_bpb" -v p="$torch_bpb" -v at="$attn_tps" -v pt="$torch_tps" 'BEGIN {
   printf "attn bits/byte %+.2f%% vs PyTorch (goal: within 2%%); attn speed %.2fx PyTorch (goal: >= 1.5x)\n",
     100 * (a - p) / p, at / pt }'
+if [ -n "$ceiling" ]; then
+  awk -v at="$attn_tps" -v pt="$torch_tps" -v g="$gflop" -v c="$ceiling" 'BEGIN {
+    printf "share of the GEMM ceiling (%.1f GFLOP/s): attn %.1f%%, PyTorch %.1f%% (%.2f GFLOP per token)\n",
+      c, 100 * at * g / c, 100 * pt * g / c, g }'
+fi
