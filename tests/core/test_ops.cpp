@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <vector>
 
 #include "core/error.h"
@@ -23,6 +24,19 @@ namespace {
 
 std::size_t dim(rng& gen, std::size_t lo, std::size_t hi) {
   return lo + static_cast<std::size_t>(gen.below(hi - lo + 1));
+}
+
+// A second store with copies of the named parameters' values; both stores' gradients zeroed. For
+// comparing a fused op with the ops it replaces.
+parameter_store twin_of(parameter_store& ps, std::initializer_list<const char*> names) {
+  parameter_store twin;
+  for (const char* name : names) {
+    const matrix& v = ps.at(name).value;
+    twin.add(name, v.shape()[0], v.shape()[1]).value = v;
+  }
+  ps.zero_grad();
+  twin.zero_grad();
+  return twin;
 }
 
 }  // namespace
@@ -626,15 +640,8 @@ TEST_CASE("activated_linear: gradients for gelu and relu, and the values and gra
       return softmax_cross_entropy(add(mul(y, y), y2), {0, 3, 1, 2, 3});  // dense, non-constant output gradient
     });
     // Same numbers as the unfused ops.
-    parameter_store p2;
-    auto& x2 = p2.add("x", N, k);
-    auto& w2 = p2.add("w", k, out);
-    auto& b2 = p2.add("b", 1, out);
-    x2.value = x.value;
-    w2.value = w.value;
-    b2.value = b.value;
-    ps.zero_grad();
-    p2.zero_grad();
+    parameter_store p2 = twin_of(ps, {"x", "w", "b"});
+    parameter &x2 = p2.at("x"), &w2 = p2.at("w"), &b2 = p2.at("b");
     tape t1, t2;
     var y1 = activated_linear(t1.param(x), act, t1.param(w), t1.param(b));
     var a = act == activation_fn::gelu ? gelu(t2.param(x2)) : relu(t2.param(x2));
@@ -669,15 +676,8 @@ TEST_CASE("activated_linear with dropout: gradients, and the values and gradient
       return softmax_cross_entropy(mul(y, y), labels);
     });
     // Bit for bit the unfused ops drawing the same seed from the same rng.
-    parameter_store p2;
-    auto& x2 = p2.add("x", N, k);
-    auto& w2 = p2.add("w", k, out);
-    auto& b2 = p2.add("b", 1, out);
-    x2.value = x.value;
-    w2.value = w.value;
-    b2.value = b.value;
-    ps.zero_grad();
-    p2.zero_grad();
+    parameter_store p2 = twin_of(ps, {"x", "w", "b"});
+    parameter &x2 = p2.at("x"), &w2 = p2.at("w"), &b2 = p2.at("b");
     tape t1, t2;
     rng g1(77), g2(77);
     var y1 = activated_linear(t1.param(x), act, t1.param(w), t1.param(b), 0.3f, g1.next_u64());
@@ -712,13 +712,8 @@ TEST_CASE("add_dropout: gradients, and the values and gradients of add(x, dropou
     var y = add_dropout(t.param(x), t.param(a), 0.4f, 99);
     return softmax_cross_entropy(mul(y, y), {0, 1, 2, 3, 4, 0, 1});
   });
-  parameter_store p2;
-  auto& x2 = p2.add("x", 7, 5);
-  auto& a2 = p2.add("a", 7, 5);
-  x2.value = x.value;
-  a2.value = a.value;
-  ps.zero_grad();
-  p2.zero_grad();
+  parameter_store p2 = twin_of(ps, {"x", "a"});
+  parameter &x2 = p2.at("x"), &a2 = p2.at("a");
   tape t1, t2;
   rng g1(5), g2(5);
   var y1 = add_dropout(t1.param(x), t1.param(a), 0.4f, g1.next_u64());

@@ -20,6 +20,7 @@
 # The reference script path can be overridden with ATTN_TORCH_LM=/path/to/torch_lm_train.py.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/gemm_ceiling.sh"
 attn=$(realpath "${1:-$here/../../build/attn}")
 steps=${2:-600}
 torch_lm=${ATTN_TORCH_LM:-$here/../../../shared/anchors/torch_lm_train.py}
@@ -46,13 +47,7 @@ echo "data: $(wc -l <train.txt) training verses ($(wc -c <train.txt) bytes), $(w
 "$attn" vocab --type bpe --size 4096 -o kjv.vocab train.txt 2>/dev/null
 spm_train --input=train.txt --model_prefix=spm --vocab_size=4096 --model_type=bpe >spm.log 2>&1
 
-ceiling=""
-if [ -f "$sgemm_c" ] && gcc -O2 "$sgemm_c" -o sgemm -lopenblas 2>/dev/null; then
-  ceiling=$(OPENBLAS_NUM_THREADS=2 ./sgemm | sed -nE 's/.*GFLOP\/s=([0-9.]+).*/\1/p' | sort -g | tail -1)
-  echo "fp32 GEMM ceiling (sgemm.c, 2 threads, best size): $ceiling GFLOP/s"
-else
-  echo "fp32 GEMM ceiling: skipped (sgemm.c needs gcc and libopenblas-dev)"
-fi
+ceiling=$(gemm_ceiling "$sgemm_c")
 # GFLOP per training token, the same for both (d=256, ff=1024, 4 layers, context 128, 4,096 entries)
 gflop=$(awk 'BEGIN { d = 256; F = 1024; L = 4; T = 128; V = 4096
   printf "%.6f", 6 * (L * (4 * d * d + 2 * d * F + 2 * d * (T + 1) / 2) + d * V) / 1e9 }')

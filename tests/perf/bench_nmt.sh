@@ -31,6 +31,7 @@
 # The reference path can be overridden with ATTN_TORCH_NMT=/path/to/torch_nmt_train.py.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/gemm_ceiling.sh"
 attn=$(realpath "${1:-$here/../../build/attn}")
 steps=${2:-200}
 held_out=${3:-512}
@@ -84,13 +85,7 @@ attn_gf=$(gflop_per_target_token "$(cut -f1 train.tsv | "$attn" tokenize -v enfr
 torch_gf=$(gflop_per_target_token "$(cut -f1 train.tsv | spm_encode --model=enfr4k.model --output_format=id | wc -w)" \
   "$(cut -f2 train.tsv | spm_encode --model=enfr4k.model --output_format=id | wc -w)" "$(wc -l <train.tsv)" 4001)
 
-ceiling=""
-if [ -f "$sgemm_c" ] && gcc -O2 "$sgemm_c" -o sgemm -lopenblas 2>/dev/null; then
-  ceiling=$(OPENBLAS_NUM_THREADS=2 ./sgemm | sed -nE 's/.*GFLOP\/s=([0-9.]+).*/\1/p' | sort -g | tail -1)
-  echo "fp32 GEMM ceiling (sgemm.c, 2 threads, best size): $ceiling GFLOP/s"
-else
-  echo "fp32 GEMM ceiling: skipped (sgemm.c needs gcc and libopenblas-dev)"
-fi
+ceiling=$(gemm_ceiling "$sgemm_c")
 
 echo "attn: training $steps steps..."
 start=$(now)
