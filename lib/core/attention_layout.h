@@ -26,10 +26,21 @@ inline std::vector<std::int32_t>& key_lengths(const char* op, tape& t, const att
   return len;
 }
 
-// Rows from one K/V item to the next: s.k_item_rows, or k_len by default.
+// K/V items (pages) per batch item: k_items.size() / batch, 1 without k_items.
+inline std::size_t pages_per_item(const char* op, const attention_shape& s) {
+  if (s.k_items.empty()) return 1;
+  if (s.batch == 0 || s.k_items.size() % s.batch != 0)
+    fail(op, std::to_string(s.k_items.size()) + " K/V items for a batch of " + std::to_string(s.batch));
+  return s.k_items.size() / s.batch;
+}
+
+// Rows from one K/V item to the next: s.k_item_rows, or k_len by default. The items of a batch
+// item must hold its k_len keys.
 inline std::size_t item_rows(const char* op, const attention_shape& s) {
-  const std::size_t R = s.k_item_rows == 0 ? s.k_len : s.k_item_rows;
-  if (R < s.k_len) fail(op, "k_item_rows " + std::to_string(R) + " is less than k_len " + std::to_string(s.k_len));
+  const std::size_t R = s.k_item_rows == 0 ? s.k_len : s.k_item_rows, n = pages_per_item(op, s);
+  if (R * n < s.k_len)
+    fail(op, std::to_string(n) + " K/V item(s) of k_item_rows " + std::to_string(R) + " hold less than k_len " +
+                 std::to_string(s.k_len));
   return R;
 }
 
@@ -43,8 +54,7 @@ inline void check_kv_rows(const char* op, const attention_shape& s, std::size_t 
                    std::to_string(s.batch * R) + " rows");
     return;
   }
-  if (s.k_items.size() != s.batch)
-    fail(op, std::to_string(s.k_items.size()) + " K/V items for a batch of " + std::to_string(s.batch));
+  pages_per_item(op, s);
   const std::size_t n = R == 0 ? 0 : k_rows / R;
   if (!(k_rows == v_rows && n * R == k_rows))
     fail(op, what + " need equal rows, whole items of k_item_rows = " + std::to_string(R));
@@ -53,7 +63,15 @@ inline void check_kv_rows(const char* op, const attention_shape& s, std::size_t 
       fail(op, "K/V item " + std::to_string(i) + " outside the " + std::to_string(n) + " items of " + what);
 }
 
-// The K/V item of batch item b.
+// The ops that address a batch item's keys as one run of rows (all but the paged path) refuse a
+// paged layout with one line.
+inline void require_one_item_each(const char* op, const attention_shape& s) {
+  if (pages_per_item(op, s) != 1)
+    fail(op, "paged K/V (" + std::to_string(pages_per_item(op, s)) +
+                 " items per batch item) go through attention() without gradients");
+}
+
+// The K/V item of batch item b (one item per batch item).
 inline std::size_t kv_item(const attention_shape& s, std::size_t b) {
   return s.k_items.empty() ? b : static_cast<std::size_t>(s.k_items[b]);
 }
@@ -102,6 +120,18 @@ inline dot_attention_dims check_dot_attention(const char* op, const var& q, cons
   const float alpha = sc == scoring::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dh)) : 1.0f;
   return {B, Tq, Tk, H, dh, dv, R, alpha};
 }
+
+// attention() for decoding, in direct loops: per batch item and query row, every head's scores
+// against each K/V item's keys, one softmax per head, and the weighted sum of the values. A
+// decoding step has one query row, whose products are too small for GEMM calls (thousands of them
+// a step); and only this path reads a paged layout (more than one item per batch item,
+// attention_shape). Inference only: fails if q, k or v needs a gradient. Weights into `keep` as
+// attention() does.
+var decode_attention(const char* op, var q, var k, var v, const attention_shape& s, scoring sc,
+                     attention_weights* keep);
+// Whether attention() takes decode_attention() for an unpaged layout: at most 4 query rows and no
+// gradients.
+bool decode_attention_pays(const var& q, const var& k, const var& v, const attention_shape& s);
 
 // attention() as it was before flash_attention(): one pair of products per (batch item, head)
 // over the whole [Tq, Tk] score matrix, whose weights it keeps for the backward pass (and for

@@ -179,6 +179,7 @@ var detail::flash_attention(const char* op, var q, var k, var v, const attention
                             const flash_tiles& tiles) {
   tape& t = tape_of(op, {q, k, v});
   const dot_attention_dims d = check_dot_attention(op, q, k, v, s, sc);
+  require_one_item_each(op, s);
   if (tiles.q_rows == 0 || tiles.k_cols == 0) fail(op, "tiles must hold at least one query and one key");
   const std::vector<std::int32_t>& len = key_lengths(op, t, s);
   const std::size_t B = d.B, H = d.H, R = d.R;

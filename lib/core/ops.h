@@ -87,10 +87,13 @@ struct attention_shape {
   std::size_t batch = 1, q_len = 1, k_len = 1, heads = 1;
   bool causal = false;                        // query t may see keys <= t + (k_len - q_len)
   std::vector<std::int32_t> k_lengths;        // valid keys per batch item (padding mask); empty = all
-  // K/V layout (decoding caches; training leaves both at their defaults). K and V hold whole
-  // *items* of k_item_rows rows each (0 = k_len; a cache with spare capacity has more), of which
-  // the first k_len are keys. Batch item b reads K/V item k_items[b] (empty = item b): beams of
-  // one sentence can share its cross-attention K/V. Rows of an item past k_len are never read.
+  // K/V layout (decoding caches; training leaves both at their defaults). K and V are stored in
+  // *items* (pages) of R = k_item_rows rows each (0 = k_len). Batch item b's keys are its n items
+  // k_items[b*n .. b*n + n), n = k_items.size() / batch (empty: n = 1, item b), in order: key j is
+  // row k_items[b*n + j/R]*R + j%R, and n*R >= k_len. Items may be shared by several batch items:
+  // beams of one sentence share its cross-attention K/V and the self-attention prefix they have in
+  // common. Rows past k_len are never read. With n > 1 (a paged cache) the op is inference only:
+  // q, k and v may not need gradients.
   std::size_t k_item_rows = 0;
   std::vector<std::int32_t> k_items = {};  // "= {}": brace-initialised shapes may leave it out
 };
@@ -105,15 +108,17 @@ struct attention_weights {
 // -> softmax -> weights·v. q [B*Tq, H*dh], k [B*Tk, H*dh], v [B*Tk, H*dv] -> [B*Tq, H*dv].
 // Masked positions get weight exactly 0; fully masked rows produce zeros (and zero gradients).
 // k_lengths[b] in [0, Tk]; keys beyond it are skipped in the products, not just masked.
-// With the K/V layout fields (R = k_item_rows): k [n*R, H*dh], v [n*R, H*dv], where n = B without
-// k_items, else any n > every k_items[b]; key j of batch item b is row k_items[b]*R + j.
+// With the K/V layout fields (R = k_item_rows): k [N*R, H*dh], v [N*R, H*dv], where N = B without
+// k_items, else any N > every entry of k_items; key j of batch item b is row k_items[b]*R + j
+// (one item each), or in its pages as described at attention_shape (a paged cache).
 // Gradients into K/V items shared by several batch items add up (computed serially then).
 var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep = nullptr);
 
 // Additive (Bahdanau) attention, single head: e[b,i,j] = score_v · tanh(qp[b,i] + kp[b,j]),
 // weights = softmax_j(e), out[b,i] = Σ_j weights · values[b,j].
 // qp [B*Tq, a] (= W₂y + b), kp [B*Tk, a] (= W₁x, precomputed once per sequence), score_v [1,a],
-// values [B*Tk, dv] -> [B*Tq, dv]. kp and values follow the K/V layout fields as in attention().
+// values [B*Tk, dv] -> [B*Tq, dv]. kp and values follow the K/V layout fields as in attention(),
+// one item per batch item (not paged).
 var additive_attention(var qp, var kp, var score_v, var values, const attention_shape& s,
                        attention_weights* keep = nullptr);
 

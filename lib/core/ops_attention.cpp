@@ -1,7 +1,9 @@
 // Attention: multi-head dot-product, additive (Bahdanau), and rotary position embedding.
 // Heads and batch items are addressed through pointer offsets and leading dimensions; every
 // product is one gemm() per (batch item, head), spread over the thread pool. Dot-product
-// attention without weights to return goes tiled from 128 keys on (flash_attention.cpp).
+// attention without weights to return goes tiled from 128 keys on (flash_attention.cpp); without
+// gradients, a decoding step's few query rows and paged K/V go through direct loops
+// (decode_attention.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -43,6 +45,8 @@ void keep_weights(attention_weights* keep, const matrix& w) {
 }  // namespace
 
 var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep) {
+  if (detail::pages_per_item("attention", s) > 1 || detail::decode_attention_pays(q, k, v, s))
+    return detail::decode_attention("attention", q, k, v, s, sc, keep);
   if (!keep && flash_attention_pays(s)) return detail::flash_attention("attention", q, k, v, s, sc, flash_tiles{});
   return detail::untiled_attention(q, k, v, s, sc, keep);
 }
@@ -51,6 +55,7 @@ var attention(var q, var k, var v, const attention_shape& s, scoring sc, attenti
 var detail::untiled_attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep) {
   tape& t = detail::tape_of("attention", {q, k, v});
   const detail::dot_attention_dims d = detail::check_dot_attention("attention", q, k, v, s, sc);
+  detail::require_one_item_each("attention", s);
   const std::size_t B = d.B, Tq = d.Tq, Tk = d.Tk, H = d.H, R = d.R, dh = d.dh, dv = d.dv;
   const std::size_t ldq = H * dh, ldv = H * dv;
   const float alpha = d.alpha;
@@ -135,6 +140,7 @@ var additive_attention(var qp, var kp, var score_v, var values, const attention_
     detail::fail("additive_attention", "kp is " + shape_of(kp) + " but qp is " + shape_of(qp) + " (widths differ)");
   check_kv_rows("additive_attention", s, R, kp.rows(), values.rows(),
                 "kp " + shape_of(kp) + " and values " + shape_of(values));
+  detail::require_one_item_each("additive_attention", s);
   if (!(score_v.rows() == 1 && score_v.cols() == a))
     detail::fail("additive_attention", "score_v is " + shape_of(score_v) + ", expected [1," + std::to_string(a) + "]");
   const std::vector<std::int32_t>& len = key_lengths("additive_attention", t, s);

@@ -15,92 +15,68 @@ kv_cache::kv_cache() {
 }
 
 void kv_cache::clear() {
-  batch_ = len_ = 0;
-  item_of_.clear();
+  batch_ = len_ = n_pages_ = 0;
+  table_.clear();
+  std::fill(page_refs_.begin(), page_refs_.end(), 0);
+  free_.clear();  // every page free, the lowest taken first
+  for (std::size_t p = page_refs_.size(); p-- > 0;) free_.push_back(static_cast<std::int32_t>(p));
 }
 
 void kv_cache::release() {
+  page_refs_.clear();
   clear();
-  cap_ = n_items_ = 0;
+  page_rows_ = 0;
   k_.value = matrix::from_shape({0, 0});
   v_.value = matrix::from_shape({0, 0});
 }
 
+std::size_t kv_cache::row_of(std::size_t b, std::size_t t) const {
+  return static_cast<std::size_t>(table_[b * n_pages_ + t / page_rows_]) * page_rows_ + t % page_rows_;
+}
+
 const float* kv_cache::k_row(std::size_t b, std::size_t t) const {
   if (b >= batch_ || t >= len_) throw error("kv_cache: position outside the cache");
-  return k_.value.data() + (static_cast<std::size_t>(item_of_[b]) * cap_ + t) * cols(k_.value);
+  return k_.value.data() + row_of(b, t) * cols(k_.value);
 }
 
 const float* kv_cache::v_row(std::size_t b, std::size_t t) const {
   if (b >= batch_ || t >= len_) throw error("kv_cache: position outside the cache");
-  return v_.value.data() + (static_cast<std::size_t>(item_of_[b]) * cap_ + t) * cols(v_.value);
+  return v_.value.data() + row_of(b, t) * cols(v_.value);
 }
 
 void kv_cache::describe_keys(attention_shape& s) const {
   s.k_len = len_;
-  s.k_item_rows = cap_;
-  s.k_items = item_of_;
+  s.k_item_rows = page_rows_;
+  s.k_items = table_;
 }
 
-namespace {
-
-// m [n_items*cap, d] -> [n_items*new_cap, d], the first len rows of every item kept.
-matrix restride(const matrix& m, std::size_t n_items, std::size_t cap, std::size_t len, std::size_t new_cap) {
-  const std::size_t d = cols(m);
-  matrix out = matrix::from_shape({n_items * new_cap, d});
-  for (std::size_t i = 0; i < n_items; ++i)
-    if (len) std::memcpy(out.data() + i * new_cap * d, m.data() + i * cap * d, len * d * sizeof(float));
-  return out;
-}
-
-// m [n*cap, d] -> [n_new*cap, d], the old items kept (a prefix of the rows).
-matrix more_items(const matrix& m, std::size_t n_new, std::size_t cap) {
-  matrix out = matrix::from_shape({n_new * cap, cols(m)});
-  if (m.size()) std::memcpy(out.data(), m.data(), m.size() * sizeof(float));
-  return out;
-}
-
-}  // namespace
-
-void kv_cache::grow_rows(std::size_t cap) {
-  k_.value = restride(k_.value, n_items_, cap_, len_, cap);
-  v_.value = restride(v_.value, n_items_, cap_, len_, cap);
-  cap_ = cap;
-}
-
-void kv_cache::grow_items(std::size_t n_items) {
-  k_.value = more_items(k_.value, n_items, cap_);
-  v_.value = more_items(v_.value, n_items, cap_);
-  n_items_ = n_items;
-}
-
-void kv_cache::unshare() {
-  owner_.assign(n_items_, -1);
-  std::size_t shared = 0;
-  for (std::size_t b = 0; b < batch_; ++b) {
-    std::int32_t& o = owner_[static_cast<std::size_t>(item_of_[b])];
-    if (o < 0)
-      o = static_cast<std::int32_t>(b);
-    else
-      ++shared;
+void kv_cache::reserve_pages(std::size_t count) {
+  if (free_.size() >= count) return;
+  const std::size_t old_pages = page_refs_.size();
+  const std::size_t pages = std::max(2 * old_pages, old_pages + count - free_.size());
+  const std::size_t rows = pages * page_rows_;
+  for (parameter* p : {&k_, &v_}) {  // keep the pages in use (a prefix of the rows)
+    matrix grown = matrix::from_shape({rows, cols(p->value)});
+    if (pages_in_use() > 0) std::memcpy(grown.data(), p->value.data(), p->value.size() * sizeof(float));
+    p->value = std::move(grown);
   }
-  if (shared == 0) return;
-  const std::size_t used = batch_ - shared;
-  if (n_items_ - used < shared) {  // not enough free items: grow geometrically
-    grow_items(std::max(2 * n_items_, batch_));
-    owner_.resize(n_items_, -1);
-  }
-  const std::size_t dk = cols(k_.value), dv = cols(v_.value);
-  std::size_t free_item = 0;
-  for (std::size_t b = 0; b < batch_; ++b) {
-    const std::size_t from = static_cast<std::size_t>(item_of_[b]);
-    if (owner_[from] == static_cast<std::int32_t>(b)) continue;
-    while (owner_[free_item] >= 0) ++free_item;
-    owner_[free_item] = static_cast<std::int32_t>(b);
-    std::memcpy(k_.value.data() + free_item * cap_ * dk, k_.value.data() + from * cap_ * dk, len_ * dk * sizeof(float));
-    std::memcpy(v_.value.data() + free_item * cap_ * dv, v_.value.data() + from * cap_ * dv, len_ * dv * sizeof(float));
-    item_of_[b] = static_cast<std::int32_t>(free_item);
-  }
+  page_refs_.resize(pages, 0);
+  // the new pages go under the old free ones, lowest index taken first among them
+  std::vector<std::int32_t> fresh;
+  for (std::size_t p = pages; p-- > old_pages;) fresh.push_back(static_cast<std::int32_t>(p));
+  free_.insert(free_.begin(), fresh.begin(), fresh.end());
+}
+
+std::int32_t kv_cache::take_page() {
+  if (free_.empty()) throw error("kv_cache: no free page (reserve_pages first)");
+  const std::int32_t p = free_.back();
+  free_.pop_back();
+  page_refs_[static_cast<std::size_t>(p)] = 1;
+  return p;
+}
+
+void kv_cache::drop_page(std::int32_t page) {
+  if (--page_refs_[static_cast<std::size_t>(page)] == 0) free_.push_back(page);
 }
 
 // k_new [B*time, dk], v_new [B*time, dv]
@@ -108,39 +84,73 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
   if (k_new.shape()[0] != batch * time || v_new.shape()[0] != batch * time)
     throw error("kv_cache: new rows do not match batch x time");
   const std::size_t dk = cols(k_new), dv = cols(v_new);
-  if (len_ == 0) {  // empty: batch item b in storage item b, the storage of earlier use kept if large enough
-    if (dk != cols(k_.value) || dv != cols(v_.value)) n_items_ = cap_ = 0;
-    const std::size_t n_items = std::max(n_items_, batch), cap = std::max(cap_, time);
-    if (n_items != n_items_ || cap != cap_) {  // nothing to keep: fresh storage, exactly `time` rows first
-      n_items_ = n_items;
-      cap_ = cap;
-      k_.value = matrix::from_shape({n_items * cap, dk});
-      v_.value = matrix::from_shape({n_items * cap, dv});
+  if (len_ == 0) {  // empty: the storage of earlier use kept if its widths match, re-cut into pages
+    const std::size_t P = std::max(default_page_rows, time);
+    const bool same_widths = dk == cols(k_.value) && dv == cols(v_.value);
+    const std::size_t rows = same_widths ? attn::rows(k_.value) : 0;
+    if (!same_widths || P != page_rows_) {
+      if (!same_widths) {
+        k_.value = matrix::from_shape({0, dk});
+        v_.value = matrix::from_shape({0, dv});
+      }
+      page_rows_ = P;
+      page_refs_.assign(rows / P, 0);
     }
+    clear();
     batch_ = batch;
-    item_of_.resize(batch);
-    for (std::size_t b = 0; b < batch; ++b) item_of_[b] = static_cast<std::int32_t>(b);
-  } else {
-    if (batch != batch_ || dk != cols(k_.value) || dv != cols(v_.value))
-      throw error("kv_cache: appended rows do not match the cached batch or widths (reorder or clear first)");
-    unshare();
-    if (len_ + time > cap_) grow_rows(std::max({len_ + time, 2 * cap_, std::size_t{8}}));
+  } else if (batch != batch_ || dk != cols(k_.value) || dv != cols(v_.value)) {
+    throw error("kv_cache: appended rows do not match the cached batch or widths (reorder or clear first)");
   }
-  for (std::size_t b = 0; b < batch; ++b) {
-    const std::size_t row = static_cast<std::size_t>(item_of_[b]) * cap_ + len_;
-    std::memcpy(k_.value.data() + row * dk, k_new.data() + b * time * dk, time * dk * sizeof(float));
-    std::memcpy(v_.value.data() + row * dv, v_new.data() + b * time * dv, time * dv * sizeof(float));
+  const std::size_t P = page_rows_, new_len = len_ + time, n_new = (new_len + P - 1) / P;
+  const bool partial = len_ % P != 0;  // the last page of each item takes rows
+  // Worst case: every item's partial page copied, and the new pages.
+  reserve_pages(batch * ((partial ? 1 : 0) + n_new - n_pages_));
+  if (partial) {  // copy on write of a last page shared with other batch items
+    const std::size_t used = len_ % P;
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::int32_t& page = table_[b * n_pages_ + n_pages_ - 1];
+      if (page_refs_[static_cast<std::size_t>(page)] == 1) continue;
+      const std::int32_t copy = take_page();
+      for (parameter* p : {&k_, &v_}) {
+        const std::size_t d = cols(p->value);
+        std::memcpy(p->value.data() + static_cast<std::size_t>(copy) * P * d,
+                    p->value.data() + static_cast<std::size_t>(page) * P * d, used * d * sizeof(float));
+      }
+      drop_page(page);
+      page = copy;
+    }
   }
-  len_ += time;
+  if (n_new > n_pages_) {  // fresh pages at the end of every item's list
+    scratch_.resize(batch * n_new);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::copy_n(table_.begin() + static_cast<std::ptrdiff_t>(b * n_pages_), n_pages_,
+                  scratch_.begin() + static_cast<std::ptrdiff_t>(b * n_new));
+      for (std::size_t p = n_pages_; p < n_new; ++p) scratch_[b * n_new + p] = take_page();
+    }
+    table_.swap(scratch_);
+    n_pages_ = n_new;
+  }
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t r = 0; r < time; ++r) {
+      const std::size_t row = row_of(b, len_ + r), from = b * time + r;
+      std::memcpy(k_.value.data() + row * dk, k_new.data() + from * dk, dk * sizeof(float));
+      std::memcpy(v_.value.data() + row * dv, v_new.data() + from * dv, dv * sizeof(float));
+    }
+  len_ = new_len;
 }
 
 void kv_cache::reorder(const std::vector<std::int32_t>& order) {
   if (len_ == 0) return;
   for (const std::int32_t i : order)
     if (i < 0 || static_cast<std::size_t>(i) >= batch_) throw error("kv_cache: reorder index out of range");
-  owner_.resize(order.size());  // scratch: the new item map
-  for (std::size_t i = 0; i < order.size(); ++i) owner_[i] = item_of_[static_cast<std::size_t>(order[i])];
-  item_of_.swap(owner_);
+  const std::size_t n = n_pages_;
+  scratch_.resize(order.size() * n);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    std::copy_n(table_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(order[i]) * n), n,
+                scratch_.begin() + static_cast<std::ptrdiff_t>(i * n));
+  for (const std::int32_t p : scratch_) ++page_refs_[static_cast<std::size_t>(p)];  // before any drop
+  for (const std::int32_t p : table_) drop_page(p);
+  table_.swap(scratch_);
   batch_ = order.size();
 }
 

@@ -7,13 +7,18 @@
 // K is stored after rope and after the `general` projection, i.e. exactly what the attention op
 // consumes.
 //
-// Layout (attention_shape's K/V layout fields, core/ops.h): the rows live in *storage items* of
-// item_rows() rows each (the capacity per item, grown by doubling), and batch item b reads storage
-// item items()[b]; position t of batch item b is row items()[b] * item_rows() + t. So
-// - append writes only the new rows (amortised O(new rows); growing copies each item once);
-// - reorder (beam back-pointers) only remaps batch items to storage items, copying nothing:
-//   beams of one sentence share their cross-attention K/V for the whole sentence, and an item
-//   shared by several batch items is copied (len rows) only when one of them appends (copy on write).
+// Layout (attention_shape's K/V layout fields, core/ops.h): the rows live in *pages* of
+// page_rows() rows (16, or the first append's rows if more: a cross-attention cache, filled once,
+// is one page per sentence), and batch item b's positions are its pages_per_item() pages
+// pages()[b*n ..]: position t is row pages()[b*n + t/P]*P + t%P. Pages are reference-counted:
+// - append writes only the new rows (a fresh page every page_rows() positions; the storage grows
+//   geometrically, copying each page once);
+// - reorder (beam back-pointers) only remaps batch items' page lists: beams of one sentence share
+//   their cross-attention K/V and every page of the prefix they have in common, and a page freed
+//   by all its readers returns to a free list;
+// - the last, partly filled page of a batch item that shares it is copied when it appends (copy on
+//   write): at most page_rows() - 1 rows, whatever the length of the output.
+// Attention reads the pages in place (attention() over a paged layout, inference only).
 //
 // The cache is for inference: the tape sees cached K/V as constants (no gradient flows into
 // earlier steps). Stored as non-trainable parameters so that tape::param aliases them without a copy.
@@ -29,15 +34,19 @@ namespace attn::nn {
 
 class kv_cache {
  public:
+  static constexpr std::size_t default_page_rows = 16;
+
   kv_cache();
 
   bool empty() const { return len_ == 0; }
   std::size_t batch() const { return batch_; }
-  std::size_t len() const { return len_; }            // cached positions per batch item
-  std::size_t item_rows() const { return cap_; }      // rows per storage item (>= len)
-  const std::vector<std::int32_t>& items() const { return item_of_; }  // storage item of each batch item [B]
-  const matrix& k() const { return k_.value; }  // storage [n_items*item_rows, dk]
-  const matrix& v() const { return v_.value; }  // storage [n_items*item_rows, dv]
+  std::size_t len() const { return len_; }                           // cached positions per batch item
+  std::size_t page_rows() const { return page_rows_; }               // rows per page (P)
+  std::size_t pages_per_item() const { return n_pages_; }            // ceil(len / P) (n)
+  const std::vector<std::int32_t>& pages() const { return table_; }  // [B*n] page of each (item, page)
+  std::size_t pages_in_use() const { return page_refs_.size() - free_.size(); }
+  const matrix& k() const { return k_.value; }  // storage [n_storage_pages*P, dk]
+  const matrix& v() const { return v_.value; }  // storage [n_storage_pages*P, dv]
   // Position t of batch item b: [dk] and [dv].
   const float* k_row(std::size_t b, std::size_t t) const;
   const float* v_row(std::size_t b, std::size_t t) const;
@@ -60,15 +69,17 @@ class kv_cache {
   var v_var(tape& t) { return t.param(v_); }
 
  private:
-  // Gives every batch item a storage item of its own, copying shared ones (copy on write).
-  void unshare();
-  void grow_items(std::size_t n_items);  // storage items, keeping the rows
-  void grow_rows(std::size_t cap);       // rows per storage item, keeping the rows
+  std::size_t row_of(std::size_t b, std::size_t t) const;  // storage row of position t of item b
+  void reserve_pages(std::size_t count);                   // at least `count` free pages
+  std::int32_t take_page();                                // a free page, referenced once
+  void drop_page(std::int32_t page);                       // one reference less
 
   parameter k_, v_;
-  std::size_t batch_ = 0, len_ = 0, cap_ = 0, n_items_ = 0;
-  std::vector<std::int32_t> item_of_;  // [B] storage item of each batch item
-  std::vector<std::int32_t> owner_;    // scratch of unshare: [n_items] batch item owning it, -1 = free
+  std::size_t batch_ = 0, len_ = 0, page_rows_ = 0, n_pages_ = 0;
+  std::vector<std::int32_t> table_;      // [B*n] storage page of each (batch item, page)
+  std::vector<std::int32_t> page_refs_;  // [storage pages] batch items reading each page
+  std::vector<std::int32_t> free_;       // pages nobody reads, the next to take last
+  std::vector<std::int32_t> scratch_;    // reorder's new table
 };
 
 // The caches of one Transformer decoder layer.

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/attention_layout.h"
 #include "core/error.h"
 #include "core/gradcheck.h"
 #include "core/ops.h"
@@ -252,7 +253,8 @@ TEST_CASE("attention: K/V items with a row stride and an item map give exactly t
       for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
       attention_shape one_head = compact, one_head_strided = strided;
       one_head.heads = one_head_strided.heads = 1;
-      const matrix c = additive_attention(t.constant(qp), t.constant(km), t.constant(sv), t.constant(vm), one_head).value();
+      const matrix c =
+          additive_attention(t.constant(qp), t.constant(km), t.constant(sv), t.constant(vm), one_head).value();
       const matrix d =
           additive_attention(t.constant(qp), t.constant(kk), t.constant(sv), t.constant(vv), one_head_strided).value();
       for (std::size_t i = 0; i < c.size(); ++i) REQUIRE(d.data()[i] == doctest::Approx(c.data()[i]).epsilon(1e-6));
@@ -307,4 +309,32 @@ TEST_CASE("attention: K/V layout errors are reported") {
   CHECK_THROWS_AS(attention(q, x, x, s, scoring::dot), attn::error);
   s.k_items = {1, 1};
   CHECK_NOTHROW(attention(q, x, x, s, scoring::dot));
+}
+
+TEST_CASE("attention: the decode path (a few query rows, no gradients) equals the untiled path") {
+  rng gen(23);
+  const std::size_t B = 3, Tk = 37, H = 4, dh = 16, dv = 8, R = 40, n_items = 4;
+  for (const std::size_t Tq : {1, 2, 4}) {
+    for (const bool causal : {false, true}) {
+      CAPTURE(Tq);
+      CAPTURE(causal);
+      attention_shape s{B, Tq, Tk, H, causal, {37, 0, 20}};  // an empty item: zeros
+      s.k_item_rows = R;
+      s.k_items = {3, 1, 3};  // shared and spare items
+      const matrix qm = random_matrix(B * Tq, H * dh, gen), km = random_matrix(n_items * R, H * dh, gen),
+                   vm = random_matrix(n_items * R, H * dv, gen);
+      tape t;
+      no_grad ng(t);
+      attention_weights wa, wb;
+      const matrix a =
+          detail::untiled_attention(t.constant(qm), t.constant(km), t.constant(vm), s, scoring::scaled_dot, &wa)
+              .value();
+      const matrix b = attention(t.constant(qm), t.constant(km), t.constant(vm), s, scoring::scaled_dot, &wb).value();
+      REQUIRE(a.shape() == b.shape());
+      for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-5));
+      for (std::size_t i = 0; i < wa.w.size(); ++i)
+        REQUIRE(wb.w.data()[i] == doctest::Approx(wa.w.data()[i]).epsilon(1e-5));
+      for (std::size_t i = 0; i < Tq * H * dv; ++i) REQUIRE(b.data()[Tq * H * dv + i] == 0.0f);  // item 1: no keys
+    }
+  }
 }

@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
+#include "core/flash_attention.h"
 #include "nn/kv_cache.h"
 
 using namespace attn;
@@ -53,73 +55,102 @@ TEST_CASE("kv_cache: append interleaves per batch item, reorder picks items") {
   CHECK(c.empty());
 }
 
-TEST_CASE("kv_cache: appends write in place with doubling capacity; reorder copies nothing") {
+TEST_CASE("kv_cache: appends write in place, a page every page_rows positions; reorder copies nothing") {
   kv_cache c;
   append_step(c, {0, 1, 2}, 0);
-  CHECK(c.item_rows() == 1);
-  std::size_t regrowths = 0, last_rows = c.item_rows();
+  const std::size_t P = kv_cache::default_page_rows;
+  CHECK(c.page_rows() == P);
+  CHECK(c.pages_per_item() == 1);
+  std::size_t moves = 0;
   for (std::size_t pos = 1; pos < 40; ++pos) {
     const float* before = c.k().data();
     append_step(c, {0, 1, 2}, pos);
-    CHECK(c.item_rows() >= c.len());
-    if (c.item_rows() != last_rows) {
-      ++regrowths;
-      CHECK(c.item_rows() >= 2 * last_rows);  // geometric growth
-      last_rows = c.item_rows();
-    } else {
-      CHECK(c.k().data() == before);  // in place: the storage did not move
-    }
+    CHECK(c.pages_per_item() == (pos + P) / P);  // ceil((pos + 1) / P)
+    if (c.k().data() != before) ++moves;         // the storage grew (geometrically)
   }
-  CHECK(regrowths <= 6);  // 1 -> 8 -> 16 -> 32 -> 64
+  CHECK(moves <= 2);  // 3 pages -> 6 -> 12
+  CHECK(c.pages_in_use() == 9);
   for (std::size_t b = 0; b < 3; ++b)
     for (std::size_t pos = 0; pos < 40; ++pos) {
       CHECK(c.k_row(b, pos)[2] == 100.0f * b + pos);
       CHECK(c.v_row(b, pos)[1] == -(100.0f * b + pos));
     }
-  // Beam back-pointers: item 2 twice, item 0 once. The map changes, the storage does not.
+  // Beam back-pointers: item 2 twice, item 0 once. The page lists change, the storage does not.
   const float* storage = c.k().data();
   c.reorder({2, 0, 2});
   CHECK(c.k().data() == storage);
-  CHECK(c.items()[0] == c.items()[2]);  // shared until one of them appends
+  for (std::size_t p = 0; p < 3; ++p) CHECK(c.pages()[0 * 3 + p] == c.pages()[2 * 3 + p]);  // shared
+  CHECK(c.pages_in_use() == 6);  // item 1's pages went back to the free list
   CHECK(c.k_row(1, 39)[0] == 39.0f);
   CHECK(c.k_row(2, 5)[0] == 205.0f);
 }
 
-TEST_CASE("kv_cache: an item shared by several beams is copied when they append (copy on write)") {
+TEST_CASE("kv_cache: a shared last page is copied when its readers append (copy on write), full pages stay shared") {
   kv_cache c;
-  for (std::size_t pos = 0; pos < 5; ++pos) append_step(c, {0, 1}, pos);
-  c.reorder({1, 1, 1, 0});  // grows the batch: one storage item per distinct source first
-  append_step(c, {10, 11, 12, 13}, 5);
-  std::set<std::int32_t> distinct(c.items().begin(), c.items().end());
-  CHECK(distinct.size() == 4);
+  for (std::size_t pos = 0; pos < 20; ++pos) append_step(c, {0, 1}, pos);  // pages of 16: one full, one with 4 rows
+  c.reorder({1, 1, 1, 0});                                                 // grows the batch
+  CHECK(c.pages_in_use() == 4);
+  append_step(c, {10, 11, 12, 13}, 20);
+  CHECK(c.pages()[0 * 2] == c.pages()[1 * 2]);  // the full first page: still one copy for three beams
+  CHECK(c.pages()[1 * 2] == c.pages()[2 * 2]);
+  std::set<std::int32_t> last;
+  for (std::size_t b = 0; b < 4; ++b) last.insert(c.pages()[b * 2 + 1]);
+  CHECK(last.size() == 4);       // each beam writes its own last page
+  CHECK(c.pages_in_use() == 6);  // 2 first pages + 4 last pages
   for (std::size_t b = 0; b < 4; ++b) {
     const float src = b < 3 ? 100.0f : 0.0f;
-    for (std::size_t pos = 0; pos < 5; ++pos) CHECK(c.k_row(b, pos)[0] == src + pos);
-    CHECK(c.k_row(b, 5)[0] == 100.0f * (10 + b) + 5);
-    CHECK(c.v_row(b, 5)[0] == -(100.0f * (10 + b) + 5));
+    for (std::size_t pos = 0; pos < 20; ++pos) CHECK(c.k_row(b, pos)[0] == src + pos);
+    CHECK(c.k_row(b, 20)[0] == 100.0f * (10 + b) + 20);
+    CHECK(c.v_row(b, 20)[0] == -(100.0f * (10 + b) + 20));
   }
-  // shrinking (finished sentences leave) then growing again reuses the freed storage items
+  // shrinking (finished sentences leave) frees pages; growing again reuses them, across a new page
   c.reorder({3});
-  append_step(c, {20}, 6);
+  CHECK(c.pages_in_use() == 2);
+  const float* storage = c.k().data();
+  append_step(c, {20}, 21);
   c.reorder({0, 0});
-  append_step(c, {30, 31}, 7);
+  for (std::size_t pos = 22; pos < 34; ++pos) append_step(c, {30, 31}, pos);
+  CHECK(c.k().data() == storage);
+  CHECK(c.pages_per_item() == 3);
+  CHECK(c.pages()[0] == c.pages()[3]);  // the first page is still shared
   for (std::size_t b = 0; b < 2; ++b) {
     CHECK(c.k_row(b, 4)[0] == 4.0f);
-    CHECK(c.k_row(b, 5)[0] == 1305.0f);
-    CHECK(c.k_row(b, 6)[0] == 2006.0f);
-    CHECK(c.k_row(b, 7)[0] == 100.0f * (30 + b) + 7);
+    CHECK(c.k_row(b, 20)[0] == 1320.0f);
+    CHECK(c.k_row(b, 21)[0] == 2021.0f);
+    for (std::size_t pos = 22; pos < 34; ++pos) CHECK(c.k_row(b, pos)[0] == 100.0f * (30 + b) + pos);
   }
 }
 
-TEST_CASE("kv_cache: attention over the cache's layout equals attention over compact K/V") {
-  rng gen(4);
-  const std::size_t B = 3, H = 2, d = 4, T = 6;
+TEST_CASE("kv_cache: a first append of more rows than a page makes one page per item (cross-attention)") {
   kv_cache c;
-  matrix all_k = matrix::from_shape({B * T, d}), all_v = matrix::from_shape({B * T, d});
-  for (std::size_t i = 0; i < all_k.size(); ++i) {
-    all_k.data()[i] = gen.uniform(-1.0f, 1.0f);
-    all_v.data()[i] = gen.uniform(-1.0f, 1.0f);
-  }
+  matrix k = matrix::from_shape({2 * 30, 4}), v = matrix::from_shape({2 * 30, 4});
+  for (std::size_t i = 0; i < k.size(); ++i) k.data()[i] = v.data()[i] = static_cast<float>(i);
+  c.append(k, v, 2, 30);
+  CHECK(c.page_rows() == 30);
+  CHECK(c.pages_per_item() == 1);
+  c.reorder({1, 1, 0});
+  attention_shape s;
+  c.describe_keys(s);
+  CHECK(s.k_len == 30);
+  CHECK(s.k_item_rows == 30);
+  REQUIRE(s.k_items.size() == 3);
+  CHECK(s.k_items[0] == s.k_items[1]);
+  CHECK(c.k_row(2, 29)[3] == static_cast<float>(29 * 4 + 3));
+}
+
+TEST_CASE("kv_cache: attention over the cache's pages equals attention over compact K/V") {
+  rng gen(4);
+  const std::size_t B = 3, H = 2, d = 4, T = 40, Tq = 2, Tk = T + Tq;  // 3 pages of 16 per item
+  const std::vector<std::int32_t> order = {2, 0, 2, 1};
+  const std::size_t N = order.size();
+  auto random = [&gen](std::size_t r, std::size_t c) {
+    matrix m = matrix::from_shape({r, c});
+    for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = gen.uniform(-1.0f, 1.0f);
+    return m;
+  };
+  const matrix all_k = random(B * T, d), all_v = random(B * T, d);    // [b*T + pos]
+  const matrix new_k = random(N * Tq, d), new_v = random(N * Tq, d);  // the block after reorder
+  kv_cache c;
   for (std::size_t pos = 0; pos < T; ++pos) {
     matrix k = matrix::from_shape({B, d}), v = matrix::from_shape({B, d});
     for (std::size_t b = 0; b < B; ++b)
@@ -129,45 +160,83 @@ TEST_CASE("kv_cache: attention over the cache's layout equals attention over com
       }
     c.append(k, v, B, 1);
   }
-  c.reorder({2, 0, 2, 1});
-  const std::vector<std::int32_t> order = {2, 0, 2, 1};
-  matrix ck = matrix::from_shape({4 * T, d}), cv = matrix::from_shape({4 * T, d});
-  for (std::size_t i = 0; i < 4; ++i)
-    for (std::size_t pos = 0; pos < T; ++pos)
+  c.reorder(order);
+  c.append(new_k, new_v, N, Tq);  // two shared items write their own copy of the last page
+  REQUIRE(c.pages_per_item() == 3);
+  // the same keys, one contiguous run per batch item
+  matrix ck = matrix::from_shape({N * Tk, d}), cv = matrix::from_shape({N * Tk, d});
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t pos = 0; pos < Tk; ++pos)
       for (std::size_t j = 0; j < d; ++j) {
-        ck(i * T + pos, j) = all_k(static_cast<std::size_t>(order[i]) * T + pos, j);
-        cv(i * T + pos, j) = all_v(static_cast<std::size_t>(order[i]) * T + pos, j);
+        const bool old = pos < T;
+        const std::size_t from = old ? static_cast<std::size_t>(order[i]) * T + pos : i * Tq + pos - T;
+        ck(i * Tk + pos, j) = old ? all_k(from, j) : new_k(from, j);
+        cv(i * Tk + pos, j) = old ? all_v(from, j) : new_v(from, j);
       }
-  matrix q = matrix::from_shape({4, d});
-  for (std::size_t i = 0; i < q.size(); ++i) q.data()[i] = gen.uniform(-1.0f, 1.0f);
+  const matrix q = random(N * Tq, d);
   tape t;
   no_grad ng(t);
-  attention_shape compact{4, 1, T, H, true, {}};
-  attention_shape cached = compact;
-  c.describe_keys(cached);
-  CHECK(cached.k_len == T);
-  const matrix a = attention(t.constant(q), t.constant(ck), t.constant(cv), compact, scoring::scaled_dot).value();
-  const matrix b = attention(t.constant(q), c.k_var(t), c.v_var(t), cached, scoring::scaled_dot).value();
-  for (std::size_t i = 0; i < a.size(); ++i) CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
+  for (const bool causal : {false, true}) {
+    CAPTURE(causal);
+    attention_shape compact{N, Tq, Tk, H, causal, {Tk, 17, Tk, 5}};
+    attention_shape paged = compact;
+    c.describe_keys(paged);
+    CHECK(paged.k_len == Tk);
+    CHECK(paged.k_items.size() == N * 3);
+    attention_weights wa, wb;
+    const matrix a =
+        attention(t.constant(q), t.constant(ck), t.constant(cv), compact, scoring::scaled_dot, &wa).value();
+    const matrix b = attention(t.constant(q), c.k_var(t), c.v_var(t), paged, scoring::scaled_dot, &wb).value();
+    REQUIRE(a.shape() == b.shape());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-5));
+    REQUIRE(wa.w.shape() == wb.w.shape());
+    for (std::size_t i = 0; i < wa.w.size(); ++i)
+      CHECK(wb.w.data()[i] == doctest::Approx(wa.w.data()[i]).epsilon(1e-5));
+    const matrix b2 = attention(t.constant(q), c.k_var(t), c.v_var(t), paged, scoring::scaled_dot).value();
+    CHECK(std::equal(b.begin(), b.end(), b2.begin()));  // the same without weights
+  }
+}
+
+TEST_CASE("kv_cache: a paged layout is for inference, and the ops that cannot read pages say so") {
+  kv_cache c;
+  for (std::size_t pos = 0; pos < 20; ++pos) append_step(c, {0, 1}, pos);  // 2 pages of 16 per item
+  attention_shape s{2, 1, 20, 1, false, {}};
+  c.describe_keys(s);
+  tape t;
+  matrix q = matrix::from_shape({2, 3});
+  q.fill(0.5f);
+  CHECK_THROWS_WITH_AS(attention(t.leaf(q, true), c.k_var(t), c.v_var(t), s, scoring::dot),
+                       doctest::Contains("inference"), attn::error);
+  CHECK_THROWS_WITH_AS(flash_attention(t.constant(q), c.k_var(t), c.v_var(t), s, scoring::dot),
+                       doctest::Contains("paged"), attn::error);
+  matrix kp = matrix::from_shape({rows(c.k()), 3}), sv = matrix::from_shape({1, 3});
+  CHECK_THROWS_WITH_AS(additive_attention(t.constant(q), t.constant(kp), t.constant(sv), c.v_var(t), s),
+                       doctest::Contains("paged"), attn::error);
+  attention_shape bad = s;
+  bad.k_items.pop_back();  // not a whole number of pages per batch item
+  CHECK_THROWS_AS(attention(t.constant(q), c.k_var(t), c.v_var(t), bad, scoring::dot), attn::error);
+  bad = s;
+  bad.k_len = 40;  // more keys than the pages hold
+  CHECK_THROWS_AS(attention(t.constant(q), c.k_var(t), c.v_var(t), bad, scoring::dot), attn::error);
 }
 
 TEST_CASE("kv_cache: clear keeps the storage for the next sentences, release frees it") {
   kv_cache c;
   for (std::size_t pos = 0; pos < 20; ++pos) append_step(c, {0, 1, 2}, pos);
   const float* storage = c.k().data();
-  const std::size_t item_rows = c.item_rows();
   c.clear();
   CHECK(c.empty());
   CHECK(c.batch() == 0);
+  CHECK(c.pages_in_use() == 0);
   for (std::size_t pos = 0; pos < 10; ++pos) append_step(c, {5, 6}, pos);  // fewer items, shorter
   CHECK(c.k().data() == storage);
-  CHECK(c.item_rows() == item_rows);
+  CHECK(c.page_rows() == kv_cache::default_page_rows);
   for (std::size_t b = 0; b < 2; ++b)
     for (std::size_t pos = 0; pos < 10; ++pos) CHECK(c.k_row(b, pos)[1] == 100.0f * (5 + b) + pos);
   c.release();
   CHECK(c.empty());
   CHECK(c.k().size() == 0);
   append_step(c, {7}, 0);
-  CHECK(c.item_rows() == 1);
+  CHECK(c.pages_in_use() == 1);
   CHECK(c.k_row(0, 0)[0] == 700.0f);
 }
