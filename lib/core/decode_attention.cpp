@@ -66,7 +66,6 @@ var detail::decode_attention(const char* op, var q, var k, var v, const attentio
   var out = t.make(B * Tq, ldv, false);
   if (keep && keep->w.shape() != std::array<std::size_t, 2>{B * H * Tq, Tk})
     keep->w = matrix::from_shape({B * H * Tq, Tk});
-  // scores of one query row: keep's row, else a per-thread row
   // scores of one query row, all heads [H, Tk]: keep's rows, else a per-thread buffer
   const std::size_t per_thread = H * std::max<std::size_t>(Tk, 1);
   float* buffers = keep ? nullptr : t.transient(static_cast<std::size_t>(threads()) * per_thread);

@@ -15,6 +15,7 @@
 #include <new>
 #include <streambuf>
 #include <unordered_map>
+#include <vector>
 
 #include "core/error.h"
 #include "core/version.h"
@@ -82,6 +83,51 @@ class string_sink : public std::streambuf {
 
  private:
   std::string& out_;
+};
+
+// Counts and hashes the bytes written (FNV-1a, as fnv1a64) and passes them on to `out`, if any,
+// through a buffer: save_checkpoint's two passes (the header needs the payload's size and hash
+// before the payload, and the payload is never held in memory).
+class hashing_sink : public std::streambuf {
+ public:
+  explicit hashing_sink(atomic_file* out) : out_(out), buffer_(out ? std::size_t{1} << 20 : 0) {}
+  std::uint64_t bytes() const { return bytes_; }
+  std::uint64_t hash() const { return hash_; }
+  void flush_to_file() {
+    if (out_ && used_) out_->write(buffer_.data(), used_);
+    used_ = 0;
+  }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    const std::size_t k = static_cast<std::size_t>(n);
+    for (std::size_t i = 0; i < k; ++i) {
+      hash_ ^= static_cast<unsigned char>(s[i]);
+      hash_ *= 1099511628211ull;
+    }
+    bytes_ += k;
+    if (!out_) return n;
+    if (used_ + k > buffer_.size()) flush_to_file();
+    if (k >= buffer_.size()) {
+      out_->write(s, k);
+    } else {
+      std::memcpy(buffer_.data() + used_, s, k);
+      used_ += k;
+    }
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    const char ch = traits_type::to_char_type(c);
+    xsputn(&ch, 1);
+    return c;
+  }
+
+ private:
+  atomic_file* out_;
+  std::vector<char> buffer_;
+  std::size_t used_ = 0;
+  std::uint64_t bytes_ = 0, hash_ = 14695981039346656037ull;
 };
 
 // Reads from a buffer it does not own; knows how many bytes are left, which bounds every size.
@@ -284,6 +330,33 @@ BOOST_CLASS_TRACKING(attn::checkpoint, boost::serialization::track_never)
 
 namespace attn {
 
+namespace {
+
+// The 32-byte header for a payload of `payload` bytes whose FNV-1a-64 is `hash`.
+std::string header_for(std::uint64_t payload, std::uint64_t hash) {
+  std::string out(header_bytes, '\0');
+  std::memcpy(&out[0], magic, sizeof magic);
+  put_le(out, 8, checkpoint_format, 4);
+  put_le(out, 12, static_cast<unsigned>(boost::archive::BOOST_ARCHIVE_VERSION()), 2);
+  put_le(out, 14, little_endian() ? 0 : 1, 1);
+  put_le(out, 15, 0, 1);
+  put_le(out, 16, payload, 8);
+  put_le(out, 24, hash, 8);
+  return out;
+}
+
+// Serializes c into sink (the payload).
+void serialize(std::streambuf& sink, const checkpoint& c) {
+  try {
+    boost::archive::binary_oarchive ar(sink, archive_flags);
+    ar << c;
+  } catch (const boost::archive::archive_exception& e) {
+    throw error(std::string("cannot serialize checkpoint: ") + e.what());
+  }
+}
+
+}  // namespace
+
 std::string encode_checkpoint(const checkpoint& c) {
   std::string out(header_bytes, '\0');
   // The tensors are nearly all of it: reserving them (and 1 MiB for the rest) saves growing
@@ -294,21 +367,11 @@ std::string encode_checkpoint(const checkpoint& c) {
   std::size_t text = 0;
   for (const auto& kv : c.vocabularies) text += kv.second.size();
   out.reserve(header_bytes + floats * sizeof(float) + text + (std::size_t{1} << 20));
-  try {
-    string_sink sink(out);
-    boost::archive::binary_oarchive ar(sink, archive_flags);
-    ar << c;
-  } catch (const boost::archive::archive_exception& e) {
-    throw error(std::string("cannot serialize checkpoint: ") + e.what());
-  }
+  string_sink sink(out);
+  serialize(sink, c);
   const std::uint64_t payload = out.size() - header_bytes;
-  std::memcpy(&out[0], magic, sizeof magic);
-  put_le(out, 8, checkpoint_format, 4);
-  put_le(out, 12, static_cast<unsigned>(boost::archive::BOOST_ARCHIVE_VERSION()), 2);
-  put_le(out, 14, little_endian() ? 0 : 1, 1);
-  put_le(out, 15, 0, 1);
-  put_le(out, 16, payload, 8);
-  put_le(out, 24, fnv1a64(out.data() + header_bytes, payload), 8);
+  const std::string header = header_for(payload, fnv1a64(out.data() + header_bytes, payload));
+  std::memcpy(&out[0], header.data(), header_bytes);
   return out;
 }
 
@@ -363,7 +426,23 @@ checkpoint decode_checkpoint(const std::string& bytes, const std::string& name) 
   return c;
 }
 
-void save_checkpoint(const std::string& path, const checkpoint& c) { write_file_atomic(path, encode_checkpoint(c)); }
+// Two passes over c instead of encode_checkpoint()'s string: the first only counts and hashes the
+// payload (for the header, which comes first), the second writes it to the file through a 1 MiB
+// buffer and hashes it again, so that a payload that came out differently (it cannot: the
+// archive is a function of c) is never committed. Saves a copy of the model and its optimizer
+// state in memory at every save (93 MB for bench_nmt's Transformer).
+void save_checkpoint(const std::string& path, const checkpoint& c) {
+  hashing_sink measure(nullptr);
+  serialize(measure, c);
+  atomic_file file(path);
+  file.write(header_for(measure.bytes(), measure.hash()));
+  hashing_sink write(&file);
+  serialize(write, c);
+  write.flush_to_file();
+  if (write.bytes() != measure.bytes() || write.hash() != measure.hash())
+    throw error("cannot save checkpoint '" + path + "': its payload changed between two serializations");
+  file.commit();
+}
 
 checkpoint load_checkpoint(const std::string& path) {
   // A checkpoint is a file: a device or pipe (/dev/zero) would be read without end.

@@ -154,9 +154,9 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
   memory_estimate e = estimate_loading(c);
   e.gradient_bytes = e.parameter_bytes;
   e.optimizer_bytes = static_cast<double>(slots) * e.parameter_bytes;
-  // make_training_checkpoint copies parameters and optimizer state, then encodes them into one
-  // string: two more copies while a checkpoint is written.
-  e.checkpoint_bytes = 2 * (e.parameter_bytes + e.optimizer_bytes);
+  // make_training_checkpoint copies parameters and optimizer state while a checkpoint is written
+  // (save_checkpoint streams the encoding to the file, holding 1 MiB of it).
+  e.checkpoint_bytes = e.parameter_bytes + e.optimizer_bytes + (1 << 20);
   const double L = static_cast<double>(seq_len);
   const double N = batch_tokens > 0 ? static_cast<double>(batch_tokens) : static_cast<double>(batch_size) * L;
   const double T = std::max(1.0, std::min(L, N));

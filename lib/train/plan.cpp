@@ -380,14 +380,15 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
     }
   }
 
-  // Writing a checkpoint: the checkpoint's copy of what it stores, then its encoding.
+  // Writing a checkpoint: the checkpoint's copy of what it stores (save_checkpoint streams its
+  // encoding to the file through a 1 MiB buffer).
   {
     const checkpoint base = run_checkpoint_base(in.base, in.model, in.train_config, *in.data);
     double text = 0;
     for (const auto& kv : base.vocabularies) text += static_cast<double>(kv.second.size());
     const bool adapter = base.metadata.count("lora_base_hash") > 0;
     const double stored = adapter ? trainable_values * float_bytes : mem.parameters;
-    mem.checkpoint = 2 * (stored + mem.optimizer + text);
+    mem.checkpoint = stored + mem.optimizer + text + (1 << 20);
   }
   const std::int64_t end = u.start_step + u.updates;  // --save-every saves before the limit's step
   plan_peak(mem, u.validations_in_loop > 0,

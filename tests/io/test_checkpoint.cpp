@@ -132,6 +132,8 @@ TEST_CASE("save then load gives every field back, floats bit for bit") {
   CHECK(bytes.compare(0, 8, "ATTNCKPT") == 0);
   CHECK(static_cast<unsigned char>(bytes[8]) == checkpoint_format);
   CHECK(d.names() == std::vector<std::string>{"model.ckpt"});
+  // The file is streamed in two passes (hash, then write), never held in memory: the same bytes.
+  CHECK(bytes == encode_checkpoint(c));
 
   checkpoint empty;
   check_equal(empty, decode_checkpoint(encode_checkpoint(empty), "x"));
