@@ -8,6 +8,7 @@
 
 #include "core/attention_layout.h"
 #include "core/kernels.h"
+#include "core/kernels_inline.h"
 #include "core/threads.h"
 
 namespace attn {
@@ -16,16 +17,6 @@ namespace {
 
 using batch = xsimd::batch<float>;
 constexpr std::size_t W = batch::size;
-
-// a·b over n floats, inlined: the loop below calls it once per (key, head).
-inline float dot_inline(std::size_t n, const float* a, const float* b) {
-  batch acc(0.0f);
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) acc = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), acc);
-  float s = xsimd::hadd(acc);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 
 // y += a·x over n floats, inlined.
 inline void axpy_inline(std::size_t n, float a, const float* x, float* y) {
@@ -97,7 +88,7 @@ var detail::decode_attention(const char* op, var q, var k, var v, const attentio
           for (std::size_t r = 0; r < m; ++r) {
             if (r + prefetch_distance < m) prefetch_row(Kp + (r + prefetch_distance) * ldq, ldq);
             for (std::size_t h = 0; h < H; ++h)
-              S[h * ls + j0 + r] = alpha * dot_inline(dh, qi + h * dh, Kp + r * ldq + h * dh);
+              S[h * ls + j0 + r] = alpha * kernels::dot_inline(dh, qi + h * dh, Kp + r * ldq + h * dh);
           }
         }
         for (std::size_t h = 0; h < H; ++h)  // zeros past lim in keep's rows

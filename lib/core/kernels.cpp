@@ -9,6 +9,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xsimd/xsimd.hpp>
 
+#include "core/kernels_inline.h"  // after the pragma: it includes xsimd too
+
 namespace attn::kernels {
 
 namespace {
@@ -77,14 +79,7 @@ void mul(std::size_t n, const float* a, const float* b, float* y) {
 }
 void fill(std::size_t n, float v, float* x) { std::fill(x, x + n, v); }
 
-float dot(std::size_t n, const float* a, const float* b) {
-  batch acc(0.0f);
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) acc = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), acc);
-  float s = xsimd::hadd(acc);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
+float dot(std::size_t n, const float* a, const float* b) { return dot_inline(n, a, b); }
 
 double sum_squares(std::size_t n, const float* x) {
   // Float partial sums over blocks of 1024, accumulated in double.
