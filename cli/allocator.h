@@ -14,17 +14,17 @@
 //
 // And attn asks for transparent huge pages (glibc.malloc.hugetlb=1: malloc marks its heap and its
 // mmapped blocks MADV_HUGEPAGE, so that one page fault maps 2 MiB instead of 4 KiB). On this kind
-// of virtual machine the first touch of memory is slow: 35-39 µs per 4 KiB page in a loop over
-// 400 MB of fresh pages, half that with MADV_HUGEPAGE; loading a 93 MB checkpoint took 53,500
-// faults and 0.8 s, decoding 256 sentences 26,000 more (measured; docs/decoding.md). glibc
-// reads that setting only from GLIBC_TUNABLES when a process starts, and mallopt() has no knob
-// for it, so attn sets GLIBC_TUNABLES (the three settings, after any the user gave) and ATTN_MALLOC=hugepages (the
+// of virtual machine the first touch of memory is slow: 35-39 us per 4 KiB page in a loop over 400
+// MB of fresh pages, half that with MADV_HUGEPAGE; loading a 93 MB checkpoint took 53,500 faults
+// and 0.8 s, decoding 256 sentences 26,000 more (measured; docs/decoding.md). glibc reads that
+// setting only from GLIBC_TUNABLES when a process starts, and mallopt() has no knob for it, so attn
+// sets GLIBC_TUNABLES (the three settings, after any the user gave) and ATTN_MALLOC=hugepages (the
 // mark of the second start: there is never a third) and executes itself again, once, before
 // anything else happens; if that cannot be done (no /proc/self/exe), it carries on with mallopt()
-// and 4 KiB pages. The process keeps its PID, descriptors and arguments. Measured on the
-// enc-dec training benchmark: 4-7 % faster, the same peak RSS. ATTN_MALLOC=glibc in the
-// environment keeps glibc's own policy, and so does any GLIBC_TUNABLES setting of glibc.malloc.*
-// (malloc as the user configured it).
+// and 4 KiB pages. The process keeps its PID, descriptors and arguments. Measured on the enc-dec
+// training benchmark: 4-7 % faster, the same peak RSS. ATTN_MALLOC=glibc in the environment keeps
+// glibc's own policy, and so does any GLIBC_TUNABLES setting of glibc.malloc.* (malloc as the user
+// configured it).
 namespace attn::cli {
 
 // Called once by main(), before any subcommand runs, with main's argv: may not return (the
