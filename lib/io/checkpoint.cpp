@@ -101,6 +101,7 @@ class hashing_sink : public std::streambuf {
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
     const std::size_t k = static_cast<std::size_t>(n);
+    if (k == 0) return n;  // an empty tensor: s may be null, which memcpy may not take
     for (std::size_t i = 0; i < k; ++i) {
       hash_ ^= static_cast<unsigned char>(s[i]);
       hash_ *= 1099511628211ull;
