@@ -56,8 +56,9 @@ std::uint64_t get_le(const std::string& in, std::size_t at, int bytes) {
 }
 
 // FNV-1a, 64-bit: simple, documented, reproducible with a few lines of any language.
-std::uint64_t fnv1a64(const char* p, std::size_t n) {
-  std::uint64_t h = 14695981039346656037ull;
+// `h` continues a hash over bytes before these (the streaming save hashes piece by piece).
+constexpr std::uint64_t fnv1a64_start = 14695981039346656037ull;
+std::uint64_t fnv1a64(const char* p, std::size_t n, std::uint64_t h = fnv1a64_start) {
   for (std::size_t i = 0; i < n; ++i) {
     h ^= static_cast<unsigned char>(p[i]);
     h *= 1099511628211ull;
@@ -102,10 +103,7 @@ class hashing_sink : public std::streambuf {
   std::streamsize xsputn(const char* s, std::streamsize n) override {
     const std::size_t k = static_cast<std::size_t>(n);
     if (k == 0) return n;  // an empty tensor: s may be null, which memcpy may not take
-    for (std::size_t i = 0; i < k; ++i) {
-      hash_ ^= static_cast<unsigned char>(s[i]);
-      hash_ *= 1099511628211ull;
-    }
+    hash_ = fnv1a64(s, k, hash_);
     bytes_ += k;
     if (!out_) return n;
     if (used_ + k > buffer_.size()) flush_to_file();
@@ -128,7 +126,7 @@ class hashing_sink : public std::streambuf {
   atomic_file* out_;
   std::vector<char> buffer_;
   std::size_t used_ = 0;
-  std::uint64_t bytes_ = 0, hash_ = 14695981039346656037ull;
+  std::uint64_t bytes_ = 0, hash_ = fnv1a64_start;
 };
 
 // Reads from a buffer it does not own; knows how many bytes are left, which bounds every size.
