@@ -1,7 +1,6 @@
 #include "allocator.h"
 
 #include <malloc.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -20,27 +19,30 @@ std::string tunables() {
          ":glibc.malloc.trim_threshold=" + std::to_string(trim_threshold);
 }
 
+bool is(const char* value, const char* expected) {
+  return value != nullptr && std::strcmp(value, expected) == 0;
+}
+
+// ATTN_MALLOC=glibc, or the user's own glibc.malloc.* tunables (or attn's, once re-executed).
+bool malloc_chosen_by_environment() {
+  const char* given = std::getenv("GLIBC_TUNABLES");
+  return is(std::getenv("ATTN_MALLOC"), "glibc") ||
+         (given != nullptr && std::strstr(given, "glibc.malloc.") != nullptr);
+}
+
 }  // namespace
 
-bool set_malloc_policy(char** argv) {
-  const char* choice = std::getenv("ATTN_MALLOC");
-  if (choice != nullptr && std::strcmp(choice, "glibc") == 0) return false;
+std::vector<environment_setting> malloc_settings_for_start() {
+  // ATTN_MALLOC=hugepages marks the second start: never a third, whatever became of
+  // GLIBC_TUNABLES on the way.
+  if (malloc_chosen_by_environment() || is(std::getenv("ATTN_MALLOC"), "hugepages")) return {};
   const char* given = std::getenv("GLIBC_TUNABLES");
-  // The user's malloc settings, or this function's own after the re-execution: nothing to do.
-  if (given != nullptr && std::strstr(given, "glibc.malloc.") != nullptr) return false;
-  // Not re-executed yet (ATTN_MALLOC=hugepages marks the second start: never a third, whatever
-  // became of GLIBC_TUNABLES on the way).
-  if (!(choice != nullptr && std::strcmp(choice, "hugepages") == 0) && argv != nullptr && argv[0] != nullptr) {
-    const std::string before = given != nullptr ? given : "";
-    const std::string wanted = before.empty() ? tunables() : before + ":" + tunables();
-    if (::setenv("GLIBC_TUNABLES", wanted.c_str(), 1) == 0 && ::setenv("ATTN_MALLOC", "hugepages", 1) == 0)
-      ::execv("/proc/self/exe", argv);  // returns only if it failed
-    if (given != nullptr)
-      ::setenv("GLIBC_TUNABLES", before.c_str(), 1);
-    else
-      ::unsetenv("GLIBC_TUNABLES");
-    ::unsetenv("ATTN_MALLOC");
-  }
+  const std::string before = given != nullptr ? given : "";
+  return {{"GLIBC_TUNABLES", before.empty() ? tunables() : before + ":" + tunables()}, {"ATTN_MALLOC", "hugepages"}};
+}
+
+bool set_malloc_policy() {
+  if (malloc_chosen_by_environment()) return false;
   // Setting either turns off glibc's moving threshold: set both, the mmap threshold first.
   return ::mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && ::mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
 }

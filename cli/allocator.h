@@ -20,16 +20,23 @@
 // setting only from GLIBC_TUNABLES when a process starts, and mallopt() has no knob for it, so attn
 // sets GLIBC_TUNABLES (the three settings, after any the user gave) and ATTN_MALLOC=hugepages (the
 // mark of the second start: there is never a third) and executes itself again, once, before
-// anything else happens; if that cannot be done (no /proc/self/exe), it carries on with mallopt()
-// and 4 KiB pages. The process keeps its PID, descriptors and arguments. Measured on the enc-dec
-// training benchmark: 4-7 % faster, the same peak RSS. ATTN_MALLOC=glibc in the environment keeps
-// glibc's own policy, and so does any GLIBC_TUNABLES setting of glibc.malloc.* (malloc as the user
-// configured it).
+// anything else happens (startup.h); if that cannot be done (no /proc/self/exe), it carries on
+// with mallopt() and 4 KiB pages. Measured on the enc-dec training benchmark: 4-7 % faster, the
+// same peak RSS. ATTN_MALLOC=glibc in the environment keeps glibc's own policy, and so does any
+// GLIBC_TUNABLES setting of glibc.malloc.* (malloc as the user configured it).
+#include <vector>
+
+#include "startup.h"
+
 namespace attn::cli {
 
-// Called once by main(), before any subcommand runs, with main's argv: may not return (the
-// re-execution above). Returns false when the environment chose malloc's policy (nothing
-// changed) or malloc refused the settings.
-bool set_malloc_policy(char** argv);
+// The environment that gives malloc attn's policy from the next start: GLIBC_TUNABLES and the
+// mark ATTN_MALLOC=hugepages. Nothing when the environment chose malloc's policy, or on the
+// second start.
+std::vector<environment_setting> malloc_settings_for_start();
+
+// The same policy through mallopt() (without huge pages), unless the environment chose malloc's
+// policy or attn's GLIBC_TUNABLES are in effect: false then, or if malloc refused the settings.
+bool set_malloc_policy();
 
 }  // namespace attn::cli

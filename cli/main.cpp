@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "allocator.h"
+#include "startup.h"
 #include "commands.h"
 #include "core/error.h"
 #include "processes.h"
@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   // next file attn opens can never take its number and be written as "stdout".
   for (int fd = 0; fd <= 2; ++fd)
     if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) return 1;
-  attn::cli::set_malloc_policy(argv);  // before the first large allocation (allocator.h); may re-execute
+  attn::cli::prepare_process(argv);  // before anything else (startup.h); may re-execute
   std::signal(SIGXFSZ, SIG_IGN);  // past `ulimit -f` a write fails with EFBIG and is reported, not a kill
   std::ios::sync_with_stdio(false);
   attn::cli::install_signal_handlers();
