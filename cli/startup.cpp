@@ -12,7 +12,7 @@ namespace attn::cli {
 
 namespace {
 
-constexpr const char* blas_poll_cycles_log2 = "16";  // see startup.h
+constexpr const char* blas_poll_cycles_log2 = "20";  // see startup.h
 
 // OPENBLAS_THREAD_TIMEOUT, unless the user set it. No mark is needed: the second start finds it.
 std::vector<environment_setting> blas_settings_for_start() {

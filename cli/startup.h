@@ -9,11 +9,12 @@
 //   loops (attention, element-wise kernels, its thread pool) run between BLAS calls on the same
 //   cores, so a polling BLAS thread competes with them, and on a virtual machine each
 //   sched_yield is a costly exit to the hypervisor (measured: a quarter of all CPU samples while
-//   decoding, and 15 s of system time in a 37 s beam search). OPENBLAS_THREAD_TIMEOUT=16 makes
-//   them poll for 2^16 cycles (~20 us: enough for the next call of a sequence of GEMMs) and then
-//   sleep. Measured (2 threads): beam-5 decoding of 256-token outputs 36.9 -> 32.3 s, an
-//   enc-dec training run 22.8 -> 21.6 s; values from 4 to 20 measure alike. Set
-//   OPENBLAS_THREAD_TIMEOUT yourself (28 is OpenBLAS's default) to choose otherwise.
+//   decoding, and 15 s of system time in a 37 s beam search). OPENBLAS_THREAD_TIMEOUT=20 makes
+//   them poll for 2^20 cycles (~0.3 ms: over the gaps between the GEMMs of a layer) and then
+//   sleep. Measured (2 threads): beam-5 decoding of 256-token outputs 36.9 -> 32.2 s, an
+//   enc-dec training run 22.8 -> 21.5 s; values from 4 to 20 measure alike there, but at 16 and
+//   below a short greedy decode (0.74 s) took 0.09 s longer, its workers asleep at every GEMM.
+//   Set OPENBLAS_THREAD_TIMEOUT yourself (28 is OpenBLAS's default) to choose otherwise.
 #include <string>
 
 namespace attn::cli {
