@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "startup.h"
 #include "commands.h"
 #include "core/error.h"
 #include "processes.h"
 #include "signals.h"
+#include "startup.h"
 
 int main(int argc, char** argv) {
   // A standard descriptor the caller closed (`attn … >&-`) is opened on /dev/null, so that the
