@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "processes.h"
+#include "startup.h"
 
 namespace attn::cli {
 
@@ -37,6 +38,12 @@ void print_overview(std::ostream& out) {
     name.resize(11, ' ');
     out << "  " << name << c.summary << "\n";
   }
+  // What startup.h sets, and how to choose otherwise.
+  out << "\nenvironment (attn sets the first two at start and executes itself once; yours are kept):\n"
+      << "  OPENBLAS_THREAD_TIMEOUT  OpenBLAS's idle threads poll 2^N cycles, then sleep (attn: "
+      << openblas_thread_timeout << ")\n"
+      << "  GLIBC_TUNABLES           malloc keeps freed memory, huge pages (attn adds glibc.malloc.*)\n"
+      << "  ATTN_MALLOC=glibc        leave malloc as glibc configures it\n";
 }
 
 // An error message as exactly one line: control bytes (< 0x20, tab and newline included, and

@@ -13,12 +13,10 @@ namespace attn::cli {
 
 namespace {
 
-constexpr const char* blas_poll_cycles_log2 = "20";  // see startup.h
-
 // OPENBLAS_THREAD_TIMEOUT, unless the user set it. No mark is needed: the second start finds it.
 std::vector<environment_setting> blas_settings_for_start() {
   if (std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr) return {};
-  return {{"OPENBLAS_THREAD_TIMEOUT", blas_poll_cycles_log2}};
+  return {{"OPENBLAS_THREAD_TIMEOUT", openblas_thread_timeout}};
 }
 
 }  // namespace

@@ -19,6 +19,9 @@
 
 namespace attn::cli {
 
+// The OPENBLAS_THREAD_TIMEOUT attn sets (above).
+inline constexpr const char* openblas_thread_timeout = "20";
+
 struct environment_setting {
   std::string name, value;
 };
