@@ -19,6 +19,8 @@ matrix& var::mutable_value() const { return *t->at(id).value; }
 matrix& var::grad() const { return t->grad_of(id, true); }
 bool var::needs_grad() const { return t->at(id).needs_grad; }
 bool var::has_grad() const { return t->at(id).grad_ready; }
+std::size_t var::rows() const { return t->at(id).rows; }
+std::size_t var::cols() const { return t->at(id).cols; }
 
 matrix& var::grad_for_write(bool& overwrite) const {
   tape::node& n = t->at(id);
@@ -59,13 +61,15 @@ var tape::param(parameter& p) {
   node& n = next_node();
   n.value = &p.value;
   n.grad = &p.grad;
+  n.rows = attn::rows(p.value);
+  n.cols = attn::cols(p.value);
   n.needs_grad = recording_ && p.trainable;
   return var{this, static_cast<int>(used_ - 1)};
 }
 
 var tape::constant(const matrix& m) {
   node& n = next_node();
-  shape_buffer(n.own_value, attn::rows(m), attn::cols(m));
+  shape_value(n, attn::rows(m), attn::cols(m));
   std::copy(m.data(), m.data() + m.size(), n.own_value.data());
   return var{this, static_cast<int>(used_ - 1)};
 }
@@ -78,19 +82,44 @@ var tape::leaf(const matrix& m, bool needs_grad) {
 
 var tape::make(std::size_t rows, std::size_t cols, bool needs_grad) {
   node& n = next_node();
-  shape_buffer(n.own_value, rows, cols);
+  shape_value(n, rows, cols);
   n.needs_grad = recording_ && needs_grad;
   return var{this, static_cast<int>(used_ - 1)};
+}
+
+void tape::shape_value(node& n, std::size_t rows, std::size_t cols) {
+  const std::size_t size = rows * cols;
+  if (n.own_value.size() != size && !free_values_.empty()) {
+    auto it = free_values_.find(size);
+    if (it != free_values_.end() && !it->second.buffers.empty()) {
+      n.own_value = std::move(it->second.buffers.back());  // the node's old buffer (another size) is freed
+      it->second.buffers.pop_back();
+      it->second.drawn = true;
+    }
+  }
+  shape_buffer(n.own_value, rows, cols);
+  n.rows = rows;
+  n.cols = cols;
+}
+
+void tape::discard(var v) {
+  if (!v.valid() || v.t != this) throw error("discard: the node is not of this tape");
+  node& n = at(v.id);
+  if (n.value != &n.own_value || n.own_value.size() == 0) return;  // a parameter's, or already discarded
+  buffer_bucket& bucket = free_values_[n.own_value.size()];
+  bucket.buffers.push_back(std::move(n.own_value));
+  bucket.drawn = true;
+  n.own_value = matrix::from_shape({0, 0});
 }
 
 matrix& tape::grad_of(int id, bool zero) {
   node& n = at(id);
   if (!n.grad_ready) {
-    const std::size_t r = attn::rows(*n.value), c = attn::cols(*n.value);
+    const std::size_t r = n.rows, c = n.cols;
     if (n.grad == &n.own_grad) {
       if (n.own_grad.size() != r * c) {
         // Take a pooled buffer of this size (keeping this node's old one in the pool).
-        grad_bucket& bucket = free_grads_[r * c];
+        buffer_bucket& bucket = free_grads_[r * c];
         bucket.drawn = true;
         if (!bucket.buffers.empty()) {
           if (n.own_grad.size() != 0) free_grads_[n.own_grad.size()].buffers.push_back(std::move(n.own_grad));
@@ -186,6 +215,8 @@ tape::memory_use tape::memory() const {
   }
   for (const auto& bucket : free_grads_)
     for (const matrix& g : bucket.second.buffers) m.grads += g.size() * sizeof(float);
+  for (const auto& bucket : free_values_)
+    for (const matrix& v : bucket.second.buffers) m.values += v.size() * sizeof(float);
   for (const matrix& s : scratch_) m.scratch += s.size() * sizeof(float);
   m.scratch += transient_.capacity() * sizeof(float);
   return m;
@@ -198,6 +229,14 @@ void tape::reset() {
   op_first_ = -1;
   scratch_used_ = 0;
   int_scratch_used_ = 0;
+  for (auto it = free_values_.begin(); it != free_values_.end();) {
+    if (!it->second.drawn) {
+      it = free_values_.erase(it);
+    } else {
+      it->second.drawn = false;
+      ++it;
+    }
+  }
 }
 
 void tape::release(bool give_back) {
@@ -206,6 +245,7 @@ void tape::release(bool give_back) {
   scratch_.clear();
   int_scratch_.clear();
   free_grads_.clear();
+  free_values_.clear();
   std::vector<float>().swap(transient_);
 #if defined(__GLIBC__)
   if (!give_back) return;

@@ -44,8 +44,8 @@ struct var {
   // `=`, e.g. gemm beta = 0, saving a zero fill); otherwise the caller accumulates with `+=`.
   matrix& grad_for_write(bool& overwrite) const;
   bool needs_grad() const;
-  std::size_t rows() const { return value().shape()[0]; }
-  std::size_t cols() const { return value().shape()[1]; }
+  std::size_t rows() const;  // the node's shape, also after tape::discard()
+  std::size_t cols() const;
 };
 
 class tape {
@@ -64,6 +64,15 @@ class tape {
   var leaf(const matrix& m, bool needs_grad);
   // A fresh node of the given shape for an op's output. Contents are unspecified (reused buffer).
   var make(std::size_t rows, std::size_t cols, bool needs_grad);
+  // The caller's promise that nothing reads v's value from here on — no later op of the forward
+  // pass and no backward closure (linear's output, split_cols' input, add's and add_dropout's
+  // operands are read by none; the layers' gradient checks catch a wrong promise: the buffer is
+  // overwritten by the next node of its size). Its gradient is still collected. The
+  // buffer goes to a pool the next make() of the same size takes from, so a dead intermediate (a
+  // projection only copied out of, a sublayer's output only added into the residual stream)
+  // holds memory while it is used, not for the rest of the step. Parameters and discarded nodes
+  // are left alone.
+  void discard(var v);
 
   // Marks the start of an op: the nodes made from here to its on_backward() are its outputs,
   // whose gradients are released to the pool once its closure has run (detail::tape_of calls it).
@@ -107,8 +116,8 @@ class tape {
   // After one warm-up step, an identical forward/backward adds nothing.
   std::size_t allocations() const { return allocations_; }
 
-  // Bytes held in buffers: node values (parameters' excluded), gradients (in nodes and in the
-  // pool; parameters' excluded) and scratch. For memory reports.
+  // Bytes held in buffers: node values (parameters' excluded; pooled discarded ones included),
+  // gradients (in nodes and in the pool; parameters' excluded) and scratch. For memory reports.
   struct memory_use {
     std::size_t values = 0, grads = 0, scratch = 0;
   };
@@ -121,6 +130,7 @@ class tape {
     matrix own_value, own_grad;
     matrix* value = nullptr;  // &own_value, or a parameter's value
     matrix* grad = nullptr;   // &own_grad, or a parameter's grad
+    std::size_t rows = 0, cols = 0;  // the value's shape (kept when the value is discarded)
     bool needs_grad = false;
     bool grad_ready = false;  // own_grad has been zeroed for this backward pass
   };
@@ -142,11 +152,14 @@ class tape {
   int op_first_ = -1;              // begin_op()'s node index, until the op's on_backward()
   // Free gradient buffers by element count. A size no gradient asked for during a backward pass
   // is freed at its end, so batches of changing shapes do not pile up buffers of old sizes.
-  struct grad_bucket {
+  struct buffer_bucket {
     std::vector<matrix> buffers;
-    bool drawn = false;  // a gradient took a buffer of this size in the current backward pass
+    bool drawn = false;  // used in the current backward pass (gradients) or step (values)
   };
-  std::unordered_map<std::size_t, grad_bucket> free_grads_;
+  std::unordered_map<std::size_t, buffer_bucket> free_grads_;
+  // Discarded value buffers by element count. A size no make() or discard() touched during a
+  // step is freed at the next reset(): a batch of another shape does not keep old buffers.
+  std::unordered_map<std::size_t, buffer_bucket> free_values_;
   std::deque<matrix> scratch_;     // deque: references handed out stay valid as it grows
   std::size_t scratch_used_ = 0;
   std::deque<std::vector<std::int32_t>> int_scratch_;
@@ -159,6 +172,7 @@ class tape {
   void run_closures();  // the closures in reverse order, once the seed's gradient is set
   void release_grads(int first, int end);  // own gradients of nodes [first, end) to the pool
   void shape_buffer(matrix& m, std::size_t rows, std::size_t cols);
+  void shape_value(node& n, std::size_t rows, std::size_t cols);  // a pooled buffer of that size when there is one
 };
 
 // Turns recording off for a scope: `{ no_grad g(t); ... }`.

@@ -46,6 +46,7 @@ var decoder_layer::forward(var x, std::size_t batch, std::size_t time, const std
 
   var f = ff_.forward(pre ? ln3_.forward(x) : x, gen);
   x = drop_.add_to(x, f, gen);
+  x.t->discard(f);  // read by nothing after the sum (see combine_sublayer)
   if (!pre) x = ln3_.forward(x);
   return x;
 }

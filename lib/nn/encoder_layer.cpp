@@ -16,9 +16,15 @@ combine_mode parse_combine(const std::string& name) {
   throw error("unknown combine mode '" + name + "' (choose residual or concat)");
 }
 
-// x [N, d], a [N, d] -> x + drop(a), or [drop(a) ; x]·W_c + b_c
+// x [N, d], a [N, d] -> x + drop(a), or [drop(a) ; x]·W_c + b_c. In residual mode nothing reads
+// the sublayer's output a after the sum (add_dropout's backward pass reads neither operand), so its
+// buffer goes back to the tape at once.
 var combine_sublayer(var x, var a, combine_mode mode, const linear& combine, const dropout& drop, rng& gen) {
-  if (mode == combine_mode::residual) return drop.add_to(x, a, gen);
+  if (mode == combine_mode::residual) {
+    var y = drop.add_to(x, a, gen);
+    a.t->discard(a);
+    return y;
+  }
   return combine.forward(concat_cols({drop.forward(a, gen), x}), &gen);  // [N, 2d] -> [N, d]
 }
 
@@ -48,6 +54,7 @@ var encoder_layer::forward(var x, std::size_t batch, std::size_t time, const std
   // feed-forward sublayer (always residual)
   var f = ff_.forward(pre ? ln2_.forward(x) : x, gen);
   x = drop_.add_to(x, f, gen);
+  x.t->discard(f);  // read by nothing after the sum (see combine_sublayer)
   if (!pre) x = ln2_.forward(x);
   return x;
 }

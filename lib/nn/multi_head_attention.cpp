@@ -71,7 +71,9 @@ var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t tim
   if (cfg_.cross) throw error("forward_self called on a cross-attention layer");
   tape& t = *x.t;
   const std::size_t d = cfg_.d_model;
-  std::vector<var> qkv = split_cols(qkv_.forward(x, gen), {d, d, d});  // [B*T, 3d] -> 3 x [B*T, d]
+  var packed = qkv_.forward(x, gen);                       // [B*T, 3d]
+  std::vector<var> qkv = split_cols(packed, {d, d, d});  // -> 3 x [B*T, d]
+  t.discard(packed);  // only copied out of: neither linear's nor split_cols' backward pass reads it
   var q = qkv[0], k = qkv[1], v = qkv[2];
   const std::size_t offset = cache ? cache->len() : 0;
   if (cfg_.rope) {
@@ -106,7 +108,9 @@ var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_
   attention_shape s;
   s.k_len = k_len;
   if (!cache || cache->empty()) {
-    std::vector<var> kv = split_cols(kv_.forward(memory, gen), {d, d});  // [B*Tk, 2d] -> 2 x [B*Tk, d]
+    var packed = kv_.forward(memory, gen);                 // [B*Tk, 2d]
+    std::vector<var> kv = split_cols(packed, {d, d});    // -> 2 x [B*Tk, d]
+    t.discard(packed);  // only copied out of (as in forward_self)
     k = kv[0];
     v = kv[1];
     if (general_) k = matmul(k, t.param(*general_));

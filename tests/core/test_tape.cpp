@@ -250,3 +250,71 @@ TEST_CASE("gradient pool: op outputs' gradients are reused down the chain; leave
   CHECK(t.memory().grads == 0);
   CHECK(t.memory().scratch == 0);
 }
+
+TEST_CASE("discard: a dead value's buffer serves the next node of its size; gradients and shapes are kept") {
+  rng gen(6);
+  parameter_store ps;
+  parameter& w = ps.add("w", 16, 48);
+  init_normal(w.value, gen, 0.3f);
+  matrix input = matrix::from_shape({20, 16});
+  fill_normal(input, gen);
+  const std::size_t packed_bytes = 20 * 48 * sizeof(float);
+  // Three layers of "project to [N,48], copy out three [N,16] blocks, sum them": the projection
+  // is read only by split_cols, so it can be discarded once split.
+  auto forward = [&](tape& t, bool discard) {
+    var x = t.constant(input);
+    for (int layer = 0; layer < 3; ++layer) {
+      var packed = linear(x, t.param(w), var{});
+      auto parts = split_cols(packed, {16, 16, 16});
+      if (discard) {
+        t.discard(packed);
+        CHECK(packed.rows() == 20);  // the shape survives the buffer
+        CHECK(packed.cols() == 48);
+        CHECK(packed.value().size() == 0);
+      }
+      x = gelu(add(add(parts[0], parts[1]), parts[2]));
+    }
+    return softmax_cross_entropy(x, std::vector<std::int32_t>(20, 2));
+  };
+  tape kept, dropped;
+  ps.zero_grad();
+  var l1 = forward(kept, false);
+  kept.backward(l1);
+  const matrix grad_kept = w.grad;
+  ps.zero_grad();
+  var l2 = forward(dropped, true);
+  dropped.backward(l2);
+  CHECK(l1.value()(0, 0) == l2.value()(0, 0));
+  for (std::size_t i = 0; i < w.grad.size(); ++i) REQUIRE(w.grad.data()[i] == grad_kept.data()[i]);
+  // The three projections shared one buffer: two fewer [20,48] values are held.
+  CHECK(kept.memory().values - dropped.memory().values == 2 * packed_bytes);
+  // Steady state allocates nothing; a step of another shape frees the pooled buffers of the old one
+  // at its end.
+  for (int step = 0; step < 2; ++step) {
+    dropped.reset();
+    ps.zero_grad();
+    dropped.backward(forward(dropped, true));
+  }
+  const std::size_t before = dropped.allocations();
+  dropped.reset();
+  ps.zero_grad();
+  dropped.backward(forward(dropped, true));
+  CHECK(dropped.allocations() == before);
+  const std::size_t big_step_values = dropped.memory().values;  // with one pooled [20,48] buffer
+  dropped.reset();
+  {
+    var y = dropped.make(3, 3, false);
+    dropped.discard(y);
+    dropped.discard(y);  // twice: nothing more happens
+    var z = dropped.make(3, 3, false);
+    CHECK(z.value().size() == 9);
+    dropped.discard(dropped.param(w));  // a parameter's value is never given away
+    CHECK(w.value.size() == 16 * 48);
+  }
+  dropped.reset();  // the [20,48] size was not used in the last step: its pooled buffer is freed
+  dropped.reset();
+  // (the small step also shrank the constant's node from [20,16] to [3,3]: less than packed_bytes)
+  CHECK(dropped.memory().values <= big_step_values - packed_bytes);
+  tape other;
+  CHECK_THROWS_AS(other.discard(l2), attn::error);
+}
