@@ -144,9 +144,11 @@ var softmax_cross_entropy(var logits, const std::vector<std::int32_t>& targets, 
 
 // The output layer and its loss in one op: softmax_cross_entropy(h·w + bias), with w [d,V]
 // (a linear layer) or, with w_rows_are_classes, [V,d] (a tied embedding: h·wᵀ); bias [1,V] or an
-// invalid var. The logits are no tape node: they live in one scratch buffer that the backward
-// pass turns into their gradient in place, so a training step holds one [N,V] buffer instead of
-// logits, their gradient and a loss input (the largest activations of a language model).
+// invalid var. The logits are never held whole: they are computed in chunks of rows (about 4 MB
+// each), and when training each chunk becomes its gradient at once and is multiplied out into the
+// gradients of h, w and bias, which the backward pass scales by the loss's gradient. A step keeps
+// an [N,d] and a [d,V] buffer instead of the [N,V] logits (the largest activations of a language
+// model); the matrix products are the same three.
 // h [N,d] -> [1,1]. `tokens` as above; `correct` (optional) receives the non-pad rows whose
 // highest logit is the target (the first maximum, as std::max_element).
 var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, const std::vector<std::int32_t>& targets,

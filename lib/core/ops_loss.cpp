@@ -74,8 +74,31 @@ var softmax_cross_entropy(var logits, const std::vector<std::int32_t>& targets, 
   return loss;
 }
 
-// h [N,d], w [d,V] or [V,d], bias [1,V] -> [1,1]; keeps the logits [N,V] (then their gradient)
-// and the lse per row in scratch.
+namespace {
+// Rows of logits computed at a time in projected_cross_entropy: about 2^20 floats (4 MB), at
+// least 64 rows, so that the products stay large enough for the BLAS to run at full speed.
+std::size_t logit_chunk_rows(std::size_t N, std::size_t V) {
+  return std::min(N, std::max<std::size_t>(64, (std::size_t{1} << 20) / std::max<std::size_t>(V, 1)));
+}
+
+// sink (overwrite: =, else +=) g·src over n floats, split over the threads.
+void add_scaled(std::size_t n, float g, const float* src, const detail::grad_sink& sink) {
+  float* dst = sink.p;
+  const bool overwrite = sink.overwrite;
+  parallel_for(n, std::size_t{1} << 16, [=](std::size_t b, std::size_t e) {
+    if (overwrite)
+      for (std::size_t i = b; i < e; ++i) dst[i] = g * src[i];
+    else
+      kernels::axpy(e - b, g, src + b, dst + b);
+  });
+}
+}  // namespace
+
+// h [N,d], w [d,V] or [V,d], bias [1,V] -> [1,1]. The logits are computed in chunks of rows and
+// never kept: when training, each chunk is turned into its gradient at once (for a unit gradient
+// of the loss) and multiplied out into dh [N,d], dw and dbias, which the backward pass scales by
+// the loss's gradient. A step keeps those (the size of h and of the parameters) instead of the
+// [N,V] logits; the products are the same three, in chunks.
 var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, const std::vector<std::int32_t>& targets,
                             std::int32_t pad_id, float label_smoothing, std::size_t* tokens, std::size_t* correct) {
   const char* op = "projected_cross_entropy";
@@ -98,66 +121,72 @@ var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, con
   }
   if (tokens) *tokens = n;
 
-  // logits [N,V] = h [N,d] · w [d,V] (or wᵀ) + bias
-  matrix& logits = t.scratch(N, V);
-  float* X = logits.data();
-  if (bias.valid()) detail::broadcast_rows(N, V, bias.value().data(), X);
-  gemm(false, w_rows_are_classes, N, V, d, 1.0f, h.value().data(), d, w.value().data(), w.cols(),
-       bias.valid() ? 1.0f : 0.0f, X, V);
-  matrix& kept = t.scratch(3, N);  // row 0: lse, row 1: the row's loss, row 2: 1 when its argmax is the target
-  std::vector<std::int32_t>& tg = t.scratch_ints(N);
-  std::copy(targets.begin(), targets.end(), tg.begin());
-  float* L = kept.data();
-  float* rowloss = L + N;
-  float* hit = L + 2 * N;
+  const bool ng = h.needs_grad() || w.needs_grad() || (bias.valid() && bias.needs_grad());
+  var loss = t.make(1, 1, ng);
+  const bool want_dh = loss.needs_grad() && h.needs_grad();
+  const bool want_dw = loss.needs_grad() && w.needs_grad();
+  const bool want_db = loss.needs_grad() && bias.valid() && bias.needs_grad();
+  // Kept for the backward pass: the gradients for a unit d(loss).
+  matrix* dh = want_dh ? &t.scratch(N, d) : nullptr;
+  matrix* dw = want_dw ? &t.scratch(w.rows(), w.cols()) : nullptr;
+  matrix* db = want_db ? &t.scratch(1, V) : nullptr;
+  if (db) db->fill(0.0f);
+  matrix& rows_out = t.scratch(2, N);  // row 0: the row's loss, row 1: 1 when its argmax is the target
+  float* rowloss = rows_out.data();
+  float* hit = rowloss + N;
+  const std::size_t R = logit_chunk_rows(N, V);
+  float* X = t.transient(R * V);  // logits [R,V] of one chunk, then their gradient
+  const float* H = h.value().data();
+  const float* W = w.value().data();
+  const float unit = 1.0f / static_cast<float>(std::max<std::size_t>(n, 1));  // d mean / d row loss
   const std::size_t grain = std::max<std::size_t>(1, (1 << 15) / std::max<std::size_t>(V, 1));
-  parallel_for(N, grain, [&](std::size_t b, std::size_t e) {
-    for (std::size_t r = b; r < e; ++r) {
-      rowloss[r] = hit[r] = 0.0f;
-      if (tg[r] == pad_id) continue;
-      const float* x = X + r * V;
-      rowloss[r] = kernels::cross_entropy_row(V, x, static_cast<std::size_t>(tg[r]), label_smoothing, L + r);
-      hit[r] = static_cast<std::int32_t>(std::max_element(x, x + V) - x) == tg[r] ? 1.0f : 0.0f;
+  for (std::size_t r0 = 0; r0 < N; r0 += R) {
+    const std::size_t m = std::min(R, N - r0);
+    // logits [m,V] = h[r0 : r0+m] [m,d] · w [d,V] (or wᵀ) + bias
+    if (bias.valid()) detail::broadcast_rows(m, V, bias.value().data(), X);
+    gemm(false, w_rows_are_classes, m, V, d, 1.0f, H + r0 * d, d, W, w.cols(), bias.valid() ? 1.0f : 0.0f, X, V);
+    const bool backward_rows = want_dh || want_dw || want_db;
+    parallel_for(m, grain, [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) {
+        const std::size_t r = r0 + i;
+        float* x = X + i * V;
+        rowloss[r] = hit[r] = 0.0f;
+        if (targets[r] == pad_id) {
+          if (backward_rows) std::fill(x, x + V, 0.0f);
+          continue;
+        }
+        const auto y = static_cast<std::size_t>(targets[r]);
+        float lse = 0.0f;
+        rowloss[r] = kernels::cross_entropy_row(V, x, y, label_smoothing, &lse);
+        hit[r] = static_cast<std::size_t>(std::max_element(x, x + V) - x) == y ? 1.0f : 0.0f;
+        // (softmax(x) - q) / n, q = (1-ε)·onehot + ε/V
+        if (backward_rows) kernels::cross_entropy_gradient_in_place(V, x, y, label_smoothing, lse, unit);
+      }
+    });
+    if (want_dh)  // dh rows [m,d] = dlogits [m,V] · wᵀ (or · w)
+      gemm(false, !w_rows_are_classes, m, d, V, 1.0f, X, V, W, w.cols(), 0.0f, dh->data() + r0 * d, d);
+    if (want_dw) {
+      const float beta = r0 == 0 ? 0.0f : 1.0f;
+      if (w_rows_are_classes)  // dw [V,d] += dlogitsᵀ [V,m] · h [m,d]
+        gemm(true, false, V, d, m, 1.0f, X, V, H + r0 * d, d, beta, dw->data(), d);
+      else  // dw [d,V] += hᵀ [d,m] · dlogits [m,V]
+        gemm(true, false, d, V, m, 1.0f, H + r0 * d, d, X, V, beta, dw->data(), V);
     }
-  });
+    if (want_db) detail::add_bias_grad(m, V, X, db->data());
+  }
   double total = 0.0, hits = 0.0;  // in row order: the same value for any thread count
   for (std::size_t r = 0; r < N; ++r) {
     total += rowloss[r];
     hits += hit[r];
   }
   if (correct) *correct = static_cast<std::size_t>(hits);
-  const bool ng = h.needs_grad() || w.needs_grad() || (bias.valid() && bias.needs_grad());
-  var loss = t.make(1, 1, ng);
   loss.mutable_value()(0, 0) = n ? static_cast<float>(total / static_cast<double>(n)) : 0.0f;
   if (!loss.needs_grad()) return loss;
-
-  matrix* lg = &logits;
-  const matrix* kp = &kept;
-  const std::vector<std::int32_t>* tp = &tg;
-  // dlogits = (softmax(logits) - q) / n (0 on pad rows), written over the logits; then
-  // dh = dlogits·wᵀ (or ·w), dw = hᵀ·dlogits (or dlogitsᵀ·h), dbias = Σ_rows dlogits
-  t.on_backward([h, w, bias, loss, lg, kp, tp, pad_id, label_smoothing, n, N, d, V, grain, w_rows_are_classes] {
-    const float g = loss.grad()(0, 0) / static_cast<float>(std::max<std::size_t>(n, 1));
-    float* G = lg->data();
-    parallel_for(N, grain, [&](std::size_t b, std::size_t e) {
-      for (std::size_t r = b; r < e; ++r) {
-        float* row = G + r * V;
-        if ((*tp)[r] == pad_id)
-          std::fill(row, row + V, 0.0f);
-        else
-          kernels::cross_entropy_gradient_in_place(V, row, static_cast<std::size_t>((*tp)[r]), label_smoothing,
-                                                   (*kp)(0, r), g);
-      }
-    });
-    const float* W = w.value().data();
-    if (auto s = detail::sink_of(h); s.p) gemm(false, !w_rows_are_classes, N, d, V, 1.0f, G, V, W, w.cols(), s.beta, s.p, d);
-    if (auto s = detail::sink_of(w); s.p) {
-      if (w_rows_are_classes)  // dw [V,d] = dlogitsᵀ [V,N] · h [N,d]
-        gemm(true, false, V, d, N, 1.0f, G, V, h.value().data(), d, s.beta, s.p, d);
-      else  // dw [d,V] = hᵀ [d,N] · dlogits [N,V]
-        gemm(true, false, d, V, N, 1.0f, h.value().data(), d, G, V, s.beta, s.p, V);
-    }
-    if (bias.valid() && bias.needs_grad()) detail::add_bias_grad(N, V, G, bias.grad().data());
+  t.on_backward([h, w, bias, loss, dh, dw, db] {
+    const float g = loss.grad()(0, 0);
+    if (dh) add_scaled(dh->size(), g, dh->data(), detail::sink_of(h));
+    if (dw) add_scaled(dw->size(), g, dw->data(), detail::sink_of(w));
+    if (db) add_scaled(db->size(), g, db->data(), detail::sink_of(bias));
   });
   return loss;
 }

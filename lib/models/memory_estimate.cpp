@@ -77,7 +77,7 @@ double lstm_params(double in, double units, double directions) {
 // One Transformer self-attention + feed-forward block, per token, forward values and their
 // gradients (training), with keys over sequences of length `keys`.
 double train_block_floats(const transformer_dims& t, double keys) {
-  double n = 36 * t.d + 8 * t.ff + 2 * t.heads * keys;
+  double n = 31 * t.d + 8 * t.ff + 2 * t.heads * keys;  // (the packed q|k|v and the sublayer outputs are discarded)
   if (t.concat) n += 8 * t.d;
   if (t.general) n += 4 * t.d;
   if (t.additive) n += 2 * keys * t.d;  // tanh(q_i + k_j) [Tq*Tk, d] and its gradient
@@ -85,10 +85,15 @@ double train_block_floats(const transformer_dims& t, double keys) {
 }
 // The cross-attention sublayer of a decoder block, per target token (source length `keys`).
 double train_cross_floats(const transformer_dims& t, double keys) {
-  double n = 24 * t.d + 2 * t.heads * keys;
+  double n = 21 * t.d + 2 * t.heads * keys;  // (the packed k|v and the sublayer output are discarded)
   if (t.concat) n += 8 * t.d;
   if (t.additive) n += 2 * keys * t.d;
   return n;
+}
+// projected_cross_entropy while training: a chunk of logits (2^20 floats, or fewer rows than 64)
+// and the gradient of the output weights, besides an [N,d] gradient (counted per token).
+double output_layer(const transformer_dims& t, double classes) {
+  return std::max<double>(1 << 20, 64 * classes) + t.d * classes;
 }
 // Forward only (decoding, dumps): values of one block per token, without the attention weights.
 double infer_block_floats(const transformer_dims& t) {
@@ -179,16 +184,17 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
     if (recompute) {  // per layer its output [N, d]; one block (the decoder's, with its cross-attention) at a time
       const double one = block + (c.family == "transformer" ? train_cross_floats(t, T) : 0);
       if (c.family == "transformer")
-        floats = N * (t.layers * t.d + 12 * t.d) + N * (t.layers * t.d + one + 12 * t.d + 3 * vt);
+        floats = N * (t.layers * t.d + 12 * t.d) + N * (t.layers * t.d + one + 13 * t.d) + output_layer(t, vt);
       else if (c.family == "lm")
-        floats = N * (t.layers * t.d + one + 12 * t.d + 3 * vs);
+        floats = N * (t.layers * t.d + one + 13 * t.d) + output_layer(t, vs);
       else
         floats = N * (t.layers * t.d + one + 12 * t.d);
     } else if (c.family == "transformer")
       floats =
-          N * (t.layers * block + 12 * t.d) + N * (t.layers * (block + train_cross_floats(t, T)) + 12 * t.d + 3 * vt);
+          N * (t.layers * block + 12 * t.d) + N * (t.layers * (block + train_cross_floats(t, T)) + 13 * t.d) +
+          output_layer(t, vt);
     else if (c.family == "lm")
-      floats = N * (t.layers * block + 12 * t.d + 3 * vs);
+      floats = N * (t.layers * block + 13 * t.d) + output_layer(t, vs);
     else
       floats = N * (t.layers * block + 12 * t.d);
   }

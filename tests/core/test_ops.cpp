@@ -574,6 +574,50 @@ TEST_CASE("projected_cross_entropy: gradients of h, w and bias, both weight layo
     }
 }
 
+TEST_CASE("projected_cross_entropy: logits in several chunks of rows, and a loss scaled afterwards") {
+  // V = 20,000 classes: chunks of 64 rows (2^20 / V is less), so 150 rows take three chunks.
+  rng gen(23);
+  const std::size_t N = 150, d = 4, V = 20000;
+  for (bool tied : {false, true}) {
+    CAPTURE(tied);
+    parameter_store a, b;
+    auto& ha = normal_param(a, "h", N, d, gen, 1.0f);
+    auto& wa = normal_param(a, "w", tied ? V : d, tied ? d : V, gen, 1.0f);
+    auto& ba = normal_param(a, "bias", 1, V, gen, 1.0f);
+    auto& hb = b.add("h", N, d);
+    auto& wb = b.add("w", tied ? V : d, tied ? d : V);
+    auto& bb = b.add("bias", 1, V);
+    hb.value = ha.value;
+    wb.value = wa.value;
+    bb.value = ba.value;
+    std::vector<std::int32_t> targets(N);
+    for (std::size_t r = 0; r < N; ++r) targets[r] = r % 7 == 3 ? 0 : static_cast<std::int32_t>((r * 7919) % V);
+    a.zero_grad();
+    b.zero_grad();
+    tape ta, tb;
+    var la = scale(projected_cross_entropy(ta.param(ha), ta.param(wa), tied ? var{} : ta.param(ba), tied, targets, 0,
+                                           0.1f),
+                   2.5f);
+    var logits =
+        tied ? matmul(tb.param(hb), tb.param(wb), false, true) : linear(tb.param(hb), tb.param(wb), tb.param(bb));
+    var lb = scale(softmax_cross_entropy(logits, targets, 0, 0.1f), 2.5f);
+    CHECK(la.value()(0, 0) == doctest::Approx(lb.value()(0, 0)).epsilon(1e-5));
+    ta.backward(la);
+    tb.backward(lb);
+    auto close = [](const matrix& x, const matrix& y) {
+      double worst = 0, largest = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        worst = std::max(worst, static_cast<double>(std::abs(x.data()[i] - y.data()[i])));
+        largest = std::max(largest, static_cast<double>(std::abs(y.data()[i])));
+      }
+      return worst <= 1e-4 * largest;
+    };
+    CHECK(close(ha.grad, hb.grad));
+    CHECK(close(wa.grad, wb.grad));
+    if (!tied) CHECK(close(ba.grad, bb.grad));
+  }
+}
+
 TEST_CASE("projected_cross_entropy: the loss, gradients and counts of softmax_cross_entropy over the logits") {
   rng gen(22);
   const std::size_t N = 9, d = 8, V = 31;
