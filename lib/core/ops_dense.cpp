@@ -107,33 +107,41 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
   if (!t.recording()) p = 0.0f;  // dropout is training-only, as dropout()
   const bool gelu = act == activation_fn::gelu;
   const std::size_t n = N * k;
-  // A [N,k] = act(X), times the dropout mask when p > 0 (drawn into M [N,k]); in pairs of
-  // elements, as dropout_mask draws them
-  auto activate = [gelu, n, p, seed](const float* X, float* A, float* M) {
+  // V *= the dropout mask for the element pairs [pb, pe) (elements [2·pb, min(n, 2·pe))), drawn
+  // in blocks on the stack: the mask is never held whole
+  auto drop = [n, p, seed](std::size_t pb, std::size_t pe, float* V) {
+    constexpr std::size_t block_pairs = 1024;
+    alignas(64) float mask[2 * block_pairs];
+    for (std::size_t q = pb; q < pe; q += block_pairs) {
+      const std::size_t qe = std::min(pe, q + block_pairs), lo = 2 * q, hi = std::min(n, 2 * qe);
+      detail::dropout_mask(seed, p, n, q, qe, mask);
+      kernels::mul(hi - lo, V + lo, mask, V + lo);
+    }
+  };
+  // A [N,k] = act(X), times the dropout mask when p > 0; in pairs of elements, as dropout_mask
+  // draws them
+  auto activate = [gelu, n, p, drop](const float* X, float* A) {
     parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
       const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
       (gelu ? kernels::gelu_forward : kernels::relu_forward)(hi - lo, X + lo, A + lo);
-      if (p == 0.0f) return;
-      detail::dropout_mask(seed, p, n, pb, pe, M + lo);
-      kernels::mul(hi - lo, A + lo, M + lo, A + lo);
+      if (p > 0.0f) drop(pb, pe, A);
     });
   };
-  float* A = t.transient(p > 0.0f ? 2 * n : n);  // A, then the mask
-  activate(x.value().data(), A, A + n);
+  float* A = t.transient(n);
+  activate(x.value().data(), A);
   const bool ng = x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad());
   var y = t.make(N, out, ng);
   float* Y = y.mutable_value().data();
   if (b.valid()) broadcast_rows(N, out, b.value().data(), Y);
   gemm(false, false, N, out, k, 1.0f, A, k, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
   if (!y.needs_grad()) return y;
-  t.on_backward([x, w, b, y, N, k, out, n, gelu, p, seed, activate] {
+  t.on_backward([x, w, b, y, N, k, out, n, gelu, p, drop, activate] {
     tape& t = *x.t;
     const float* dY = y.grad().data();
-    float* A = t.transient(p > 0.0f ? 2 * n : n);
-    float* M = A + n;
+    float* A = t.transient(n);
     // dw = (act(x) ⊙ mask)ᵀ·dy, both drawn again
     if (auto s = sink_of(w); s.p) {
-      activate(x.value().data(), A, M);
+      activate(x.value().data(), A);
       gemm(true, false, k, out, N, 1.0f, A, k, dY, out, s.beta, s.p, out);
     }
     // db = Σ_rows dy
@@ -145,10 +153,7 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
       float* dX = x.grad().data();
       parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
         const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
-        if (p > 0.0f) {
-          detail::dropout_mask(seed, p, n, pb, pe, M + lo);
-          kernels::mul(hi - lo, A + lo, M + lo, A + lo);
-        }
+        if (p > 0.0f) drop(pb, pe, A);
         // relu'(x) = [x > 0], the same test as on its output
         (gelu ? kernels::gelu_backward : kernels::relu_backward)(hi - lo, X + lo, A + lo, dX + lo);
       });

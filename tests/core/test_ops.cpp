@@ -747,6 +747,39 @@ TEST_CASE("activated_linear with dropout: gradients, and the values and gradient
   CHECK_THROWS_AS(activated_linear(t.param(x), activation_fn::relu, t.param(w), t.param(b), 1.0f, 1), attn::error);
 }
 
+TEST_CASE("activated_linear with dropout over many mask blocks: the values and gradients of the unfused ops") {
+  // 61 × 303 = 18,483 elements: an odd count, pairs straddling rows, the mask drawn in many
+  // blocks and over more than one thread's share.
+  rng gen(25);
+  const std::size_t N = 61, k = 303, out = 5;
+  parameter_store ps;
+  normal_param(ps, "x", N, k, gen, 1.0f);
+  normal_param(ps, "w", k, out, gen, 0.1f);
+  normal_param(ps, "b", 1, out, gen, 0.5f);
+  std::vector<std::int32_t> labels(N);
+  for (std::size_t r = 0; r < N; ++r) labels[r] = static_cast<std::int32_t>(r % out);
+  for (activation_fn act : {activation_fn::gelu, activation_fn::relu}) {
+    CAPTURE(act == activation_fn::gelu);
+    ps.zero_grad();
+    parameter_store p2 = twin_of(ps, {"x", "w", "b"});
+    tape t1, t2;
+    rng g1(78), g2(78);
+    var y1 = activated_linear(t1.param(ps.at("x")), act, t1.param(ps.at("w")), t1.param(ps.at("b")), 0.3f,
+                              g1.next_u64());
+    var a = act == activation_fn::gelu ? gelu(t2.param(p2.at("x"))) : relu(t2.param(p2.at("x")));
+    var y2 = linear(dropout(a, 0.3f, g2), t2.param(p2.at("w")), t2.param(p2.at("b")));
+    CHECK(std::memcmp(y1.value().data(), y2.value().data(), y1.value().size() * sizeof(float)) == 0);
+    t1.backward(softmax_cross_entropy(y1, labels));
+    t2.backward(softmax_cross_entropy(y2, labels));
+    for (const char* name : {"x", "w", "b"}) {
+      CAPTURE(name);
+      const matrix& g1m = ps.at(name).grad;
+      const matrix& g2m = p2.at(name).grad;
+      CHECK(std::memcmp(g1m.data(), g2m.data(), g1m.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("add_dropout: gradients, and the values and gradients of add(x, dropout(a))") {
   rng gen(25);
   parameter_store ps;
