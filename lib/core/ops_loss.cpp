@@ -140,12 +140,12 @@ var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, con
   const float* W = w.value().data();
   const float unit = 1.0f / static_cast<float>(std::max<std::size_t>(n, 1));  // d mean / d row loss
   const std::size_t grain = std::max<std::size_t>(1, (1 << 15) / std::max<std::size_t>(V, 1));
+  const bool backward_rows = want_dh || want_dw || want_db;
   for (std::size_t r0 = 0; r0 < N; r0 += R) {
     const std::size_t m = std::min(R, N - r0);
     // logits [m,V] = h[r0 : r0+m] [m,d] · w [d,V] (or wᵀ) + bias
     if (bias.valid()) detail::broadcast_rows(m, V, bias.value().data(), X);
     gemm(false, w_rows_are_classes, m, V, d, 1.0f, H + r0 * d, d, W, w.cols(), bias.valid() ? 1.0f : 0.0f, X, V);
-    const bool backward_rows = want_dh || want_dw || want_db;
     parallel_for(m, grain, [&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i) {
         const std::size_t r = r0 + i;

@@ -40,6 +40,19 @@ void fill_zero(matrix& m) {
 }
 }  // namespace
 
+// Frees the buckets no buffer was drawn from (or, for values, given to) since the last call, and
+// clears the marks of the others.
+void tape::free_unused(std::unordered_map<std::size_t, buffer_bucket>& pool) {
+  for (auto it = pool.begin(); it != pool.end();) {
+    if (!it->second.drawn) {
+      it = pool.erase(it);
+    } else {
+      it->second.drawn = false;
+      ++it;
+    }
+  }
+}
+
 void tape::shape_buffer(matrix& m, std::size_t rows, std::size_t cols) {
   if (m.shape()[0] == rows && m.shape()[1] == cols) return;
   // Same element count: xtensor keeps the storage; otherwise it reallocates.
@@ -187,14 +200,7 @@ void tape::run_closures() {
     if (backward_[i].outputs_first >= 0) release_grads(backward_[i].outputs_first, end);
     end = first;
   }
-  for (auto it = free_grads_.begin(); it != free_grads_.end();) {
-    if (!it->second.drawn) {
-      it = free_grads_.erase(it);
-    } else {
-      it->second.drawn = false;
-      ++it;
-    }
-  }
+  free_unused(free_grads_);
 }
 
 void tape::release_grads(int first, int end) {
@@ -229,14 +235,7 @@ void tape::reset() {
   op_first_ = -1;
   scratch_used_ = 0;
   int_scratch_used_ = 0;
-  for (auto it = free_values_.begin(); it != free_values_.end();) {
-    if (!it->second.drawn) {
-      it = free_values_.erase(it);
-    } else {
-      it->second.drawn = false;
-      ++it;
-    }
-  }
+  free_unused(free_values_);
 }
 
 void tape::release(bool give_back) {

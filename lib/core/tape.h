@@ -172,7 +172,8 @@ class tape {
   void run_closures();  // the closures in reverse order, once the seed's gradient is set
   void release_grads(int first, int end);  // own gradients of nodes [first, end) to the pool
   void shape_buffer(matrix& m, std::size_t rows, std::size_t cols);
-  void shape_value(node& n, std::size_t rows, std::size_t cols);  // a pooled buffer of that size when there is one
+  void shape_value(node& n, std::size_t rows, std::size_t cols);
+  static void free_unused(std::unordered_map<std::size_t, buffer_bucket>& pool);  // a pooled buffer of that size when there is one
 };
 
 // Turns recording off for a scope: `{ no_grad g(t); ... }`.

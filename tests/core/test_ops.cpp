@@ -580,20 +580,14 @@ TEST_CASE("projected_cross_entropy: logits in several chunks of rows, and a loss
   const std::size_t N = 150, d = 4, V = 20000;
   for (bool tied : {false, true}) {
     CAPTURE(tied);
-    parameter_store a, b;
+    parameter_store a;
     auto& ha = normal_param(a, "h", N, d, gen, 1.0f);
     auto& wa = normal_param(a, "w", tied ? V : d, tied ? d : V, gen, 1.0f);
     auto& ba = normal_param(a, "bias", 1, V, gen, 1.0f);
-    auto& hb = b.add("h", N, d);
-    auto& wb = b.add("w", tied ? V : d, tied ? d : V);
-    auto& bb = b.add("bias", 1, V);
-    hb.value = ha.value;
-    wb.value = wa.value;
-    bb.value = ba.value;
+    parameter_store b = twin_of(a, {"h", "w", "bias"});
+    parameter &hb = b.at("h"), &wb = b.at("w"), &bb = b.at("bias");
     std::vector<std::int32_t> targets(N);
     for (std::size_t r = 0; r < N; ++r) targets[r] = r % 7 == 3 ? 0 : static_cast<std::int32_t>((r * 7919) % V);
-    a.zero_grad();
-    b.zero_grad();
     tape ta, tb;
     var la = scale(projected_cross_entropy(ta.param(ha), ta.param(wa), tied ? var{} : ta.param(ba), tied, targets, 0,
                                            0.1f),
