@@ -44,11 +44,28 @@ var mul(var a, var b);                        // elementwise; same shape, or b [
 var scale(var a, float s);                    // a * s
 
 // ---- shape ------------------------------------------------------------------------------
+struct row_packing;                                                // packed sequences, below
 var concat_cols(const std::vector<var>& xs);                       // [N,c1] ... -> [N, c1+c2+...]
-std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths);  // inverse of concat_cols
+// The inverse of concat_cols. With unpack: x holds packed rows [n, Σw] (see row_packing below)
+// and each output is unpacked, [B*T, w_k] with the padding rows 0.
+std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths, const row_packing* unpack = nullptr);
 var concat_rows(const std::vector<var>& xs);                       // [n1,d] ... -> [n1+n2+..., d]
 var slice_rows(var x, std::size_t begin, std::size_t count);       // rows [begin, begin+count)
 var gather_rows(var x, const std::vector<std::int32_t>& rows);     // out[i] = x[rows[i]]; grads scatter-add
+
+// ---- packed sequences -------------------------------------------------------------------
+// The valid rows of a padded batch [B*T, d] (item b's first lengths[b] rows) one after another:
+// item b's rows are packed rows [offsets[b], offsets[b+1]). Position-wise ops (linear layers,
+// LayerNorm, the feed-forward block) then skip the padding; attention unpacks its q/k/v.
+struct row_packing {
+  std::size_t batch = 0, time = 0;
+  std::vector<std::int32_t> offsets;  // [B+1]: offsets[B] = n, the valid rows
+  std::size_t rows() const { return offsets.empty() ? 0 : static_cast<std::size_t>(offsets.back()); }
+};
+// lengths [B], each in [0, T] (empty = all T).
+row_packing pack_layout(std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths);
+var pack_rows(var x, const row_packing& p);    // [B*T, d] -> [n, d]
+var unpack_rows(var x, const row_packing& p);  // [n, d] -> [B*T, d], the padding rows 0
 
 // ---- lookups and pooling ----------------------------------------------------------------
 var embedding(var table, const std::vector<std::int32_t>& ids);    // table [V,d], ids -> [ids.size(), d]

@@ -76,35 +76,93 @@ var concat_cols(const std::vector<var>& xs) {
 }
 
 // x [N, Σw_k] -> k outputs [N, w_k]
-std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths) {
+std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths, const row_packing* unpack) {
   tape& t = detail::tape_of("split_cols", {x});
-  const std::size_t N = x.rows(), D = x.cols();
+  const std::size_t D = x.cols();
   std::size_t total = 0;
   for (std::size_t w : widths) total += w;
   if (total != D) detail::fail("split_cols", "widths sum to " + std::to_string(total) + " but x is " + shape_of(x));
-  std::vector<var> ys;
-  ys.reserve(widths.size());
-  std::size_t off = 0;
-  for (std::size_t w : widths) {
-    var y = t.make(N, w, x.needs_grad());
-    copy_block(N, w, x.value().data() + off, D, y.mutable_value().data(), w, false);
-    ys.push_back(y);
-    off += w;
-  }
-  if (!x.needs_grad() || !t.recording()) return ys;
-  // dx[:, off_k : off_k + w_k] = dy_k  (zero where y_k received no gradient)
-  t.on_backward([x, ys, N, D] {
-    bool overwrite;  // dx holds nothing yet: copy the blocks in (zeros where no gradient came)
-    float* dX = x.grad_for_write(overwrite).data();
+  if (unpack && (unpack->offsets.size() != unpack->batch + 1 || x.rows() != unpack->rows()))
+    detail::fail("split_cols",
+                 "x is " + shape_of(x) + " but the packing has " + std::to_string(unpack->rows()) + " packed rows");
+  if (!unpack) {
+    const std::size_t N = x.rows();
+    std::vector<var> ys;
+    ys.reserve(widths.size());
     std::size_t off = 0;
-    for (const var& y : ys) {
-      const std::size_t w = y.cols();
-      if (y.has_grad())
-        copy_block(N, w, y.grad().data(), w, dX + off, D, !overwrite);
-      else if (overwrite)
-        for (std::size_t i = 0; i < N; ++i) std::fill(dX + i * D + off, dX + i * D + off + w, 0.0f);
+    for (std::size_t w : widths) {
+      var y = t.make(N, w, x.needs_grad());
+      copy_block(N, w, x.value().data() + off, D, y.mutable_value().data(), w, false);
+      ys.push_back(y);
       off += w;
     }
+    if (!x.needs_grad() || !t.recording()) return ys;
+    // dx[:, off_k : off_k + w_k] = dy_k  (zero where y_k received no gradient)
+    t.on_backward([x, ys, N, D] {
+      bool overwrite;  // dx holds nothing yet: copy the blocks in (zeros where no gradient came)
+      float* dX = x.grad_for_write(overwrite).data();
+      std::size_t off = 0;
+      for (const var& y : ys) {
+        const std::size_t w = y.cols();
+        if (y.has_grad())
+          copy_block(N, w, y.grad().data(), w, dX + off, D, !overwrite);
+        else if (overwrite)
+          for (std::size_t i = 0; i < N; ++i) std::fill(dX + i * D + off, dX + i * D + off + w, 0.0f);
+        off += w;
+      }
+    });
+    return ys;
+  }
+  // Packed rows [n, D] -> [B*T, w_k]: item b's L_b rows in place, its padding rows 0.
+  const std::size_t B = unpack->batch, T = unpack->time;
+  std::vector<std::int32_t>& off_b = t.scratch_ints(B + 1);
+  std::copy(unpack->offsets.begin(), unpack->offsets.end(), off_b.begin());
+  std::vector<var> ys;
+  ys.reserve(widths.size());
+  for (std::size_t w : widths) ys.push_back(t.make(B * T, w, x.needs_grad()));
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(T * D, 1));
+  const float* X = x.value().data();
+  parallel_for(B, grain, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      const auto first = static_cast<std::size_t>(off_b[b]), L = static_cast<std::size_t>(off_b[b + 1]) - first;
+      std::size_t col = 0;
+      for (var& y : ys) {
+        const std::size_t w = y.cols();
+        float* Y = y.mutable_value().data() + b * T * w;
+        for (std::size_t i = 0; i < L; ++i) std::memcpy(Y + i * w, X + (first + i) * D + col, w * sizeof(float));
+        std::fill(Y + L * w, Y + T * w, 0.0f);
+        col += w;
+      }
+    }
+  });
+  if (!x.needs_grad() || !t.recording()) return ys;
+  // dx[packed row, off_k : off_k + w_k] = dy_k[its padded row]  (zero where y_k received no gradient);
+  // every packed row is one padded row, so the blocks cover dx.
+  const std::vector<std::int32_t>* offsets = &off_b;
+  t.on_backward([x, ys, offsets, B, T, D, grain] {
+    bool overwrite;
+    float* dX = x.grad_for_write(overwrite).data();
+    parallel_for(B, grain, [&](std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) {
+        const auto first = static_cast<std::size_t>((*offsets)[b]);
+        const std::size_t L = static_cast<std::size_t>((*offsets)[b + 1]) - first;
+        std::size_t col = 0;
+        for (const var& y : ys) {
+          const std::size_t w = y.cols();
+          for (std::size_t i = 0; i < L; ++i) {
+            float* dst = dX + (first + i) * D + col;
+            if (!y.has_grad()) {
+              if (overwrite) std::fill(dst, dst + w, 0.0f);
+            } else if (overwrite) {
+              std::memcpy(dst, y.grad().data() + (b * T + i) * w, w * sizeof(float));
+            } else {
+              kernels::axpy(w, 1.0f, y.grad().data() + (b * T + i) * w, dst);
+            }
+          }
+          col += w;
+        }
+      }
+    });
   });
   return ys;
 }
@@ -190,6 +248,78 @@ var gather(const char* op, var x, const std::vector<std::int32_t>& rows) {
 }  // namespace
 
 var gather_rows(var x, const std::vector<std::int32_t>& rows) { return gather("gather_rows", x, rows); }
+
+row_packing pack_layout(std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths) {
+  if (!(lengths.empty() || lengths.size() == batch))
+    detail::fail("pack_layout", std::to_string(lengths.size()) + " lengths for a batch of " + std::to_string(batch));
+  row_packing p;
+  p.batch = batch;
+  p.time = time;
+  p.offsets.assign(batch + 1, 0);
+  for (std::size_t b = 0; b < batch; ++b) {
+    const std::int32_t L = lengths.empty() ? static_cast<std::int32_t>(time) : lengths[b];
+    if (!(L >= 0 && static_cast<std::size_t>(L) <= time))
+      detail::fail("pack_layout", "length " + std::to_string(L) + " outside [0," + std::to_string(time) + "]");
+    p.offsets[b + 1] = p.offsets[b] + L;
+  }
+  return p;
+}
+
+namespace {
+// Copies (or, backward, adds) item by item between the padded layout [B*T, d] and the packed one
+// [n, d]: item b's L_b rows are one block in each. Items split over the pool; blocks are disjoint.
+// to_packed: padded -> packed, else packed -> padded (whose padding rows are zeroed when copying).
+void move_items(const std::vector<std::int32_t>& off, std::size_t T, std::size_t d, const float* from, float* to,
+                bool to_packed, bool accumulate) {
+  const std::size_t B = off.size() - 1;
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 16) / std::max<std::size_t>(T * d, 1));
+  parallel_for(B, grain, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      const std::size_t L = static_cast<std::size_t>(off[b + 1] - off[b]);
+      const std::size_t packed = static_cast<std::size_t>(off[b]) * d, padded = b * T * d;
+      const float* src = from + (to_packed ? padded : packed);
+      float* dst = to + (to_packed ? packed : padded);
+      if (accumulate) {
+        kernels::axpy(L * d, 1.0f, src, dst);
+        continue;
+      }
+      std::memcpy(dst, src, L * d * sizeof(float));
+      if (!to_packed) std::fill(dst + L * d, dst + T * d, 0.0f);
+    }
+  });
+}
+
+var move_rows(const char* op, var x, const row_packing& p, bool to_packed) {
+  tape& t = detail::tape_of(op, {x});
+  const std::size_t n = p.rows(), padded = p.batch * p.time, d = x.cols();
+  if (p.offsets.size() != p.batch + 1)
+    detail::fail(
+        op, "a packing of " + std::to_string(p.batch) + " items needs " + std::to_string(p.batch + 1) + " offsets");
+  if (x.rows() != (to_packed ? padded : n))
+    detail::fail(op, "x is " + shape_of(x) + " but the packing has " + std::to_string(to_packed ? padded : n) +
+                         (to_packed ? " padded rows (batch*time)" : " packed rows"));
+  var y = t.make(to_packed ? n : padded, d, x.needs_grad());
+  move_items(p.offsets, p.time, d, x.value().data(), y.mutable_value().data(), to_packed, false);
+  if (!y.needs_grad()) return y;
+  std::vector<std::int32_t>* off = &t.scratch_ints(p.offsets.size());
+  std::copy(p.offsets.begin(), p.offsets.end(), off->begin());
+  const std::size_t T = p.time;
+  // the inverse move of the gradient, added: dx[padded row] += dy[packed row] (or the reverse)
+  t.on_backward(
+      [x, y, off, T, d, to_packed] { move_items(*off, T, d, y.grad().data(), x.grad().data(), !to_packed, true); });
+  return y;
+}
+}  // namespace
+
+// [B*T, d] -> [n, d]
+var pack_rows(var x, const row_packing& p) {
+  return move_rows("pack_rows", x, p, true);
+}
+
+// [n, d] -> [B*T, d]
+var unpack_rows(var x, const row_packing& p) {
+  return move_rows("unpack_rows", x, p, false);
+}
 
 // table [V,d], ids n -> [n,d]
 var embedding(var table, const std::vector<std::int32_t>& ids) { return gather("embedding", table, ids); }

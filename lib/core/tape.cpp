@@ -72,6 +72,11 @@ tape::node& tape::next_node() {
 
 var tape::param(parameter& p) {
   node& n = next_node();
+  // The node may have held a value and gradient of its own in an earlier graph whose nodes came
+  // in another order (a batch with and one without packed rows, say). A parameter's node points at
+  // the parameter's: its own are freed, not kept idle for the rest of the run.
+  if (n.own_value.size()) n.own_value = matrix::from_shape({0, 0});
+  if (n.own_grad.size()) n.own_grad = matrix::from_shape({0, 0});
   n.value = &p.value;
   n.grad = &p.grad;
   n.rows = attn::rows(p.value);

@@ -137,6 +137,25 @@ std::vector<std::int32_t> pick(const std::vector<std::int32_t>& v, const std::ve
   return out;
 }
 
+std::vector<std::int32_t> pack_ids(const std::vector<std::int32_t>& ids, const row_packing& p, std::int32_t pad_id) {
+  if (ids.size() != p.batch * p.time)
+    throw error("pack_ids: " + std::to_string(ids.size()) + " ids for a batch of " + std::to_string(p.batch) + " x " +
+                std::to_string(p.time));
+  std::vector<std::int32_t> out;
+  out.reserve(p.rows());
+  for (std::size_t b = 0; b < p.batch; ++b) {
+    const std::size_t valid = static_cast<std::size_t>(p.offsets[b + 1] - p.offsets[b]);
+    for (std::size_t i = 0; i < p.time; ++i) {
+      const std::int32_t id = ids[b * p.time + i];
+      if (i < valid)
+        out.push_back(id);
+      else if (id != pad_id)
+        throw error("pack_ids: item " + std::to_string(b) + " has a token past its length " + std::to_string(valid));
+    }
+  }
+  return out;
+}
+
 std::vector<std::int32_t> lengths_or_full(const std::vector<std::int32_t>& lengths, std::size_t batch,
                                           std::size_t len) {
   if (!lengths.empty()) return lengths;
@@ -182,17 +201,25 @@ std::vector<attention_map> encoder_stack_maps(std::vector<nn::encoder_layer>& la
 }
 
 var run_encoder_layers(std::vector<nn::encoder_layer>& layers, var x, std::size_t batch, std::size_t time,
-                       const std::vector<std::int32_t>& lengths, rng& gen, bool recompute) {
+                       const std::vector<std::int32_t>& lengths, rng& gen, bool recompute, const row_packing* packed) {
   for (nn::encoder_layer& l : layers) {
     if (recompute) {
-      x = attn::recompute({x}, gen, [&l, batch, time, &lengths](const std::vector<var>& in, rng& g) {
-        return l.forward(in[0], batch, time, lengths, g);
+      x = attn::recompute({x}, gen, [&l, batch, time, &lengths, packed](const std::vector<var>& in, rng& g) {
+        return l.forward(in[0], batch, time, lengths, g, nullptr, packed);
       });
     } else {
-      x = l.forward(x, batch, time, lengths, gen);
+      x = l.forward(x, batch, time, lengths, gen, nullptr, packed);
     }
   }
   return x;
+}
+
+std::optional<row_packing> packing_if_padded(std::size_t batch, std::size_t time,
+                                             const std::vector<std::int32_t>& lengths) {
+  row_packing p = pack_layout(batch, time, lengths);
+  const std::size_t padding = batch * time - p.rows();
+  if (padding == 0 || padding * 32 < batch * time) return std::nullopt;
+  return p;
 }
 
 }  // namespace attn::models_detail

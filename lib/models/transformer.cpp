@@ -12,6 +12,7 @@
 // encoder.ln.*; decoder.layers.<i>.* (decoder_layer: self_attn, cross_attn, ff, ln1..3), decoder.ln.*;
 // out.weight [d, V], out.bias without tie_output.
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "core/recompute.h"
@@ -67,10 +68,15 @@ class transformer_model : public model {
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check_batch(b, true, "transformer");
-    var h = decoder_output(t, b, gen);
+    tgt_rows_ = packing_if_padded(b.size, b.tgt_len, b.tgt_lengths);
+    const row_packing* packed = tgt_rows_ ? &*tgt_rows_ : nullptr;
+    var h = decoder_output(t, b, gen, packed);  // [n, d]: the output layer skips the padding too
+    const std::vector<std::int32_t> packed_targets =
+        packed ? pack_ids(b.tgt_out, *packed, pad_id) : std::vector<std::int32_t>{};
+    const std::vector<std::int32_t>& targets = packed ? packed_targets : b.tgt_out;
     if (cfg_.tie_output)
-      return output_token_loss(h, tgt_embed_.weight(), nullptr, true, b.tgt_out, pad_id, label_smoothing);
-    return output_token_loss(h, out_.weight(), out_.bias(), false, b.tgt_out, pad_id, label_smoothing);
+      return output_token_loss(h, tgt_embed_.weight(), nullptr, true, targets, pad_id, label_smoothing);
+    return output_token_loss(h, out_.weight(), out_.bias(), false, targets, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
@@ -116,7 +122,9 @@ class transformer_model : public model {
     batch_ = b.size;
     src_len_ = b.src_len;
     src_lengths_ = lengths_or_full(b.src_lengths, b.size, b.src_len);
-    memory_ = encode(t, b, unused).value();
+    src_rows_ = packing_if_padded(b.size, b.src_len, b.src_lengths);
+    var memory = encode(t, b, unused, src_rows_ ? &*src_rows_ : nullptr);
+    memory_ = (src_rows_ ? unpack_rows(memory, *src_rows_) : memory).value();  // [B*S, d]
     caches_.resize(decoder_.size());  // emptied, their storage kept from earlier batches
     for (nn::decoder_cache& c : caches_) {
       c.self.clear();
@@ -173,10 +181,11 @@ class transformer_model : public model {
   }
 
  private:
-  // src -> memory [B*S, d]
-  var encode(tape& t, const batch& b, rng& gen) {
-    var x = drop_.forward(src_pos_.forward(src_embed_.forward(t, b.src, scale_), b.size, b.src_len), gen);
-    x = run_encoder_layers(encoder_, x, b.size, b.src_len, b.src_lengths, gen, recompute_);
+  // src -> memory [B*S, d], or its valid rows [n_src, d] as packed by `packed`
+  var encode(tape& t, const batch& b, rng& gen, const row_packing* packed) {
+    var x = src_pos_.forward(src_embed_.forward(t, b.src, scale_), b.size, b.src_len);
+    x = drop_.forward(packed ? pack_rows(x, *packed) : x, gen);
+    x = run_encoder_layers(encoder_, x, b.size, b.src_len, b.src_lengths, gen, recompute_, packed);
     return pre_ ? enc_ln_.forward(x) : x;
   }
 
@@ -186,24 +195,31 @@ class transformer_model : public model {
     return out_.forward(h);
   }
 
-  // teacher forcing: -> the decoder's output [B*T, d] (after the final norm)
-  var decoder_output(tape& t, const batch& b, rng& gen) {
-    var memory = encode(t, b, gen);
-    var y = drop_.forward(tgt_pos_.forward(tgt_embed_.forward(t, b.tgt_in, scale_), b.size, b.tgt_len), gen);
+  // teacher forcing: -> the decoder's output [B*T, d] (after the final norm), or its valid rows
+  // [n, d] as packed by tgt_packed. The encoder skips the source padding when it is worth it.
+  // The packings live in members: a recomputed block runs again in the backward pass.
+  var decoder_output(tape& t, const batch& b, rng& gen, const row_packing* tgt_packed) {
+    src_rows_ = packing_if_padded(b.size, b.src_len, b.src_lengths);
+    const row_packing* src_packed = src_rows_ ? &*src_rows_ : nullptr;
+    var memory = encode(t, b, gen, src_packed);  // [B*S, d] or [n_src, d]
+    var y = tgt_pos_.forward(tgt_embed_.forward(t, b.tgt_in, scale_), b.size, b.tgt_len);
+    y = drop_.forward(tgt_packed ? pack_rows(y, *tgt_packed) : y, gen);
     for (nn::decoder_layer& l : decoder_) {
       if (recompute_) {
-        y = attn::recompute({y, memory}, gen, [&l, &b](const std::vector<var>& in, rng& g) {
-          return l.forward(in[0], b.size, b.tgt_len, b.tgt_lengths, in[1], b.src_len, b.src_lengths, g);
+        y = attn::recompute({y, memory}, gen, [&l, &b, tgt_packed, src_packed](const std::vector<var>& in, rng& g) {
+          return l.forward(in[0], b.size, b.tgt_len, b.tgt_lengths, in[1], b.src_len, b.src_lengths, g, nullptr,
+                           tgt_packed, src_packed);
         });
       } else {
-        y = l.forward(y, b.size, b.tgt_len, b.tgt_lengths, memory, b.src_len, b.src_lengths, gen);
+        y = l.forward(y, b.size, b.tgt_len, b.tgt_lengths, memory, b.src_len, b.src_lengths, gen, nullptr, tgt_packed,
+                      src_packed);
       }
     }
     return pre_ ? dec_ln_.forward(y) : y;
   }
 
   // teacher forcing: -> logits [B*T, V]
-  var forward(tape& t, const batch& b, rng& gen) { return project(decoder_output(t, b, gen)); }
+  var forward(tape& t, const batch& b, rng& gen) { return project(decoder_output(t, b, gen, nullptr)); }
 
   model_config cfg_;
   bool scale_ = false, pre_ = true;
@@ -220,6 +236,8 @@ class transformer_model : public model {
   matrix memory_;
   std::vector<nn::decoder_cache> caches_;
   nn::multi_head_attention* aligned_ = nullptr;  // keeps its decode_step weights (keep_step_attention)
+  // the packings of the batch in flight (source and, for the loss, target), for the backward pass
+  std::optional<row_packing> src_rows_, tgt_rows_;
 };
 
 }  // namespace

@@ -29,18 +29,18 @@ decoder_layer::decoder_layer(parameter_store& store, const std::string& prefix, 
   ln3_ = layer_norm(store, prefix + ".ln3", d);
 }
 
-// x [B*T, d], memory [B*S, dm] -> [B*T, d]
+// x [B*T, d], memory [B*S, dm] -> [B*T, d] (packed: x and the result [n, d], memory [n_mem, dm])
 var decoder_layer::forward(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths,
                            var memory, std::size_t mem_time, const std::vector<std::int32_t>& mem_lengths, rng& gen,
-                           decoder_cache* cache) {
+                           decoder_cache* cache, const row_packing* packed, const row_packing* mem_packed) {
   const bool pre = cfg_.norm == norm_position::pre;
-  var a =
-      self_attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache ? &cache->self : nullptr, &gen);
+  var a = self_attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache ? &cache->self : nullptr, &gen,
+                                  packed);
   x = combine_sublayer(x, a, cfg_.combine, self_combine_, drop_, gen);
   if (!pre) x = ln1_.forward(x);
 
   var c = cross_attn_.forward_cross(pre ? ln2_.forward(x) : x, batch, time, memory, mem_time, mem_lengths,
-                                    cache ? &cache->cross : nullptr, &gen);
+                                    cache ? &cache->cross : nullptr, &gen, packed, mem_packed);
   x = combine_sublayer(x, c, cfg_.combine, cross_combine_, drop_, gen);
   if (!pre) x = ln2_.forward(x);
 

@@ -27,9 +27,12 @@ class decoder_layer {
   // x [B*T, d] (target side), memory [B*S, dm] (encoder output) -> [B*T, d].
   // lengths: valid target positions (empty = all); mem_lengths: valid source positions.
   // With a cache (decoding), x holds only the new steps; memory K/V are computed once per sentence.
+  // packed / mem_packed (no cache): x and the result, or memory, hold only their valid rows
+  // (core/ops.h row_packing).
   var forward(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths, var memory,
               std::size_t mem_time, const std::vector<std::int32_t>& mem_lengths, rng& gen,
-              decoder_cache* cache = nullptr);
+              decoder_cache* cache = nullptr, const row_packing* packed = nullptr,
+              const row_packing* mem_packed = nullptr);
 
   multi_head_attention& self_attention() { return self_attn_; }
   multi_head_attention& cross_attention() { return cross_attn_; }

@@ -43,12 +43,12 @@ encoder_layer::encoder_layer(parameter_store& store, const std::string& prefix, 
   ln2_ = layer_norm(store, prefix + ".ln2", cfg.d_model);
 }
 
-// x [B*T, d] -> [B*T, d]
+// x [B*T, d] -> [B*T, d] (packed: [n, d] -> [n, d])
 var encoder_layer::forward(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths,
-                           rng& gen, kv_cache* cache) {
+                           rng& gen, kv_cache* cache, const row_packing* packed) {
   const bool pre = cfg_.norm == norm_position::pre;
   // self-attention sublayer
-  var a = attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache, &gen);
+  var a = attn_.forward_self(pre ? ln1_.forward(x) : x, batch, time, lengths, cache, &gen, packed);
   x = combine_sublayer(x, a, cfg_.combine, combine_, drop_, gen);
   if (!pre) x = ln1_.forward(x);
   // feed-forward sublayer (always residual)

@@ -25,8 +25,9 @@ class encoder_layer {
 
   // x [B*T, d] -> [B*T, d]; lengths: valid positions per item (empty = all). gen: dropout masks.
   // With a cache (causal decoding), x holds only the new steps; see multi_head_attention::forward_self.
+  // packed (no cache): x and the result hold only the valid rows [n, d] (core/ops.h row_packing).
   var forward(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths, rng& gen,
-              kv_cache* cache = nullptr);
+              kv_cache* cache = nullptr, const row_packing* packed = nullptr);
 
   multi_head_attention& attention() { return attn_; }
   const block_config& config() const { return cfg_; }

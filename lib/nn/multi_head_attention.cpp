@@ -52,8 +52,8 @@ multi_head_attention::multi_head_attention(parameter_store& store, const std::st
   out_ = linear(store, prefix + ".out", d, d, gen);
 }
 
-// q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> [B*Tq, d]
-var multi_head_attention::attend(var q, var k, var v, const attention_shape& s, rng* gen) {
+// q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> [B*Tq, d] (packed: [n, d])
+var multi_head_attention::attend(var q, var k, var v, const attention_shape& s, rng* gen, const row_packing* packed) {
   attention_weights* keep = keep_ ? &weights_ : nullptr;
   var ctx;
   switch (cfg_.scoring) {
@@ -62,18 +62,20 @@ var multi_head_attention::attend(var q, var k, var v, const attention_shape& s, 
     case attention_scoring::dot:
     case attention_scoring::general: ctx = attn::attention(q, k, v, s, scoring::dot, keep); break;
   }
-  return out_.forward(ctx, gen);
+  return out_.forward(packed ? pack_rows(ctx, *packed) : ctx, gen);
 }
 
 // x [B*T, d] -> [B*T, d]
 var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t time,
-                                       const std::vector<std::int32_t>& lengths, kv_cache* cache, rng* gen) {
+                                       const std::vector<std::int32_t>& lengths, kv_cache* cache, rng* gen,
+                                       const row_packing* packed) {
   if (cfg_.cross) throw error("forward_self called on a cross-attention layer");
+  if (packed && cache) throw error("forward_self: packed rows with a KV cache");
   tape& t = *x.t;
   const std::size_t d = cfg_.d_model;
-  var packed = qkv_.forward(x, gen);                       // [B*T, 3d]
-  std::vector<var> qkv = split_cols(packed, {d, d, d});  // -> 3 x [B*T, d]
-  t.discard(packed);  // only copied out of: neither linear's nor split_cols' backward pass reads it
+  var fused = qkv_.forward(x, gen);                             // [B*T, 3d] (packed: [n, 3d])
+  std::vector<var> qkv = split_cols(fused, {d, d, d}, packed);  // -> 3 x [B*T, d]
+  t.discard(fused);  // only copied out of: neither linear's nor split_cols' backward pass reads it
   var q = qkv[0], k = qkv[1], v = qkv[2];
   const std::size_t offset = cache ? cache->len() : 0;
   if (cfg_.rope) {
@@ -94,23 +96,30 @@ var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t tim
   s.heads = cfg_.heads;
   s.causal = cfg_.causal;
   s.k_lengths = lengths;
-  return attend(q, k, v, s, gen);
+  return attend(q, k, v, s, gen, packed);
 }
 
 // x [B*Tq, d], memory [B*Tk, dm] -> [B*Tq, d]
 var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_len, var memory, std::size_t k_len,
-                                        const std::vector<std::int32_t>& mem_lengths, kv_cache* cache, rng* gen) {
+                                        const std::vector<std::int32_t>& mem_lengths, kv_cache* cache, rng* gen,
+                                        const row_packing* packed, const row_packing* mem_packed) {
   if (!cfg_.cross) throw error("forward_cross called on a self-attention layer");
+  if ((packed || mem_packed) && cache) throw error("forward_cross: packed rows with a KV cache");
   tape& t = *x.t;
   const std::size_t d = cfg_.d_model;
-  var q = q_.forward(x, gen);
+  var q = q_.forward(x, gen);  // [B*Tq, d] (packed: [n, d])
+  if (packed) {
+    var full = unpack_rows(q, *packed);  // [B*Tq, d]
+    t.discard(q);  // only copied out of (as the fused projections below)
+    q = full;
+  }
   var k, v;
   attention_shape s;
   s.k_len = k_len;
   if (!cache || cache->empty()) {
-    var packed = kv_.forward(memory, gen);                 // [B*Tk, 2d]
-    std::vector<var> kv = split_cols(packed, {d, d});    // -> 2 x [B*Tk, d]
-    t.discard(packed);  // only copied out of (as in forward_self)
+    var fused = kv_.forward(memory, gen);                         // [B*Tk, 2d] (packed: [n_mem, 2d])
+    std::vector<var> kv = split_cols(fused, {d, d}, mem_packed);  // -> 2 x [B*Tk, d]
+    t.discard(fused);  // only copied out of (as in forward_self)
     k = kv[0];
     v = kv[1];
     if (general_) k = matmul(k, t.param(*general_));
@@ -126,7 +135,7 @@ var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_
   s.heads = cfg_.heads;
   s.causal = false;
   s.k_lengths = mem_lengths;
-  return attend(q, k, v, s, gen);
+  return attend(q, k, v, s, gen, packed);
 }
 
 }  // namespace attn::nn

@@ -49,14 +49,19 @@ class multi_head_attention {
   // With a cache, x holds only the new steps (positions cache.len() .. cache.len()+T-1), their K/V
   // are appended, and lengths (if given) count valid keys over cached + new positions.
   // gen: the masks of LoRA adapters' dropout while training (nn::linear::forward).
+  // packed (no cache): x and the result hold only the valid rows, [n, d] as packed by `packed`
+  // (whose lengths must be `lengths`); the projections skip the padding, the attention op sees
+  // q/k/v unpacked (padding rows 0).
   var forward_self(var x, std::size_t batch, std::size_t time, const std::vector<std::int32_t>& lengths = {},
-                   kv_cache* cache = nullptr, rng* gen = nullptr);
+                   kv_cache* cache = nullptr, rng* gen = nullptr, const row_packing* packed = nullptr);
 
   // Cross-attention. x [B*Tq, d], memory [B*Tk, dm] -> [B*Tq, d]; mem_lengths: valid memory rows per item.
   // With a cache, memory's K/V are computed when the cache is empty and reused afterwards (memory
-  // may then be an invalid var).
+  // may then be an invalid var). packed / mem_packed (no cache): x and the result, or memory, hold
+  // only their valid rows, as in forward_self.
   var forward_cross(var x, std::size_t batch, std::size_t q_len, var memory, std::size_t k_len,
-                    const std::vector<std::int32_t>& mem_lengths = {}, kv_cache* cache = nullptr, rng* gen = nullptr);
+                    const std::vector<std::int32_t>& mem_lengths = {}, kv_cache* cache = nullptr, rng* gen = nullptr,
+                    const row_packing* packed = nullptr, const row_packing* mem_packed = nullptr);
 
   // Attention dumps: when on, each forward keeps its weights [B*H*Tq, Tk] (row (b*H + h)*Tq + t).
   void keep_weights(bool on) { keep_ = on; }
@@ -66,7 +71,8 @@ class multi_head_attention {
 
  private:
   // q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> output projection of the attended values [B*Tq, d]
-  var attend(var q, var k, var v, const attention_shape& s, rng* gen);
+  // ([n, d]: the valid query rows, with `packed`)
+  var attend(var q, var k, var v, const attention_shape& s, rng* gen, const row_packing* packed);
 
   attention_config cfg_;
   linear qkv_, q_, kv_, out_;

@@ -164,6 +164,54 @@ TEST_CASE("gather_rows and embedding scatter-add repeated rows") {
   CHECK_THROWS_AS(embedding(t.param(table), {-1}), attn::error);
 }
 
+TEST_CASE("pack_rows and unpack_rows move the valid rows of a padded batch, and their gradients back") {
+  rng gen(17);
+  const std::size_t B = 4, T = 3, d = 5;
+  const std::vector<std::int32_t> lengths{3, 1, 0, 2};
+  const row_packing p = pack_layout(B, T, lengths);
+  REQUIRE(p.rows() == 6);
+  CHECK(p.offsets == std::vector<std::int32_t>{0, 3, 4, 4, 6});
+  parameter_store ps;
+  auto& padded = normal_param(ps, "padded", B * T, d, gen);
+  auto& packed = normal_param(ps, "packed", 6, d, gen);
+  check_gradients(ps, [&](tape& t) { return pack_rows(t.param(padded), p); });
+  check_gradients(ps, [&](tape& t) { return unpack_rows(t.param(packed), p); });
+  // a round trip through both, and a product after it, so that both backward passes add
+  check_gradients(
+      ps, [&](tape& t) { return matmul(unpack_rows(pack_rows(t.param(padded), p), p), t.param(padded), true); });
+  // split_cols unpacking as it splits: each block of columns unpacked; one output without gradient
+  check_gradients(ps, [&](tape& t) {
+    std::vector<var> parts = split_cols(t.param(packed), {2, 1, 2}, &p);
+    return concat_cols({parts[0], parts[2]});
+  });
+  {
+    tape t;
+    std::vector<var> parts = split_cols(t.param(packed), {2, 3}, &p);
+    const matrix& whole = unpack_rows(t.param(packed), p).value();
+    for (std::size_t r = 0; r < B * T; ++r)
+      for (std::size_t c = 0; c < 3; ++c) CHECK(parts[1].value()(r, c) == whole(r, c + 2));
+    CHECK_THROWS_AS(split_cols(t.param(padded), {2, 3}, &p), attn::error);
+  }
+
+  tape t;
+  const matrix& v = pack_rows(t.param(padded), p).value();
+  const matrix& u = unpack_rows(t.param(packed), p).value();
+  // packed row i is item b's row r: (b, r) = (0,0) (0,1) (0,2) (1,0) (3,0) (3,1)
+  const std::size_t from[6] = {0, 1, 2, 3, 9, 10};
+  for (std::size_t i = 0; i < 6; ++i)
+    for (std::size_t c = 0; c < d; ++c) {
+      CHECK(v(i, c) == padded.value(from[i], c));
+      CHECK(u(from[i], c) == packed.value(i, c));
+    }
+  for (std::size_t r : {4, 5, 6, 7, 8, 11})  // padding rows of the unpacked batch
+    for (std::size_t c = 0; c < d; ++c) CHECK(u(r, c) == 0.0f);
+  CHECK_THROWS_AS(pack_rows(t.param(packed), p), attn::error);
+  CHECK_THROWS_AS(unpack_rows(t.param(padded), p), attn::error);
+  CHECK_THROWS_AS(pack_layout(B, T, {3, 1, 4, 2}), attn::error);
+  CHECK_THROWS_AS(pack_layout(B, T, {3, 1}), attn::error);
+  CHECK(pack_layout(2, 3, {}).rows() == 6);
+}
+
 TEST_CASE("mean_pool over padded sequences") {
   rng gen(8);
   const std::size_t B = 3, T = 4, d = 5;
