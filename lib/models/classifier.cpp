@@ -8,6 +8,7 @@
 // Parameters: embed.weight [V, d], pos.weight (learned only), encoder.layers.<i>.*, encoder.ln.*,
 // head.weight [d, C], head.bias.
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "models/common.h"
@@ -80,10 +81,16 @@ class classifier_model : public model {
 
  private:
   // -> logits [B, C]
+  // The layers skip the padding when it is worth it (packed rows, models/common.h); the packing is
+  // a member because recomputed blocks run again in the backward pass.
   var forward(tape& t, const batch& b, rng& gen) {
-    var x = drop_.forward(pos_.forward(embed_.forward(t, b.src, scale_), b.size, b.src_len), gen);
-    x = run_encoder_layers(layers_, x, b.size, b.src_len, b.src_lengths, gen, recompute_);
+    rows_ = packing_if_padded(b.size, b.src_len, b.src_lengths);
+    const row_packing* packed = rows_ ? &*rows_ : nullptr;
+    var x = pos_.forward(embed_.forward(t, b.src, scale_), b.size, b.src_len);
+    x = drop_.forward(packed ? pack_rows(x, *packed) : x, gen);
+    x = run_encoder_layers(layers_, x, b.size, b.src_len, b.src_lengths, gen, recompute_, packed);
     if (pre_) x = ln_.forward(x);
+    if (packed) x = unpack_rows(x, *packed);  // [B*T, d] for the pooling
     var pooled;
     if (cfg_.pooling == "mean") {
       pooled = mean_pool(x, b.size, b.src_len, lengths_or_full(b.src_lengths, b.size, b.src_len));
@@ -103,6 +110,7 @@ class classifier_model : public model {
   nn::layer_norm ln_;
   nn::linear head_;
   nn::dropout drop_;
+  std::optional<row_packing> rows_;  // the packing of the batch in flight
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 // Parameters: embed.weight [V, d], pos.weight [max_len, d] (learned positions only),
 // layers.<i>.* (encoder_layer with causal self-attention), ln_f.* (pre-LN), out.* without tie_output.
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "core/recompute.h"
@@ -50,9 +51,14 @@ class lm_model : public model {
 
   loss_result loss(tape& t, const batch& b, rng& gen, float label_smoothing) override {
     check(b);
-    var h = hidden(t, b.src, b.size, b.src_len, 0, b.src_lengths, gen, nullptr);
-    if (cfg_.tie_output) return output_token_loss(h, embed_.weight(), nullptr, true, b.tgt_out, pad_id, label_smoothing);
-    return output_token_loss(h, out_.weight(), out_.bias(), false, b.tgt_out, pad_id, label_smoothing);
+    rows_ = packing_if_padded(b.size, b.src_len, b.src_lengths);  // a short last window; the others are full
+    const row_packing* packed = rows_ ? &*rows_ : nullptr;
+    var h = hidden(t, b.src, b.size, b.src_len, 0, b.src_lengths, gen, nullptr, packed);  // [n, d] when packed
+    const std::vector<std::int32_t> packed_targets =
+        packed ? pack_ids(b.tgt_out, *packed, pad_id) : std::vector<std::int32_t>{};
+    const std::vector<std::int32_t>& targets = packed ? packed_targets : b.tgt_out;
+    if (cfg_.tie_output) return output_token_loss(h, embed_.weight(), nullptr, true, targets, pad_id, label_smoothing);
+    return output_token_loss(h, out_.weight(), out_.bias(), false, targets, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
@@ -134,18 +140,22 @@ class lm_model : public model {
     if (b.tgt_out.size() != b.src.size()) throw error("lm batch: tgt_out must be src shifted by one (same size)");
   }
 
-  // ids [B*T] at positions offset.. -> the last layer's output [B*T, d] (after the final norm)
+  // ids [B*T] at positions offset.. -> the last layer's output [B*T, d] (after the final norm), or
+  // its valid rows [n, d] as packed by `packed` (no caches then; it must live until the backward
+  // pass, which runs recomputed blocks again)
   var hidden(tape& t, const std::vector<std::int32_t>& ids, std::size_t B, std::size_t T, std::size_t offset,
-             const std::vector<std::int32_t>& lengths, rng& gen, std::vector<nn::kv_cache>* caches) {
-    var x = drop_.forward(pos_.forward(embed_.forward(t, ids, scale_), B, T, offset), gen);
+             const std::vector<std::int32_t>& lengths, rng& gen, std::vector<nn::kv_cache>* caches,
+             const row_packing* packed = nullptr) {
+    var x = pos_.forward(embed_.forward(t, ids, scale_), B, T, offset);
+    x = drop_.forward(packed ? pack_rows(x, *packed) : x, gen);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       nn::encoder_layer& l = layers_[i];
       if (recompute_ && !caches) {
-        x = attn::recompute({x}, gen, [&l, B, T, &lengths](const std::vector<var>& in, rng& g) {
-          return l.forward(in[0], B, T, lengths, g, nullptr);
+        x = attn::recompute({x}, gen, [&l, B, T, &lengths, packed](const std::vector<var>& in, rng& g) {
+          return l.forward(in[0], B, T, lengths, g, nullptr, packed);
         });
       } else {
-        x = l.forward(x, B, T, lengths, gen, caches ? &(*caches)[i] : nullptr);
+        x = l.forward(x, B, T, lengths, gen, caches ? &(*caches)[i] : nullptr, packed);
       }
     }
     return pre_ ? ln_f_.forward(x) : x;
@@ -171,6 +181,7 @@ class lm_model : public model {
   std::size_t batch_ = 0, prompt_len_ = 0, pos_index_ = 0;
   std::vector<std::int32_t> prompt_;
   std::vector<nn::kv_cache> caches_;
+  std::optional<row_packing> rows_;  // the packing of the batch in flight (loss), for the backward pass
 };
 
 }  // namespace

@@ -96,6 +96,42 @@ inline void check_loss_gradients(model& m, const batch& b) {
       1e-2, opt);
 }
 
+// Items of very different lengths: their batch is over half padding.
+inline const std::vector<std::vector<std::int32_t>> padded_data = {{4, 5, 6, 7, 8, 9}, {7, 8}, {9}, {10, 4, 6}};
+
+// A padded batch's loss and gradients (no dropout) against its items' one at a time, which have no
+// padding: the mean loss over the batch's tokens is the token-weighted mean of the items' (the
+// models that pack rows skip the padding; none may let it change the result).
+template <typename MakeBatch>
+void check_padding_changes_nothing(model& m, MakeBatch make_batch,
+                                   const std::vector<std::vector<std::int32_t>>& items) {
+  auto gradients = [&](const batch& b, double weight, std::vector<matrix>& into, double& tokens) {
+    m.params().zero_grad();
+    tape t;
+    rng g(1);
+    loss_result r = m.loss(t, b, g, 0.1f);
+    t.backward(r.loss);
+    const auto ps = m.params().all();
+    into.resize(ps.size());
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      if (into[i].size() != ps[i]->grad.size()) into[i] = xt::zeros_like(ps[i]->grad);
+      into[i] += static_cast<float>(weight * static_cast<double>(r.tokens)) * ps[i]->grad;
+    }
+    tokens = static_cast<double>(r.tokens);
+    return static_cast<double>(r.loss.value()(0, 0)) * tokens;
+  };
+  std::vector<matrix> whole, items_sum;
+  double total = 0.0, item_tokens = 0.0, item_sum = 0.0;
+  const double whole_sum = gradients(make_batch(items), 1.0, whole, total);
+  for (std::size_t i = 0; i < whole.size(); ++i) whole[i] /= static_cast<float>(total);
+  for (const auto& item : items) item_sum += gradients(make_batch({item}), 1.0 / total, items_sum, item_tokens);
+  CHECK(whole_sum == doctest::Approx(item_sum).epsilon(1e-5));
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    INFO("parameter " << m.params().all()[i]->name);
+    CHECK(xt::amax(xt::abs(whole[i] - items_sum[i]))() <= 1e-5f + 1e-4f * xt::amax(xt::abs(items_sum[i]))());
+  }
+}
+
 // Adam on one batch; returns the final loss.
 inline float overfit(model& m, const batch& b, int steps, float lr = 1e-2f) {
   optimizer_config oc;

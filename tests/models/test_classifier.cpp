@@ -22,6 +22,19 @@ TEST_CASE("classifier: loss gradients (mean and first pooling, pre/post LN)") {
     }
 }
 
+// Its encoder runs on packed rows (models/common.h packing_if_padded); the pooling sees them unpacked.
+TEST_CASE("classifier: a padded batch's loss and gradients equal its items' one by one (packed rows)") {
+  for (const char* pooling : {"mean", "first"}) {
+    INFO(pooling);
+    model_config c = tiny_config("classifier");
+    c.pooling = pooling;
+    c.layers = 2;
+    rng gen(8);
+    auto m = make_model(c, gen);
+    check_padding_changes_nothing(*m, seq2seq_batch, padded_data);
+  }
+}
+
 // Single-threaded (tests/doctest_main.cpp) the final loss is 0.00013 (bound 0.05) and every true
 // label gets a log-prob above -0.0002 (bound log 0.9 = -0.105).
 TEST_CASE("classifier: fits a handful of labelled sequences; classify gives log-probs" *

@@ -32,6 +32,19 @@ TEST_CASE("lm: loss gradients (pre/post LN, tied and untied output)") {
   }
 }
 
+// Lines of text of different lengths run on packed rows (models/common.h packing_if_padded).
+TEST_CASE("lm: a padded batch's loss and gradients equal its lines' one by one (packed rows)") {
+  for (const char* pos : {"learned", "rope"}) {
+    INFO(pos);
+    model_config c = tiny_config("lm");
+    c.layers = 2;
+    c.pos_encoding = pos;
+    rng gen(7);
+    auto m = make_model(c, gen);
+    check_padding_changes_nothing(*m, lm_batch, padded_data);
+  }
+}
+
 TEST_CASE("lm: memorises a handful of sequences" * doctest::test_suite("convergence")) {
   model_config c = tiny_config("lm");
   c.d_model = 16;
