@@ -26,6 +26,15 @@ void detail::broadcast_rows(std::size_t N, std::size_t out, const float* B, floa
   });
 }
 
+void detail::side_by_side(bool first, const std::function<void()>& a, bool second, const std::function<void()>& b) {
+  if (first && second && threads() == 2) {
+    parallel_for(2, 1, [&](std::size_t i, std::size_t) { i == 0 ? a() : b(); });
+    return;
+  }
+  if (first) a();
+  if (second) b();
+}
+
 void detail::add_bias_grad(std::size_t N, std::size_t out, const float* dY, float* db) {
   constexpr std::size_t block = 64;  // columns
   const std::size_t blocks = (out + block - 1) / block;
@@ -51,10 +60,12 @@ var linear(var x, var w, var b) {
   if (!y.needs_grad()) return y;
   t.on_backward([x, w, b, y, N, in, out] {
     const float* dY = y.grad().data();
-    // dx = dy·wᵀ
-    if (auto s = sink_of(x); s.p) gemm(false, true, N, in, out, 1.0f, dY, out, w.value().data(), out, s.beta, s.p, in);
-    // dw = xᵀ·dy
-    if (auto s = sink_of(w); s.p) gemm(true, false, in, out, N, 1.0f, x.value().data(), in, dY, out, s.beta, s.p, out);
+    const detail::grad_sink dx = sink_of(x), dw = sink_of(w);
+    const float* W = w.value().data();
+    const float* X = x.value().data();
+    detail::side_by_side(
+        dx.p != nullptr, [&] { gemm(false, true, N, in, out, 1.0f, dY, out, W, out, dx.beta, dx.p, in); },  // dy·wᵀ
+        dw.p != nullptr, [&] { gemm(true, false, in, out, N, 1.0f, X, in, dY, out, dw.beta, dw.p, out); });  // xᵀ·dy
     // db = Σ_rows dy
     if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
   });
@@ -138,24 +149,25 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
   t.on_backward([x, w, b, y, N, k, out, n, gelu, p, drop, activate] {
     tape& t = *x.t;
     const float* dY = y.grad().data();
-    float* A = t.transient(n);
-    // dw = (act(x) ⊙ mask)ᵀ·dy, both drawn again
-    if (auto s = sink_of(w); s.p) {
-      activate(x.value().data(), A);
-      gemm(true, false, k, out, N, 1.0f, A, k, dY, out, s.beta, s.p, out);
-    }
+    const detail::grad_sink dw = sink_of(w);
+    float* A = t.transient(dw.p && x.needs_grad() ? 2 * n : n);
+    float* G = dw.p ? A + n : A;  // dy·wᵀ [N,k], beside act(x) when both are wanted
+    if (dw.p) activate(x.value().data(), A);  // act(x) ⊙ mask, drawn again
+    // dw = (act(x) ⊙ mask)ᵀ·dy and G = dy·wᵀ (for dx), side by side
+    detail::side_by_side(
+        dw.p != nullptr, [&] { gemm(true, false, k, out, N, 1.0f, A, k, dY, out, dw.beta, dw.p, out); },
+        x.needs_grad(), [&] { gemm(false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, G, k); });
     // db = Σ_rows dy
     if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
-    // dx += act'(x) ⊙ mask ⊙ (dy·wᵀ)
+    // dx += act'(x) ⊙ mask ⊙ G
     if (x.needs_grad()) {
-      gemm(false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, A, k);
       const float* X = x.value().data();
       float* dX = x.grad().data();
       parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
         const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
-        if (p > 0.0f) drop(pb, pe, A);
+        if (p > 0.0f) drop(pb, pe, G);
         // relu'(x) = [x > 0], the same test as on its output
-        (gelu ? kernels::gelu_backward : kernels::relu_backward)(hi - lo, X + lo, A + lo, dX + lo);
+        (gelu ? kernels::gelu_backward : kernels::relu_backward)(hi - lo, X + lo, G + lo, dX + lo);
       });
     }
   });

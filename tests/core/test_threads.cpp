@@ -81,20 +81,30 @@ TEST_CASE("ops give identical values and gradients with 1 and 2 threads (paralle
   }
 }
 
-TEST_CASE("linear with 1 and 2 BLAS threads agrees to rounding") {
+// On two threads the backward passes of linear, activated_linear and projected_cross_entropy run
+// their two weight-sized products side by side, one thread each (detail::side_by_side).
+TEST_CASE("linear, activated_linear and projected_cross_entropy with 1 and 2 BLAS threads agree to rounding") {
   rng gen(2);
   parameter_store ps;
   auto& x = ps.add("x", 512, 96);
   auto& w = ps.add("w", 96, 200);
   auto& b = ps.add("b", 1, 200);
-  for (auto* p : {&x, &w, &b}) attn::testing::fill_normal(p->value, gen);
+  auto& w2 = ps.add("w2", 200, 64);
+  auto& b2 = ps.add("b2", 1, 64);
+  auto& w3 = ps.add("w3", 64, 300);
+  auto& b3 = ps.add("b3", 1, 300);
+  for (auto* p : {&x, &w, &b, &w2, &b2, &w3, &b3}) attn::testing::fill_normal(p->value, gen, 0.3f);
+  std::vector<std::int32_t> targets(512);
+  for (auto& y : targets) y = static_cast<std::int32_t>(gen.below(300));
+  targets[5] = targets[77] = 0;  // pad rows
   auto run = [&](int n) {
     set_threads(n);
     ps.zero_grad();
     tape t;
-    var y = gelu(linear(t.param(x), t.param(w), t.param(b)));
-    t.backward(softmax_cross_entropy(y, std::vector<std::int32_t>(512, 7)));
-    return std::vector<matrix>{y.value(), x.grad, w.grad, b.grad};
+    var y = linear(t.param(x), t.param(w), t.param(b));
+    var h = activated_linear(y, activation_fn::relu, t.param(w2), t.param(b2), 0.1f, 99);
+    t.backward(projected_cross_entropy(h, t.param(w3), t.param(b3), false, targets, 0, 0.1f));
+    return std::vector<matrix>{y.value(), x.grad, w.grad, b.grad, w2.grad, b2.grad, w3.grad, b3.grad};
   };
   const int before = threads();
   auto one = run(1), two = run(2);
