@@ -142,21 +142,24 @@ std::vector<var> split_cols(var x, const std::vector<std::size_t>& widths, const
   t.on_backward([x, ys, offsets, B, T, D, grain] {
     bool overwrite;
     float* dX = x.grad_for_write(overwrite).data();
+    std::vector<const float*> dY;  // per output: its gradient, or null when it received none
+    for (const var& y : ys) dY.push_back(y.has_grad() ? y.grad().data() : nullptr);
     parallel_for(B, grain, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) {
         const auto first = static_cast<std::size_t>((*offsets)[b]);
         const std::size_t L = static_cast<std::size_t>((*offsets)[b + 1]) - first;
         std::size_t col = 0;
-        for (const var& y : ys) {
-          const std::size_t w = y.cols();
+        for (std::size_t k = 0; k < ys.size(); ++k) {
+          const std::size_t w = ys[k].cols();
           for (std::size_t i = 0; i < L; ++i) {
             float* dst = dX + (first + i) * D + col;
-            if (!y.has_grad()) {
+            const float* src = dY[k] ? dY[k] + (b * T + i) * w : nullptr;
+            if (!src) {
               if (overwrite) std::fill(dst, dst + w, 0.0f);
             } else if (overwrite) {
-              std::memcpy(dst, y.grad().data() + (b * T + i) * w, w * sizeof(float));
+              std::memcpy(dst, src, w * sizeof(float));
             } else {
-              kernels::axpy(w, 1.0f, y.grad().data() + (b * T + i) * w, dst);
+              kernels::axpy(w, 1.0f, src, dst);
             }
           }
           col += w;
