@@ -26,8 +26,10 @@ void detail::broadcast_rows(std::size_t N, std::size_t out, const float* B, floa
   });
 }
 
+bool detail::runs_side_by_side(bool first, bool second) { return first && second && threads() == 2; }
+
 void detail::side_by_side(bool first, const std::function<void()>& a, bool second, const std::function<void()>& b) {
-  if (first && second && threads() == 2) {
+  if (runs_side_by_side(first, second)) {
     parallel_for(2, 1, [&](std::size_t i, std::size_t) { i == 0 ? a() : b(); });
     return;
   }
@@ -150,8 +152,11 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
     tape& t = *x.t;
     const float* dY = y.grad().data();
     const detail::grad_sink dw = sink_of(w);
-    float* A = t.transient(dw.p && x.needs_grad() ? 2 * n : n);
-    float* G = dw.p ? A + n : A;  // dy·wᵀ [N,k], beside act(x) when both are wanted
+    // dy·wᵀ [N,k] goes beside act(x) when the two products run at once; one after the other, the
+    // second overwrites act(x) once the first has read it
+    const bool both = detail::runs_side_by_side(dw.p != nullptr, x.needs_grad());
+    float* A = t.transient(both ? 2 * n : n);
+    float* G = both ? A + n : A;
     if (dw.p) activate(x.value().data(), A);  // act(x) ⊙ mask, drawn again
     // dw = (act(x) ⊙ mask)ᵀ·dy and G = dy·wᵀ (for dx), side by side
     detail::side_by_side(

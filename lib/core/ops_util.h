@@ -51,6 +51,9 @@ inline grad_sink sink_of(const var& x) {
 // models' shapes, two products on one thread each by more. Otherwise one after the other (each
 // on all threads). first/second: whether each runs.
 void side_by_side(bool first, const std::function<void()>& a, bool second, const std::function<void()>& b);
+// Whether side_by_side(first, ..., second, ...) runs its two products at once (then they need
+// separate buffers).
+bool runs_side_by_side(bool first, bool second);
 
 // Y [N,out] = the bias B [out] in every row, split over the threads (megabytes for a wide layer:
 // the bias of a linear layer or of the output layer's logits, before a gemm adds to it).
