@@ -10,6 +10,9 @@ namespace attn {
 // C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, all row-major.
 // op(A) = A ([M,K], lda >= K) or Aᵀ (A stored [K,M], lda >= M); likewise for B.
 // ldc >= N. M == 1 or N == 1 dispatch to sgemv (4-5x faster than sgemm for vectors).
+// With threads() > 1, a product of at least 2^20 multiply-adds (gemv: 2^17) is split into one
+// single-threaded OpenBLAS call per thread on attn's pool (threads.h), by rows or columns of C;
+// inside a parallel_for chunk it runs whole on the calling thread.
 // beta == 0 overwrites C (NaNs in C do not propagate).
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
           std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc);
@@ -20,7 +23,9 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
 void gemv(bool trans, std::size_t rows, std::size_t cols, float alpha, const float* A, std::size_t lda, const float* x,
           std::size_t incx, float beta, float* y, std::size_t incy);
 
-// The raw cblas_sgemm (row-major), for benchmarks that compare the wrapper against it.
+// The raw cblas_sgemm (row-major) with OpenBLAS's own threading at threads() threads, for
+// benchmarks that compare the wrapper against it. (Its worker threads then poll for a while:
+// not for use beside attn's parallel loops.)
 void cblas_sgemm_raw(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
                      const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,
                      std::size_t ldc);

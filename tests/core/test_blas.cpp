@@ -1,5 +1,6 @@
 // The gemm/gemv wrapper against a naive triple loop: all transpose combinations, leading
-// dimensions wider than the matrices, alpha/beta, and the M = 1 / N = 1 gemv paths.
+// dimensions wider than the matrices, alpha/beta, the M = 1 / N = 1 gemv paths, and products
+// large enough to be split across two threads (by rows, by columns, with uneven last blocks).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 
 #include "core/blas.h"
 #include "core/rng.h"
+#include "core/threads.h"
 
 using namespace attn;
 
@@ -49,6 +51,29 @@ void check_case(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, s
       REQUIRE(C[i * ldc + j] == doctest::Approx(ref[i * ldc + j]).epsilon(1e-4).scale(1.0));
     // Padding columns of C are never written.
     for (std::size_t j = N; j < ldc; ++j) REQUIRE(C[i * ldc + j] == before[i * ldc + j]);
+  }
+}
+
+// y = 2·op(A)·x + 0.5·y for both op, x with stride 3 and y with stride 2; A [rows, cols], lda.
+void check_gemv(std::size_t rows, std::size_t cols, std::size_t lda, rng& gen) {
+  const std::vector<float> A = random_vec(rows * lda, gen);
+  for (int trans = 0; trans < 2; ++trans) {
+    CAPTURE(trans);
+    const std::size_t nx = trans ? rows : cols, ny = trans ? cols : rows;
+    const std::vector<float> x = random_vec(nx * 3, gen);  // stride 3
+    std::vector<float> y = random_vec(ny * 2, gen);        // stride 2
+    const std::vector<float> before = y;
+    std::vector<double> ref(ny);
+    for (std::size_t i = 0; i < ny; ++i) {
+      double s = 0;
+      for (std::size_t k = 0; k < nx; ++k) s += static_cast<double>(trans ? A[k * lda + i] : A[i * lda + k]) * x[k * 3];
+      ref[i] = 2.0 * s + 0.5 * y[i * 2];
+    }
+    gemv(trans, rows, cols, 2.0f, A.data(), lda, x.data(), 3, 0.5f, y.data(), 2);
+    for (std::size_t i = 0; i < ny; ++i) {
+      REQUIRE(y[i * 2] == doctest::Approx(ref[i]).epsilon(1e-4).scale(1.0));
+      REQUIRE(y[i * 2 + 1] == before[i * 2 + 1]);  // between the strided entries: untouched
+    }
   }
 }
 
@@ -96,19 +121,24 @@ TEST_CASE("gemm: beta = 0 ignores NaN in C, K = 0 scales C by beta") {
 
 TEST_CASE("gemv with strides matches a naive product") {
   rng gen(3);
-  const std::size_t rows = 9, cols = 14, lda = 17;
-  const std::vector<float> A = random_vec(rows * lda, gen);
-  for (int trans = 0; trans < 2; ++trans) {
-    const std::size_t nx = trans ? rows : cols, ny = trans ? cols : rows;
-    const std::vector<float> x = random_vec(nx * 3, gen);  // stride 3
-    std::vector<float> y = random_vec(ny * 2, gen);        // stride 2
-    std::vector<double> ref(ny);
-    for (std::size_t i = 0; i < ny; ++i) {
-      double s = 0;
-      for (std::size_t k = 0; k < nx; ++k) s += static_cast<double>(trans ? A[k * lda + i] : A[i * lda + k]) * x[k * 3];
-      ref[i] = 2.0 * s + 0.5 * y[i * 2];
-    }
-    gemv(trans, rows, cols, 2.0f, A.data(), lda, x.data(), 3, 0.5f, y.data(), 2);
-    for (std::size_t i = 0; i < ny; ++i) REQUIRE(y[i * 2] == doctest::Approx(ref[i]).epsilon(1e-4));
-  }
+  check_gemv(9, 14, 17, gen);
+}
+
+TEST_CASE("on two threads, products large enough to be split give the naive product") {
+  // gemm splits the longer side of C in blocks of 32 when each thread gets >= 2^19
+  // multiply-adds, gemv its output when each gets >= 2^16 (blas.cpp).
+  const int before = threads();
+  set_threads(2);
+  rng gen(4);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (std::size_t pad : {0, 5}) {
+        CAPTURE(ta);
+        CAPTURE(tb);
+        CAPTURE(pad);
+        check_case(ta, tb, 200, 70, 100, pad, 0.5f, 1.0f, gen);  // rows 0-127 and 128-199
+        check_case(ta, tb, 40, 300, 100, pad, 1.0f, 0.0f, gen);  // columns 0-159 and 160-299
+      }
+  check_gemv(300, 500, 509, gen);
+  set_threads(before);
 }

@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -30,6 +32,16 @@ TEST_CASE("parallel_for covers every index exactly once and propagates exception
     for (std::size_t i = b; i < e; ++i) hits[i]++;
   });
   for (auto& h : hits) REQUIRE(h.load() == 1);
+  // Idle workers poll for a fraction of a millisecond, then sleep: after a pause, the next job
+  // has to wake them (and the caller may sleep waiting for them).
+  for (int round = 0; round < 3; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    parallel_for(1000, 10, [&](std::size_t b, std::size_t e) {
+      if (b > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the caller waits
+      for (std::size_t i = b; i < e; ++i) hits[i]++;
+    });
+  }
+  for (auto& h : hits) REQUIRE(h.load() == 4);
   CHECK_THROWS_AS(parallel_for(100, 1,
                                [&](std::size_t b, std::size_t) {
                                  if (b > 0) throw attn::error("boom");

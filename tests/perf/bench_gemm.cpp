@@ -1,5 +1,6 @@
-// GFLOP/s of attn::gemm against raw cblas_sgemm, for square and transformer-shaped products,
-// and gemv (M = 1) against sgemm.
+// GFLOP/s of attn::gemm (split across attn's threads, one single-threaded OpenBLAS call each)
+// against raw cblas_sgemm with OpenBLAS's own threading, for square and transformer-shaped
+// products, and gemv (M = 1) against sgemm.
 // Usage: attn_bench_gemm [threads [cpu]]   (threads 0 = all cores; "cpu": time by process CPU
 // time instead of wall time, which with 1 thread is robust to other jobs on the machine)
 #include <algorithm>
