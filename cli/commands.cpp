@@ -7,7 +7,6 @@
 
 #include "core/error.h"
 #include "processes.h"
-#include "startup.h"
 
 namespace attn::cli {
 
@@ -39,9 +38,7 @@ void print_overview(std::ostream& out) {
     out << "  " << name << c.summary << "\n";
   }
   // What startup.h sets, and how to choose otherwise.
-  out << "\nenvironment (attn sets the first two at start and executes itself once; yours are kept):\n"
-      << "  OPENBLAS_THREAD_TIMEOUT  OpenBLAS's idle threads poll 2^N cycles, then sleep (attn: "
-      << openblas_thread_timeout << ")\n"
+  out << "\nenvironment (attn sets the first at start and executes itself once; yours are kept):\n"
       << "  GLIBC_TUNABLES           malloc keeps freed memory, huge pages (attn adds glibc.malloc.*)\n"
       << "  ATTN_MALLOC=glibc        leave malloc as glibc configures it\n";
 }

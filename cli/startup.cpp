@@ -11,19 +11,8 @@
 
 namespace attn::cli {
 
-namespace {
-
-// OPENBLAS_THREAD_TIMEOUT, unless the user set it. No mark is needed: the second start finds it.
-std::vector<environment_setting> blas_settings_for_start() {
-  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr) return {};
-  return {{"OPENBLAS_THREAD_TIMEOUT", openblas_thread_timeout}};
-}
-
-}  // namespace
-
 void prepare_process(char** argv) {
-  std::vector<environment_setting> wanted = malloc_settings_for_start();
-  for (environment_setting& s : blas_settings_for_start()) wanted.push_back(std::move(s));
+  const std::vector<environment_setting> wanted = malloc_settings_for_start();
   if (!wanted.empty() && argv != nullptr && argv[0] != nullptr) {
     std::vector<std::pair<std::string, std::optional<std::string>>> before;
     bool all_set = true;

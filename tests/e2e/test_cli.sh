@@ -16,7 +16,7 @@ done
 "$attn" --help >/dev/null; check "attn --help" 0 $?
 # the settings attn gives itself at start (cli/startup.h) are named in the overview
 "$attn" --help >"$tmp/help" 2>&1
-for var in OPENBLAS_THREAD_TIMEOUT GLIBC_TUNABLES ATTN_MALLOC; do
+for var in GLIBC_TUNABLES ATTN_MALLOC; do
   grep -q "^  $var" "$tmp/help" || { echo "FAIL: attn --help does not name $var"; fail=1; }
 done
 "$attn" --version >"$tmp/out"; check "attn --version" 0 $?
