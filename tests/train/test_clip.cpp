@@ -1,7 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <tuple>
+#include <vector>
 
+#include "core/kernels.h"
+#include "core/rng.h"
+#include "core/threads.h"
 #include "train/clip.h"
 
 using namespace attn;
@@ -49,4 +54,39 @@ TEST_CASE("the norm of a large gradient is accurate") {
   s.zero_grad();
   s.at("big").grad.fill(1e-3f);
   CHECK(grad_norm(s) == doctest::Approx(std::sqrt(1000.0 * 1001.0) * 1e-3).epsilon(1e-6));
+}
+
+TEST_CASE("on any thread count, the norm is the parameters' sum_squares in order and clipping scales every element") {
+  // Blocks of 1,024 floats go to the threads (64 blocks a share at least): a tail block, an
+  // exact multiple, and a parameter large enough to be split between two threads.
+  parameter_store s;
+  for (auto [name, rows, cols] : {std::tuple{"one", 1, 1}, {"tail", 3, 1000}, {"exact", 7, 1024}, {"split", 300, 300}})
+    s.add(name, rows, cols);
+  s.zero_grad();
+  rng gen(5);
+  for (parameter* p : s.all())
+    for (float& g : p->grad) g = gen.normal();
+  double sum = 0.0;
+  for (parameter* p : s.all()) sum += kernels::sum_squares(p->grad.size(), p->grad.data());
+  const float expected = static_cast<float>(std::sqrt(sum));
+  const int before = threads();
+  std::vector<std::vector<float>> clipped;
+  for (int n : {1, 2}) {
+    CAPTURE(n);
+    set_threads(n);
+    CHECK(grad_norm(s) == expected);
+    parameter_store copy;
+    for (parameter* p : s.all()) copy.add(p->name, p->grad.shape()[0], p->grad.shape()[1]).grad = p->grad;
+    CHECK(clip_grad_norm(copy, 2.0f) == expected);
+    const float scale = static_cast<float>(2.0 / std::sqrt(sum));
+    std::vector<float> all;
+    for (parameter* p : copy.all())
+      for (std::size_t i = 0; i < p->grad.size(); ++i) {
+        REQUIRE(p->grad.data()[i] == s.at(p->name).grad.data()[i] * scale);
+        all.push_back(p->grad.data()[i]);
+      }
+    clipped.push_back(all);
+  }
+  set_threads(before);
+  CHECK(clipped[0] == clipped[1]);
 }
