@@ -132,6 +132,7 @@ class pool {
 };
 
 }  // namespace
+
 int available_cores() {
   cpu_set_t set;  // the cores this process may run on (taskset, cgroups), not all the machine's
   if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
