@@ -61,8 +61,8 @@ inline batch root(const batch& x) { return xsimd::sqrt(x); }
 inline float max0(float x) { return std::max(x, 0.0f); }
 inline batch max0(const batch& x) { return xsimd::max(x, batch(0.0f)); }
 
-// Elements per thread's share of one parameter's update, at least: the update streams ~7 floats
-// an element, so smaller shares cost more in waking a thread than they save.
+// Elements per thread's share of a step's updates, at least: the update streams ~7 floats an
+// element, so smaller shares cost more in waking a thread than they save.
 constexpr std::size_t update_grain = 1 << 15;
 
 template <class F>
@@ -270,7 +270,18 @@ void optimizer::step(parameter_store& params, float lr) {
         throw error("optimizer state of '" + p->name + "' has shape " + shape_text(b) + " but the parameter is " +
                     shape_text(p->value));
   }
-  float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};
+  // The parameters to update, each in whole SIMD batches ("units") numbered across all of
+  // them in order: one parallel region splits that numbering evenly, so a thread's share may
+  // span many small parameters or part of a large one. Every element is updated by the same
+  // instructions whatever the thread count (a parameter's scalar tail stays its last n % W).
+  struct work {
+    parameter* p;
+    slots* s;
+    std::size_t first_unit;  // this parameter's units are [first_unit, next's first_unit)
+  };
+  constexpr std::size_t W = batch::size;
+  std::vector<work> todo;
+  std::size_t units = 0;
   for (parameter* p : all) {
     if (!p->trainable || p->grad.size() == 0) continue;
     slots& s = state_[p->name];
@@ -278,18 +289,27 @@ void optimizer::step(parameter_store& params, float lr) {
       s.bufs.assign(slot_names_.size(), matrix::from_shape(p->value.shape()));
       for (auto& b : s.bufs) b.fill(0.0f);
     }
-    for (std::size_t k = 0; k < s.bufs.size(); ++k) bufs[k] = s.bufs[k].data();
     ++s.step;
-    // Elementwise, so split over threads in whole SIMD batches: every element is updated by the
-    // same instructions whatever the thread count (the scalar tail stays the last n % W).
-    const std::size_t n = p->value.size(), W = batch::size, units = (n + W - 1) / W;
-    parallel_for(units, update_grain / W, [&](std::size_t b, std::size_t e) {
-      const std::size_t lo = b * W, hi = std::min(n, e * W);
-      float* chunk_bufs[4] = {nullptr, nullptr, nullptr, nullptr};
-      for (std::size_t k = 0; k < s.bufs.size(); ++k) chunk_bufs[k] = bufs[k] + lo;
-      kind_->update({config_, lr, s.step, p->decay, hi - lo, p->value.data() + lo, p->grad.data() + lo, chunk_bufs});
-    });
+    todo.push_back({p, &s, units});
+    units += (p->value.size() + W - 1) / W;
   }
+  parallel_for(units, update_grain / W, [&](std::size_t b, std::size_t e) {
+    // The first parameter whose units reach past b.
+    auto it =
+        std::upper_bound(todo.begin(), todo.end(), b, [](std::size_t u, const work& x) { return u < x.first_unit; }) -
+        1;
+    for (; it != todo.end() && it->first_unit < e; ++it) {
+      const parameter& p = *it->p;
+      const std::size_t n = p.value.size(), own = (n + W - 1) / W;
+      const std::size_t ub = std::max(b, it->first_unit) - it->first_unit;
+      const std::size_t ue = std::min(e, it->first_unit + own) - it->first_unit;
+      const std::size_t lo = ub * W, hi = std::min(n, ue * W);
+      float* chunk_bufs[4] = {nullptr, nullptr, nullptr, nullptr};
+      for (std::size_t k = 0; k < it->s->bufs.size(); ++k) chunk_bufs[k] = it->s->bufs[k].data() + lo;
+      kind_->update(
+          {config_, lr, it->s->step, p.decay, hi - lo, it->p->value.data() + lo, p.grad.data() + lo, chunk_bufs});
+    }
+  });
   ++steps_;
 }
 
