@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/small_gemm.h"
 #include "core/threads.h"
 
 namespace attn {
@@ -80,6 +81,10 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
       gemv(false, M, K, alpha, A, lda, B, trans_b ? 1 : ldb, beta, C, ldc);
     return;
   }
+  if (detail::is_small_gemm(M, N, K)) {  // attn's own kernel: no call into OpenBLAS (small_gemm.h)
+    detail::small_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   // Split the longer side of C, so that the operand each thread packs whole (B when the rows
   // are split, A when the columns are) is the smaller one.
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
@@ -105,6 +110,12 @@ void cblas_sgemm_raw(bool trans_a, bool trans_b, std::size_t M, std::size_t N, s
   openblas_set_num_threads(threads());
   sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   openblas_set_num_threads(1);
+}
+
+void cblas_sgemm_one_thread(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
+                            const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,
+                            std::size_t ldc) {
+  sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace attn

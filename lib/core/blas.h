@@ -10,8 +10,10 @@ namespace attn {
 // C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, all row-major.
 // op(A) = A ([M,K], lda >= K) or Aᵀ (A stored [K,M], lda >= M); likewise for B.
 // ldc >= N. M == 1 or N == 1 dispatch to sgemv (4-5x faster than sgemm for vectors).
-// With threads() > 1, a product of at least 2^20 multiply-adds (gemv: 2^17) is split into one
-// single-threaded OpenBLAS call per thread on attn's pool (threads.h), by rows or columns of C;
+// Products of at most 2^20 multiply-adds (op(B) at most 256 KB) run on attn's own kernel
+// (small_gemm.h), without OpenBLAS. With threads() > 1, a larger product (gemv: of at least
+// 2^17) is split into one single-threaded OpenBLAS call per thread on attn's pool (threads.h),
+// by rows or columns of C;
 // inside a parallel_for chunk it runs whole on the calling thread.
 // beta == 0 overwrites C (NaNs in C do not propagate).
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
@@ -29,5 +31,11 @@ void gemv(bool trans, std::size_t rows, std::size_t cols, float alpha, const flo
 void cblas_sgemm_raw(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
                      const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,
                      std::size_t ldc);
+
+// The single-threaded cblas_sgemm (row-major) that gemm() calls for a product it neither
+// splits nor keeps for its own kernel, for benchmarks comparing the two on small products.
+void cblas_sgemm_one_thread(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
+                            const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C,
+                            std::size_t ldc);
 
 }  // namespace attn

@@ -1,6 +1,7 @@
 // The gemm/gemv wrapper against a naive triple loop: all transpose combinations, leading
-// dimensions wider than the matrices, alpha/beta, the M = 1 / N = 1 gemv paths, and products
-// large enough to be split across two threads (by rows, by columns, with uneven last blocks).
+// dimensions wider than the matrices, alpha/beta, the M = 1 / N = 1 gemv paths, attn's kernel for
+// small products (every tail of its tiles), one OpenBLAS call, and products large enough to be
+// split across two threads (by rows, by columns, with uneven last blocks).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -90,7 +91,49 @@ TEST_CASE("gemm matches a naive product for every transpose combination and lead
         check_case(ta, tb, 7, 5, 9, pad, 1.0f, 0.0f, gen);
         check_case(ta, tb, 33, 17, 65, pad, 0.5f, 1.0f, gen);
         check_case(ta, tb, 64, 48, 32, pad, -1.5f, 0.25f, gen);
+        check_case(ta, tb, 130, 90, 100, pad, 1.0f, 0.5f, gen);  // past the small kernel: one OpenBLAS call
       }
+}
+
+TEST_CASE("small products: every tail of the kernel's tiles, both column widths, both packings") {
+  // Products of up to 2^20 multiply-adds run on attn's kernel (small_gemm.cpp): tiles of 4
+  // rows by one or two batches of 8 or 16 columns, op(B) packed by rows or transposed in
+  // 8 x 8 blocks; these sizes leave every kind of remainder, and 128 x 128 x 64 is the largest.
+  rng gen(5);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      CAPTURE(ta);
+      CAPTURE(tb);
+      for (std::size_t M : {2, 3, 4, 5, 9, 20})
+        for (std::size_t N : {2, 7, 8, 9, 16, 17, 20, 33, 40, 64})
+          for (std::size_t K : {1, 7, 8, 9, 64}) {
+            CAPTURE(M);
+            CAPTURE(N);
+            CAPTURE(K);
+            check_case(ta, tb, M, N, K, (M + N + K) % 3, 0.5f, (N % 2) ? 0.0f : -1.0f, gen);
+          }
+      check_case(ta, tb, 128, 128, 64, 1, 1.0f, 1.0f, gen);
+    }
+}
+
+TEST_CASE("small products: beta = 0 ignores NaN in C, and threads running them at once agree bit for bit") {
+  rng gen(6);
+  const std::size_t M = 20, N = 20, K = 64;
+  const std::vector<float> A = random_vec(M * K, gen), B = random_vec(N * K, gen);
+  std::vector<float> C(M * N, std::nanf(""));
+  gemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, C.data(), N);
+  for (float x : C) REQUIRE(std::isfinite(x));
+  // Each thread packs into its own buffer: 64 products of the same operands on two threads give
+  // the serial result exactly.
+  const int before = threads();
+  set_threads(2);
+  std::vector<std::vector<float>> out(64, std::vector<float>(M * N));
+  parallel_for(out.size(), 1, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i)
+      gemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, out[i].data(), N);
+  });
+  set_threads(before);
+  for (const auto& o : out) CHECK(o == C);
 }
 
 TEST_CASE("gemm: M = 1 and N = 1 go through gemv with the same result") {

@@ -1,6 +1,7 @@
 // GFLOP/s of attn::gemm (split across attn's threads, one single-threaded OpenBLAS call each)
 // against raw cblas_sgemm with OpenBLAS's own threading, for square and transformer-shaped
-// products, and gemv (M = 1) against sgemm.
+// products, gemv (M = 1) against sgemm, and attention's small products (attn's own kernel)
+// against single-threaded cblas_sgemm calls made from both threads at once.
 // Usage: attn_bench_gemm [threads [cpu]]   (threads 0 = all cores; "cpu": time by process CPU
 // time instead of wall time, which with 1 thread is robust to other jobs on the machine)
 #include <algorithm>
@@ -42,6 +43,54 @@ double time_call(F f) {
     best = std::min(best, (now() - t0) / reps);
   }
   return best;
+}
+
+// Attention's per-(sentence, head) products on short sentences (T tokens, head size 64), 256
+// independent products of each shape spread over the threads as attention spreads them: attn's
+// gemm (its small-product kernel) against single-threaded cblas_sgemm calls. Both threads
+// calling OpenBLAS at once contend for its buffer allocator's lock.
+void small_products(attn::rng& gen) {
+  constexpr std::size_t count = 256, dh = 64;
+  std::printf("\nsmall products, %zu independent ones spread over %d thread(s) (attention, head size %zu):\n", count,
+              attn::threads(), dh);
+  std::printf("%-26s %6s %6s %6s %10s %10s %8s\n", "shape", "M", "N", "K", "attn", "cblas", "speed-up");
+  struct shape {
+    bool ta, tb;
+    const char* what;
+    bool scores;  // [T,T] = [T,64]·[64,T]; else [T,64] = [T,T]·[T,64]
+  };
+  const std::vector<shape> shapes{{false, true, "scores q·kᵀ, dP = dO·vᵀ", true},
+                                  {false, false, "P·v, dQ = G·k", false},
+                                  {true, false, "dV = Pᵀ·dO, dK = Gᵀ·q", false}};
+  for (std::size_t T : {8, 20, 40, 64}) {
+    for (const shape& s : shapes) {
+      const std::size_t M = T, N = s.scores ? T : dh, K = s.scores ? dh : T;
+      const std::size_t lda = s.ta ? M : K, ldb = s.tb ? K : N;
+      std::vector<float> A(count * M * K), B(count * K * N), C(count * M * N);
+      for (float& x : A) x = gen.normal();
+      for (float& x : B) x = gen.normal();
+      auto run = [&](bool own) {
+        attn::parallel_for(count, 1, [&](std::size_t b, std::size_t e) {
+          for (std::size_t i = b; i < e; ++i) {
+            const float *a = A.data() + i * M * K, *bb = B.data() + i * K * N;
+            float* c = C.data() + i * M * N;
+            if (own)
+              attn::gemm(s.ta, s.tb, M, N, K, 1.0f, a, lda, bb, ldb, 0.0f, c, N);
+            else
+              attn::cblas_sgemm_one_thread(s.ta, s.tb, M, N, K, 1.0f, a, lda, bb, ldb, 0.0f, c, N);
+          }
+        });
+      };
+      double to = 1e30, tc = 1e30;
+      for (int round = 0; round < 5; ++round) {
+        to = std::min(to, time_call([&] { run(true); }));
+        tc = std::min(tc, time_call([&] { run(false); }));
+      }
+      const double flops = 2.0 * static_cast<double>(count * M * N * K);
+      std::printf("%-26s %6zu %6zu %6zu %8.1f GF %7.1f GF %7.2fx\n", s.what, M, N, K, flops / to * 1e-9,
+                  flops / tc * 1e-9, tc / to);
+    }
+  }
 }
 
 }  // namespace
@@ -98,5 +147,6 @@ int main(int argc, char** argv) {
     std::printf("%-34s %6d %6zu %6zu %8.1f GF %7.1f GF %6.1f%%  (gemv vs sgemm)\n", "vector·matrix (M=1)", 1, n, n,
                 flops / tw * 1e-9, flops / tc * 1e-9, 100.0 * tc / tw);
   }
+  small_products(gen);
   return 0;
 }
