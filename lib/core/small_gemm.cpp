@@ -17,8 +17,8 @@ namespace attn::detail {
 namespace {
 
 // The widest batch of the build (16 floats with AVX-512) and, where it exists, a narrower one
-// of 8: a product picks the width that pads its N columns least (attention scores on 20-token
-// sentences: 24 columns of 8 instead of 32 of 16).
+// of 8 for products of at most 8 columns (attention scores on 8-token sentences), which the
+// wide batch would pad to 16.
 using wide = xsimd::batch<float>;
 #if XSIMD_WITH_AVX512F
 using narrow = xsimd::batch<float, xsimd::avx2>;
@@ -166,9 +166,11 @@ bool is_small_gemm(std::size_t M, std::size_t N, std::size_t K) {
 
 void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
                 std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
-  const std::size_t pad_wide = (N + wide::size - 1) / wide::size * wide::size;
-  const std::size_t pad_narrow = (N + narrow::size - 1) / narrow::size * narrow::size;
-  if (pad_narrow < pad_wide)
+  // The width that needs fewer batches per row of C (each batch is one instruction, whatever
+  // its width), the narrow one when they tie: 8 columns take one batch of either.
+  const std::size_t wide_batches = (N + wide::size - 1) / wide::size;
+  const std::size_t narrow_batches = (N + narrow::size - 1) / narrow::size;
+  if (narrow::size < wide::size && narrow_batches <= wide_batches)
     run<narrow>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else
     run<wide>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
