@@ -294,7 +294,7 @@ void optimizer::step(parameter_store& params, float lr) {
     units += (p->value.size() + W - 1) / W;
   }
   parallel_for(units, update_grain / W, [&](std::size_t b, std::size_t e) {
-    // The first parameter whose units reach past b.
+    // The parameter holding unit b: the last whose first unit is at most b.
     auto it =
         std::upper_bound(todo.begin(), todo.end(), b, [](std::size_t u, const work& x) { return u < x.first_unit; }) -
         1;
