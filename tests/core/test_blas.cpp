@@ -120,9 +120,11 @@ TEST_CASE("small products: beta = 0 ignores NaN in C, and threads running them a
   rng gen(6);
   const std::size_t M = 20, N = 20, K = 64;
   const std::vector<float> A = random_vec(M * K, gen), B = random_vec(N * K, gen);
-  std::vector<float> C(M * N, std::nanf(""));
+  std::vector<float> C(M * N, std::nanf("")), from_zero(M * N, 0.0f);
   gemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, C.data(), N);
+  gemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, from_zero.data(), N);
   for (float x : C) REQUIRE(std::isfinite(x));
+  CHECK(C == from_zero);  // the NaNs were never read
   // Each thread packs into its own buffer: 64 products of the same operands on two threads give
   // the serial result exactly.
   const int before = threads();
