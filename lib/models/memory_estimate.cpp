@@ -176,8 +176,10 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
     const double dirs = c.bidirectional ? 2 : 1;
     const double src = dirs * (2 * e_ + 24 * u) + 4 * e_;
     const double att = (additive ? 2 * T * h : 0) + 4 * T + 8 * h;
-    const double tgt = 2 * (e_ + (additive ? h : 0)) + 24 * h + 4 * e_ + att + 8 * h + 3 * vt;
-    floats = N * (src + tgt);
+    // per target token also the output layer's input gradient [N, 2h]; the logits only a chunk
+    // at a time, with the output weights' gradient (projected_cross_entropy)
+    const double tgt = 2 * (e_ + (additive ? h : 0)) + 24 * h + 4 * e_ + att + 8 * h + 2 * h;
+    floats = N * (src + tgt) + std::max<double>(1 << 20, 64 * vt) + 2 * h * vt;
   } else {
     const transformer_dims t = dims_of(c);
     const double block = train_block_floats(t, T);

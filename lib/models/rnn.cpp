@@ -89,9 +89,16 @@ class rnn_model : public model {
         rows.push_back(static_cast<std::int32_t>(i));
         targets.push_back(b.tgt_out[i]);
       }
-    if (rows.empty() || rows.size() == b.tgt_out.size())
-      return token_loss(out_.forward(features, &gen), b.tgt_out, pad_id, label_smoothing);
-    return token_loss(out_.forward(gather_rows(features, rows), &gen), targets, pad_id, label_smoothing);
+    const bool all_rows = rows.empty() || rows.size() == b.tgt_out.size();
+    var h = all_rows ? features : gather_rows(features, rows);
+    const std::vector<std::int32_t>& counted = all_rows ? b.tgt_out : targets;
+    // Without an adapter, the fused output loss (projected_cross_entropy): the [rows, vocab]
+    // logits and their gradient are never held whole, and the loss, its gradient and the
+    // accuracy come from the same chunked products. An adapter's low-rank path (and its dropout)
+    // needs the layer's own forward pass.
+    if (!out_.has_adapter())
+      return output_token_loss(h, out_.weight(), out_.bias(), false, counted, pad_id, label_smoothing);
+    return token_loss(out_.forward(h, &gen), counted, pad_id, label_smoothing);
   }
 
   matrix log_probs(tape& t, const batch& b) override {
