@@ -4,6 +4,8 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
+#include <vector>
 
 #include "core/small_gemm.h"
 #include "core/threads.h"
@@ -101,6 +103,77 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
       sgemm(trans_a, trans_b, n, N, K, alpha, trans_a ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
     else  // columns lo.. of op(B) and C: B stored [K,N] (column offset) or [N,K] (row offset)
       sgemm(trans_a, trans_b, M, n, K, alpha, A, lda, trans_b ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+  });
+}
+
+namespace {
+
+// A block of rows (by_rows) or columns of one product's C: [lo, lo + n).
+struct gemm_piece {
+  const gemm_args* g;
+  bool by_rows;
+  std::size_t lo, n;
+};
+
+// g's pieces: a product too small to be worth cutting (or one gemm() would not send to
+// OpenBLAS) is one piece, run through gemm(); a larger one is cut along the longer side of C
+// into up to `most` pieces of whole units, each of at least 2^20 multiply-adds.
+void cut(const gemm_args& g, std::size_t most, std::vector<gemm_piece>& out) {
+  const double work = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
+  const bool by_rows = g.M >= g.N;
+  const std::size_t side = by_rows ? g.M : g.N, units = (side + unit - 1) / unit;
+  const bool whole = g.M <= 1 || g.N <= 1 || g.K == 0 || detail::is_small_gemm(g.M, g.N, g.K);
+  const std::size_t pieces =
+      whole ? 1
+            : std::max<std::size_t>(1, std::min({most, units, static_cast<std::size_t>(work / (2 * gemm_min_work))}));
+  if (pieces == 1) {
+    out.push_back({&g, by_rows, 0, side});
+    return;
+  }
+  for (std::size_t p = 0; p < pieces; ++p) {  // units split as evenly as they go
+    const std::size_t b = units * p / pieces * unit, e = std::min(side, units * (p + 1) / pieces * unit);
+    out.push_back({&g, by_rows, b, e - b});
+  }
+}
+
+void run_piece(const gemm_piece& p) {
+  const gemm_args& g = *p.g;
+  if (p.lo == 0 && p.n == (p.by_rows ? g.M : g.N)) {  // the whole product: gemm() picks the kernel
+    gemm(g.trans_a, g.trans_b, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
+  } else if (p.by_rows) {  // rows lo.. of op(A) and C: A stored [M,K] (row offset) or [K,M] (column offset)
+    sgemm(g.trans_a, g.trans_b, p.n, g.N, g.K, g.alpha, g.trans_a ? g.A + p.lo : g.A + p.lo * g.lda, g.lda, g.B, g.ldb,
+          g.beta, g.C + p.lo * g.ldc, g.ldc);
+  } else {  // columns lo.. of op(B) and C: B stored [K,N] (column offset) or [N,K] (row offset)
+    sgemm(g.trans_a, g.trans_b, g.M, p.n, g.K, g.alpha, g.A, g.lda, g.trans_b ? g.B + p.lo * g.ldb : g.B + p.lo, g.ldb,
+          g.beta, g.C + p.lo, g.ldc);
+  }
+}
+
+}  // namespace
+
+bool gemm_pair_runs_at_once() {
+  return threads() > 1 && !in_parallel_region();
+}
+
+void gemm_pair(const gemm_args* first, const gemm_args* second) {
+  auto empty = [](const gemm_args* g) { return g == nullptr || g->M == 0 || g->N == 0; };
+  if (empty(first) || empty(second) || !gemm_pair_runs_at_once()) {
+    for (const gemm_args* g : {first, second})
+      if (!empty(g))
+        gemm(g->trans_a, g->trans_b, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb, g->beta, g->C, g->ldc);
+    return;
+  }
+  const auto most = 2 * static_cast<std::size_t>(threads());
+  std::vector<gemm_piece> a, b, pieces;
+  cut(*first, most, a);
+  cut(*second, most, b);
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {  // interleaved: both advance at once
+    if (i < a.size()) pieces.push_back(a[i]);
+    if (i < b.size()) pieces.push_back(b[i]);
+  }
+  std::atomic<std::size_t> next{0};
+  parallel_for(static_cast<std::size_t>(threads()), 1, [&](std::size_t, std::size_t) {
+    for (std::size_t i; (i = next.fetch_add(1)) < pieces.size();) run_piece(pieces[i]);
   });
 }
 

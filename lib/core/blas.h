@@ -19,6 +19,33 @@ namespace attn {
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
           std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc);
 
+// One product's arguments, as gemm() takes them.
+struct gemm_args {
+  bool trans_a = false, trans_b = false;
+  std::size_t M = 0, N = 0, K = 0;
+  float alpha = 1.0f;
+  const float* A = nullptr;
+  std::size_t lda = 0;
+  const float* B = nullptr;
+  std::size_t ldb = 0;
+  float beta = 0.0f;
+  float* C = nullptr;
+  std::size_t ldc = 0;
+};
+
+// Two independent products (a layer's dx = dy·wᵀ and dw = xᵀ·dy), either may be null, at once:
+// each large one is cut into up to 2·threads() pieces of whole blocks of 32 rows or columns of C
+// (its longer side), each piece a single-threaded OpenBLAS call, and the threads take the pieces
+// of both, interleaved, as they come free. Two products of equal size rarely take equal time
+// (dw sums over few rows into a large C): one product per thread left the faster one's thread
+// waiting, one product split over all threads after the other scales worse. Every element of C
+// is computed by the same call whichever thread runs it: the result does not depend on the
+// timing. With one thread, or inside a parallel_for chunk, the two run one after the other.
+void gemm_pair(const gemm_args* first, const gemm_args* second);
+// Whether gemm_pair runs its two products at once (then their outputs must not share memory
+// with each other's inputs).
+bool gemm_pair_runs_at_once();
+
 // y[M] = alpha · op(A) · x + beta · y. A stored [rows, cols] row-major with leading dimension
 // lda; op(A) = A (y has `rows` entries, x `cols`) or Aᵀ (y has `cols`, x `rows`).
 // incx / incy are element strides (a column of a row-major matrix has stride = its lda).

@@ -164,15 +164,15 @@ var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, con
       }
     });
     const float beta = r0 == 0 ? 0.0f : 1.0f;
-    detail::side_by_side(
-        want_dh,  // dh rows [m,d] = dlogits [m,V] · wᵀ (or · w)
-        [&] { gemm(false, !w_rows_are_classes, m, d, V, 1.0f, X, V, W, w.cols(), 0.0f, dh->data() + r0 * d, d); },
-        want_dw, [&] {
-          if (w_rows_are_classes)  // dw [V,d] += dlogitsᵀ [V,m] · h [m,d]
-            gemm(true, false, V, d, m, 1.0f, X, V, H + r0 * d, d, beta, dw->data(), d);
-          else  // dw [d,V] += hᵀ [d,m] · dlogits [m,V]
-            gemm(true, false, d, V, m, 1.0f, H + r0 * d, d, X, V, beta, dw->data(), V);
-        });
+    // dh rows [m,d] = dlogits [m,V] · wᵀ (or · w) and dw, each when wanted
+    gemm_args dh_product, dw_product;
+    if (want_dh)
+      dh_product = {false, !w_rows_are_classes, m, d, V, 1.0f, X, V, W, w.cols(), 0.0f, dh->data() + r0 * d, d};
+    if (want_dw && w_rows_are_classes)  // dw [V,d] += dlogitsᵀ [V,m] · h [m,d]
+      dw_product = {true, false, V, d, m, 1.0f, X, V, H + r0 * d, d, beta, dw->data(), d};
+    else if (want_dw)  // dw [d,V] += hᵀ [d,m] · dlogits [m,V]
+      dw_product = {true, false, d, V, m, 1.0f, H + r0 * d, d, X, V, beta, dw->data(), V};
+    gemm_pair(want_dh ? &dh_product : nullptr, want_dw ? &dw_product : nullptr);
     if (want_db) detail::add_bias_grad(m, V, X, db->data());
   }
   double total = 0.0, hits = 0.0;  // in row order: the same value for any thread count

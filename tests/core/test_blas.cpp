@@ -1,7 +1,7 @@
 // The gemm/gemv wrapper against a naive triple loop: all transpose combinations, leading
 // dimensions wider than the matrices, alpha/beta, the M = 1 / N = 1 gemv paths, attn's kernel for
 // small products (every tail of its tiles), one OpenBLAS call, and products large enough to be
-// split across two threads (by rows, by columns, with uneven last blocks).
+// split across two threads (by rows, by columns, with uneven last blocks), and gemm_pair.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -185,5 +185,90 @@ TEST_CASE("on two threads, products large enough to be split give the naive prod
         check_case(ta, tb, 40, 300, 100, pad, 1.0f, 0.0f, gen);  // columns 0-159 and 160-299
       }
   check_gemv(300, 500, 509, gen);
+  set_threads(before);
+}
+
+namespace {
+
+// One product for gemm_pair with its operands (padded leading dimensions) and its naive result.
+struct pair_case {
+  std::vector<float> A, B, C0;
+  std::vector<double> ref;
+  gemm_args args;
+
+  pair_case(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float beta, rng& gen) {
+    const std::size_t pad = 3, lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    A = random_vec((ta ? K : M) * lda, gen);
+    B = random_vec((tb ? N : K) * ldb, gen);
+    C0 = random_vec(M * ldc, gen);
+    ref.assign(C0.begin(), C0.end());
+    naive_gemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, beta, ref, ldc);
+    args = {ta, tb, M, N, K, 0.5f, A.data(), lda, nullptr, ldb, beta, nullptr, ldc};
+    args.B = B.data();
+  }
+  // A fresh C, for args.C.
+  std::vector<float> fresh() const { return C0; }
+  void check(const std::vector<float>& C) const {
+    for (std::size_t i = 0; i < args.M; ++i) {
+      for (std::size_t j = 0; j < args.N; ++j)
+        REQUIRE(C[i * args.ldc + j] == doctest::Approx(ref[i * args.ldc + j]).epsilon(1e-4).scale(1.0));
+      for (std::size_t j = args.N; j < args.ldc; ++j) REQUIRE(C[i * args.ldc + j] == C0[i * args.ldc + j]);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("gemm_pair: both products right, the same bits on every run, either may be absent") {
+  // Shaped like a layer's dx = dy·wᵀ [300,96] and dw = xᵀ·dy [96,200] (K 200 and 300): large
+  // enough to be cut into pieces that the threads take as they come free (blas.cpp).
+  const int before = threads();
+  rng gen(11);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (float beta : {0.0f, 1.0f}) {
+        CAPTURE(ta);
+        CAPTURE(tb);
+        CAPTURE(beta);
+        const pair_case dx(ta, tb, 300, 96, 200, beta, gen), dw(!ta, tb, 96, 200, 300, beta, gen);
+        for (int n : {1, 2, 3}) {
+          CAPTURE(n);
+          set_threads(n);
+          std::vector<float> first_x, first_w;
+          for (int run = 0; run < 12; ++run) {
+            std::vector<float> cx = dx.fresh(), cw = dw.fresh();
+            gemm_args a = dx.args, b = dw.args;
+            a.C = cx.data();
+            b.C = cw.data();
+            gemm_pair(&a, &b);
+            if (run == 0) {
+              dx.check(cx);
+              dw.check(cw);
+              first_x = cx;
+              first_w = cw;
+            }
+            REQUIRE(cx == first_x);  // whichever thread ran which piece
+            REQUIRE(cw == first_w);
+          }
+          std::vector<float> only = dw.fresh();
+          gemm_args b = dw.args;
+          b.C = only.data();
+          gemm_pair(nullptr, &b);
+          dw.check(only);
+        }
+      }
+  // Inside a parallel region the two run one after the other on the calling thread.
+  set_threads(2);
+  const pair_case p(false, true, 120, 64, 200, 1.0f, gen), q(true, false, 64, 200, 120, 0.0f, gen);
+  std::vector<float> cp = p.fresh(), cq = q.fresh();
+  parallel_for(2, 1, [&](std::size_t b, std::size_t) {
+    if (b != 0) return;
+    gemm_args x = p.args, y = q.args;
+    x.C = cp.data();
+    y.C = cq.data();
+    gemm_pair(&x, &y);
+  });
+  p.check(cp);
+  q.check(cq);
   set_threads(before);
 }
