@@ -19,22 +19,23 @@ namespace {
 constexpr std::size_t elem_grain = 1 << 15;  // elements per thread's share of a pass, at least
 }  // namespace
 
+void detail::pour(const grad_sink& sink, const float* src, std::size_t n) {
+  if (!sink.p) return;
+  float* dst = sink.p;
+  const bool overwrite = sink.overwrite;
+  parallel_for(n, elem_grain, [=](std::size_t b, std::size_t e) {
+    if (overwrite)
+      std::memcpy(dst + b, src + b, (e - b) * sizeof(float));
+    else
+      kernels::axpy(e - b, 1.0f, src + b, dst + b);
+  });
+}
+
 void detail::broadcast_rows(std::size_t N, std::size_t out, const float* B, float* Y) {
   const std::size_t grain = std::max<std::size_t>(1, elem_grain / std::max<std::size_t>(out, 1));  // rows
   parallel_for(N, grain, [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) std::memcpy(Y + i * out, B, out * sizeof(float));
   });
-}
-
-bool detail::runs_side_by_side(bool first, bool second) { return first && second && threads() == 2; }
-
-void detail::side_by_side(bool first, const std::function<void()>& a, bool second, const std::function<void()>& b) {
-  if (runs_side_by_side(first, second)) {
-    parallel_for(2, 1, [&](std::size_t i, std::size_t) { i == 0 ? a() : b(); });
-    return;
-  }
-  if (first) a();
-  if (second) b();
 }
 
 void detail::add_bias_grad(std::size_t N, std::size_t out, const float* dY, float* db) {
@@ -65,9 +66,9 @@ var linear(var x, var w, var b) {
     const detail::grad_sink dx = sink_of(x), dw = sink_of(w);
     const float* W = w.value().data();
     const float* X = x.value().data();
-    detail::side_by_side(
-        dx.p != nullptr, [&] { gemm(false, true, N, in, out, 1.0f, dY, out, W, out, dx.beta, dx.p, in); },  // dy·wᵀ
-        dw.p != nullptr, [&] { gemm(true, false, in, out, N, 1.0f, X, in, dY, out, dw.beta, dw.p, out); });  // xᵀ·dy
+    const gemm_args dx_product{false, true, N, in, out, 1.0f, dY, out, W, out, dx.beta, dx.p, in};  // dy·wᵀ
+    const gemm_args dw_product{true, false, in, out, N, 1.0f, X, in, dY, out, dw.beta, dw.p, out};  // xᵀ·dy
+    gemm_pair(dx.p ? &dx_product : nullptr, dw.p ? &dw_product : nullptr);
     // db = Σ_rows dy
     if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
   });
@@ -154,14 +155,14 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
     const detail::grad_sink dw = sink_of(w);
     // dy·wᵀ [N,k] goes beside act(x) when the two products run at once; one after the other, the
     // second overwrites act(x) once the first has read it
-    const bool both = detail::runs_side_by_side(dw.p != nullptr, x.needs_grad());
+    const bool both = dw.p != nullptr && x.needs_grad() && gemm_pair_runs_at_once();
     float* A = t.transient(both ? 2 * n : n);
     float* G = both ? A + n : A;
     if (dw.p) activate(x.value().data(), A);  // act(x) ⊙ mask, drawn again
     // dw = (act(x) ⊙ mask)ᵀ·dy and G = dy·wᵀ (for dx), side by side
-    detail::side_by_side(
-        dw.p != nullptr, [&] { gemm(true, false, k, out, N, 1.0f, A, k, dY, out, dw.beta, dw.p, out); },
-        x.needs_grad(), [&] { gemm(false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, G, k); });
+    const gemm_args dw_product{true, false, k, out, N, 1.0f, A, k, dY, out, dw.beta, dw.p, out};
+    const gemm_args g_product{false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, G, k};
+    gemm_pair(dw.p ? &dw_product : nullptr, x.needs_grad() ? &g_product : nullptr);
     // db = Σ_rows dy
     if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
     // dx += act'(x) ⊙ mask ⊙ G
@@ -274,13 +275,7 @@ var add_low_rank(var w, var a, var b, float s) {
   if (!y.needs_grad()) return y;
   t.on_backward([w, a, b, y, in, out, R, s] {
     const float* dY = y.grad().data();
-    // dw = dy
-    if (auto g = sink_of(w); g.p) {
-      if (g.overwrite)
-        std::memcpy(g.p, dY, in * out * sizeof(float));
-      else
-        kernels::axpy(in * out, 1.0f, dY, g.p);
-    }
+    detail::pour(sink_of(w), dY, in * out);  // dw = dy
     // da = s·dy·bᵀ [in,R], db = s·aᵀ·dy [R,out]
     if (auto g = sink_of(a); g.p) gemm(false, true, in, R, out, s, dY, out, b.value().data(), out, g.beta, g.p, R);
     if (auto g = sink_of(b); g.p) gemm(true, false, R, out, in, s, a.value().data(), R, dY, out, g.beta, g.p, out);
@@ -307,23 +302,20 @@ var add(var a, var b) {
   const float* A = a.value().data();
   const float* B = b.value().data();
   float* Y = y.mutable_value().data();
-  for (std::size_t i = 0; i < N; ++i) kernels::add(d, A + i * d, bc ? B : B + i * d, Y + i * d);
+  parallel_for(N, std::max<std::size_t>(1, elem_grain / std::max<std::size_t>(d, 1)),
+               [&](std::size_t r0, std::size_t r1) {
+                 for (std::size_t i = r0; i < r1; ++i) kernels::add(d, A + i * d, bc ? B : B + i * d, Y + i * d);
+               });
   if (!y.needs_grad()) return y;
   t.on_backward([a, b, y, bc, N, d] {
     const float* dY = y.grad().data();
-    // da = dy
-    if (auto s = sink_of(a); s.p) {
-      if (s.overwrite)
-        std::memcpy(s.p, dY, N * d * sizeof(float));
-      else
-        kernels::axpy(N * d, 1.0f, dY, s.p);
-    }
+    detail::pour(sink_of(a), dY, N * d);  // da = dy
     // db = dy, or Σ_rows dy when broadcast
     if (b.needs_grad()) {
       if (bc)
         add_bias_grad(N, d, dY, b.grad().data());
       else
-        kernels::axpy(N * d, 1.0f, dY, b.grad().data());
+        detail::pour(sink_of(b), dY, N * d);
     }
   });
   return y;

@@ -235,12 +235,7 @@ var add_dropout(var x, var a, float p, std::uint64_t seed) {
   // dx = dy, da = dy ⊙ mask
   t.on_backward([x, a, y, n, p, seed] {
     const float* dY = y.grad().data();
-    if (auto s = detail::sink_of(x); s.p) {
-      if (s.overwrite)
-        std::memcpy(s.p, dY, n * sizeof(float));
-      else
-        kernels::axpy(n, 1.0f, dY, s.p);
-    }
+    detail::pour(detail::sink_of(x), dY, n);
     if (!a.needs_grad()) return;
     bool overwrite;
     float* dA = a.grad_for_write(overwrite).data();

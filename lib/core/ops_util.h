@@ -45,15 +45,9 @@ inline grad_sink sink_of(const var& x) {
   return s;
 }
 
-// Two independent products (a linear layer's dx = dy·wᵀ and dw = xᵀ·dy, of equal size) side by
-// side, each a single-threaded GEMM on one of two threads, when attn runs on exactly two threads
-// and both are wanted: this OpenBLAS scales one product from one thread to two by 80-93 % at the
-// models' shapes, two products on one thread each by more. Otherwise one after the other (each
-// on all threads). first/second: whether each runs.
-void side_by_side(bool first, const std::function<void()>& a, bool second, const std::function<void()>& b);
-// Whether side_by_side(first, ..., second, ...) runs its two products at once (then they need
-// separate buffers).
-bool runs_side_by_side(bool first, bool second);
+// The sink receives src [n] (= on overwrite, += otherwise), split over the threads: a
+// residual connection's gradient passed on, a gradient of megabytes. Nothing without a sink.
+void pour(const grad_sink& sink, const float* src, std::size_t n);
 
 // Y [N,out] = the bias B [out] in every row, split over the threads (megabytes for a wide layer:
 // the bias of a linear layer or of the output layer's logits, before a gemm adds to it).
