@@ -13,6 +13,26 @@ namespace attn {
 
 using detail::shape_of;
 
+namespace {
+
+// Rows of a step's element-wise gate pass per parallel chunk: about 2^14 gate values, so that
+// a batch of a few dozen sentences at hidden 512 is split but a tiny one runs on one thread.
+std::size_t cell_rows_per_chunk(std::size_t G) {
+  return std::max<std::size_t>(1, (std::size_t{1} << 14) / G);
+}
+
+// Row r of a gradient sink [*, n] receives src (= on overwrite, += otherwise); nothing without a sink.
+void add_row(std::size_t n, const float* src, const detail::grad_sink& sink, std::size_t r) {
+  if (!sink.p) return;
+  float* dst = sink.p + r * n;
+  if (sink.overwrite)
+    std::memcpy(dst, src, n * sizeof(float));
+  else
+    kernels::axpy(n, 1.0f, src, dst);
+}
+
+}  // namespace
+
 // gates_x [B,4h], h_prev [B,h], c_prev [B,h], w_hh [h,4h] -> {h [B,h], c [B,h]}
 // gates = gates_x + h_prev·w_hh, order i, f, g, o; c = σ(f)⊙c_prev + σ(i)⊙tanh(g); h = σ(o)⊙tanh(c)
 std::pair<var, var> lstm_cell(var gates_x, var h_prev, var c_prev, var w_hh) {
@@ -39,18 +59,20 @@ std::pair<var, var> lstm_cell(var gates_x, var h_prev, var c_prev, var w_hh) {
   float* Hv = h.mutable_value().data();
   float* Cv = c.mutable_value().data();
   float* TC = tc.data();
-  for (std::size_t b = 0; b < B; ++b) {
-    float* ar = A + b * G;
-    kernels::sigmoid_forward(2 * H, ar, ar);              // i, f
-    kernels::tanh_forward(H, ar + 2 * H, ar + 2 * H);     // g
-    kernels::sigmoid_forward(H, ar + 3 * H, ar + 3 * H);  // o
-    const float *gi = ar, *gf = ar + H, *gg = ar + 2 * H;
-    const float* cp = Cp + b * H;
-    float* cr = Cv + b * H;
-    for (std::size_t j = 0; j < H; ++j) cr[j] = gf[j] * cp[j] + gi[j] * gg[j];
-    kernels::tanh_forward(H, cr, TC + b * H);
-    kernels::mul(H, ar + 3 * H, TC + b * H, Hv + b * H);
-  }
+  parallel_for(B, cell_rows_per_chunk(G), [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      float* ar = A + b * G;
+      kernels::sigmoid_forward(2 * H, ar, ar);              // i, f
+      kernels::tanh_forward(H, ar + 2 * H, ar + 2 * H);     // g
+      kernels::sigmoid_forward(H, ar + 3 * H, ar + 3 * H);  // o
+      const float *gi = ar, *gf = ar + H, *gg = ar + 2 * H;
+      const float* cp = Cp + b * H;
+      float* cr = Cv + b * H;
+      for (std::size_t j = 0; j < H; ++j) cr[j] = gf[j] * cp[j] + gi[j] * gg[j];
+      kernels::tanh_forward(H, cr, TC + b * H);
+      kernels::mul(H, ar + 3 * H, TC + b * H, Hv + b * H);
+    }
+  });
   if (!ng || !t.recording()) return {h, c};
   matrix* dgates = &t.scratch(B, G);
   const matrix* ap = &act;
@@ -67,28 +89,26 @@ std::pair<var, var> lstm_cell(var gates_x, var h_prev, var c_prev, var w_hh) {
     const float* Cp = c_prev.value().data();
     float* dG = dgates->data();
     float* dCp = c_prev.needs_grad() ? c_prev.grad().data() : nullptr;
-    for (std::size_t b = 0; b < B; ++b) {
-      const float* ar = A + b * G;
-      const float *gi = ar, *gf = ar + H, *gg = ar + 2 * H, *go = ar + 3 * H;
-      const float* tcr = TC + b * H;
-      const float* cp = Cp + b * H;
-      float* dg = dG + b * G;
-      for (std::size_t j = 0; j < H; ++j) {
-        const float dh = dH ? dH[b * H + j] : 0.0f;
-        const float dct = (dC ? dC[b * H + j] : 0.0f) + dh * go[j] * (1.0f - tcr[j] * tcr[j]);
-        dg[j] = dct * gg[j] * gi[j] * (1.0f - gi[j]);
-        dg[H + j] = dct * cp[j] * gf[j] * (1.0f - gf[j]);
-        dg[2 * H + j] = dct * gi[j] * (1.0f - gg[j] * gg[j]);
-        dg[3 * H + j] = dh * tcr[j] * go[j] * (1.0f - go[j]);
-        if (dCp) dCp[b * H + j] += dct * gf[j];
+    const detail::grad_sink sx = detail::sink_of(gates_x);  // receives dgates, row by row
+    parallel_for(B, cell_rows_per_chunk(G), [&](std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) {
+        const float* ar = A + b * G;
+        const float *gi = ar, *gf = ar + H, *gg = ar + 2 * H, *go = ar + 3 * H;
+        const float* tcr = TC + b * H;
+        const float* cp = Cp + b * H;
+        float* dg = dG + b * G;
+        for (std::size_t j = 0; j < H; ++j) {
+          const float dh = dH ? dH[b * H + j] : 0.0f;
+          const float dct = (dC ? dC[b * H + j] : 0.0f) + dh * go[j] * (1.0f - tcr[j] * tcr[j]);
+          dg[j] = dct * gg[j] * gi[j] * (1.0f - gi[j]);
+          dg[H + j] = dct * cp[j] * gf[j] * (1.0f - gf[j]);
+          dg[2 * H + j] = dct * gi[j] * (1.0f - gg[j] * gg[j]);
+          dg[3 * H + j] = dh * tcr[j] * go[j] * (1.0f - go[j]);
+          if (dCp) dCp[b * H + j] += dct * gf[j];
+        }
+        add_row(G, dg, sx, b);
       }
-    }
-    if (auto s = detail::sink_of(gates_x); s.p) {
-      if (s.overwrite)
-        std::memcpy(s.p, dG, B * G * sizeof(float));
-      else
-        kernels::axpy(B * G, 1.0f, dG, s.p);
-    }
+    });
     if (auto s = detail::sink_of(h_prev); s.p)
       gemm(false, true, B, H, G, 1.0f, dG, G, w_hh.value().data(), G, s.beta, s.p, H);
     if (auto s = detail::sink_of(w_hh); s.p)
@@ -101,6 +121,46 @@ namespace {
 
 // Ranks per chunk of the parallel recurrence: below this, one thread runs everything.
 constexpr std::size_t lstm_rows_per_thread = 4;
+// What a chunk of ranks pays at every step whatever its rows, in rows' worth of work: its
+// product with w_hh packs all of w_hh each step (measured with OpenBLAS at h = 512: a step's
+// product costs about 12 rows more than its rows alone).
+constexpr std::size_t step_overhead_rows = 12;
+
+// The work of ranks [r0, r1) through the recurrence: at each step they run, the overhead and
+// their rows running that step.
+std::size_t chunk_work(const std::vector<std::size_t>& steps, std::size_t r0, std::size_t r1) {
+  std::size_t work = 0;
+  for (std::size_t s = 0; s < steps.size() && steps[s] > r0; ++s)
+    work += step_overhead_rows + std::min(r1, steps[s]) - r0;
+  return work;
+}
+
+// The ranks [0, steps[0]) cut into contiguous chunks of about equal work (rank 0 runs longest:
+// equal numbers of ranks would leave the first chunk the most work). bounds[c] .. bounds[c+1]
+// is chunk c; one chunk when there are too few ranks to share.
+std::vector<std::size_t> balanced_chunks(const std::vector<std::size_t>& steps) {
+  const std::size_t running = steps.empty() ? 0 : steps[0];
+  const std::size_t chunks =
+      std::max<std::size_t>(1, std::min(static_cast<std::size_t>(threads()), running / lstm_rows_per_thread));
+  std::vector<std::size_t> bounds{0};
+  for (std::size_t c = 0; c + 1 < chunks; ++c) {
+    const std::size_t r0 = bounds.back(), left = chunks - c;
+    if (running - r0 < left) break;  // fewer ranks than chunks left: the rest is one chunk
+    const std::size_t target = chunk_work(steps, r0, running) / left;
+    // the first end whose work reaches the target, leaving a rank for each later chunk
+    std::size_t lo = r0 + 1, hi = running - (left - 1);
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (chunk_work(steps, r0, mid) >= target)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    bounds.push_back(lo);
+  }
+  bounds.push_back(running);
+  return bounds;
+}
 
 }  // namespace
 
@@ -145,8 +205,10 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
     const float* W = w_hh.value().data();
     float *A = act.data(), *TC = tc.data(), *HP = h_prev.data(), *CP = c_prev.data();
     float *Hv = h.mutable_value().data(), *HR = h_last.mutable_value().data(), *CR = c_last.mutable_value().data();
-    // ranks [r0, r1) through every step, single-threaded BLAS inside
-    parallel_for(running, lstm_rows_per_thread, [&](std::size_t r0, std::size_t r1) {
+    // each chunk's ranks [r0, r1) through every step, single-threaded BLAS inside
+    const std::vector<std::size_t> bounds = balanced_chunks(steps);
+    parallel_for(bounds.size() - 1, 1, [&](std::size_t c, std::size_t) {
+      const std::size_t r0 = bounds[c], r1 = bounds[c + 1];
       for (std::size_t s = 0; s < steps.size() && steps[s] > r0; ++s) {
         const std::size_t n = std::min(r1, steps[s]) - r0, row = offset[s] + r0;
         std::memcpy(HP + row * H, HR + r0 * H, n * H * sizeof(float));
@@ -185,7 +247,10 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
       std::fill(DCR, DCR + B * H, 0.0f);
     const float* DH = h.has_grad() ? h.grad().data() : nullptr;
     const float *A = ap->data(), *TC = tcp->data(), *CP = cpp->data(), *W = w_hh.value().data();
-    parallel_for(running, lstm_rows_per_thread, [&](std::size_t r0, std::size_t r1) {
+    const detail::grad_sink sx = detail::sink_of(gates_x);  // receives dgates, row by row
+    const std::vector<std::size_t> bounds = balanced_chunks(steps);
+    parallel_for(bounds.size() - 1, 1, [&](std::size_t c, std::size_t) {
+      const std::size_t r0 = bounds[c], r1 = bounds[c + 1];
       std::vector<float> dh(H);
       for (std::size_t s = steps.size(); s-- > 0;) {
         if (steps[s] <= r0) continue;
@@ -198,28 +263,13 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
             dhr = dh.data();
           }
           kernels::lstm_backward_row(H, A + p * G, TC + p * H, CP + p * H, dhr, DCR + r * H, DG + p * G, DCR + r * H);
+          add_row(G, DG + p * G, sx, p);
         }
         gemm(false, true, n, H, G, 1.0f, DG + row * G, G, W, G, 0.0f, DHR + r0 * H, H);  // dh_prev [n,h]
       }
     });
-    if (auto s = detail::sink_of(h0); s.p) {
-      if (s.overwrite)
-        std::memcpy(s.p, DHR, B * H * sizeof(float));
-      else
-        kernels::axpy(B * H, 1.0f, DHR, s.p);
-    }
-    if (auto s = detail::sink_of(c0); s.p) {
-      if (s.overwrite)
-        std::memcpy(s.p, DCR, B * H * sizeof(float));
-      else
-        kernels::axpy(B * H, 1.0f, DCR, s.p);
-    }
-    if (auto s = detail::sink_of(gates_x); s.p) {
-      if (s.overwrite)
-        std::memcpy(s.p, DG, N * G * sizeof(float));
-      else
-        kernels::axpy(N * G, 1.0f, DG, s.p);
-    }
+    detail::pour(detail::sink_of(h0), DHR, B * H);
+    detail::pour(detail::sink_of(c0), DCR, B * H);
     if (auto s = detail::sink_of(w_hh); s.p) gemm(true, false, H, G, N, 1.0f, hpp->data(), H, DG, G, s.beta, s.p, G);
   });
   return {h, h_last, c_last};

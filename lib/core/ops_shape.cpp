@@ -181,28 +181,46 @@ var concat_rows(const std::vector<var>& xs) {
   }
   var y = t.make(N, d, any_needs_grad(xs));
   float* Y = y.mutable_value().data();
-  std::size_t off = 0;
-  for (const var& x : xs) {
-    std::memcpy(Y + off * d, x.value().data(), x.value().size() * sizeof(float));
-    off += x.rows();
-  }
+  std::vector<std::size_t> end;  // end[k]: rows of y up to and including xs[k]
+  for (const var& x : xs) end.push_back((end.empty() ? 0 : end.back()) + x.rows());
+  std::vector<const float*> parts;
+  for (const var& x : xs) parts.push_back(x.value().data());
+  // Rows [b, e) of y, from whichever inputs hold them; fn(k, first row of xs[k], rows).
+  auto by_part = [end](std::size_t b, std::size_t e, auto&& fn) {
+    for (std::size_t k = std::upper_bound(end.begin(), end.end(), b) - end.begin(); b < e; ++k) {
+      const std::size_t first = k == 0 ? 0 : end[k - 1], stop = std::min(e, end[k]);
+      fn(k, b - first, stop - b);
+      b = stop;
+    }
+  };
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(d, 1));
+  parallel_for(N, grain, [&](std::size_t b, std::size_t e) {
+    by_part(b, e, [&](std::size_t k, std::size_t r, std::size_t n) {
+      std::memcpy(Y + (end[k] - xs[k].rows() + r) * d, parts[k] + r * d, n * d * sizeof(float));
+    });
+  });
   if (!y.needs_grad()) return y;
   // dx_k = dy[off_k : off_k + n_k]
-  t.on_backward([xs, y, d] {
+  t.on_backward([xs, y, d, N, grain, by_part, end] {
     const float* dY = y.grad().data();
-    std::size_t off = 0;
-    for (const var& x : xs) {
-      const std::size_t n = x.rows() * d;
-      if (x.needs_grad()) {
-        bool overwrite;
-        float* dX = x.grad_for_write(overwrite).data();
-        if (overwrite)
-          std::memcpy(dX, dY + off * d, n * sizeof(float));
-        else
-          kernels::axpy(n, 1.0f, dY + off * d, dX);
-      }
-      off += x.rows();
+    std::vector<float*> dX(xs.size(), nullptr);
+    std::vector<char> overwrite(xs.size(), 0);
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+      if (!xs[k].needs_grad()) continue;
+      bool o;
+      dX[k] = xs[k].grad_for_write(o).data();
+      overwrite[k] = o;
     }
+    parallel_for(N, grain, [&](std::size_t b, std::size_t e) {
+      by_part(b, e, [&](std::size_t k, std::size_t r, std::size_t n) {
+        if (!dX[k]) return;
+        const float* src = dY + (end[k] - xs[k].rows() + r) * d;
+        if (overwrite[k])
+          std::memcpy(dX[k] + r * d, src, n * d * sizeof(float));
+        else
+          kernels::axpy(n * d, 1.0f, src, dX[k] + r * d);
+      });
+    });
   });
   return y;
 }
@@ -218,8 +236,9 @@ var slice_rows(var x, std::size_t begin, std::size_t count) {
   std::memcpy(y.mutable_value().data(), x.value().data() + begin * d, count * d * sizeof(float));
   if (!y.needs_grad()) return y;
   // dx[begin : begin+count] += dy
-  t.on_backward(
-      [x, y, begin, count, d] { kernels::axpy(count * d, 1.0f, y.grad().data(), x.grad().data() + begin * d); });
+  t.on_backward([x, y, begin, count, d] {
+    copy_block(count, d, y.grad().data(), d, x.grad().data() + begin * d, d, /*accumulate=*/true);
+  });
   return y;
 }
 
@@ -234,17 +253,27 @@ var gather(const char* op, var x, const std::vector<std::int32_t>& rows) {
   var y = t.make(n, d, x.needs_grad());
   const float* X = x.value().data();
   float* Y = y.mutable_value().data();
-  for (std::size_t i = 0; i < n; ++i)
-    std::memcpy(Y + i * d, X + static_cast<std::size_t>(rows[i]) * d, d * sizeof(float));
+  parallel_for(n, std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(d, 1)),
+               [&](std::size_t b, std::size_t e) {
+                 for (std::size_t i = b; i < e; ++i)
+                   std::memcpy(Y + i * d, X + static_cast<std::size_t>(rows[i]) * d, d * sizeof(float));
+               });
   if (!y.needs_grad()) return y;
   std::vector<std::int32_t>* idx = &t.scratch_ints(n);
   std::copy(rows.begin(), rows.end(), idx->begin());
-  // dx[rows[i]] += dy[i]
+  // dx[rows[i]] += dy[i]. A row of x may be picked many times (a frequent token): the threads
+  // split the columns, not the rows, and each element adds its terms in the order of i.
   t.on_backward([x, y, idx, n, d] {
     const float* dY = y.grad().data();
     float* dX = x.grad().data();
-    for (std::size_t i = 0; i < n; ++i)
-      kernels::axpy(d, 1.0f, dY + i * d, dX + static_cast<std::size_t>((*idx)[i]) * d);
+    constexpr std::size_t block = 16;  // columns: a 64-byte line
+    const std::size_t blocks = (d + block - 1) / block;
+    const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(n * block, 1));
+    parallel_for(blocks, grain, [&](std::size_t b, std::size_t e) {
+      const std::size_t lo = b * block, w = std::min(d, e * block) - lo;
+      for (std::size_t i = 0; i < n; ++i)
+        kernels::axpy(w, 1.0f, dY + i * d + lo, dX + static_cast<std::size_t>((*idx)[i]) * d + lo);
+    });
   });
   return y;
 }

@@ -1,9 +1,11 @@
 #include "core/parameter.h"
 
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/threads.h"
 
 namespace attn {
 
@@ -56,14 +58,28 @@ std::size_t parameter_store::element_count() const {
 }
 
 void parameter_store::zero_grad() {
+  // The gradients to clear, numbered end to end: one parallel region fills them all (tens of
+  // megabytes a step, one core does not saturate the memory bus), whatever their sizes.
+  std::vector<float*> data;
+  std::vector<std::size_t> end;  // end[i]: elements up to and including gradient i
+  std::size_t total = 0;
   for (auto& p : params_) {
     if (!p.trainable) {  // frozen: no gradient is kept (the tape writes none)
       if (p.grad.size() != 0) p.grad = matrix{};
       continue;
     }
     if (p.grad.shape() != p.value.shape()) p.grad = matrix::from_shape(p.value.shape());
-    p.grad.fill(0.0f);
+    data.push_back(p.grad.data());
+    end.push_back(total += p.grad.size());
   }
+  parallel_for(total, std::size_t{1} << 16, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = std::upper_bound(end.begin(), end.end(), b) - end.begin(); b < e; ++i) {
+      const std::size_t first = i == 0 ? 0 : end[i - 1];  // gradient i's first element
+      const std::size_t stop = std::min(e, end[i]);
+      std::fill(data[i] + (b - first), data[i] + (stop - first), 0.0f);
+      b = stop;
+    }
+  });
 }
 
 // "encoder.layers.0.attn.q.weight" -> "encoder.layers.0"; "embed.weight" -> "embed".

@@ -1,6 +1,7 @@
 // Thread setting and parallel_for; results do not depend on the thread count.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "core/ops_lstm.h"
 #include "core/threads.h"
 
 using namespace attn;
@@ -93,8 +95,83 @@ TEST_CASE("ops give identical values and gradients with 1 and 2 threads (paralle
   }
 }
 
-// On two threads the backward passes of linear, activated_linear and projected_cross_entropy run
-// their two weight-sized products side by side, one thread each (detail::side_by_side).
+TEST_CASE("shape ops, the LSTM ops and zero_grad give identical values and gradients with 1 and 2 threads") {
+  rng gen(5);
+  // Sizes that split every pass: a gather with repeated rows (its backward split by columns),
+  // concat_rows across its parts, overlapping slices (their gradients added), add, and an LSTM
+  // whose ranks run for different numbers of steps (chunks of unequal size, lstm_sequence) and a
+  // step of 64 rows of 4 x 128 gates (lstm_cell).
+  const std::size_t V = 50, d = 256, n = 3000, B = 40, H = 64;
+  parameter_store ps;
+  auto& table = ps.add("table", V, d);
+  auto& extra = ps.add("extra", 7, d);
+  const std::vector<std::size_t> steps{40, 40, 37, 30, 22, 22, 9, 5, 2, 1};  // ranks running each step
+  std::size_t N = 0;
+  for (std::size_t s : steps) N += s;
+  auto& gx = ps.add("gx", N, 4 * H);
+  auto& h0 = ps.add("h0", B, H);
+  auto& c0 = ps.add("c0", B, H);
+  auto& whh = ps.add("whh", H, 4 * H);
+  auto& gx2 = ps.add("gx2", B, 4 * H);
+  auto& wide = ps.add("wide", 64, 2 * H);
+  auto& whh2 = ps.add("whh2", 2 * H, 8 * H);
+  auto& gx3 = ps.add("gx3", 64, 8 * H);
+  for (auto* p : {&table, &extra, &gx, &h0, &c0, &whh, &gx2, &wide, &whh2, &gx3})
+    attn::testing::fill_normal(p->value, gen, 0.5f);
+  std::vector<std::int32_t> ids(n), targets(n + 7 + 1000), lstm_targets(N + B), cell_targets(64);
+  for (auto& i : ids) i = static_cast<std::int32_t>(gen.below(V));
+  for (auto& y : targets) y = static_cast<std::int32_t>(gen.below(d));
+  for (auto& y : lstm_targets) y = static_cast<std::int32_t>(gen.below(H));
+  for (auto& y : cell_targets) y = static_cast<std::int32_t>(gen.below(2 * H));
+  auto run = [&](int threads_n) {
+    set_threads(threads_n);
+    ps.zero_grad();
+    tape t;
+    var e = gather_rows(t.param(table), ids);                                                  // [3000, d]
+    var parts = concat_rows({slice_rows(e, 0, n), t.param(extra), slice_rows(e, 500, 1000)});  // [4007, d]
+    var x = add(parts, parts);
+    const lstm_sequence_output o = lstm_sequence(t.param(gx), t.param(h0), t.param(c0), t.param(whh), steps);
+    auto [h2, c2] = lstm_cell(t.param(gx2), o.h_last, o.c_last, t.param(whh));
+    auto [h3, c3] = lstm_cell(t.param(gx3), t.param(wide), t.param(wide), t.param(whh2));
+    var loss = add(add(softmax_cross_entropy(x, targets, -1, 0.0f),
+                       softmax_cross_entropy(concat_rows({o.h, h2}), lstm_targets, -1, 0.0f)),
+                   softmax_cross_entropy(h3, cell_targets, -1, 0.0f));
+    t.backward(loss);
+    (void)c2;
+    (void)c3;
+    std::vector<matrix> out{loss.value(), e.value(), x.value(), o.h.value(), h2.value()};
+    for (auto* p : {&table, &extra, &gx, &h0, &c0, &whh, &gx2, &wide, &whh2, &gx3}) out.push_back(p->grad);
+    return out;
+  };
+  const int before = threads();
+  auto one = run(1), two = run(2);
+  // Exactly equal, except the gradients of w_hh and of the cell's h_prev: products of over 2^20
+  // multiply-adds, which two threads split into two OpenBLAS calls whose blocking rounds
+  // differently (to within float rounding, as for linear below).
+  const std::vector<std::size_t> through_split_products{10, 12, 13};  // whh, wide, whh2
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    CAPTURE(i);
+    if (std::find(through_split_products.begin(), through_split_products.end(), i) == through_split_products.end()) {
+      CHECK(one[i] == two[i]);
+      continue;
+    }
+    double worst = 0, scale = 0;
+    for (std::size_t e = 0; e < one[i].size(); ++e) {
+      worst = std::max(worst, static_cast<double>(std::fabs(one[i].data()[e] - two[i].data()[e])));
+      scale = std::max(scale, static_cast<double>(std::fabs(one[i].data()[e])));
+    }
+    CHECK(worst <= 1e-5 * scale);
+  }
+  // zero_grad clears every gradient on two threads, however the parameters' sizes fall on the chunks
+  for (auto* p : {&table, &extra, &gx, &h0, &c0, &whh, &gx2, &wide, &whh2, &gx3}) p->grad.fill(1.0f);
+  ps.zero_grad();
+  for (auto* p : {&table, &extra, &gx, &h0, &c0, &whh, &gx2, &wide, &whh2, &gx3})
+    CHECK(std::all_of(p->grad.begin(), p->grad.end(), [](float g) { return g == 0.0f; }));
+  set_threads(before);
+}
+
+// On two threads the backward passes of linear, activated_linear and projected_cross_entropy cut
+// their two weight-sized products into pieces that the threads share (gemm_pair, blas.h).
 TEST_CASE("linear, activated_linear and projected_cross_entropy with 1 and 2 BLAS threads agree to rounding") {
   rng gen(2);
   parameter_store ps;
