@@ -4,9 +4,12 @@
 # (d=256, 4 layers, 4 heads, ff=1024, BPE 4096, context 128, batch 16), the bench_nmt.sh
 # Transformer on examples/data/en-fr.tsv (d=256, 3+3 layers, ff=1024, dropout 0.1, BPE 4000,
 # ~2,000 padded target tokens per batch) and an LSTM seq2seq on the same pairs (embedding 256,
-# hidden 512, additive attention). Tokens/s in steady state: from the end of the third update
-# to the last, from the run's --log (cumulative tokens / tokens_per_s at each step). The losses
-# must not depend on the thread count; the script prints both runs' last loss.
+# hidden 512, additive attention), the Keras seq2seq layout of bench_s2s.sh, and greedy decoding
+# of the 548 held-out sources with the Transformer just trained (output tokens/s, batches of 64,
+# outputs of up to 64 tokens; the checkpoint's loading time subtracted). Training tokens/s in
+# steady state: from the end of the third update to the last, from the run's --log (cumulative
+# tokens / tokens_per_s at each step). The results must not depend on the thread count beyond
+# rounding: the script prints both runs' last loss (for decoding, a hash of the output).
 # This virtual machine's speed drifts by 5-10 % between runs seconds apart (the host's other
 # load), as much as the effect measured: with ROUNDS > 1 each model runs ROUNDS pairs, the
 # order alternating (1 then 2 threads, then 2 then 1, ...), and the line gives each pair's
@@ -27,6 +30,19 @@ cd "$tmp"
 awk -F'\t' 'NR % 40 != 0' "$data/en-fr.tsv" >pairs.tsv
 "$attn" vocab --type bpe --size 4096 "$data/kjv-genesis.txt" -o gen.vocab 2>/dev/null
 "$attn" vocab --type bpe --size 4000 --column all pairs.tsv -o enfr.vocab 2>/dev/null
+awk -F'\t' 'NR % 40 == 0 { print $1 }' "$data/en-fr.tsv" >sources.txt  # held out, for decoding
+# the generated pairs of bench_s2s.sh, enough for its run
+awk -v n=$((128 * steps)) -v len=19 -v words=9996 'BEGIN {
+  srand(1)
+  for (i = 0; i < n; i++) {
+    line = ""
+    for (side = 0; side < 2; side++) {
+      if (side) line = line "\t"
+      for (j = 0; j < len; j++) line = line (j ? " " : "") "w" int(rand() * words)
+    }
+    print line
+  } }' >s2s.tsv
+"$attn" vocab --type word --size 10000 --column all -q -o s2s.vocab s2s.tsv
 echo "bench_threads: $(date -u '+%Y-%m-%d %H:%M UTC'), $steps steps, $rounds round(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-12s %12s %12s %11s   %s\n' model "1 thread" "2 threads" efficiency "last loss (1 | 2 threads)"
 
@@ -41,17 +57,18 @@ for r in rows:
 print(f"{(toks[-1] - toks[2]) / (times[-1] - times[2]):.0f} {rows[-1]['loss']}")
 PY
 }
-bench() {
-  local name=$1; shift
-  local r t1 t2 l1 l2 effs=() first=""
+# pairs NAME RUN: ROUNDS pairs of `RUN n` (n = 1, 2 threads), each printing "tokens/s result";
+# one line: the first pair's figures, its results, each pair's efficiency and their median.
+pairs() {
+  local name=$1 run=$2
+  local r n t1 t2 l1 l2 effs=() first="" out
   for ((r = 0; r < rounds; r++)); do
     local order="1 2"
     [ $((r % 2)) -eq 1 ] && order="2 1"
     for n in $order; do
-      "$attn" train "$@" --steps "$steps" --threads "$n" -q -o "$name.ckpt" --log "$name-$n.csv" --log-every 1
+      out=$("$run" "$n")
+      if [ "$n" = 1 ]; then read -r t1 l1 <<<"$out"; else read -r t2 l2 <<<"$out"; fi
     done
-    read -r t1 l1 <<<"$(steady "$name-1.csv")"
-    read -r t2 l2 <<<"$(steady "$name-2.csv")"
     effs+=("$(echo "50 * $t2 / $t1" | bc -l)")
     [ -n "$first" ] || first="$t1 $t2 $l1 $l2"
   done
@@ -67,9 +84,40 @@ bench() {
       "$rounds" "${list% }"
   fi
 }
+# train_at n: `attn train` with the current model's arguments (args) for run_steps steps.
+train_at() {
+  "$attn" train "${args[@]}" --steps "$run_steps" --threads "$1" -q -o "$model.ckpt" --log "$model-$1.csv" --log-every 1
+  steady "$model-$1.csv"
+}
+bench() {
+  model=$1; shift
+  args=("$@")
+  pairs "$model" train_at
+}
+# decode_at n: greedy decoding of the held-out sources with the Transformer's checkpoint; output
+# tokens (each line's tokens + <eos>) per second, less the time to load the checkpoint.
+decode_at() {
+  local t0 t1 t2
+  t0=$(date +%s.%N)
+  "$attn" decode -m transformer.ckpt --max-len 64 --threads "$1" -q </dev/null >/dev/null
+  t1=$(date +%s.%N)
+  "$attn" decode -m transformer.ckpt --batch-size 64 --max-len 64 --threads "$1" -q sources.txt >"greedy-$1.txt"
+  t2=$(date +%s.%N)
+  local tokens
+  tokens=$("$attn" tokenize -v enfr.vocab "greedy-$1.txt" | awk '{ n = NF + 1; s += n > 64 ? 64 : n } END { print s + 0 }')
+  echo "$(echo "$tokens / (($t2 - $t1) - ($t1 - $t0))" | bc -l | xargs printf '%.0f') $(md5sum <"greedy-$1.txt" | cut -c1-8)"
+}
+
+run_steps=$steps
 bench lm-small --arch lm --train "$data/kjv-genesis.txt" -v gen.vocab --layers 4 --d-model 256 --heads 4 --ff 1024 \
   --max-len 128 --batch-size 16
 bench transformer --arch transformer --train pairs.tsv -v enfr.vocab --layers 3 --d-model 256 --heads 4 --ff 1024 \
   --activation relu --norm pre --pos-encoding learned --dropout 0.1 --share-embeddings --tie-output=false \
   --max-len 66 --batch-tokens 2000
+pairs greedy decode_at
 bench rnn --arch rnn --train pairs.tsv -v enfr.vocab --embed 256 --hidden 512 --attention additive --batch-tokens 2000 --max-len 66
+# The Keras seq2seq layout of bench_s2s.sh (embedding 64, LSTM 128, Luong dot, 10,000 words,
+# RMSprop, batch 32, length 20): its steps are small, so four times as many.
+run_steps=$((4 * steps))
+bench keras-s2s --arch rnn --train s2s.tsv -v s2s.vocab --embed 64 --hidden 128 --attention dot --dropout 0 \
+  --optimizer rmsprop --lr 1e-3 --weight-decay 0 --clip 0 --batch-size 32 --seed 1
