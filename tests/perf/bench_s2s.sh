@@ -42,16 +42,7 @@ fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 # 32 × STEPS sentence pairs (one epoch covers the run), words w0 .. w9995
-awk -v n=$((32 * steps)) -v len=19 -v words=9996 'BEGIN {
-  srand(1)
-  for (i = 0; i < n; i++) {
-    line = ""
-    for (side = 0; side < 2; side++) {
-      if (side) line = line "\t"
-      for (j = 0; j < len; j++) line = line (j ? " " : "") "w" int(rand() * words)
-    }
-    print line
-  } }' >pairs.tsv
+bash "$here/s2s_pairs.sh" $((32 * steps)) >pairs.tsv
 "$attn" vocab --type word --size 10000 --column all -q -o s2s.vocab pairs.tsv
 
 peak_mb() { sed -nE 's/.*Maximum resident set size \(kbytes\): ([0-9]+).*/\1/p' "$1" | awk '{ printf "%.0f", $1 / 1024 }'; }

@@ -32,16 +32,7 @@ awk -F'\t' 'NR % 40 != 0' "$data/en-fr.tsv" >pairs.tsv
 "$attn" vocab --type bpe --size 4000 --column all pairs.tsv -o enfr.vocab 2>/dev/null
 awk -F'\t' 'NR % 40 == 0 { print $1 }' "$data/en-fr.tsv" >sources.txt  # held out, for decoding
 # the generated pairs of bench_s2s.sh, enough for its run
-awk -v n=$((128 * steps)) -v len=19 -v words=9996 'BEGIN {
-  srand(1)
-  for (i = 0; i < n; i++) {
-    line = ""
-    for (side = 0; side < 2; side++) {
-      if (side) line = line "\t"
-      for (j = 0; j < len; j++) line = line (j ? " " : "") "w" int(rand() * words)
-    }
-    print line
-  } }' >s2s.tsv
+bash "$here/s2s_pairs.sh" $((128 * steps)) >s2s.tsv
 "$attn" vocab --type word --size 10000 --column all -q -o s2s.vocab s2s.tsv
 echo "bench_threads: $(date -u '+%Y-%m-%d %H:%M UTC'), $steps steps, $rounds round(s), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-12s %12s %12s %11s   %s\n' model "1 thread" "2 threads" efficiency "last loss (1 | 2 threads)"
