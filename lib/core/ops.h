@@ -126,7 +126,8 @@ struct attention_weights {
 // Masked positions get weight exactly 0; fully masked rows produce zeros (and zero gradients).
 // k_lengths[b] in [0, Tk]; keys beyond it are skipped in the products, not just masked.
 // With the K/V layout fields (R = k_item_rows): k [N*R, H*dh], v [N*R, H*dv], where N = B without
-// k_items, else any N > every entry of k_items; key j of batch item b is row k_items[b]*R + j
+// k_items, else any N > every entry of k_items (with k_items, rows after the last whole item are
+// allowed and never read: a cache's storage re-cut into longer pages); key j of batch item b is row k_items[b]*R + j
 // (one item each), or in its pages as described at attention_shape (a paged cache).
 // Gradients into K/V items shared by several batch items add up (computed serially then).
 var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep = nullptr);

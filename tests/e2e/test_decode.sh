@@ -25,6 +25,20 @@ lines "greedy" "$tmp/t.hyp" 200
 dec -m "$tmp/t.ckpt" --beam 5 <"$tmp/src" >"$tmp/t5.hyp" || fail=1
 lines "beam 5" "$tmp/t5.hyp" 200
 
+# Sources of many lengths in batches of one and three: each batch re-cuts the decoding caches'
+# storage into pages of its own source length (a cache once refused storage left over from shorter
+# pages, and decoding stopped with an error); the outputs do not depend on the batch size.
+for n in 30 3 17 9 20 5 23 12 29 1 26; do seq "$n" | awk '{ printf "%d ", ($1 * 7) % 10 } END { print "" }'; done >"$tmp/mixed"
+for how in "" "--beam 5"; do
+  for size in 1 3; do
+    # shellcheck disable=SC2086
+    dec -m "$tmp/t.ckpt" $how --batch-size $size <"$tmp/mixed" >"$tmp/mixed$size" 2>"$tmp/err" \
+      || { echo "FAIL: decode $how --batch-size $size of mixed lengths: $(cat "$tmp/err")"; fail=1; }
+    lines "mixed lengths $how --batch-size $size" "$tmp/mixed$size" 11
+  done
+  cmp -s "$tmp/mixed1" "$tmp/mixed3" || { echo "FAIL: decode $how of mixed lengths depends on --batch-size"; fail=1; }
+done
+
 # n-best: N lines 'index ||| hypothesis ||| score' per input, in input order; a score is a
 # length-normalised log-probability, so a number <= 0 (a confident model's best may print 0, or -0),
 # and scores do not increase within an input.
@@ -91,6 +105,14 @@ for how in "" "--beam 3" "--sample --top-k 20 --top-p 0.9"; do
   # shellcheck disable=SC2086
   printf 'And God said\n\nIn the\n' | dec -m "$tmp/lm.ckpt" --max-len 12 $how >"$tmp/lm.hyp" || fail=1
   lines "lm decode $how" "$tmp/lm.hyp" 3
+done
+# prompts of many lengths, longer than a cache page (16 positions) too, one after another
+awk 'NR % 50 == 1 { n = split($0, w, " "); k = NR % 23 + 1; s = w[1]; for (i = 2; i <= k && i <= n; ++i) s = s " " w[i]; print s }' \
+  "$tmp/lm.txt" >"$tmp/prompts"
+for size in 1 4; do
+  dec -m "$tmp/lm.ckpt" --max-len 30 --batch-size $size <"$tmp/prompts" >"$tmp/lm$size.hyp" 2>"$tmp/err" \
+    || { echo "FAIL: lm decode --batch-size $size of prompts of many lengths: $(cat "$tmp/err")"; fail=1; }
+  lines "lm prompts of many lengths --batch-size $size" "$tmp/lm$size.hyp" 6
 done
 
 # errors: one line, exit 1 (runtime) or 2 (usage)

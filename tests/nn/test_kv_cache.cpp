@@ -240,3 +240,38 @@ TEST_CASE("kv_cache: clear keeps the storage for the next sentences, release fre
   CHECK(c.pages_in_use() == 1);
   CHECK(c.k_row(0, 0)[0] == 700.0f);
 }
+
+TEST_CASE("kv_cache: storage kept from shorter pages is re-cut into longer ones, and attention reads it") {
+  // Decoding batch after batch: one batch's self-attention-like steps leave storage in
+  // pages of 16; the next batch's cross-attention K/V (35 positions) cuts them into pages of
+  // 35 and leaves rows over that make no page. Attention over the pages must equal attention over compact
+  // K/V (it once refused storage that is no whole number of pages of 35).
+  kv_cache c;
+  for (std::size_t pos = 0; pos < 20; ++pos) append_step(c, {0, 1, 2}, pos);
+  REQUIRE(rows(c.k()) % 35 != 0);  // pages of 16
+  c.clear();
+  rng gen(9);
+  const std::size_t B = 2, S = 35, H = 1, d = 3;
+  matrix k = matrix::from_shape({B * S, d}), v = matrix::from_shape({B * S, 2}), q = matrix::from_shape({B, d});
+  for (matrix* m : {&k, &v, &q})
+    for (std::size_t i = 0; i < m->size(); ++i) m->data()[i] = gen.uniform(-1.0f, 1.0f);
+  c.append(k, v, B, S);
+  CHECK(c.page_rows() == S);
+  CHECK(rows(c.k()) % S != 0);
+  attention_shape compact{B, 1, S, H, false, {S, 20}};
+  attention_shape paged = compact;
+  c.describe_keys(paged);
+  tape t;
+  no_grad ng(t);
+  const matrix a = attention(t.constant(q), t.constant(k), t.constant(v), compact, scoring::dot).value();
+  const matrix b = attention(t.constant(q), c.k_var(t), c.v_var(t), paged, scoring::dot).value();
+  REQUIRE(a.shape() == b.shape());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
+  c.reorder({1, 0, 1});  // beams of the sentences, reading the same pages
+  attention_shape three{3, 1, S, H, false, {20, S, 20}};
+  c.describe_keys(three);
+  matrix q3 = matrix::from_shape({3, d});
+  for (std::size_t i = 0; i < q3.size(); ++i) q3.data()[i] = q.data()[(i + d) % q.size()];
+  const matrix b3 = attention(t.constant(q3), c.k_var(t), c.v_var(t), three, scoring::dot).value();
+  for (std::size_t j = 0; j < 2; ++j) CHECK(b3(0, j) == doctest::Approx(b(1, j)).epsilon(1e-6));
+}
