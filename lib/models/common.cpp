@@ -5,7 +5,9 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/kernels.h"
 #include "core/recompute.h"
+#include "core/threads.h"
 
 namespace attn {
 
@@ -66,15 +68,12 @@ nn::block_config block_settings(const model_config& c) {
 matrix log_softmax_rows(const matrix& logits) {
   const std::size_t n = rows(logits), v = cols(logits);
   matrix out = matrix::from_shape({n, v});
-  for (std::size_t i = 0; i < n; ++i) {
-    const float* x = logits.data() + i * v;
-    float* y = out.data() + i * v;
-    const float m = *std::max_element(x, x + v);
-    double s = 0.0;
-    for (std::size_t j = 0; j < v; ++j) s += std::exp(static_cast<double>(x[j] - m));
-    const float lse = m + static_cast<float>(std::log(s));
-    for (std::size_t j = 0; j < v; ++j) y[j] = x[j] - lse;
-  }
+  // Decoding calls this every step on [rows still running, vocab]: the rows go to the threads
+  // (each row on one thread, the same bits whichever takes it), at least ~2^15 elements a chunk.
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(v, 1));
+  parallel_for(n, grain, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) kernels::log_softmax_row(v, logits.data() + i * v, out.data() + i * v);
+  });
   return out;
 }
 
