@@ -1,8 +1,11 @@
 #include "decode/forbidden_tokens.h"
 
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "text/special_tokens.h"
 
 namespace attn {
@@ -30,6 +33,16 @@ std::int32_t best_producible(const float* log_probs, std::size_t V) {
     if (best < 0 || log_probs[v] > log_probs[best]) best = id;
   }
   return best;
+}
+
+// scores [rows, V] -> best [rows]
+void best_producible_rows(const matrix& scores, std::vector<std::int32_t>& best) {
+  const std::size_t rows = scores.shape()[0], V = scores.shape()[1];
+  best.resize(rows);
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(V, 1));
+  parallel_for(rows, grain, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t r = begin; r < end; ++r) best[r] = best_producible(scores.data() + r * V, V);
+  });
 }
 
 }  // namespace attn

@@ -20,5 +20,8 @@ void forbid_unproducible(matrix& log_probs);
 // an argmax), never <pad> or <bos> even when every score is -inf or NaN (then the first
 // producible id). V must exceed bos_id.
 std::int32_t best_producible(const float* log_probs, std::size_t V);
+// best_producible of every row of scores [rows, V] (log-probs or logits) into best [rows], the rows
+// split over the threads.
+void best_producible_rows(const matrix& scores, std::vector<std::int32_t>& best);
 
 }  // namespace attn

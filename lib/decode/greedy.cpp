@@ -14,13 +14,14 @@ std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const ba
   t.reset();
   m.start_decoding(t, b);
   running_items running(b.size, start_token);
+  std::vector<std::int32_t> best;
   for (std::size_t step = 0; step < max_len && !running.empty(); ++step) {
     t.reset();  // the model keeps its caches outside the tape
-    const matrix lp = m.decode_step(t, running.last_tokens());  // [rows, V]
-    const std::size_t V = cols(lp);
+    // the argmax of a row's logits is its log-probs' argmax: no log-softmax needed
+    const matrix logits = m.decode_step_logits(t, running.last_tokens());  // [rows, V]
     if (alignments) record_step_alignment(m, b, running, *alignments);
-    for (std::size_t r = 0; r < running.rows(); ++r)
-      running.pick(r, best_producible(lp.data() + r * V, V), out);  // never <pad> or <bos>
+    best_producible_rows(logits, best);  // never <pad> or <bos>
+    for (std::size_t r = 0; r < running.rows(); ++r) running.pick(r, best[r], out);
     running.end_step(m);
   }
   return out;

@@ -93,6 +93,11 @@ class lm_model : public model {
 
   // last_tokens [B] (first call: last_tokens then the prompt) -> log-probs [B, V] after the last fed token
   matrix decode_step(tape& t, const std::vector<std::int32_t>& last_tokens) override {
+    return log_softmax_rows(decode_step_logits(t, last_tokens));
+  }
+
+  // last_tokens [B] -> logits [B, V], as decode_step
+  matrix decode_step_logits(tape& t, const std::vector<std::int32_t>& last_tokens) override {
     if (caches_.empty()) throw error("lm: decode_step before start_decoding");
     if (last_tokens.size() != batch_) throw error("lm: decode_step needs one token per batch item");
     no_grad ng(t);
@@ -114,7 +119,7 @@ class lm_model : public model {
     // only each item's last row: [B*n, V] -> [B, V]
     std::vector<std::int32_t> last(batch_);
     for (std::size_t b = 0; b < batch_; ++b) last[b] = static_cast<std::int32_t>(b * n + n - 1);
-    return log_softmax_rows(gather_rows(logits, last).value());
+    return gather_rows(logits, last).value();
   }
 
   void reorder_decoding(const std::vector<std::int32_t>& order) override {

@@ -64,6 +64,12 @@ class model {
   // one token each. So the generic loop "last = <bos>; repeat: decode_step(last)" works for every family.
   // classifier: both throw attn::error.
   virtual matrix decode_step(tape& t, const std::vector<std::int32_t>& last_tokens) = 0;
+  // The same step's logits [B, V]: its log-probs up to a constant per row, for a search that only
+  // ranks a row's tokens (greedy; the row-wise log-softmax is a pass over [B, V] every step).
+  // Default: decode_step's log-probs.
+  virtual matrix decode_step_logits(tape& t, const std::vector<std::int32_t>& last_tokens) {
+    return decode_step(t, last_tokens);
+  }
 
   // Beam search: keeps decoding items order[0], order[1], ... (repeats allowed; the batch may grow or
   // shrink) in every cache and state, so the next decode_step takes order.size() tokens.

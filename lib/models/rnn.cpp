@@ -147,6 +147,11 @@ class rnn_model : public model {
 
   // last_tokens [B] -> log-probs [B, V]
   matrix decode_step(tape& t, const std::vector<std::int32_t>& last_tokens) override {
+    return log_softmax_rows(decode_step_logits(t, last_tokens));
+  }
+
+  // last_tokens [B] -> logits [B, V]
+  matrix decode_step_logits(tape& t, const std::vector<std::int32_t>& last_tokens) override {
     if (!started_) throw error("rnn: decode_step before start_decoding");
     if (last_tokens.size() != batch_) throw error("rnn: decode_step needs one token per batch item");
     no_grad ng(t);
@@ -166,7 +171,7 @@ class rnn_model : public model {
     }
     h_ = s.h.value();
     c_ = s.c.value();
-    return log_softmax_rows(out_.forward(concat_cols({s.h, ctx})).value());
+    return out_.forward(concat_cols({s.h, ctx})).value();
   }
 
   // Alignment: its one attention (layer 0) keeps each step's weights [rows, S].

@@ -135,6 +135,11 @@ class transformer_model : public model {
 
   // last_tokens [B] -> log-probs [B, V]
   matrix decode_step(tape& t, const std::vector<std::int32_t>& last_tokens) override {
+    return log_softmax_rows(decode_step_logits(t, last_tokens));
+  }
+
+  // last_tokens [B] -> logits [B, V]
+  matrix decode_step_logits(tape& t, const std::vector<std::int32_t>& last_tokens) override {
     if (caches_.empty()) throw error("transformer: decode_step before start_decoding");
     if (last_tokens.size() != batch_) throw error("transformer: decode_step needs one token per batch item");
     no_grad ng(t);
@@ -145,7 +150,7 @@ class transformer_model : public model {
       x = decoder_[i].forward(x, batch_, 1, {}, mem, src_len_, src_lengths_, unused, &caches_[i]);
     if (step_ == 0) memory_ = matrix::from_shape({0, 0});  // the cross caches hold all it is needed for
     ++step_;
-    return log_softmax_rows(project(pre_ ? dec_ln_.forward(x) : x).value());
+    return project(pre_ ? dec_ln_.forward(x) : x).value();
   }
 
   // Alignment: the chosen layer's cross-attention keeps each step's weights [rows*H, S] (one

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "core/rng.h"
+#include "core/threads.h"
 #include "decode/beam.h"
 #include "decode/forbidden_tokens.h"
 #include "decode/greedy.h"
@@ -104,6 +106,27 @@ TEST_CASE("best_producible is the first maximum outside <pad> and <bos>, even wh
   CHECK(attn::is_unproducible(attn::bos_id));
   CHECK_FALSE(attn::is_unproducible(attn::eos_id));
   CHECK_THROWS_AS(attn::best_producible(row, 2), attn::error);
+}
+
+TEST_CASE("best_producible_rows gives every row's best_producible, on one thread or several") {
+  // 300 rows of 4,000 scores: rows split over the threads in chunks of at least 8 rows
+  const std::size_t R = 300, V = 4000;
+  attn::matrix scores = attn::matrix::from_shape({R, V});
+  attn::rng gen(3);
+  for (std::size_t i = 0; i < scores.size(); ++i) scores.data()[i] = gen.uniform(-5.0f, 5.0f);
+  for (std::size_t r = 0; r < R; r += 7) scores(r, r % 3 == 0 ? attn::pad_id : attn::bos_id) = 100.0f;
+  scores(5, 17) = scores(5, 900) = 50.0f;  // a tie: the first
+  const int before = attn::threads();
+  for (const int n : {1, 2, 3}) {
+    CAPTURE(n);
+    attn::set_threads(n);
+    std::vector<std::int32_t> best = {42};  // resized
+    attn::best_producible_rows(scores, best);
+    REQUIRE(best.size() == R);
+    for (std::size_t r = 0; r < R; ++r) CHECK(best[r] == attn::best_producible(scores.data() + r * V, V));
+    CHECK(best[5] == 17);
+  }
+  attn::set_threads(before);
 }
 
 TEST_CASE("greedy never produces <pad> or <bos>, whatever the model prefers") {

@@ -2,6 +2,7 @@
 // Tiny configurations and padded batches for the model-family tests.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -151,7 +152,22 @@ inline float overfit(model& m, const batch& b, int steps, float lr = 1e-2f) {
   return last;
 }
 
-// Teacher-forced decode_step log-probs against the full forward's, at every valid target position.
+// logits [rows, V] and log_probs [rows, V]: each row of log_probs is its logits' log-softmax
+// (computed here in double).
+inline void check_log_softmax_of(const matrix& logits, const matrix& log_probs) {
+  REQUIRE(logits.shape() == log_probs.shape());
+  const std::size_t V = cols(logits);
+  for (std::size_t i = 0; i < rows(logits); ++i) {
+    double m = logits(i, 0), s = 0.0;
+    for (std::size_t v = 0; v < V; ++v) m = std::max(m, static_cast<double>(logits(i, v)));
+    for (std::size_t v = 0; v < V; ++v) s += std::exp(logits(i, v) - m);
+    for (std::size_t v = 0; v < V; ++v)
+      CHECK(log_probs(i, v) == doctest::Approx(logits(i, v) - m - std::log(s)).epsilon(1e-5).scale(1.0));
+  }
+}
+
+// Teacher-forced decode_step log-probs against the full forward's, at every valid target position;
+// decode_step_logits, fed the same, gives the logits of those log-probs.
 inline void check_incremental_decoding(model& m, const batch& b) {
   tape t;
   const matrix full = m.log_probs(t, b);
@@ -159,6 +175,7 @@ inline void check_incremental_decoding(model& m, const batch& b) {
   m.start_decoding(t, b);
   const std::size_t V = cols(full);
   std::size_t compared = 0;
+  std::vector<matrix> steps;
   for (std::size_t s = 0; s < b.tgt_len; ++s) {
     std::vector<std::int32_t> last(b.size);
     for (std::size_t i = 0; i < b.size; ++i) last[i] = b.tgt_in[i * b.tgt_len + s];
@@ -173,8 +190,17 @@ inline void check_incremental_decoding(model& m, const batch& b) {
         ++compared;
       }
     }
+    steps.push_back(step);
   }
   CHECK(compared > 0);
+  t.reset();
+  m.start_decoding(t, b);
+  for (std::size_t s = 0; s < b.tgt_len; ++s) {
+    std::vector<std::int32_t> last(b.size);
+    for (std::size_t i = 0; i < b.size; ++i) last[i] = b.tgt_in[i * b.tgt_len + s];
+    t.reset();
+    check_log_softmax_of(m.decode_step_logits(t, last), steps[s]);
+  }
 }
 
 }  // namespace attn::models_testing

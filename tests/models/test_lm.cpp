@@ -100,6 +100,12 @@ TEST_CASE("lm: decode_step with KV caches equals the full forward, with and with
         CHECK(first(i, v) == doctest::Approx(full(i * T + 2, v)).epsilon(1e-4));
         CHECK(next(i, v) == doctest::Approx(full(i * T + 3, v)).epsilon(1e-4));
       }
+    t.reset();
+    m->start_decoding(t, prompt);  // the same steps' logits
+    t.reset();
+    check_log_softmax_of(m->decode_step_logits(t, {2, 2}), first);
+    t.reset();
+    check_log_softmax_of(m->decode_step_logits(t, {b.src[3], b.src[T + 3]}), next);
   }
 }
 
