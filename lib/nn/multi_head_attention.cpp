@@ -52,12 +52,37 @@ multi_head_attention::multi_head_attention(parameter_store& store, const std::st
   out_ = linear(store, prefix + ".out", d, d, gen);
 }
 
+namespace {
+
+// Additive scoring reads a batch item's keys as one run of rows; a decoding cache of several pages
+// per item (a self-attention cache past its first 16 positions) is gathered into that layout:
+// k, v [B*k_len, d], and s without its K/V items. Decoding only (a cache takes no gradients).
+void gather_pages(var& k, var& v, attention_shape& s) {
+  if (s.batch == 0 || s.k_items.size() <= s.batch) return;  // one item per batch item: read in place
+  const std::size_t n = s.k_items.size() / s.batch, R = s.k_item_rows == 0 ? s.k_len : s.k_item_rows;
+  std::vector<std::int32_t> rows(s.batch * s.k_len);
+  for (std::size_t b = 0; b < s.batch; ++b)
+    for (std::size_t j = 0; j < s.k_len; ++j)
+      rows[b * s.k_len + j] = static_cast<std::int32_t>(static_cast<std::size_t>(s.k_items[b * n + j / R]) * R + j % R);
+  k = gather_rows(k, rows);
+  v = gather_rows(v, rows);
+  s.k_items.clear();
+  s.k_item_rows = 0;
+}
+
+}  // namespace
+
 // q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> [B*Tq, d] (packed: [n, d])
 var multi_head_attention::attend(var q, var k, var v, const attention_shape& s, rng* gen, const row_packing* packed) {
   attention_weights* keep = keep_ ? &weights_ : nullptr;
   var ctx;
   switch (cfg_.scoring) {
-    case attention_scoring::additive: ctx = attn::additive_attention(q, k, q.t->param(*score_v_), v, s, keep); break;
+    case attention_scoring::additive: {
+      attention_shape one_run = s;
+      gather_pages(k, v, one_run);
+      ctx = attn::additive_attention(q, k, q.t->param(*score_v_), v, one_run, keep);
+      break;
+    }
     case attention_scoring::scaled_dot: ctx = attn::attention(q, k, v, s, scoring::scaled_dot, keep); break;
     case attention_scoring::dot:
     case attention_scoring::general: ctx = attn::attention(q, k, v, s, scoring::dot, keep); break;

@@ -85,6 +85,25 @@ TEST_CASE("transformer: decode_step with KV caches equals the teacher-forced for
     }
 }
 
+TEST_CASE("transformer: decode_step past a KV cache page (16 positions) equals the forward, for every scoring") {
+  // Targets of 21 positions: the self-attention cache holds two pages per item. Additive scoring
+  // reads each item's keys as one run of rows (the pages gathered; it once refused them).
+  std::vector<std::vector<std::int32_t>> long_data = {{}, {}};
+  for (std::int32_t i = 0; i < 20; ++i) {
+    long_data[0].push_back(4 + i % 7);
+    if (i < 17) long_data[1].push_back(4 + (i * 5) % 7);
+  }
+  for (const char* scoring : {"scaled-dot", "dot", "general", "additive"}) {
+    INFO(scoring);
+    model_config c = tiny_config("transformer");
+    c.attention = scoring;
+    if (c.attention == "additive") c.heads = 1;
+    rng gen(6);
+    auto m = make_model(c, gen);
+    check_incremental_decoding(*m, seq2seq_batch(long_data));
+  }
+}
+
 TEST_CASE("transformer: reorder_decoding (beam back-pointers) keeps caches and memory consistent") {
   rng gen(5);
   auto m = make_model(tiny_config("transformer"), gen);
