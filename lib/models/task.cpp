@@ -16,9 +16,13 @@ std::vector<std::int32_t> task::source_ids(tokenizer& tok, std::string_view line
       cut = true;
     }
     ids.push_back(eos_id);
-  } else if (ids.size() > max_len) {
-    ids.resize(max_len);
-    cut = true;
+  } else {
+    // an lm's prompt follows the start token it is fed after: at most max_len - 1 of its own
+    const std::size_t limit = budget_includes_source ? max_len - 1 : max_len;
+    if (ids.size() > limit) {
+      ids.resize(limit);
+      cut = true;
+    }
   }
   return ids;
 }

@@ -53,7 +53,8 @@ struct task {
   bool has_blocks = true;                   // Transformer blocks, which model::set_recompute can recompute (not rnn)
   const char* article = "a";                // in messages: "a transformer model", "an rnn model"
 
-  // The source ids of one line, cut to max_len (>= 2); `cut` is set when it was cut.
+  // The source ids of one line, cut to max_len (>= 2; an lm's prompt to max_len - 1, after the start
+  // token it is fed with); `cut` is set when it was cut.
   std::vector<std::int32_t> source_ids(tokenizer& tok, std::string_view line, std::size_t max_len, bool& cut) const;
   // The longest output decoding may produce for sources padded to src_len tokens.
   std::size_t decode_budget(std::size_t max_len, std::size_t src_len) const;

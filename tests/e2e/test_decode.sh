@@ -114,6 +114,15 @@ for size in 1 4; do
     || { echo "FAIL: lm decode --batch-size $size of prompts of many lengths: $(cat "$tmp/err")"; fail=1; }
   lines "lm prompts of many lengths --batch-size $size" "$tmp/lm$size.hyp" 6
 done
+# learned positions end at max_len: a prompt that long is cut to leave the start token its place
+"$attn" train --arch lm --train "$tmp/lm.txt" --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 12 \
+  --pos-encoding learned --steps 5 --vocab-size 400 --threads 1 -q -o "$tmp/lml.ckpt" 2>"$tmp/err" || fail=1
+for how in "" "--beam 2" "--sample"; do
+  # shellcheck disable=SC2086
+  head -3 "$tmp/lm.txt" | dec -m "$tmp/lml.ckpt" $how -q >"$tmp/lml.hyp" 2>"$tmp/err" \
+    || { echo "FAIL: lm (learned positions) decode $how of prompts past max_len: $(cat "$tmp/err")"; fail=1; }
+  lines "lm (learned positions) decode $how of prompts past max_len" "$tmp/lml.hyp" 3
+done
 
 # errors: one line, exit 1 (runtime) or 2 (usage)
 expect() {  # expect CODE ARGS... (stdin from /dev/null)

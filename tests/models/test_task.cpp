@@ -75,10 +75,11 @@ TEST_CASE("source ids: seq2seq x <eos> keeping <eos> when cut; classifier <bos> 
   CHECK_FALSE(cut);
   CHECK(c.source_ids(*tok, "abc", 2, cut) == std::vector<std::int32_t>{bos_id, abc[0]});
   CHECK(cut);
+  // an lm's prompt is fed after the start token: max_len - 1 positions of its own
   const task& lm = task_for("lm");
-  CHECK(lm.source_ids(*tok, "abc", 3, cut) == abc);
+  CHECK(lm.source_ids(*tok, "abc", 4, cut) == abc);
   CHECK_FALSE(cut);
-  CHECK(lm.source_ids(*tok, "abc", 2, cut) == std::vector<std::int32_t>{abc[0], abc[1]});
+  CHECK(lm.source_ids(*tok, "abc", 3, cut) == std::vector<std::int32_t>{abc[0], abc[1]});
   CHECK(cut);
   CHECK(lm.source_ids(*tok, "", 2, cut).empty());  // an empty prompt: generate from nothing
 }
