@@ -27,6 +27,13 @@ void append_n_best(std::string& out, std::size_t index, const std::string& text,
   out += '\n';
 }
 
+// A hypothesis prints on one line: the line breaks a byte-level vocabulary can produce (its
+// "\n" and "\r" byte tokens) become spaces, so that output line i stays input line i's.
+void keep_on_one_line(std::string& text) {
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+}
+
 // Pads ids of items `order[begin..end)` into a source batch.
 batch source_batch(const std::vector<std::vector<std::int32_t>>& ids, const std::vector<std::size_t>& order,
                    std::size_t begin, std::size_t end) {
@@ -123,8 +130,12 @@ class chunk_decoder {
       } else {
         hyps = greedy_decode(*m_.net, t_, b, budget, start, alignments);
       }
+      std::string text;
       for (std::size_t i = 0; i < b.size; ++i) {
-        tgt.decode(hyps[i], results_[items[i]]);
+        text.clear();
+        tgt.decode(hyps[i], text);
+        keep_on_one_line(text);
+        results_[items[i]] += text;
         if (aligned) results_[items[i]] += " ||| " + alignment_text(o_.alignment, alignments_[i]);
       }
     } else {
@@ -135,13 +146,17 @@ class chunk_decoder {
       for (std::size_t i = 0; i < b.size; ++i) {
         std::string& result = results_[items[i]];
         if (o_.n_best == 0) {
-          tgt.decode(hyps[i].front().tokens, result);
+          text.clear();
+          tgt.decode(hyps[i].front().tokens, text);
+          keep_on_one_line(text);
+          result += text;
           if (aligned) result += " ||| " + alignment_text(o_.alignment, hyps[i].front().alignment);
           continue;
         }
         for (const hypothesis& h : hyps[i]) {
           text.clear();
           tgt.decode(h.tokens, text);
+          keep_on_one_line(text);
           if (aligned) alignment = alignment_text(o_.alignment, h.alignment);
           append_n_best(result, first_line + items[i], text, h.score, aligned ? &alignment : nullptr);
         }

@@ -114,6 +114,11 @@ for size in 1 4; do
     || { echo "FAIL: lm decode --batch-size $size of prompts of many lengths: $(cat "$tmp/err")"; fail=1; }
   lines "lm prompts of many lengths --batch-size $size" "$tmp/lm$size.hyp" 6
 done
+# A byte-level vocabulary holds the "\n" and "\r" bytes; sampled at a high temperature (nearly
+# uniform) some hypotheses contain them, and each is still printed on one line, as spaces.
+yes "" | head -200 | dec -m "$tmp/lm.ckpt" --sample --temperature 30 --seed 3 --max-len 30 >"$tmp/hot.hyp" || fail=1
+lines "lm sampled at temperature 30" "$tmp/hot.hyp" 200
+grep -q $'\r' "$tmp/hot.hyp" && { echo "FAIL: a sampled hypothesis holds a carriage return"; fail=1; }
 # learned positions end at max_len: a prompt that long is cut to leave the start token its place
 "$attn" train --arch lm --train "$tmp/lm.txt" --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 12 \
   --pos-encoding learned --steps 5 --vocab-size 400 --threads 1 -q -o "$tmp/lml.ckpt" 2>"$tmp/err" || fail=1
