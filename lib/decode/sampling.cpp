@@ -41,13 +41,15 @@ void sampling_distribution(const float* log_probs, std::size_t V, const sampling
   probs.clear();
   if (V == 0) return;
   const std::size_t top = static_cast<std::size_t>(std::max_element(log_probs, log_probs + V) - log_probs);
-  if (cfg.temperature == 0.0f || cfg.top_k == 1) {  // the argmax (first maximum, as greedy)
+  // A temperature so small that 1/T overflows (below ~3e-39) is 0 in effect.
+  const float inv_t = 1.0f / cfg.temperature;
+  if (cfg.temperature == 0.0f || !std::isfinite(inv_t) || cfg.top_k == 1) {  // the argmax (first maximum, as greedy)
     tokens.push_back(static_cast<std::int32_t>(top));
     probs.push_back(1.0f);
     return;
   }
   // weights exp((lp - max) / T): the max weighs 1, nothing overflows
-  const float mx = log_probs[top], inv_t = 1.0f / cfg.temperature;
+  const float mx = log_probs[top];
   auto weight = [&](std::size_t v) { return std::exp((log_probs[v] - mx) * inv_t); };
   const std::size_t k = cfg.top_k > 0 ? std::min(cfg.top_k, V) : V;
   if (k == V && cfg.top_p >= 1.0f) {  // no truncation: every token in id order
@@ -95,7 +97,7 @@ std::int32_t pick_token(const std::vector<std::int32_t>& tokens, const std::vect
   double cum = 0.0;
   std::size_t last_possible = 0;  // never return a token of probability 0
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (probs[i] <= 0.0f) continue;
+    if (!(probs[i] > 0.0f)) continue;  // 0, or NaN
     cum += probs[i];
     last_possible = i;
     if (u < cum) return tokens[i];

@@ -387,6 +387,15 @@ TEST_CASE("top-p keeps the smallest most-probable set whose mass reaches p, then
   CHECK(probs[1] == doctest::Approx(std::sqrt(0.5) / z));
   run(1.0f, 0, 0.0f);  // temperature 0: the argmax
   CHECK(kept == tokens{1});
+  for (const float tiny : {1e-30f, 1e-39f, 1e-45f}) {  // 1/T overflows below ~3e-39: the argmax too
+    CAPTURE(tiny);
+    run(1.0f, 0, tiny);  // all the mass on token 1 (kept alone, or with the rest at 0)
+    const auto heaviest = std::max_element(probs.begin(), probs.end()) - probs.begin();
+    CHECK(kept[static_cast<std::size_t>(heaviest)] == 1);
+    CHECK(probs[static_cast<std::size_t>(heaviest)] == doctest::Approx(1.0));
+    run(0.5f, 3, tiny);
+    CHECK(kept == tokens{1});
+  }
   CHECK_THROWS_AS(run(1.5f), attn::error);
   CHECK_THROWS_AS(run(0.0f), attn::error);
   CHECK_THROWS_AS(run(1.0f, 0, -1.0f), attn::error);
@@ -397,6 +406,7 @@ TEST_CASE("pick_token walks the cumulative distribution and never returns a toke
   CHECK(attn::pick_token(kept, {0.25f, 0.75f, 0.0f}, 0.0) == 7);
   CHECK(attn::pick_token(kept, {0.25f, 0.75f, 0.0f}, 0.3) == 8);
   CHECK(attn::pick_token(kept, {0.25f, 0.74f, 0.0f}, 0.999) == 8);  // rounding slack: the last possible one
+  CHECK(attn::pick_token(kept, {0.25f, 0.74f, NAN}, 0.999) == 8);   // NaN is no probability
   // frequencies follow the distribution
   attn::rng gen = attn::sampling_stream(1, 0);
   std::vector<int> counts(3);
