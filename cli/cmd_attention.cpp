@@ -107,6 +107,10 @@ int cmd_attention(const args& argv) {
   refuse_overwrite({{"", o.input_path}, {"-m", o.checkpoint_path}}, {{"-o", o.output_path}});
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model m = load_model(c, o.checkpoint_path, o.base_path);
+  const model_config& cfg = m.net->config();
+  if (!task_of(*m.net).allows_max_len(cfg, o.run.max_len))
+    throw usage_error("--max-len " + std::to_string(o.run.max_len) + " exceeds the model's max_len " +
+                      std::to_string(cfg.max_len) + " (its learned positions end there)");
   input in(o.input_path);
   output out(o.output_path);
   check_layout(o, m.net->config(), task_of(*m.net));
@@ -126,8 +130,10 @@ int cmd_attention(const args& argv) {
   if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");
   out.close();
   if (r.cut > 0)
-    std::cerr << "attn attention: " << r.cut << " sequence(s) cut to --max-len "
-              << (o.run.max_len ? o.run.max_len : m.net->config().max_len) << " tokens\n";
+    std::cerr << "attn attention: warning: " << r.cut << " sequence(s) cut to "
+              << (o.run.max_len ? "--max-len " + std::to_string(o.run.max_len)
+                                : "the model's max_len " + std::to_string(cfg.max_len))
+              << " tokens\n";
   return 0;
 }
 

@@ -137,10 +137,12 @@ int cmd_decode(const args& argv) {
   const model_config& cfg = lm.net->config();
   const task& use = task_of(*lm.net);
   const std::size_t hyp_len = o.run.max_len ? o.run.max_len : cfg.max_len;
-  check_memory(estimate_decoding(cfg, static_cast<double>(o.run.batch_size) * o.run.beam.beam_size, hyp_len, hyp_len),
-               "decoding --batch-size " + std::to_string(o.run.batch_size) + " sentences with --beam " +
-                   std::to_string(o.run.beam.beam_size),
-               "lower --beam or --batch-size");
+  // a batch never holds more than one chunk of lines, whatever --batch-size says
+  const std::size_t sentences = std::min(o.run.batch_size, o.run.chunk_lines);
+  check_memory(estimate_decoding(cfg, static_cast<double>(sentences) * o.run.beam.beam_size, hyp_len, hyp_len),
+               "decoding --batch-size " + std::to_string(sentences) + " sentences with --beam " +
+                   std::to_string(o.run.beam.beam_size) + " up to " + std::to_string(hyp_len) + " tokens",
+               "lower --beam, --batch-size or --max-len");
   if (!use.allows_max_len(cfg, o.run.max_len))
     throw usage_error("--max-len " + std::to_string(o.run.max_len) + " exceeds the model's max_len " +
                       std::to_string(cfg.max_len) + " (its learned positions end there)");
@@ -164,7 +166,7 @@ int cmd_decode(const args& argv) {
     std::cerr << "attn decode: warning: " << r.tabbed << " input line(s) hold a tab, classified as part of the text "
               << "(to score label<TAB>text data: attn eval -m CKPT --data FILE)\n";
   if (r.cut > 0)
-    std::cerr << "attn decode: " << r.cut << " input line(s) cut to "
+    std::cerr << "attn decode: warning: " << r.cut << " input line(s) cut to "
               << (o.run.max_len ? "--max-len " + std::to_string(o.run.max_len)
                                 : "the model's max_len " + std::to_string(cfg.max_len))
               << " tokens\n";
