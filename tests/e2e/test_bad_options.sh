@@ -134,6 +134,8 @@ expect "decode --max-len past learned positions" 2 "--max-len 100" hyp.txt \
   "$attn" decode -m learned.ckpt -o hyp.txt --max-len 100 prompt.txt
 expect "eval --max-len past learned positions" 2 "--max-len 100" - \
   "$attn" eval -m learned.ckpt --data train.txt --max-len 100
+expect "attention --max-len past learned positions" 2 "--max-len 100" a.csv \
+  "$attn" attention -m learned.ckpt -o a.csv --max-len 100 prompt.txt
 expect "attention --max-len 1" 2 "--max-len" a.csv "$attn" attention -m tr.ckpt -o a.csv --max-len 1
 expect "eval --max-len 1" 2 "--max-len" - "$attn" eval -m lm.ckpt --data train.txt --max-len 1
 expect "eval --batch-tokens 0" 2 "--batch-tokens" - "$attn" eval -m lm.ckpt --data train.txt --batch-tokens 0
