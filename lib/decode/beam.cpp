@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "decode/forbidden_tokens.h"
 #include "text/special_tokens.h"
 
@@ -33,6 +35,34 @@ bool better(const candidate& a, const candidate& b) {
 // exactly greedy.
 float live_bound(double lp, std::size_t len, float length_penalty) {
   return beam_score(static_cast<float>(lp), length_penalty > 0.0f ? len : len + 1, length_penalty);
+}
+
+// The best k of one sentence's extensions, best first, into top: its rows [begin, end) of
+// logp [rows, V] (log-probs, forbidden tokens at -inf), each row's summed log-prob in lp. A bounded
+// heap, so most candidates cost one comparison with the current k-th best.
+void best_extensions(const matrix& logp, const std::vector<double>& lp, std::size_t begin, std::size_t end,
+                     std::size_t k, std::vector<candidate>& top) {
+  const std::size_t V = cols(logp);
+  k = std::min(k, (end - begin) * V);
+  top.clear();
+  for (std::size_t r = begin; r < end; ++r) {
+    const double base = lp[r];
+    const float* row = logp.data() + r * V;  // [V]
+    const std::int32_t offset = static_cast<std::int32_t>((r - begin) * V);
+    for (std::size_t v = 0; v < V; ++v) {
+      if (row[v] == -std::numeric_limits<float>::infinity()) continue;  // forbidden: never a candidate
+      const candidate c{base + row[v], offset + static_cast<std::int32_t>(v)};
+      if (top.size() < k) {
+        top.push_back(c);
+        std::push_heap(top.begin(), top.end(), better);
+      } else if (c.score > top.front().score) {  // equal scores: the earlier index stays
+        std::pop_heap(top.begin(), top.end(), better);
+        top.back() = c;
+        std::push_heap(top.begin(), top.end(), better);
+      }
+    }
+  }
+  std::sort_heap(top.begin(), top.end(), better);  // best first
 }
 
 }  // namespace
@@ -65,7 +95,8 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
   for (std::size_t i = 0; i < b.size; ++i) sent[i] = static_cast<std::int32_t>(i);
   std::vector<std::int32_t> order, next_last, next_sent, next_hist;
   std::vector<double> next_lp;
-  std::vector<candidate> heap;  // the best candidates of one sentence, worst on top
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // each live sentence's rows [begin, end)
+  std::vector<std::vector<candidate>> tops;                // per span: its best extensions, best first
   std::vector<float> best_finished(b.size, -INFINITY);
   // With cfg.alignment: per step, each row's head-mean step attention [rows][S], and the row of the
   // step before each row descends from (that step's order): a finished hypothesis traces its own.
@@ -111,32 +142,26 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
     next_lp.clear();
     // at most K live hypotheses per sentence (not per row: rows * K * max_len grew as K^2)
     next_hist.resize(std::max(next_hist.size(), b.size * K * max_len));
+    spans.clear();
     for (std::size_t begin = 0; begin < rows;) {
-      const std::size_t s = static_cast<std::size_t>(sent[begin]);
       std::size_t end = begin + 1;
       while (end < rows && sent[end] == sent[begin]) ++end;
-      // The best k of the sentence's (end - begin) x V extensions: a bounded heap, so most
-      // candidates cost one comparison with the current k-th best.
-      const std::size_t k = std::min((last_step ? 1 : 2) * K, (end - begin) * V);
-      heap.clear();
-      for (std::size_t r = begin; r < end; ++r) {
-        const double base = lp[r];
-        const float* row = logp.data() + r * V;  // [V]
-        const std::int32_t offset = static_cast<std::int32_t>((r - begin) * V);
-        for (std::size_t v = 0; v < V; ++v) {
-          if (row[v] == -std::numeric_limits<float>::infinity()) continue;  // forbidden: never a candidate
-          const candidate c{base + row[v], offset + static_cast<std::int32_t>(v)};
-          if (heap.size() < k) {
-            heap.push_back(c);
-            std::push_heap(heap.begin(), heap.end(), better);
-          } else if (c.score > heap.front().score) {  // equal scores: the earlier index stays
-            std::pop_heap(heap.begin(), heap.end(), better);
-            heap.back() = c;
-            std::push_heap(heap.begin(), heap.end(), better);
-          }
-        }
-      }
-      std::sort_heap(heap.begin(), heap.end(), better);  // best first
+      spans.emplace_back(begin, end);
+      begin = end;
+    }
+    // Each sentence's best extensions, the sentences on the threads (one sentence on one thread:
+    // the same result whichever takes it); then, in sentence order, which finish and which live.
+    if (tops.size() < spans.size()) tops.resize(spans.size());
+    const std::size_t k_best = (last_step ? 1 : 2) * K;
+    parallel_for(spans.size(), std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(K * V, 1)),
+                 [&](std::size_t first, std::size_t past) {
+                   for (std::size_t i = first; i < past; ++i)
+                     best_extensions(logp, lp, spans[i].first, spans[i].second, k_best, tops[i]);
+                 });
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      const auto [begin, end] = spans[i];
+      const std::size_t s = static_cast<std::size_t>(sent[begin]);
+      const std::vector<candidate>& heap = tops[i];
 
       // Ending candidates among the best K finish; the best K others stay live.
       std::size_t live = 0;
@@ -167,7 +192,6 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
         next_sent.resize(order.size());
         next_lp.resize(order.size());
       }
-      begin = end;
     }
     if (cfg.alignment) parents.push_back(order);
     bool identity = order.size() == rows;

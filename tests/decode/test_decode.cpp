@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 
+#include "core/threads.h"
 #include "decode/beam.h"
 #include "decode/greedy.h"
 #include "decode/sampling.h"
@@ -246,9 +247,9 @@ double teacher_forced(attn::model& m, const attn::batch& src, std::size_t i, con
 
 // Item i of a source batch as a batch of its own (its source without padding). Decoded alone,
 // greedy and beam 1 feed the model the very same rows at every step, so their log-probs are
-// bit-identical and beam 1 must pick greedy's tokens exactly. In one batch they need not: greedy
-// keeps finished rows (fed <pad>) while beam search drops them from the model state, and a
-// different number of rows may round a matrix product's last bit differently and flip a near tie.
+// bit-identical and beam 1 must pick greedy's tokens exactly. In one batch they need not: the
+// searches keep different rows in the model state (beam search K per sentence), and a different
+// number of rows may round a matrix product's last bit differently and flip a near tie.
 attn::batch item(const attn::batch& bt, std::size_t i) {
   attn::batch one;
   one.size = 1;
@@ -290,6 +291,33 @@ TEST_CASE("beam 1 and top-k 1 sampling equal greedy on real tiny models (transfo
       CHECK(attn::sample_decode(*m, t, one, 12, sc, {i}, start) == greedy);
     }
   }
+}
+
+TEST_CASE("beam search picks the same hypotheses on one thread and on two (sentences selected side by side)") {
+  const int before = attn::threads();
+  for (const char* family : {"transformer", "rnn"}) {
+    CAPTURE(family);
+    auto m = trained(family);
+    const attn::batch bt = decode_sources();  // 6 sentences: their selections split over the threads
+    attn::tape t;
+    attn::beam_config cfg;
+    cfg.beam_size = 4;
+    cfg.n_best = 4;
+    attn::set_threads(1);
+    const auto one = attn::beam_decode(*m, t, bt, 9, cfg, attn::bos_id);
+    attn::set_threads(2);
+    const auto two = attn::beam_decode(*m, t, bt, 9, cfg, attn::bos_id);
+    REQUIRE(one.size() == bt.size);
+    REQUIRE(two.size() == bt.size);
+    for (std::size_t i = 0; i < bt.size; ++i) {
+      REQUIRE(one[i].size() == two[i].size());
+      for (std::size_t j = 0; j < one[i].size(); ++j) {
+        CHECK(one[i][j].tokens == two[i][j].tokens);
+        CHECK(one[i][j].score == two[i][j].score);
+      }
+    }
+  }
+  attn::set_threads(before);
 }
 
 TEST_CASE("n-best scores are sorted and equal teacher-forced log-probs (length penalty 0)") {
