@@ -1,6 +1,7 @@
 // Tiled (flash) attention against the untiled path at 2,048 tokens per batch and growing context
 // (d=256, 4 heads, causal): forward+backward time of each, and a decoding-like forward (one query
-// against a cache). For choosing flash_attention_pays() and the tile sizes.
+// against a cache), and a beam search's step over a paged KV cache (K and V read, GB/s). For choosing
+// flash_attention_pays() and the tile sizes.
 // Usage: attn_bench_attention [threads [q_rows k_cols [cpu]]]  (threads 0 = all cores; "cpu":
 // process CPU time instead of wall time)
 #include <algorithm>
@@ -82,6 +83,28 @@ int main(int argc, char** argv) {
     const double untiled = time_call([&] { step(false); }), tiled = time_call([&] { step(true); });
     std::printf("decode Tq=1 Tk=%3zu B=%zu  untiled %7.3f ms  tiled %7.3f ms  tiled/untiled %.2f\n", Tk, B,
                 untiled * 1e3, tiled * 1e3, tiled / untiled);
+  }
+  // A beam search's step: 320 hypotheses (64 sentences x 5 beams), one query each, against a paged
+  // KV cache (pages of 16 rows, each hypothesis its own pages) of Tk positions: the time and the
+  // rate at which K and V are read.
+  for (const std::size_t Tk : {64, 128, 256}) {
+    const std::size_t B = 320, P = 16, n = (Tk + P - 1) / P;
+    parameter_store ps;
+    init_normal(ps.add("q", B, d).value, gen, 1.0f);
+    init_normal(ps.add("k", B * n * P, d).value, gen, 1.0f);
+    init_normal(ps.add("v", B * n * P, d).value, gen, 1.0f);
+    attention_shape s{B, 1, Tk, H, false, {}};
+    s.k_item_rows = P;
+    for (std::size_t i = 0; i < B * n; ++i) s.k_items.push_back(static_cast<std::int32_t>(i));
+    tape t;
+    const double secs = time_call([&] {
+      t.reset();
+      no_grad g(t);
+      attention(t.param(ps.at("q")), t.param(ps.at("k")), t.param(ps.at("v")), s, scoring::scaled_dot);
+    });
+    const double bytes = 2.0 * static_cast<double>(B * Tk * d) * sizeof(float);
+    std::printf("decode paged B=%zu Tk=%3zu  %7.3f ms  K and V read at %5.1f GB/s\n", B, Tk, secs * 1e3,
+                bytes / secs / 1e9);
   }
   return 0;
 }
