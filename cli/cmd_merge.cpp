@@ -28,13 +28,15 @@ int cmd_merge(const args& argv) {
   if (!parse(cl, argv, vm)) return 0;
   if (adapter_path.empty()) throw usage_error("which adapter? attn merge ADAPTER.ckpt -o MERGED.ckpt");
   if (output.empty()) throw usage_error("-o/--output is required");
+  if (output == "-") throw usage_error("-o -: a checkpoint is a file, not a stream; give -o a file name");
   refuse_overwrite({{"", adapter_path}, {"--base", base_override}}, {{"-o", output}});
 
   const checkpoint adapter = load_checkpoint(adapter_path);
   const std::optional<lora_reference> ref = read_lora_reference(adapter, adapter_path);
   if (!ref) throw attn::error("'" + adapter_path + "' is not a LoRA adapter (attn finetune --lora writes them)");
   loaded_model m = load_model(adapter, adapter_path, base_override);
-  if (!base_override.empty()) refuse_overwrite({{"--base", m.base_path}}, {{"-o", output}});
+  // the base the adapter stores (with --base, checked above) is an input too
+  if (base_override.empty()) refuse_overwrite({{"the adapter's base", m.base_path}}, {{"-o", output}});
   const std::size_t folded = merge_lora(m.net->params());
 
   checkpoint merged;
@@ -47,8 +49,9 @@ int cmd_merge(const args& argv) {
   merged.metadata["merged_base_hash"] = ref->base_hash;
   stamp_checkpoint(merged);
   save_checkpoint(output, merged);
-  std::cerr << "merged " << folded << " adapters of " << adapter_path << " into " << m.base_path << ": " << output
-            << "\n";
+  if (!cl.quiet)
+    std::cerr << "merged " << folded << " adapters of " << adapter_path << " into " << m.base_path << ": " << output
+              << "\n";
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "io/atomic_file.h"
+#include "models/lora.h"
 #include "options.h"
 #include "processes.h"
 #include "train/loop.h"
@@ -24,10 +25,18 @@ bool lockable(const std::string& path) {
 run_outputs::run_outputs(const train_command& cmd) {
   if (cmd.output == "-")
     throw usage_error("-o -: a checkpoint is a file, not a stream; give -o a file name");
-  const std::vector<named_path> inputs = {{"--train", cmd.train_path},   {"--valid", cmd.valid_path},
-                                          {"--vocab", cmd.vocab_path},   {"--src-vocab", cmd.src_vocab_path},
-                                          {"--tgt-vocab", cmd.tgt_vocab_path}, {"--config", cmd.config_path},
-                                          {"-m", cmd.base_path}};
+  std::vector<named_path> inputs = {{"--train", cmd.train_path},
+                                    {"--valid", cmd.valid_path},
+                                    {"--vocab", cmd.vocab_path},
+                                    {"--src-vocab", cmd.src_vocab_path},
+                                    {"--tgt-vocab", cmd.tgt_vocab_path},
+                                    {"--config", cmd.config_path},
+                                    {"-m", cmd.base_path}};
+  // Resuming a LoRA run: its base (the stored path, or --base) is read at every start.
+  if (cmd.loaded.resumed)
+    if (const std::optional<lora_reference> ref = read_lora_reference(*cmd.loaded.resumed, cmd.resume_path))
+      inputs.push_back({cmd.lora_base.empty() ? "the adapter's base" : "--base",
+                        cmd.lora_base.empty() ? ref->base_path : cmd.lora_base});
   const bool lock_output = lockable(cmd.output), lock_log = lockable(cmd.log_path);
   std::vector<named_path> outputs = {{"-o", cmd.output},
                                      {"the best checkpoint of -o", best_path(cmd.output)},

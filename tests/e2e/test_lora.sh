@@ -83,6 +83,25 @@ check "finetune --resume an adapter" 0 $?
 "$attn" inspect adapter.ckpt | grep -q "^  step = 25$" || { echo "FAIL: resumed adapter is not at step 25"; fail=1; }
 [ "$(stat -c %s adapter.ckpt)" -lt $((base_size / 10)) ] || { echo "FAIL: the resumed adapter grew"; fail=1; }
 
+# The adapter's base is one of its inputs: no command writes over it (the path the adapter stores
+# or --base), exit 2, one line, the base untouched; merge -o - is refused, merge -q says nothing.
+cp base.ckpt base.orig
+echo "And God" >src.txt
+for c in "merge adapter.ckpt -o base.ckpt" "merge adapter.ckpt --base base.ckpt -o base.ckpt" \
+         "finetune --resume adapter.ckpt --steps 26 --threads 1 -q -o base.ckpt" \
+         "finetune --resume adapter.ckpt --base base.ckpt --steps 26 --threads 1 -q -o base.ckpt" \
+         "finetune --resume adapter.ckpt --steps 26 --threads 1 -q --log base.ckpt" \
+         "decode -m adapter.ckpt -o base.ckpt src.txt" "decode -m adapter.ckpt --base base.ckpt -o base.ckpt src.txt" \
+         "attention -m adapter.ckpt -o base.ckpt src.txt" "merge adapter.ckpt -o -"; do
+  # shellcheck disable=SC2086
+  "$attn" $c 2>e.txt >/dev/null; check "$c" 2 $?; one_line "$c" e.txt
+  cmp -s base.ckpt base.orig || { echo "FAIL: $c wrote over the base"; cp base.orig base.ckpt; fail=1; }
+done
+"$attn" eval -m adapter.ckpt --data en-valid.txt 2>e.txt >>base.ckpt; check "eval -m ADAPTER >> BASE" 2 $?
+cmp -s base.ckpt base.orig || { echo "FAIL: eval appended to the base"; cp base.orig base.ckpt; fail=1; }
+"$attn" merge adapter.ckpt -o quiet.ckpt -q 2>e.txt; check "merge -q" 0 $?
+[ -s e.txt ] && { echo "FAIL: merge -q printed: $(cat e.txt)"; fail=1; }
+
 # Usage errors: one line, exit 2.
 "$attn" finetune "${ft[@]}" --lora 0 --steps 1 -o x.ckpt 2>e.txt; check "--lora 0" 2 $?; one_line "--lora 0" e.txt
 "$attn" finetune "${ft[@]}" --lora-alpha 8 --steps 1 -o x.ckpt 2>e.txt; check "--lora-alpha alone" 2 $?
