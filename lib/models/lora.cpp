@@ -60,7 +60,7 @@ lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng
     if (p->adaptable && !p->lora_a) chosen.push_back(p);
   }
   if (chosen.empty())
-    throw error("--lora-targets " + join(targets) +
+    throw lora_conflict("--lora-targets " + join(targets) +
                 " selects no linear layer or LSTM weight of the model (attn inspect lists them)");
   const float scale = (opt.alpha > 0 ? opt.alpha : static_cast<float>(opt.rank)) / static_cast<float>(opt.rank);
   for (parameter* w : chosen) {

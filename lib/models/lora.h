@@ -55,8 +55,8 @@ struct lora_attachment {
 
 // Freezes every parameter of `store`, then attaches an adapter to every adaptable weight a target
 // selects (A drawn from gen, B zero) and, with train_bias, unfreezes biases and norms.
-// Throws attn::error when no target selects an adaptable weight, lora_conflict when opt.dropout > 0
-// and a target selects an LSTM weight.
+// Throws lora_conflict (the options do not fit the model: a usage error on the command line) when
+// no target selects an adaptable weight, or when opt.dropout > 0 and a target selects an LSTM weight.
 lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng& gen);
 
 // Folds every attached adapter into its weight (W += scale·A·B) and detaches it; the adapter
