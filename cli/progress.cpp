@@ -181,20 +181,29 @@ namespace {
 const char* const csv_header =
     "step,epoch,loss,lr,tokens,tokens_per_s,grad_norm,perplexity,accuracy,bits_per_byte,split\n";
 
-// The rows of an existing log up to `step` (the header and anything unparsable kept): what a
-// resumed run's log should hold, since the rows after its checkpoint are redone.
+// An existing log without the rows a resumed run redoes: the rows its interrupted run wrote after
+// `step`, its checkpoint's. They are the file's last rows; going back from the end they run while
+// their steps are past `step` and do not rise (a rise, going back, is where an earlier run that
+// shares the log ended: its rows stay, whatever their steps). The header and anything unparsable
+// stop the walk too.
 std::string rows_through(const std::string& text, std::int64_t step) {
-  std::string kept;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    std::size_t end = text.find('\n', begin);
-    end = end == std::string::npos ? text.size() : end + 1;
-    const std::string row = text.substr(begin, end - begin);
-    char* stop = nullptr;
-    const long long s = std::strtoll(row.c_str(), &stop, 10);
-    if (stop == row.c_str() || *stop != ',' || s <= step) kept += row;
-    begin = end;
+  std::vector<std::size_t> starts;  // of each row
+  for (std::size_t begin = 0; begin < text.size();) {
+    starts.push_back(begin);
+    const std::size_t end = text.find('\n', begin);
+    begin = end == std::string::npos ? text.size() : end + 1;
   }
+  std::size_t keep = starts.size();  // rows [0, keep) stay
+  long long later = 0;               // the step of the row after, once one was dropped
+  while (keep > 0) {
+    const char* row = text.c_str() + starts[keep - 1];
+    char* stop = nullptr;
+    const long long s = std::strtoll(row, &stop, 10);
+    if (stop == row || *stop != ',' || s <= step || (keep < starts.size() && s > later)) break;
+    later = s;
+    --keep;
+  }
+  std::string kept = text.substr(0, keep < starts.size() ? starts[keep] : text.size());
   if (!kept.empty() && kept.back() != '\n') kept += '\n';
   return kept;
 }

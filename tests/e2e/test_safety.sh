@@ -202,6 +202,15 @@ echo "5,0,9,9,9,9,9,,,,train" >>log.csv  # written after the last save, then the
 "$attn" train --resume log.ckpt --steps 6 --threads 1 -q --log log.csv; check "resume with --log" 0 $?
 [ "$(cut -d, -f1 log.csv | tr '\n' ' ')" = "step 1 2 3 4 5 6 " ] || say_fail "resumed log rows: $(cut -d, -f1 log.csv | tr '\n' ' ')"
 grep -q "^5,0,9,9" log.csv && say_fail "the interrupted run's row after the checkpoint was kept"
+# Another run that shared the log before it keeps all its rows, whatever their steps.
+"$attn" train --arch lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --threads 1 -q \
+  --train text.txt -v v.vocab --steps 9 -o other.ckpt --log shared.csv; check "train 9 steps, shared log" 0 $?
+"$attn" train --arch lm --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8 --threads 1 -q \
+  --train text.txt -v v.vocab --steps 3 -o short.ckpt --log shared.csv; check "train 3 steps, shared log" 0 $?
+echo "4,0,9,9,9,9,9,,,,train" >>shared.csv  # the second run's row after its last save
+"$attn" train --resume short.ckpt --steps 5 --threads 1 -q --log shared.csv; check "resume, shared log" 0 $?
+[ "$(cut -d, -f1 shared.csv | tr '\n' ' ')" = "step 1 2 3 4 5 6 7 8 9 1 2 3 4 5 " ] \
+  || say_fail "shared log after a resume: $(cut -d, -f1 shared.csv | tr '\n' ' ')"
 
 # 5. --threads above the cores: capped, said once.
 "$attn" tokenize -v v.vocab --threads 100000 -o /dev/null text.txt 2>err.txt; check "--threads 100000" 0 $?
