@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <system_error>
+
 #include "io/atomic_file.h"
 #include "models/lora.h"
 #include "options.h"
@@ -37,12 +40,22 @@ run_outputs::run_outputs(const train_command& cmd) {
     if (const std::optional<lora_reference> ref = read_lora_reference(*cmd.loaded.resumed, cmd.resume_path))
       inputs.push_back({cmd.lora_base.empty() ? "the adapter's base" : "--base",
                         cmd.lora_base.empty() ? ref->base_path : cmd.lora_base});
-  const bool lock_output = lockable(cmd.output), lock_log = lockable(cmd.log_path);
-  std::vector<named_path> outputs = {{"-o", cmd.output},
-                                     {"the best checkpoint of -o", best_path(cmd.output)},
-                                     {"--log", cmd.log_path}};
+  const std::string best = best_path(cmd.output);
+  // Found now, not after the run when its checkpoint cannot be written: a folder in their place.
+  std::error_code ec;
+  if (std::filesystem::is_directory(cmd.output, ec))
+    throw usage_error("-o '" + cmd.output + "' is a folder; give -o a file name");
+  if (std::filesystem::is_directory(best, ec))
+    throw usage_error("'" + best + "', where the best checkpoint of -o '" + cmd.output +
+                      "' goes, is a folder; move it or choose another -o");
+  // The best checkpoint is written only by a run that validates; then it is locked as -o is.
+  const bool validates = !cmd.valid_path.empty();
+  const bool lock_output = lockable(cmd.output), lock_best = validates && lockable(best),
+             lock_log = lockable(cmd.log_path);
+  std::vector<named_path> outputs = {{"-o", cmd.output}, {"the best checkpoint", best}, {"--log", cmd.log_path}};
   // The lock files are written too: none may be an input ('--train corpus.lock -o corpus').
   if (lock_output) outputs.push_back({"the lock file of -o", link_target(cmd.output) + ".lock"});
+  if (lock_best) outputs.push_back({"the lock file of the best checkpoint", link_target(best) + ".lock"});
   if (lock_log) outputs.push_back({"the lock file of --log", link_target(cmd.log_path) + ".lock"});
   refuse_overwrite(inputs, outputs);
   // --resume CKPT is read whole before the first save, and -o defaults to it: only the log
@@ -50,6 +63,7 @@ run_outputs::run_outputs(const train_command& cmd) {
   refuse_overwrite({{"--resume", cmd.resume_path}}, {outputs[2]});
   if (cmd.plan) return;  // a plan writes nothing: the checks above, no lock files
   if (lock_output) locks_.push_back(std::make_unique<file_lock>(cmd.output));
+  if (lock_best) locks_.push_back(std::make_unique<file_lock>(best));
   if (lock_log) locks_.push_back(std::make_unique<file_lock>(cmd.log_path));
 }
 

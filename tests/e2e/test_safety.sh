@@ -67,6 +67,11 @@ refused "train -o CONFIG" "the input --config" "$attn" train "${tiny[@]}" --trai
 refused "train --resume CKPT --log CKPT" "are the same file" "$attn" train --resume m.ckpt --steps 4 --threads 1 -q --log m.ckpt
 refused "finetune -o BASE" "the input -m 'm.ckpt'" "$attn" finetune -m m.ckpt --train text.txt --steps 1 --threads 1 -q -o m.ckpt
 refused "train -o -" "a checkpoint is a file, not a stream" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o -
+# A folder where a checkpoint goes is found before training, not when the run ends and cannot save.
+mkdir -p folder.ckpt best.ckpt.best
+refused "train -o FOLDER" "is a folder" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o folder.ckpt
+refused "train -o X, X.best a folder" "is a folder" "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o best.ckpt
+rmdir folder.ckpt best.ckpt.best
 [ ! -e ./- ] || say_fail "train -o - created a file named '-'"
 [ ! -e x.ckpt ] || say_fail "a refused run wrote x.ckpt"
 intact "inputs after the refusals" text.txt text.orig
@@ -153,7 +158,7 @@ no_temp "train --log - | head"
 # 3b. Two runs on one checkpoint or log: the second stops at once.
 long=(--arch lm --train text.txt -v v.vocab --layers 1 --d-model 16 --heads 2 --ff 32 --max-len 64 --batch-size 8
   --steps 1000000 --threads 1 -q)
-"$attn" train "${long[@]}" -o run.ckpt --log run.csv 2>first.txt &
+"$attn" train "${long[@]}" --valid text.txt --valid-every 1000000 -o run.ckpt --log run.csv 2>first.txt &
 first=$!
 for _ in $(seq 1 300); do [ -f run.csv ] && [ "$(wc -l <run.csv)" -ge 3 ] && break; sleep 0.1; done  # training
 "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o run.ckpt 2>err.txt; check "second run, same checkpoint" 1 $?
@@ -161,6 +166,9 @@ one_line "second run, same checkpoint" err.txt "is being written by another attn
 "$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o other.ckpt --log run.csv 2>err.txt
 check "second run, same log" 1 $?
 one_line "second run, same log" err.txt "is being written by another attn run"
+"$attn" train "${tiny[@]}" --train text.txt -v v.vocab -o run.ckpt.best 2>err.txt
+check "second run, -o the first's best checkpoint" 1 $?
+one_line "second run, -o the first's best checkpoint" err.txt "is being written by another attn run (pid $first)"
 # 4. Signals: the first SIGTERM saves at a step boundary (exit 143) and frees the locks.
 kill -TERM "$first"; wait "$first"; check "SIGTERM during training" 143 $?
 grep -q "interrupted by SIGTERM" first.txt || say_fail "no 'interrupted' message: $(cat first.txt)"
