@@ -3,6 +3,7 @@
 // or early stopping), 1 error or divergence (NaN/Inf loss: the last good checkpoint is kept),
 // 2 usage error, 130 / 143 interrupted by SIGINT / SIGTERM (a checkpoint was saved first).
 // --plan stops before the first update and prints what the run would cost (plan_report.h).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -206,11 +207,17 @@ int cmd_train(const args& argv) {
         throw attn::error("the checkpoint's model has " + k + " = " + v + " but this data and options give " +
                           mine.at(k));
   }
+  // A batch never holds more than the whole training set, whatever --batch-size or --batch-tokens say.
+  const std::size_t examples = d.train.examples.size();
+  const std::size_t longest =
+      d.train.lengths.empty() ? 0 : *std::max_element(d.train.lengths.begin(), d.train.lengths.end());
   check_memory(
-      estimate_training(mc, cmd.train.batching.batch_tokens, cmd.train.batching.batch_size, cmd.data.max_len,
+      estimate_training(mc, std::min(cmd.train.batching.batch_tokens, examples * longest),
+                        std::min(cmd.train.batching.batch_size, examples), cmd.data.max_len,
                         optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered),
                         cmd.train.recompute),
-      "the " + mc.family + " model", "lower --batch-tokens, --batch-size, --max-len or the model's size" +
+      "the " + mc.family + " model",
+      "lower --batch-tokens, --batch-size, --max-len or the model's size" +
           std::string(task_for(mc.family).has_blocks && !cmd.train.recompute ? ", or add --recompute" : ""));
   rng gen(cmd.train.seed);
   std::unique_ptr<model> m = make_model(mc, gen);

@@ -27,6 +27,10 @@ small=(--arch lm --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 16 --vocab-
 "$attn" train "${small[@]}" --train train.txt --valid valid.txt --valid-every 5 --steps 20 -o a.ckpt --log a.csv
 check "train lm" 0 $?
 "$attn" inspect a.ckpt >inspect.txt; check "inspect the checkpoint" 0 $?
+# a --batch-size past the training set's size makes batches of the whole set: the memory check
+# counts those, not 100 million sequences
+"$attn" train "${small[@]}" --train train.txt --batch-size 100000000 --steps 1 -o big-batch.ckpt 2>err.txt
+check "--batch-size beyond the data" 0 $?
 grep -q "model: lm" inspect.txt || { echo "FAIL: inspect does not show the lm family"; fail=1; }
 [ -f a.ckpt.best ] || { echo "FAIL: no best checkpoint"; fail=1; }
 [ "$(grep -c ',train$' a.csv)" -eq 20 ] || { echo "FAIL: log has $(grep -c ',train$' a.csv) step rows, expected 20"; fail=1; }
