@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "text/bpe_trainer.h"
+#include "text/escape.h"
 #include "text/pretokenize.h"
 #include "text/utf8.h"
 
@@ -27,6 +28,9 @@ std::string vocab_options_problem(const vocab_options& opts) {
       if (s == f) return "'" + s + "' is always a special token; give only extra ones with --special";
     for (std::size_t j = 0; j < i; ++j)
       if (opts.specials[j] == s) return "special token '" + s + "' is given twice";
+    // a byte-level vocabulary holds every single byte as an ordinary token already
+    if (opts.kind == tokenizer_kind::bpe && s.size() == 1)
+      return "--special '" + escape_token(s) + "' is a single byte, which a bpe vocabulary always holds as a token";
   }
   return "";
 }

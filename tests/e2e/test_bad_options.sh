@@ -226,6 +226,7 @@ cases=$((cases + 2))
 # (Boost.Program_options substitutes them until none is left; timeout catches a hang).
 expect "--threads 'x%value%'" 2 "'x\x25value\x25'" - timeout 20 "$attn" train --threads 'x%value%'
 expect "vocab --size '%value%'" 2 "--size" - timeout 20 "$attn" vocab -t char --size '%value%' -o - train.txt
+expect "vocab bpe --special of one byte" 2 "--special 'a'" sp.vocab "$attn" vocab --type bpe --size 300 --special a -o sp.vocab train.txt
 expect "--'%canonical_option%'" 2 "unrecognised option" - timeout 20 "$attn" decode --'%canonical_option%' 3
 printf 'threads = %%value%%\n' >placeholder.cfg
 expect "config line 'threads = %value%'" 2 "placeholder.cfg" x.ckpt timeout 20 "$attn" train --config placeholder.cfg --arch lm --train train.txt -o x.ckpt
