@@ -389,6 +389,13 @@ void resolve_train(const train_args& a, train_command& cmd) {
     if (saved.count("family") && saved.at("family") != cmd.values["arch"])
       throw usage_error("--arch " + cmd.values["arch"] + " conflicts with the checkpoint's family " +
                         saved.at("family"));
+    // the optimizer's state is resumed with it: another optimizer is another run
+    const auto& run = cmd.loaded.resumed->train_config;
+    if (cmd.explicit_keys.count("optimizer") && run.count("optimizer") &&
+        run.at("optimizer") != cmd.values["optimizer"])
+      throw usage_error("--optimizer " + cmd.values["optimizer"] + " conflicts with the checkpoint's optimizer " +
+                        run.at("optimizer") + ", whose state it resumes (a new optimizer: attn finetune -m " + resume +
+                        ")");
   }
   const typed t{cmd.values, &cmd};
   std::map<std::string, std::string> arch;

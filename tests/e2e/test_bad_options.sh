@@ -179,6 +179,7 @@ fi
 rm -f v2.txt
 "$attn" train --resume r.ckpt --steps 3 -q 2>err.txt || say_fail "resume without -v: $(cat err.txt)"
 expect "resume, -v differs" 1 "-v 'v.txt' differs" - "$attn" train --resume r.ckpt --steps 4 -q -v v.txt
+expect "resume, another --optimizer" 2 "--optimizer sgd conflicts" - "$attn" train --resume r.ckpt --steps 4 -q --optimizer sgd
 
 # 5. Options that do not apply: one warning each, and the run goes on.
 "$attn" train --arch rnn --train pairs.tsv -v v.txt --embed 8 --hidden 8 --max-len 16 --steps 1 -q --heads 8 \
