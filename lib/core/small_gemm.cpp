@@ -25,8 +25,14 @@ using narrow = xsimd::batch<float, xsimd::avx2>;
 #else
 using narrow = wide;
 #endif
-// A tile of C is up to MR rows by NV batches of columns, its accumulators held in registers.
-constexpr std::size_t MR = 4, NV = 2;
+// A tile of C is up to MR rows by NV batches of columns, its accumulators held in registers:
+// 8 x 2 (16 accumulators) where AVX-512 gives 32 vector registers, 4 x 2 with AVX2's 16.
+#if XSIMD_WITH_AVX512F
+constexpr std::size_t MR = 8;
+#else
+constexpr std::size_t MR = 4;
+#endif
+constexpr std::size_t NV = 2;
 // Products up to this many multiply-adds go to small_gemm (see is_small_gemm), if their packed
 // op(B) stays within packed_limit floats (256 KB, an L2 cache).
 constexpr double small_work = 1 << 20;
@@ -83,9 +89,10 @@ float* pack_b(bool trans_b, std::size_t N, std::size_t K, const float* B, std::s
 }
 
 // C tile [R, cols] (cols <= V·W) = alpha · Σ_k a(r, k) · Bp[k, 0 .. V·W) + beta · C, where
-// a(r, k) = A[r·ar + k·ak] (op(A) read in place, ar/ak its row and column strides).
+// a(r, k) = A[r·ar + k·ak] (op(A) read in place, ar/ak its row and column strides) and Bp's rows
+// are ldp floats apart.
 template <class batch, std::size_t R, std::size_t V>
-void tile(std::size_t K, const float* A, std::size_t ar, std::size_t ak, const float* Bp, std::size_t Np, float alpha,
+void tile(std::size_t K, const float* A, std::size_t ar, std::size_t ak, const float* Bp, std::size_t ldp, float alpha,
           float beta, float* C, std::size_t ldc, std::size_t cols) {
   constexpr std::size_t W = batch::size;
   batch acc[R][V];
@@ -93,7 +100,7 @@ void tile(std::size_t K, const float* A, std::size_t ar, std::size_t ak, const f
     for (std::size_t v = 0; v < V; ++v) acc[r][v] = batch(0.0f);
   for (std::size_t k = 0; k < K; ++k) {
     batch b[V];
-    for (std::size_t v = 0; v < V; ++v) b[v] = batch::load_aligned(Bp + k * Np + v * W);
+    for (std::size_t v = 0; v < V; ++v) b[v] = batch::load_unaligned(Bp + k * ldp + v * W);
     for (std::size_t r = 0; r < R; ++r) {
       const batch a(A[r * ar + k * ak]);
       for (std::size_t v = 0; v < V; ++v) acc[r][v] = xsimd::fma(a, b[v], acc[r][v]);
@@ -119,15 +126,28 @@ void tile(std::size_t K, const float* A, std::size_t ar, std::size_t ak, const f
   }
 }
 
-// The tiles of one block of R rows, across all columns.
+// The tiles of one block of R rows, across all columns: Bp holds N columns padded to Np (whole
+// batches), its rows ldp floats apart.
 template <class batch, std::size_t R>
 void row_block(std::size_t N, std::size_t K, const float* A, std::size_t ar, std::size_t ak, const float* Bp,
-               std::size_t Np, float alpha, float beta, float* C, std::size_t ldc) {
+               std::size_t ldp, std::size_t Np, float alpha, float beta, float* C, std::size_t ldc) {
   constexpr std::size_t W = batch::size;
   std::size_t j = 0;
   for (; j + NV * W <= Np; j += NV * W)
-    tile<batch, R, NV>(K, A, ar, ak, Bp + j, Np, alpha, beta, C + j, ldc, std::min(N - j, NV * W));
-  if (j < Np) tile<batch, R, 1>(K, A, ar, ak, Bp + j, Np, alpha, beta, C + j, ldc, N - j);
+    tile<batch, R, NV>(K, A, ar, ak, Bp + j, ldp, alpha, beta, C + j, ldc, std::min(N - j, NV * W));
+  if (j < Np) tile<batch, R, 1>(K, A, ar, ak, Bp + j, ldp, alpha, beta, C + j, ldc, N - j);
+}
+
+// The last `left` (< MR) rows: one row block of exactly that many.
+template <class batch, std::size_t R>
+void rows_left(std::size_t left, std::size_t N, std::size_t K, const float* A, std::size_t ar, std::size_t ak,
+               const float* Bp, std::size_t ldp, std::size_t Np, float alpha, float beta, float* C, std::size_t ldc) {
+  if constexpr (R > 0) {
+    if (left == R)
+      row_block<batch, R>(N, K, A, ar, ak, Bp, ldp, Np, alpha, beta, C, ldc);
+    else
+      rows_left<batch, R - 1>(left, N, K, A, ar, ak, Bp, ldp, Np, alpha, beta, C, ldc);
+  }
 }
 
 template <class batch>
@@ -135,25 +155,16 @@ void run(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K
          std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
   constexpr std::size_t W = batch::size;
   const std::size_t Np = (N + W - 1) / W * W;
-  const float* Bp = pack_b(trans_b, N, K, B, ldb, Np);
+  // op(B) = B stored [K,N] with whole batches of columns is read in place; else packed
+  const bool in_place = !trans_b && Np == N;
+  const float* Bp = in_place ? B : pack_b(trans_b, N, K, B, ldb, Np);
+  const std::size_t ldp = in_place ? ldb : Np;
   // op(A)(i, k): A[i·lda + k] (A stored [M,K]) or A[k·lda + i] (stored [K,M]).
   const std::size_t ar = trans_a ? 1 : lda, ak = trans_a ? lda : 1;
   std::size_t i = 0;
-  for (; i + MR <= M; i += MR) row_block<batch, MR>(N, K, A + i * ar, ar, ak, Bp, Np, alpha, beta, C + i * ldc, ldc);
-  static_assert(MR == 4, "the rows left over are 0 to 3");
-  switch (M - i) {
-    case 3:
-      row_block<batch, 3>(N, K, A + i * ar, ar, ak, Bp, Np, alpha, beta, C + i * ldc, ldc);
-      break;
-    case 2:
-      row_block<batch, 2>(N, K, A + i * ar, ar, ak, Bp, Np, alpha, beta, C + i * ldc, ldc);
-      break;
-    case 1:
-      row_block<batch, 1>(N, K, A + i * ar, ar, ak, Bp, Np, alpha, beta, C + i * ldc, ldc);
-      break;
-    default:
-      break;
-  }
+  for (; i + MR <= M; i += MR)
+    row_block<batch, MR>(N, K, A + i * ar, ar, ak, Bp, ldp, Np, alpha, beta, C + i * ldc, ldc);
+  if (i < M) rows_left<batch, MR - 1>(M - i, N, K, A + i * ar, ar, ak, Bp, ldp, Np, alpha, beta, C + i * ldc, ldc);
 }
 
 }  // namespace

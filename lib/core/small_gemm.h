@@ -3,8 +3,10 @@
 // on short sentences (10–60 tokens by 64) number tens of thousands a training step. Each
 // cblas_sgemm call takes a buffer from OpenBLAS's allocator under a process-wide lock, which
 // two threads calling at once contend for (futex sleeps and wake-ups): 0.7–1.2 µs a call on one
-// thread became 2.0–2.4 µs on two. small_gemm packs op(B) into a thread-local buffer and runs a
-// register-blocked SIMD kernel: no lock, no allocation after the first call of a thread.
+// thread became 2.0–2.4 µs on two. small_gemm reads op(B) in place
+// when it is B stored [K,N] with whole SIMD batches of columns (attention's P·v and gradients),
+// else packs it into a thread-local buffer, and runs a register-blocked SIMD kernel (8 or 4 rows
+// by 2 batches of columns, as the registers allow): no lock, no allocation after a thread's first call.
 #include <cstddef>
 
 namespace attn::detail {

@@ -96,9 +96,11 @@ TEST_CASE("gemm matches a naive product for every transpose combination and lead
 }
 
 TEST_CASE("small products: every tail of the kernel's tiles, both column widths, both packings") {
-  // Products of up to 2^20 multiply-adds run on attn's kernel (small_gemm.cpp): tiles of 4
-  // rows by one or two batches of 8 or 16 columns, op(B) packed by rows or transposed in
-  // 8 x 8 blocks; these sizes leave every kind of remainder, and 128 x 128 x 64 is the largest.
+  // Products of up to 2^20 multiply-adds run on attn's kernel (small_gemm.cpp): tiles of 8 (or
+  // 4) rows by one or two batches of 8 or 16 columns, op(B) read in place (B stored [K,N], whole
+  // batches of columns; rows 0-2 floats past a batch boundary with the padded ldb) or packed by
+  // rows or transposed in 8 x 8 blocks; these sizes leave every kind of remainder, and
+  // 128 x 128 x 64 is the largest.
   rng gen(5);
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) {
