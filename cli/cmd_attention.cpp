@@ -108,7 +108,7 @@ int cmd_attention(const args& argv) {
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model m = load_model(c, o.checkpoint_path, o.base_path);
   if (m.adapter)  // an adapter's base is an input too
-    refuse_overwrite({{o.base_path.empty() ? "the adapter's base" : "--base", m.base_path}}, {{"-o", o.output_path}});
+    refuse_overwrite({adapter_base_input(o.base_path, m.base_path)}, {{"-o", o.output_path}});
   const model_config& cfg = m.net->config();
   if (!task_of(*m.net).allows_max_len(cfg, o.run.max_len))
     throw usage_error("--max-len " + std::to_string(o.run.max_len) + " exceeds the model's max_len " +

@@ -135,7 +135,7 @@ int cmd_decode(const args& argv) {
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model lm = load_model(c, o.checkpoint_path, o.base_path);
   if (lm.adapter)  // an adapter's base is an input too
-    refuse_overwrite({{o.base_path.empty() ? "the adapter's base" : "--base", lm.base_path}}, {{"-o", o.output_path}});
+    refuse_overwrite({adapter_base_input(o.base_path, lm.base_path)}, {{"-o", o.output_path}});
   const model_config& cfg = lm.net->config();
   const task& use = task_of(*lm.net);
   const std::size_t hyp_len = o.run.max_len ? o.run.max_len : cfg.max_len;

@@ -175,7 +175,7 @@ int score_model(const eval_options& o) {
   const checkpoint c = load_checkpoint(o.checkpoint_path);
   loaded_model lm = load_model(c, o.checkpoint_path, o.base_path);
   if (lm.adapter)  // an adapter's base is an input too (`attn eval -m ADAPTER >> BASE`)
-    refuse_overwrite({{o.base_path.empty() ? "the adapter's base" : "--base", lm.base_path}}, {{"", "-"}});
+    refuse_overwrite({adapter_base_input(o.base_path, lm.base_path)}, {{"", "-"}});
   const model_config& cfg = lm.net->config();
   const task& use = task_of(*lm.net);
   if (!use.allows_max_len(cfg, o.max_len))

@@ -36,7 +36,7 @@ int cmd_merge(const args& argv) {
   if (!ref) throw attn::error("'" + adapter_path + "' is not a LoRA adapter (attn finetune --lora writes them)");
   loaded_model m = load_model(adapter, adapter_path, base_override);
   // the base the adapter stores (with --base, checked above) is an input too
-  if (base_override.empty()) refuse_overwrite({{"the adapter's base", m.base_path}}, {{"-o", output}});
+  if (base_override.empty()) refuse_overwrite({adapter_base_input(base_override, m.base_path)}, {{"-o", output}});
   const std::size_t folded = merge_lora(m.net->params());
 
   checkpoint merged;

@@ -232,6 +232,10 @@ void output::close() {
   buf_->commit();
 }
 
+named_path adapter_base_input(const std::string& base_option, const std::string& base_read) {
+  return {base_option.empty() ? "the adapter's base" : "--base", base_read};
+}
+
 void refuse_overwrite(const std::vector<named_path>& inputs, const std::vector<named_path>& outputs) {
   if (const std::string problem = overwrite_problem(inputs, outputs); !problem.empty()) throw usage_error(problem);
 }

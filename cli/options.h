@@ -65,6 +65,9 @@ struct output {
 // Throws usage_error when an output is the same file as an input or another output
 // (io/same_file.h): checked before anything is opened for writing.
 void refuse_overwrite(const std::vector<named_path>& inputs, const std::vector<named_path>& outputs);
+// The base checkpoint a LoRA adapter is read with, as one of the command's inputs: `base_read`,
+// named --base when the user gave one (`base_option` not empty), else the path the adapter stores.
+named_path adapter_base_input(const std::string& base_option, const std::string& base_read);
 
 // True when stderr is a terminal (progress bars) rather than a pipe or file (plain log lines).
 bool stderr_is_terminal();
