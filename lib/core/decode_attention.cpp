@@ -27,13 +27,84 @@ inline void axpy_inline(std::size_t n, float a, const float* x, float* y) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-// Asks for the cache lines of n floats at x ahead of their use: a page's rows stream from memory
-// faster than the hardware prefetcher alone fetches them for these short dot products.
-inline void prefetch_row(const float* x, std::size_t n) {
-  for (std::size_t i = 0; i < n; i += 64 / sizeof(float)) __builtin_prefetch(x + i);
+// S [m] = α·q·k_rᵀ for the m rows k_r at K + r·ld, q [C·W]: W rows at a time, each row's products
+// in its own accumulator and the W accumulators summed across their lanes together (row_sums),
+// so no row pays a horizontal sum of its own; q stays in registers.
+template <std::size_t C>
+void scores_rows(const float* q, const float* K, std::size_t ld, std::size_t m, float alpha, float* S) {
+  batch qc[C];
+  for (std::size_t c = 0; c < C; ++c) qc[c] = batch::load_unaligned(q + c * W);
+  std::size_t r = 0;
+  for (; r + W <= m; r += W) {
+    batch acc[W];
+    for (std::size_t i = 0; i < W; ++i) acc[i] = qc[0] * batch::load_unaligned(K + (r + i) * ld);
+    for (std::size_t c = 1; c < C; ++c)
+      for (std::size_t i = 0; i < W; ++i)
+        acc[i] = xsimd::fma(qc[c], batch::load_unaligned(K + (r + i) * ld + c * W), acc[i]);
+    (kernels::row_sums(acc) * batch(alpha)).store_unaligned(S + r);
+  }
+  for (; r < m; ++r) {
+    batch acc = qc[0] * batch::load_unaligned(K + r * ld);
+    for (std::size_t c = 1; c < C; ++c) acc = xsimd::fma(qc[c], batch::load_unaligned(K + r * ld + c * W), acc);
+    S[r] = alpha * xsimd::hadd(acc);
+  }
 }
 
-constexpr std::size_t prefetch_distance = 4;  // rows ahead
+// Any width: one dot product per row.
+void scores_rows_any(std::size_t dh, const float* q, const float* K, std::size_t ld, std::size_t m, float alpha,
+                     float* S) {
+  for (std::size_t r = 0; r < m; ++r) S[r] = alpha * kernels::dot_inline(dh, q, K + r * ld);
+}
+
+// o [C·W] += Σ_r P_r v_r for the m rows v_r at V + r·ld, o held in registers over the rows. Row by
+// row, as axpy_inline adds them.
+template <std::size_t C>
+void weighted_rows(const float* P, const float* V, std::size_t ld, std::size_t m, float* o) {
+  batch acc[C];
+  for (std::size_t c = 0; c < C; ++c) acc[c] = batch::load_unaligned(o + c * W);
+  for (std::size_t r = 0; r < m; ++r) {
+    const batch w(P[r]);
+    for (std::size_t c = 0; c < C; ++c) acc[c] = xsimd::fma(w, batch::load_unaligned(V + r * ld + c * W), acc[c]);
+  }
+  for (std::size_t c = 0; c < C; ++c) acc[c].store_unaligned(o + c * W);
+}
+
+void weighted_rows_any(std::size_t dv, const float* P, const float* V, std::size_t ld, std::size_t m, float* o) {
+  for (std::size_t r = 0; r < m; ++r) axpy_inline(dv, P[r], V + r * ld, o);
+}
+
+using scores_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float, float*);
+using weighted_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float*);
+
+// The kernels for a head width of n floats: registers for C = n/W in {1, 2, 4, 8}, else null.
+scores_fn scores_kernel(std::size_t n) {
+  switch (n % W == 0 ? n / W : 0) {
+    case 1:
+      return scores_rows<1>;
+    case 2:
+      return scores_rows<2>;
+    case 4:
+      return scores_rows<4>;
+    case 8:
+      return scores_rows<8>;
+    default:
+      return nullptr;
+  }
+}
+weighted_fn weighted_kernel(std::size_t n) {
+  switch (n % W == 0 ? n / W : 0) {
+    case 1:
+      return weighted_rows<1>;
+    case 2:
+      return weighted_rows<2>;
+    case 4:
+      return weighted_rows<4>;
+    case 8:
+      return weighted_rows<8>;
+    default:
+      return nullptr;
+  }
+}
 
 }  // namespace
 
@@ -66,6 +137,8 @@ var detail::decode_attention(const char* op, var q, var k, var v, const attentio
   float* O = out.mutable_value().data();
   // item p of batch item b: pages[b*n + p], or b without k_items (n = 1)
   const std::int32_t* pages = s.k_items.empty() ? nullptr : s.k_items.data();
+  const scores_fn scores = scores_kernel(dh);
+  const weighted_fn weighted = weighted_kernel(dv);
   // One batch item at a time, all heads together: each key and value row is read whole, and a
   // page's rows are contiguous (R rows of H*dh floats), so the cache streams through memory in
   // order; beams that share pages are neighbours, and read them from cache.
@@ -81,27 +154,33 @@ var detail::decode_attention(const char* op, var q, var k, var v, const attentio
         // head h's scores: row ((b*H + h)*Tq + i) of keep, else row h of the buffer
         float* S = keep ? keep->w.data() + (b * H * Tq + i) * Tk : own;
         const std::size_t ls = keep ? Tq * Tk : Tk;  // from one head's scores to the next
-        // S_h [lim] = α·q_ih · k_jhᵀ, page by page
+        // S_h [lim] = α·q_ih · k_jhᵀ, page by page and head by head within a page (the page stays
+        // in cache across heads). No software prefetch: the hardware's keeps up with a page's
+        // contiguous rows, and prefetch instructions stalled on full fill buffers (attn_bench_attention:
+        // 10-25 % slower with them).
         for (std::size_t j0 = 0, p = 0; j0 < lim; j0 += R, ++p) {
           const float* Kp = K + static_cast<std::size_t>(item_pages[p]) * R * ldq;
           const std::size_t m = std::min(R, lim - j0);
-          for (std::size_t r = 0; r < m; ++r) {
-            if (r + prefetch_distance < m) prefetch_row(Kp + (r + prefetch_distance) * ldq, ldq);
-            for (std::size_t h = 0; h < H; ++h)
-              S[h * ls + j0 + r] = alpha * kernels::dot_inline(dh, qi + h * dh, Kp + r * ldq + h * dh);
+          for (std::size_t h = 0; h < H; ++h) {
+            if (scores)
+              scores(qi + h * dh, Kp + h * dh, ldq, m, alpha, S + h * ls + j0);
+            else
+              scores_rows_any(dh, qi + h * dh, Kp + h * dh, ldq, m, alpha, S + h * ls + j0);
           }
         }
         for (std::size_t h = 0; h < H; ++h)  // zeros past lim in keep's rows
           kernels::softmax_row(keep ? Tk : lim, lim, S + h * ls, S + h * ls);
-        // out_ih [dv] = Σ_j P_hj v_jh  (lim = 0 leaves zeros)
+        // out_ih [dv] = Σ_j P_hj v_jh  (lim = 0 leaves zeros), page by page
         float* o = O + (b * Tq + i) * ldv;
         std::fill(o, o + ldv, 0.0f);
         for (std::size_t j0 = 0, p = 0; j0 < lim; j0 += R, ++p) {
           const float* Vp = V + static_cast<std::size_t>(item_pages[p]) * R * ldv;
           const std::size_t m = std::min(R, lim - j0);
-          for (std::size_t r = 0; r < m; ++r) {
-            if (r + prefetch_distance < m) prefetch_row(Vp + (r + prefetch_distance) * ldv, ldv);
-            for (std::size_t h = 0; h < H; ++h) axpy_inline(dv, S[h * ls + j0 + r], Vp + r * ldv + h * dv, o + h * dv);
+          for (std::size_t h = 0; h < H; ++h) {
+            if (weighted)
+              weighted(S + h * ls + j0, Vp + h * dv, ldv, m, o + h * dv);
+            else
+              weighted_rows_any(dv, S + h * ls + j0, Vp + h * dv, ldv, m, o + h * dv);
           }
         }
       }

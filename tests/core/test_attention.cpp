@@ -313,28 +313,34 @@ TEST_CASE("attention: K/V layout errors are reported") {
 
 TEST_CASE("attention: the decode path (a few query rows, no gradients) equals the untiled path") {
   rng gen(23);
-  const std::size_t B = 3, Tk = 37, H = 4, dh = 16, dv = 8, R = 40, n_items = 4;
-  for (const std::size_t Tq : {1, 2, 4}) {
-    for (const bool causal : {false, true}) {
-      CAPTURE(Tq);
-      CAPTURE(causal);
-      attention_shape s{B, Tq, Tk, H, causal, {37, 0, 20}};  // an empty item: zeros
-      s.k_item_rows = R;
-      s.k_items = {3, 1, 3};  // shared and spare items
-      const matrix qm = random_matrix(B * Tq, H * dh, gen), km = random_matrix(n_items * R, H * dh, gen),
-                   vm = random_matrix(n_items * R, H * dv, gen);
-      tape t;
-      no_grad ng(t);
-      attention_weights wa, wb;
-      const matrix a =
-          detail::untiled_attention(t.constant(qm), t.constant(km), t.constant(vm), s, scoring::scaled_dot, &wa)
-              .value();
-      const matrix b = attention(t.constant(qm), t.constant(km), t.constant(vm), s, scoring::scaled_dot, &wb).value();
-      REQUIRE(a.shape() == b.shape());
-      for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-5));
-      for (std::size_t i = 0; i < wa.w.size(); ++i)
-        REQUIRE(wb.w.data()[i] == doctest::Approx(wa.w.data()[i]).epsilon(1e-5));
-      for (std::size_t i = 0; i < Tq * H * dv; ++i) REQUIRE(b.data()[Tq * H * dv + i] == 0.0f);  // item 1: no keys
+  const std::size_t B = 3, Tk = 37, H = 4, R = 40, n_items = 4;
+  // head widths for each of decode_attention's kernels: in registers (multiples of the SIMD width,
+  // whole blocks of rows and a tail), and any width
+  const std::size_t widths[][2] = {{16, 8}, {64, 64}, {32, 24}, {5, 3}};
+  for (const auto& [dh, dv] : widths)
+    for (const std::size_t Tq : {1, 2, 4}) {
+      for (const bool causal : {false, true}) {
+        CAPTURE(dh);
+        CAPTURE(dv);
+        CAPTURE(Tq);
+        CAPTURE(causal);
+        attention_shape s{B, Tq, Tk, H, causal, {37, 0, 20}};  // an empty item: zeros
+        s.k_item_rows = R;
+        s.k_items = std::vector<std::int32_t>{3, 1, 3};  // shared and spare items
+        const matrix qm = random_matrix(B * Tq, H * dh, gen), km = random_matrix(n_items * R, H * dh, gen),
+                     vm = random_matrix(n_items * R, H * dv, gen);
+        tape t;
+        no_grad ng(t);
+        attention_weights wa, wb;
+        const matrix a =
+            detail::untiled_attention(t.constant(qm), t.constant(km), t.constant(vm), s, scoring::scaled_dot, &wa)
+                .value();
+        const matrix b = attention(t.constant(qm), t.constant(km), t.constant(vm), s, scoring::scaled_dot, &wb).value();
+        REQUIRE(a.shape() == b.shape());
+        for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-5));
+        for (std::size_t i = 0; i < wa.w.size(); ++i)
+          REQUIRE(wb.w.data()[i] == doctest::Approx(wa.w.data()[i]).epsilon(1e-5));
+        for (std::size_t i = 0; i < Tq * H * dv; ++i) REQUIRE(b.data()[Tq * H * dv + i] == 0.0f);  // item 1: no keys
+      }
     }
-  }
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/kernels.h"
+#include "core/kernels_inline.h"
 #include "core/rng.h"
 
 using namespace attn;
@@ -135,5 +136,23 @@ TEST_CASE("lstm_forward_row and lstm_backward_row against the gate formulas") {
       CHECK(dg[3 * H + j] == doctest::Approx(dhj * t * o * (1 - o)).epsilon(1e-5));
       CHECK(dcv[j] == doctest::Approx(dct * f).epsilon(1e-5));
     }
+  }
+}
+
+TEST_CASE("row_sums: lane i is the sum of batch i's lanes, for every lane") {
+  using batch = xsimd::batch<float>;
+  constexpr std::size_t W = batch::size;
+  std::vector<float> x(W * W);
+  for (std::size_t i = 0; i < W; ++i)  // exact in float: small integers, distinct per row and lane
+    for (std::size_t j = 0; j < W; ++j) x[i * W + j] = static_cast<float>(100 * i + j * j);
+  batch rows[W];
+  for (std::size_t i = 0; i < W; ++i) rows[i] = batch::load_unaligned(x.data() + i * W);
+  float sums[W];
+  kernels::row_sums(rows).store_unaligned(sums);
+  for (std::size_t i = 0; i < W; ++i) {
+    float expected = 0.0f;
+    for (std::size_t j = 0; j < W; ++j) expected += x[i * W + j];
+    CAPTURE(i);
+    CHECK(sums[i] == expected);
   }
 }

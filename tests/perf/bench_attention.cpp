@@ -85,26 +85,36 @@ int main(int argc, char** argv) {
                 untiled * 1e3, tiled * 1e3, tiled / untiled);
   }
   // A beam search's step: 320 hypotheses (64 sentences x 5 beams), one query each, against a paged
-  // KV cache (pages of 16 rows, each hypothesis its own pages) of Tk positions: the time and the
-  // rate at which K and V are read.
-  for (const std::size_t Tk : {64, 128, 256}) {
-    const std::size_t B = 320, P = 16, n = (Tk + P - 1) / P;
-    parameter_store ps;
-    init_normal(ps.add("q", B, d).value, gen, 1.0f);
-    init_normal(ps.add("k", B * n * P, d).value, gen, 1.0f);
-    init_normal(ps.add("v", B * n * P, d).value, gen, 1.0f);
-    attention_shape s{B, 1, Tk, H, false, {}};
-    s.k_item_rows = P;
-    for (std::size_t i = 0; i < B * n; ++i) s.k_items.push_back(static_cast<std::int32_t>(i));
-    tape t;
-    const double secs = time_call([&] {
-      t.reset();
-      no_grad g(t);
-      attention(t.param(ps.at("q")), t.param(ps.at("k")), t.param(ps.at("v")), s, scoring::scaled_dot);
-    });
-    const double bytes = 2.0 * static_cast<double>(B * Tk * d) * sizeof(float);
-    std::printf("decode paged B=%zu Tk=%3zu  %7.3f ms  K and V read at %5.1f GB/s\n", B, Tk, secs * 1e3,
-                bytes / secs / 1e9);
-  }
+  // KV cache (pages of 16 rows) of Tk positions: the time and the rate at which K and V are read
+  // (bytes of every hypothesis's keys and values, shared pages counted for each reader). "own":
+  // each hypothesis its own pages; "shared": the 5 beams of a sentence share every page but
+  // their last, as in a beam search whose beams have a common prefix.
+  for (const bool shared : {false, true})
+    for (const std::size_t Tk : {64, 128, 256}) {
+      const std::size_t S = 64, beams = 5, B = S * beams, P = 16, n = (Tk + P - 1) / P;
+      attention_shape s{B, 1, Tk, H, false, {}};
+      s.k_item_rows = P;
+      std::int32_t pages = 0;
+      for (std::size_t i = 0; i < S; ++i) {
+        const std::int32_t common = pages;  // sentence i's first n-1 pages when shared
+        if (shared) pages += static_cast<std::int32_t>(n - 1);
+        for (std::size_t b = 0; b < beams; ++b)
+          for (std::size_t p = 0; p < n; ++p)
+            s.k_items.push_back(shared && p + 1 < n ? common + static_cast<std::int32_t>(p) : pages++);
+      }
+      parameter_store ps;
+      init_normal(ps.add("q", B, d).value, gen, 1.0f);
+      init_normal(ps.add("k", static_cast<std::size_t>(pages) * P, d).value, gen, 1.0f);
+      init_normal(ps.add("v", static_cast<std::size_t>(pages) * P, d).value, gen, 1.0f);
+      tape t;
+      const double secs = time_call([&] {
+        t.reset();
+        no_grad g(t);
+        attention(t.param(ps.at("q")), t.param(ps.at("k")), t.param(ps.at("v")), s, scoring::scaled_dot);
+      });
+      const double bytes = 2.0 * static_cast<double>(B * Tk * d) * sizeof(float);
+      std::printf("decode paged %-6s B=%zu Tk=%3zu  %7.3f ms  K and V read at %5.1f GB/s\n", shared ? "shared" : "own",
+                  B, Tk, secs * 1e3, bytes / secs / 1e9);
+    }
   return 0;
 }
