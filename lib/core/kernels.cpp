@@ -37,6 +37,16 @@ inline void map1(std::size_t n, const float* x, float* y, F f) {
   for (; i + W <= n; i += W) f(batch::load_unaligned(x + i)).store_unaligned(y + i);
   if (i < n) store_tail(f(load_tail(x + i, n - i, 0.0f)), y + i, n - i);
 }
+// y[i] = f(a[i], b[i]) (y may alias a or b).
+template <class F>
+inline void map2(std::size_t n, const float* a, const float* b, float* y, F f) {
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) f(batch::load_unaligned(a + i), batch::load_unaligned(b + i)).store_unaligned(y + i);
+  if (i < n) {
+    const std::size_t m = n - i;
+    store_tail(f(load_tail(a + i, m, 0.0f), load_tail(b + i, m, 0.0f)), y + i, m);
+  }
+}
 // dx[i] += f(a[i], b[i]).
 template <class F>
 inline void acc2(std::size_t n, const float* a, const float* b, float* dx, F f) {
@@ -118,13 +128,18 @@ void gelu_forward(std::size_t n, const float* x, float* y) {
   map1(n, x, y, [](batch v) { return v * sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v * v * v)); });
 }
 // dy/dx = ½(1 + t) + ½x(1 - t²)·c(1 + 3k x²) = s + 2x·s(1-s)·c(1 + 3k x²), s = σ(2u)
+// g·gelu'(v)
+inline batch gelu_grad(batch v, batch g) {
+  batch v2 = v * v;
+  batch s = sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v2 * v));
+  batch d = s + batch(2.0f * gelu_c) * v * s * (batch(1.0f) - s) * (batch(1.0f) + batch(3.0f * gelu_k) * v2);
+  return g * d;
+}
 void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx) {
-  acc2(n, x, dy, dx, [](batch v, batch g) {
-    batch v2 = v * v;
-    batch s = sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v2 * v));
-    batch d = s + batch(2.0f * gelu_c) * v * s * (batch(1.0f) - s) * (batch(1.0f) + batch(3.0f * gelu_k) * v2);
-    return g * d;
-  });
+  acc2(n, x, dy, dx, gelu_grad);
+}
+void gelu_backward_in_place(std::size_t n, const float* x, float* g) {
+  map2(n, x, g, g, gelu_grad);
 }
 
 // tanh(x) = 2σ(2x) - 1: absolute error ~1e-7 near 0 (relative accuracy is lost there, which
@@ -146,6 +161,9 @@ void relu_forward(std::size_t n, const float* x, float* y) {
 }
 void relu_backward(std::size_t n, const float* y, const float* dy, float* dx) {
   for (std::size_t i = 0; i < n; ++i) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+void relu_backward_in_place(std::size_t n, const float* y, float* g) {
+  for (std::size_t i = 0; i < n; ++i) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }
 
 // ---- rows -------------------------------------------------------------------------------------

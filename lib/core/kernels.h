@@ -30,6 +30,9 @@ void sigmoid_forward(std::size_t n, const float* x, float* y);
 void sigmoid_backward(std::size_t n, const float* y, const float* dy, float* dx);  // dx += dy·y(1-y)
 void relu_forward(std::size_t n, const float* x, float* y);
 void relu_backward(std::size_t n, const float* y, const float* dy, float* dx);  // dx += dy·[y>0]
+// The same for a gradient g overwritten where it lies: g = g·gelu'(x), g = g·[y>0].
+void gelu_backward_in_place(std::size_t n, const float* x, float* g);
+void relu_backward_in_place(std::size_t n, const float* y, float* g);
 
 // ---- rows -------------------------------------------------------------------------------
 // Softmax of x[0, valid) into y[0, valid); y[valid, n) = 0. valid == 0 gives all zeros.

@@ -81,8 +81,14 @@ var gelu(var x);                                                   // tanh appro
 // With p > 0 (and recording), y = dropout(act(x))·w + b with dropout()'s mask for `seed` (draw it
 // with rng::next_u64(), as dropout() does): the mask and the dropped activations are drawn again
 // in the backward pass instead of kept, so dropout costs the block no memory either.
+// reuse_x: the caller's promise, as tape::discard()'s, that nothing else reads x's value (a
+// feed-forward block's inner projection). Then for relu, act(x) ⊙ mask is written over x and
+// is what the backward pass reads (relu'(x) ⊙ mask is [value > 0] / (1-p)): nothing is drawn
+// again and no [N,k] buffer is needed; without gradients, any activation is written over x.
+// Ignored for a parameter's value.
 enum class activation_fn { gelu, relu };
-var activated_linear(var x, activation_fn act, var w, var b, float p = 0.0f, std::uint64_t seed = 0);
+var activated_linear(var x, activation_fn act, var w, var b, float p = 0.0f, std::uint64_t seed = 0,
+                     bool reuse_x = false);
 var relu(var x);
 var tanh(var x);
 var sigmoid(var x);

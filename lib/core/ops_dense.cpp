@@ -110,7 +110,7 @@ var linear_low_rank(var x, var w, var b, var low, var lb, float s) {
 }
 
 // x [N,k], w [k,out], b [1,out] -> [N,out]; keeps nothing but its inputs
-var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint64_t seed) {
+var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint64_t seed, bool reuse_x) {
   tape& t = b.valid() ? detail::tape_of("activated_linear", {x, w, b}) : detail::tape_of("activated_linear", {x, w});
   const std::size_t N = x.rows(), k = x.cols(), out = w.cols();
   if (w.rows() != k) detail::fail("activated_linear", "x is " + shape_of(x) + " but w is " + shape_of(w));
@@ -141,41 +141,59 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
       if (p > 0.0f) drop(pb, pe, A);
     });
   };
-  float* A = t.transient(n);
+  const bool ng = t.recording() && (x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad()));
+  // A [N,k]: over x when the caller gave x up and the backward pass (if any) can read relu's
+  // output in place of its input; else a buffer
+  const bool in_place = reuse_x && t.owns_value(x) && (!gelu || !ng);
+  float* A = in_place ? x.mutable_value().data() : t.transient(n);
   activate(x.value().data(), A);
-  const bool ng = x.needs_grad() || w.needs_grad() || (b.valid() && b.needs_grad());
   var y = t.make(N, out, ng);
   float* Y = y.mutable_value().data();
   if (b.valid()) broadcast_rows(N, out, b.value().data(), Y);
   gemm(false, false, N, out, k, 1.0f, A, k, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
   if (!y.needs_grad()) return y;
-  t.on_backward([x, w, b, y, N, k, out, n, gelu, p, drop, activate] {
+  t.on_backward([x, w, b, y, N, k, out, n, gelu, p, drop, activate, in_place] {
     tape& t = *x.t;
     const float* dY = y.grad().data();
-    const detail::grad_sink dw = sink_of(w);
-    // dy·wᵀ [N,k] goes beside act(x) when the two products run at once; one after the other, the
-    // second overwrites act(x) once the first has read it
-    const bool both = dw.p != nullptr && x.needs_grad() && gemm_pair_runs_at_once();
-    float* A = t.transient(both ? 2 * n : n);
-    float* G = both ? A + n : A;
-    if (dw.p) activate(x.value().data(), A);  // act(x) ⊙ mask, drawn again
-    // dw = (act(x) ⊙ mask)ᵀ·dy and G = dy·wᵀ (for dx), side by side
+    const detail::grad_sink dw = sink_of(w), dx = sink_of(x);
+    // A = act(x) ⊙ mask: x's value when written over it, else drawn again into a buffer.
+    // G = dy·wᵀ [N,k] goes straight into x's gradient when that holds nothing yet (it is then
+    // multiplied by act'(x) ⊙ mask where it lies); otherwise into a buffer: beside A when the
+    // two products run at once, else over A once the first product has read it.
+    const bool draw_a = dw.p != nullptr && !in_place, g_in_dx = dx.p != nullptr && dx.overwrite;
+    const bool both = dw.p != nullptr && dx.p != nullptr && gemm_pair_runs_at_once();
+    const std::size_t a_size = draw_a ? n : 0, g_size = dx.p && !g_in_dx && (both || !draw_a) ? n : 0;
+    float* buffer = a_size + g_size > 0 ? t.transient(a_size + g_size) : nullptr;
+    const float* A = in_place ? x.value().data() : buffer;
+    float* G = g_in_dx ? dx.p : buffer + (g_size > 0 ? a_size : 0);
+    if (draw_a) activate(x.value().data(), buffer);
+    // dw = Aᵀ·dy and G = dy·wᵀ (for dx), side by side
     const gemm_args dw_product{true, false, k, out, N, 1.0f, A, k, dY, out, dw.beta, dw.p, out};
     const gemm_args g_product{false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, G, k};
-    gemm_pair(dw.p ? &dw_product : nullptr, x.needs_grad() ? &g_product : nullptr);
+    gemm_pair(dw.p ? &dw_product : nullptr, dx.p ? &g_product : nullptr);
     // db = Σ_rows dy
     if (b.valid() && b.needs_grad()) add_bias_grad(N, out, dY, b.grad().data());
-    // dx += act'(x) ⊙ mask ⊙ G
-    if (x.needs_grad()) {
-      const float* X = x.value().data();
-      float* dX = x.grad().data();
-      parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
-        const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
-        if (p > 0.0f) drop(pb, pe, G);
-        // relu'(x) = [x > 0], the same test as on its output
-        (gelu ? kernels::gelu_backward : kernels::relu_backward)(hi - lo, X + lo, G + lo, dX + lo);
-      });
-    }
+    if (!dx.p) return;
+    // dx = or += act'(x) ⊙ mask ⊙ G
+    const float* X = x.value().data();
+    const float keep = 1.0f / (1.0f - p);  // the mask's kept value, as dropout_mask() draws it
+    parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
+      const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
+      if (in_place) {  // relu: act'(x) ⊙ mask = [A > 0]·keep
+        float* dX = dx.p;
+        if (g_in_dx)
+          for (std::size_t i = lo; i < hi; ++i) dX[i] = A[i] > 0.0f ? G[i] * keep : 0.0f;
+        else
+          for (std::size_t i = lo; i < hi; ++i) dX[i] += A[i] > 0.0f ? G[i] * keep : 0.0f;
+        return;
+      }
+      if (p > 0.0f) drop(pb, pe, G);
+      // relu'(x) = [x > 0], the same test as on its output
+      if (g_in_dx)
+        (gelu ? kernels::gelu_backward_in_place : kernels::relu_backward_in_place)(hi - lo, X + lo, G + lo);
+      else
+        (gelu ? kernels::gelu_backward : kernels::relu_backward)(hi - lo, X + lo, G + lo, dx.p + lo);
+    });
   });
   return y;
 }

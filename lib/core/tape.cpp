@@ -130,6 +130,12 @@ void tape::discard(var v) {
   n.own_value = matrix::from_shape({0, 0});
 }
 
+bool tape::owns_value(var v) const {
+  if (!v.valid() || v.t != this) throw error("owns_value: the node is not of this tape");
+  const node& n = nodes_[static_cast<std::size_t>(v.id)];
+  return n.value == &n.own_value && n.own_value.size() != 0;
+}
+
 matrix& tape::grad_of(int id, bool zero) {
   node& n = at(id);
   if (!n.grad_ready) {

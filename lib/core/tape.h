@@ -73,6 +73,9 @@ class tape {
   // holds memory while it is used, not for the rest of the step. Parameters and discarded nodes
   // are left alone.
   void discard(var v);
+  // Whether v's value is its node's own buffer (an op's output, a constant), not a parameter's
+  // and not discarded: an op the caller promised v to (as discard()) may write over it.
+  bool owns_value(var v) const;
 
   // Marks the start of an op: the nodes made from here to its on_backward() are its outputs,
   // whose gradients are released to the pool once its closure has run (detail::tape_of calls it).

@@ -19,13 +19,13 @@ feed_forward::feed_forward(parameter_store& store, const std::string& prefix, st
 // x [N, d] -> [N, ff] -> [N, d]
 var feed_forward::forward(var x, rng& gen) const {
   var h = in_.forward(x, &gen);
-  if (!out_.has_adapter()) {  // one op: neither act(h) nor its dropout mask is kept
+  if (!out_.has_adapter()) {  // one op: act(h) kept over h (relu) or not at all, no dropout mask kept
     tape& t = *x.t;
     const bool dropping = drop_.p > 0.0f && t.recording();
     const std::uint64_t seed = dropping ? gen.next_u64() : 0;  // the draw dropout() would make
     return activated_linear(h, act_ == activation::gelu ? activation_fn::gelu : activation_fn::relu,
                             t.param(out_.weight()), out_.bias() ? t.param(*out_.bias()) : var{},
-                            dropping ? drop_.p : 0.0f, seed);
+                            dropping ? drop_.p : 0.0f, seed, /*reuse_x=*/true);  // h is read by nothing else
   }
   h = act_ == activation::gelu ? gelu(h) : relu(h);
   return out_.forward(drop_.forward(h, gen), &gen);

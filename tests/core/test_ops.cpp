@@ -725,6 +725,14 @@ TEST_CASE("activated_linear: gradients for gelu and relu, and the values and gra
       var y2 = activated_linear(t.param(x), act, t.param(w), var{});
       return softmax_cross_entropy(add(mul(y, y), y2), {0, 3, 1, 2, 3});  // dense, non-constant output gradient
     });
+    check_gradients(ps, [&](tape& t) {
+      // x through an op: the first backward closure to reach h writes its gradient in place (the
+      // second activated_linear's), the other adds to it
+      var h = add(t.param(x), t.constant(matrix(xt::zeros<float>({N, k}))));  // x + 0
+      var y = activated_linear(h, act, t.param(w), t.param(b));
+      var y2 = activated_linear(h, act, t.param(w), var{});
+      return softmax_cross_entropy(add(mul(y, y), y2), {0, 3, 1, 2, 3});
+    });
     // Same numbers as the unfused ops.
     parameter_store p2 = twin_of(ps, {"x", "w", "b"});
     parameter &x2 = p2.at("x"), &w2 = p2.at("w"), &b2 = p2.at("b");
@@ -759,6 +767,11 @@ TEST_CASE("activated_linear with dropout: gradients, and the values and gradient
     CAPTURE(act == activation_fn::gelu);
     check_gradients(ps, [&](tape& t) {  // a fixed seed: the same mask on every evaluation
       var y = activated_linear(t.param(x), act, t.param(w), t.param(b), 0.3f, 4242);
+      return softmax_cross_entropy(mul(y, y), labels);
+    });
+    check_gradients(ps, [&](tape& t) {  // x through an op (+ 0): its gradient written in place
+      var h = add(t.param(x), t.constant(matrix(xt::zeros<float>({N, k}))));
+      var y = activated_linear(h, act, t.param(w), t.param(b), 0.3f, 4242);
       return softmax_cross_entropy(mul(y, y), labels);
     });
     // Bit for bit the unfused ops drawing the same seed from the same rng.
@@ -820,6 +833,92 @@ TEST_CASE("activated_linear with dropout over many mask blocks: the values and g
       CHECK(std::memcmp(g1m.data(), g2m.data(), g1m.size() * sizeof(float)) == 0);
     }
   }
+}
+
+TEST_CASE("activated_linear over its input (reuse_x): gradients, and the same values and gradients as without") {
+  // 61 × 303: many mask blocks, pairs straddling rows, more than one thread's share.
+  rng gen(26);
+  const std::size_t N = 61, k = 303, out = 5;
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", N, k, gen, 1.0f);
+  normal_param(ps, "w", k, out, gen, 0.1f);
+  normal_param(ps, "b", 1, out, gen, 0.5f);
+  std::vector<std::int32_t> labels(N);
+  for (std::size_t r = 0; r < N; ++r) labels[r] = static_cast<std::int32_t>(r % out);
+  const matrix zeros = xt::zeros<float>({N, k});
+  for (activation_fn act : {activation_fn::gelu, activation_fn::relu})
+    for (const float p : {0.0f, 0.3f}) {
+      CAPTURE(act == activation_fn::gelu);
+      CAPTURE(p);
+      // x + 0: an op's output, which the op may write over
+      auto run = [&](tape& t, parameter_store& s, bool reuse) {
+        var h = add(t.param(s.at("x")), t.constant(zeros));
+        var y = activated_linear(h, act, t.param(s.at("w")), t.param(s.at("b")), p, 4242, reuse);
+        return std::make_pair(h, y);
+      };
+      ps.zero_grad();
+      parameter_store p2 = twin_of(ps, {"x", "w", "b"});
+      tape t1, t2;
+      const auto [h1, y1] = run(t1, ps, true);
+      const auto [h2, y2] = run(t2, p2, false);
+      CHECK(std::memcmp(y1.value().data(), y2.value().data(), y1.value().size() * sizeof(float)) == 0);
+      // relu: x's buffer holds relu(x) ⊙ mask; gelu (whose backward needs x): x untouched
+      std::size_t changed = 0;
+      for (std::size_t i = 0; i < N * k; ++i) {
+        const float xi = x.value.data()[i], hi = h1.value().data()[i];
+        if (act == activation_fn::gelu) {
+          REQUIRE(hi == xi);
+        } else {
+          REQUIRE((hi == 0.0f || hi == xi * (1.0f / (1.0f - p))));
+          if (xi <= 0.0f) REQUIRE(hi == 0.0f);
+          changed += hi != xi;
+        }
+      }
+      if (act == activation_fn::relu) CHECK(changed > N * k / 3);
+      CHECK(std::memcmp(h2.value().data(), x.value.data(), N * k * sizeof(float)) == 0);
+      t1.backward(softmax_cross_entropy(y1, labels));
+      t2.backward(softmax_cross_entropy(y2, labels));
+      for (const char* name : {"x", "w", "b"}) {
+        CAPTURE(name);
+        const matrix& g1m = ps.at(name).grad;
+        const matrix& g2m = p2.at(name).grad;
+        CHECK(std::memcmp(g1m.data(), g2m.data(), g1m.size() * sizeof(float)) == 0);
+      }
+    }
+  // a parameter's value is never written over; without gradients any activation is
+  parameter_store small;
+  auto& xs = normal_param(small, "x", 3, 4, gen, 1.0f);
+  auto& ws = normal_param(small, "w", 4, 2, gen, 1.0f);
+  const matrix before = xs.value;
+  tape t;
+  activated_linear(t.param(xs), activation_fn::relu, t.param(ws), var{}, 0.0f, 0, true);
+  CHECK(std::memcmp(before.data(), xs.value.data(), before.size() * sizeof(float)) == 0);
+  no_grad off(t);
+  var h = add(t.param(xs), t.constant(matrix(xt::zeros<float>({3, 4}))));
+  var y_over = activated_linear(h, activation_fn::gelu, t.param(ws), var{}, 0.0f, 0, true);
+  var y_kept = activated_linear(t.param(xs), activation_fn::gelu, t.param(ws), var{});
+  CHECK(std::memcmp(y_over.value().data(), y_kept.value().data(), y_kept.value().size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(h.value().data(), before.data(), before.size() * sizeof(float)) != 0);
+}
+
+TEST_CASE("activated_linear over its input (reuse_x): finite-difference gradients") {
+  rng gen(27);
+  const std::size_t N = 6, k = 9, out = 4;
+  parameter_store ps;
+  auto& x = normal_param(ps, "x", N, k, gen, 1.0f);
+  auto& w = normal_param(ps, "w", k, out, gen, 1.0f);
+  auto& b = normal_param(ps, "b", 1, out, gen, 0.5f);
+  const std::vector<std::int32_t> labels = {0, 3, 1, 2, 3, 0};
+  for (activation_fn act : {activation_fn::gelu, activation_fn::relu})
+    for (const float p : {0.0f, 0.3f}) {
+      CAPTURE(act == activation_fn::gelu);
+      CAPTURE(p);
+      check_gradients(ps, [&](tape& t) {
+        var h = add(t.param(x), t.constant(matrix(xt::zeros<float>({N, k}))));
+        var y = activated_linear(h, act, t.param(w), t.param(b), p, 4242, true);
+        return softmax_cross_entropy(mul(y, y), labels);
+      });
+    }
 }
 
 TEST_CASE("add_dropout: gradients, and the values and gradients of add(x, dropout(a))") {
