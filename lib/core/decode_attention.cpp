@@ -73,6 +73,9 @@ void weighted_rows_any(std::size_t dv, const float* P, const float* V, std::size
   for (std::size_t r = 0; r < m; ++r) axpy_inline(dv, P[r], V + r * ld, o);
 }
 
+// Batch items decoded as one group at most (a beam search's beams of one sentence).
+constexpr std::size_t max_group = 8;
+
 using scores_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float, float*);
 using weighted_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float*);
 
@@ -128,61 +131,79 @@ var detail::decode_attention(const char* op, var q, var k, var v, const attentio
   var out = t.make(B * Tq, ldv, false);
   if (keep && keep->w.shape() != std::array<std::size_t, 2>{B * H * Tq, Tk})
     keep->w = matrix::from_shape({B * H * Tq, Tk});
-  // scores of one query row, all heads [H, Tk]: keep's rows, else a per-thread buffer
-  const std::size_t per_thread = H * std::max<std::size_t>(Tk, 1);
+  // Scores of one query row, all heads [H, Tk], for each item of a group: keep's rows, else a
+  // per-thread buffer.
+  const std::size_t per_item = H * std::max<std::size_t>(Tk, 1), per_thread = max_group * per_item;
   float* buffers = keep ? nullptr : t.transient(static_cast<std::size_t>(threads()) * per_thread);
   const float* Q = q.value().data();
   const float* K = k.value().data();
   const float* V = v.value().data();
   float* O = out.mutable_value().data();
-  // item p of batch item b: pages[b*n + p], or b without k_items (n = 1)
+  // page p of batch item b: pages[b*n + p], or b without k_items (n = 1)
   const std::int32_t* pages = s.k_items.empty() ? nullptr : s.k_items.data();
+  auto page_of = [&](std::size_t b, std::size_t p) {
+    return static_cast<std::size_t>(pages ? pages[b * n + p] : static_cast<std::int32_t>(b));
+  };
   const scores_fn scores = scores_kernel(dh);
   const weighted_fn weighted = weighted_kernel(dv);
-  // One batch item at a time, all heads together: each key and value row is read whole, and a
-  // page's rows are contiguous (R rows of H*dh floats), so the cache streams through memory in
-  // order; beams that share pages are neighbours, and read them from cache.
+  // All heads together, so each key and value row is read whole; a page's rows are contiguous (R
+  // rows of H*dh floats) and stream through memory in order. Neighbouring items that read the
+  // same first page (the beams of one sentence, which share the pages of their common prefix)
+  // go as a group, page by page: a page the group shares is read from memory once and from cache
+  // by the others. Each item's own sums run in the same order whatever its group.
   parallel_for(B, work_grain(2 * Tq * Tk * H * (dh + dv)), [&](std::size_t first, std::size_t last) {
     float* own = keep ? nullptr : buffers + static_cast<std::size_t>(thread_index()) * per_thread;
-    for (std::size_t b = first; b < last; ++b) {
-      const std::size_t nk = static_cast<std::size_t>(len[b]);
-      const std::int32_t own_item = static_cast<std::int32_t>(b);
-      const std::int32_t* item_pages = pages ? pages + b * n : &own_item;
+    for (std::size_t g0 = first, g1; g0 < last; g0 = g1) {
+      g1 = g0 + 1;
+      while (g1 < last && g1 - g0 < max_group && page_of(g1, 0) == page_of(g0, 0)) ++g1;
       for (std::size_t i = 0; i < Tq; ++i) {
-        const std::size_t lim = key_limit(i, nk, s);
-        const float* qi = Q + (b * Tq + i) * ldq;
-        // head h's scores: row ((b*H + h)*Tq + i) of keep, else row h of the buffer
-        float* S = keep ? keep->w.data() + (b * H * Tq + i) * Tk : own;
+        std::size_t lim[max_group], most = 0;
+        float* S[max_group];  // head h's scores: row ((b*H + h)*Tq + i) of keep, else of the buffer
         const std::size_t ls = keep ? Tq * Tk : Tk;  // from one head's scores to the next
+        for (std::size_t b = g0; b < g1; ++b) {
+          lim[b - g0] = key_limit(i, static_cast<std::size_t>(len[b]), s);
+          most = std::max(most, lim[b - g0]);
+          S[b - g0] = keep ? keep->w.data() + (b * H * Tq + i) * Tk : own + (b - g0) * per_item;
+        }
         // S_h [lim] = α·q_ih · k_jhᵀ, page by page and head by head within a page (the page stays
-        // in cache across heads). No software prefetch: the hardware's keeps up with a page's
-        // contiguous rows, and prefetch instructions stalled on full fill buffers (attn_bench_attention:
-        // 10-25 % slower with them).
-        for (std::size_t j0 = 0, p = 0; j0 < lim; j0 += R, ++p) {
-          const float* Kp = K + static_cast<std::size_t>(item_pages[p]) * R * ldq;
-          const std::size_t m = std::min(R, lim - j0);
-          for (std::size_t h = 0; h < H; ++h) {
-            if (scores)
-              scores(qi + h * dh, Kp + h * dh, ldq, m, alpha, S + h * ls + j0);
-            else
-              scores_rows_any(dh, qi + h * dh, Kp + h * dh, ldq, m, alpha, S + h * ls + j0);
+        // in cache across heads and items). No software prefetch: the hardware's keeps up with a
+        // page's contiguous rows, and prefetch instructions stalled on full fill buffers
+        // (attn_bench_attention: 10-25 % slower with them).
+        for (std::size_t j0 = 0, p = 0; j0 < most; j0 += R, ++p)
+          for (std::size_t b = g0; b < g1; ++b) {
+            if (j0 >= lim[b - g0]) continue;
+            const float* Kp = K + page_of(b, p) * R * ldq;
+            const float* qi = Q + (b * Tq + i) * ldq;
+            const std::size_t m = std::min(R, lim[b - g0] - j0);
+            float* Sb = S[b - g0];
+            for (std::size_t h = 0; h < H; ++h) {
+              if (scores)
+                scores(qi + h * dh, Kp + h * dh, ldq, m, alpha, Sb + h * ls + j0);
+              else
+                scores_rows_any(dh, qi + h * dh, Kp + h * dh, ldq, m, alpha, Sb + h * ls + j0);
+            }
           }
+        for (std::size_t b = g0; b < g1; ++b) {
+          for (std::size_t h = 0; h < H; ++h)  // zeros past lim in keep's rows
+            kernels::softmax_row(keep ? Tk : lim[b - g0], lim[b - g0], S[b - g0] + h * ls, S[b - g0] + h * ls);
+          float* o = O + (b * Tq + i) * ldv;
+          std::fill(o, o + ldv, 0.0f);  // lim = 0 leaves zeros
         }
-        for (std::size_t h = 0; h < H; ++h)  // zeros past lim in keep's rows
-          kernels::softmax_row(keep ? Tk : lim, lim, S + h * ls, S + h * ls);
-        // out_ih [dv] = Σ_j P_hj v_jh  (lim = 0 leaves zeros), page by page
-        float* o = O + (b * Tq + i) * ldv;
-        std::fill(o, o + ldv, 0.0f);
-        for (std::size_t j0 = 0, p = 0; j0 < lim; j0 += R, ++p) {
-          const float* Vp = V + static_cast<std::size_t>(item_pages[p]) * R * ldv;
-          const std::size_t m = std::min(R, lim - j0);
-          for (std::size_t h = 0; h < H; ++h) {
-            if (weighted)
-              weighted(S + h * ls + j0, Vp + h * dv, ldv, m, o + h * dv);
-            else
-              weighted_rows_any(dv, S + h * ls + j0, Vp + h * dv, ldv, m, o + h * dv);
+        // out_ih [dv] = Σ_j P_hj v_jh, page by page
+        for (std::size_t j0 = 0, p = 0; j0 < most; j0 += R, ++p)
+          for (std::size_t b = g0; b < g1; ++b) {
+            if (j0 >= lim[b - g0]) continue;
+            const float* Vp = V + page_of(b, p) * R * ldv;
+            const std::size_t m = std::min(R, lim[b - g0] - j0);
+            const float* Pb = S[b - g0];
+            float* o = O + (b * Tq + i) * ldv;
+            for (std::size_t h = 0; h < H; ++h) {
+              if (weighted)
+                weighted(Pb + h * ls + j0, Vp + h * dv, ldv, m, o + h * dv);
+              else
+                weighted_rows_any(dv, Pb + h * ls + j0, Vp + h * dv, ldv, m, o + h * dv);
+            }
           }
-        }
       }
     }
   });
