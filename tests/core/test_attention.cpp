@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "core/attention_layout.h"
 #include "core/error.h"
@@ -309,6 +310,44 @@ TEST_CASE("attention: K/V layout errors are reported") {
   CHECK_THROWS_AS(attention(q, x, x, s, scoring::dot), attn::error);
   s.k_items = {1, 1};
   CHECK_NOTHROW(attention(q, x, x, s, scoring::dot));
+}
+
+TEST_CASE("attention: a paged cache whose neighbouring items share pages (beams) equals the compact layout") {
+  // 5 items, 3 pages of R rows each: items 0-2 share page 0 (a group), 0 and 1 also page 1;
+  // item 3 starts a group of its own, item 4 shares its first page; lengths cut some items short
+  rng gen(29);
+  const std::size_t B = 5, R = 16, n = 3, Tk = 40, H = 4, dh = 64, dv = 32, storage_pages = 9;
+  const std::vector<std::int32_t> pages = {0, 1, 2, 0, 1, 3, 0, 4, 5, 6, 7, 8, 6, 8, 7};
+  const std::vector<std::int32_t> lengths = {40, 33, 17, 40, 9};
+  const matrix km = random_matrix(storage_pages * R, H * dh, gen), vm = random_matrix(storage_pages * R, H * dv, gen);
+  // item b's keys as one run of Tk rows
+  matrix kc = xt::zeros<float>({B * Tk, H * dh}), vc = xt::zeros<float>({B * Tk, H * dv});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t j = 0; j < Tk; ++j) {
+      const std::size_t row = static_cast<std::size_t>(pages[b * n + j / R]) * R + j % R;
+      std::copy_n(km.data() + row * H * dh, H * dh, kc.data() + (b * Tk + j) * H * dh);
+      std::copy_n(vm.data() + row * H * dv, H * dv, vc.data() + (b * Tk + j) * H * dv);
+    }
+  for (const std::size_t Tq : {1, 3}) {
+    CAPTURE(Tq);
+    attention_shape paged{B, Tq, Tk, H, Tq > 1, lengths}, compact = paged;
+    paged.k_item_rows = R;
+    paged.k_items = pages;
+    const matrix qm = random_matrix(B * Tq, H * dh, gen);
+    tape t;
+    no_grad ng(t);
+    attention_weights wa, wb;
+    const matrix a =
+        detail::untiled_attention(t.constant(qm), t.constant(kc), t.constant(vc), compact, scoring::scaled_dot, &wa)
+            .value();
+    const matrix b = attention(t.constant(qm), t.constant(km), t.constant(vm), paged, scoring::scaled_dot, &wb).value();
+    const matrix c = attention(t.constant(qm), t.constant(km), t.constant(vm), paged, scoring::scaled_dot).value();
+    REQUIRE(a.shape() == b.shape());
+    for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-5));
+    for (std::size_t i = 0; i < wa.w.size(); ++i)
+      REQUIRE(wb.w.data()[i] == doctest::Approx(wa.w.data()[i]).epsilon(1e-5));
+    REQUIRE(std::memcmp(b.data(), c.data(), b.size() * sizeof(float)) == 0);  // with or without weights kept
+  }
 }
 
 TEST_CASE("attention: the decode path (a few query rows, no gradients) equals the untiled path") {
