@@ -127,8 +127,8 @@ inline batch sigmoid2(batch u) { return batch(1.0f) / (batch(1.0f) + xsimd::exp(
 void gelu_forward(std::size_t n, const float* x, float* y) {
   map1(n, x, y, [](batch v) { return v * sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v * v * v)); });
 }
-// dy/dx = ½(1 + t) + ½x(1 - t²)·c(1 + 3k x²) = s + 2x·s(1-s)·c(1 + 3k x²), s = σ(2u)
-// g·gelu'(v)
+// g·gelu'(v), where dy/dx = ½(1 + t) + ½x(1 - t²)·c(1 + 3k x²) = s + 2x·s(1-s)·c(1 + 3k x²),
+// s = σ(2u)
 inline batch gelu_grad(batch v, batch g) {
   batch v2 = v * v;
   batch s = sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v2 * v));
