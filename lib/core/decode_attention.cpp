@@ -79,31 +79,19 @@ constexpr std::size_t max_group = 8;
 using scores_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float, float*);
 using weighted_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float*);
 
-// The kernels for a head width of n floats: registers for C = n/W in {1, 2, 4, 8}, else null.
-scores_fn scores_kernel(std::size_t n) {
+// The kernel for a head width of n floats among by_c, those for C = n/W = 1, 2, 4, 8 (registers);
+// null for another width.
+template <class F>
+F kernel_for(std::size_t n, const std::array<F, 4>& by_c) {
   switch (n % W == 0 ? n / W : 0) {
     case 1:
-      return scores_rows<1>;
+      return by_c[0];
     case 2:
-      return scores_rows<2>;
+      return by_c[1];
     case 4:
-      return scores_rows<4>;
+      return by_c[2];
     case 8:
-      return scores_rows<8>;
-    default:
-      return nullptr;
-  }
-}
-weighted_fn weighted_kernel(std::size_t n) {
-  switch (n % W == 0 ? n / W : 0) {
-    case 1:
-      return weighted_rows<1>;
-    case 2:
-      return weighted_rows<2>;
-    case 4:
-      return weighted_rows<4>;
-    case 8:
-      return weighted_rows<8>;
+      return by_c[3];
     default:
       return nullptr;
   }
@@ -144,8 +132,9 @@ var detail::decode_attention(const char* op, var q, var k, var v, const attentio
   auto page_of = [&](std::size_t b, std::size_t p) {
     return static_cast<std::size_t>(pages ? pages[b * n + p] : static_cast<std::int32_t>(b));
   };
-  const scores_fn scores = scores_kernel(dh);
-  const weighted_fn weighted = weighted_kernel(dv);
+  const scores_fn scores = kernel_for<scores_fn>(dh, {scores_rows<1>, scores_rows<2>, scores_rows<4>, scores_rows<8>});
+  const weighted_fn weighted =
+      kernel_for<weighted_fn>(dv, {weighted_rows<1>, weighted_rows<2>, weighted_rows<4>, weighted_rows<8>});
   // All heads together, so each key and value row is read whole; a page's rows are contiguous (R
   // rows of H*dh floats) and stream through memory in order. Neighbouring items that read the
   // same first page (the beams of one sentence, which share the pages of their common prefix)

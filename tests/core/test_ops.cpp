@@ -39,6 +39,17 @@ parameter_store twin_of(parameter_store& ps, std::initializer_list<const char*> 
   return twin;
 }
 
+// The named parameters' gradients in a and b are the same bit for bit.
+void check_same_grads(parameter_store& a, parameter_store& b, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    CAPTURE(name);
+    const matrix& ga = a.at(name).grad;
+    const matrix& gb = b.at(name).grad;
+    REQUIRE(ga.size() == gb.size());
+    CHECK(std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(float)) == 0);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("linear: gradients with and without bias") {
@@ -785,12 +796,7 @@ TEST_CASE("activated_linear with dropout: gradients, and the values and gradient
     CHECK(std::memcmp(y1.value().data(), y2.value().data(), y1.value().size() * sizeof(float)) == 0);
     t1.backward(softmax_cross_entropy(mul(y1, y1), labels));
     t2.backward(softmax_cross_entropy(mul(y2, y2), labels));
-    for (const char* name : {"x", "w", "b"}) {
-      CAPTURE(name);
-      const matrix& g1m = ps.at(name).grad;
-      const matrix& g2m = p2.at(name).grad;
-      CHECK(std::memcmp(g1m.data(), g2m.data(), g1m.size() * sizeof(float)) == 0);
-    }
+    check_same_grads(ps, p2, {"x", "w", "b"});
     // Off the record it is activated_linear without dropout.
     tape t3;
     no_grad off(t3);
@@ -826,12 +832,7 @@ TEST_CASE("activated_linear with dropout over many mask blocks: the values and g
     CHECK(std::memcmp(y1.value().data(), y2.value().data(), y1.value().size() * sizeof(float)) == 0);
     t1.backward(softmax_cross_entropy(y1, labels));
     t2.backward(softmax_cross_entropy(y2, labels));
-    for (const char* name : {"x", "w", "b"}) {
-      CAPTURE(name);
-      const matrix& g1m = ps.at(name).grad;
-      const matrix& g2m = p2.at(name).grad;
-      CHECK(std::memcmp(g1m.data(), g2m.data(), g1m.size() * sizeof(float)) == 0);
-    }
+    check_same_grads(ps, p2, {"x", "w", "b"});
   }
 }
 
@@ -878,12 +879,7 @@ TEST_CASE("activated_linear over its input (reuse_x): gradients, and the same va
       CHECK(std::memcmp(h2.value().data(), x.value.data(), N * k * sizeof(float)) == 0);
       t1.backward(softmax_cross_entropy(y1, labels));
       t2.backward(softmax_cross_entropy(y2, labels));
-      for (const char* name : {"x", "w", "b"}) {
-        CAPTURE(name);
-        const matrix& g1m = ps.at(name).grad;
-        const matrix& g2m = p2.at(name).grad;
-        CHECK(std::memcmp(g1m.data(), g2m.data(), g1m.size() * sizeof(float)) == 0);
-      }
+      check_same_grads(ps, p2, {"x", "w", "b"});
     }
   // a parameter's value is never written over; without gradients any activation is
   parameter_store small;
