@@ -14,8 +14,22 @@ namespace attn {
 
 // ---- var -------------------------------------------------------------------------------
 
-const matrix& var::value() const { return *t->at(id).value; }
-matrix& var::mutable_value() const { return *t->at(id).value; }
+namespace {
+// A node whose value went back to the pool (discarded, or released by the backward pass) has
+// nothing to read: fail loudly rather than hand out an empty matrix.
+const matrix& readable(const tape::node& n) {
+  if (n.value->size() == 0 && n.rows * n.cols != 0)
+    throw error("tape: a node's value was read after it was discarded or released by the backward pass");
+  return *n.value;
+}
+}  // namespace
+
+const matrix& var::value() const {
+  return readable(t->at(id));
+}
+matrix& var::mutable_value() const {
+  return const_cast<matrix&>(readable(t->at(id)));
+}
 matrix& var::grad() const { return t->grad_of(id, true); }
 bool var::needs_grad() const { return t->at(id).needs_grad; }
 bool var::has_grad() const { return t->at(id).grad_ready; }
@@ -40,12 +54,12 @@ void fill_zero(matrix& m) {
 }
 }  // namespace
 
-// Frees the buckets no buffer was drawn from (or, for values, given to) since the last call, and
-// clears the marks of the others.
-void tape::free_unused(std::unordered_map<std::size_t, buffer_bucket>& pool) {
-  for (auto it = pool.begin(); it != pool.end();) {
+// Frees the buckets no buffer was drawn from or given to since the last call, and clears the
+// marks of the others.
+void tape::free_unused() {
+  for (auto it = free_.begin(); it != free_.end();) {
     if (!it->second.drawn) {
-      it = pool.erase(it);
+      it = free_.erase(it);
     } else {
       it->second.drawn = false;
       ++it;
@@ -105,16 +119,25 @@ var tape::make(std::size_t rows, std::size_t cols, bool needs_grad) {
   return var{this, static_cast<int>(used_ - 1)};
 }
 
+void tape::give(matrix& m) {
+  buffer_bucket& bucket = free_[m.size()];
+  bucket.buffers.push_back(std::move(m));
+  bucket.drawn = true;
+  m = matrix::from_shape({0, 0});
+}
+
+bool tape::take(std::size_t size, matrix& m) {
+  auto it = free_.find(size);
+  if (it == free_.end() || it->second.buffers.empty()) return false;
+  m = std::move(it->second.buffers.back());  // m's old buffer (another size) is freed
+  it->second.buffers.pop_back();
+  it->second.drawn = true;
+  return true;
+}
+
 void tape::shape_value(node& n, std::size_t rows, std::size_t cols) {
   const std::size_t size = rows * cols;
-  if (n.own_value.size() != size && !free_values_.empty()) {
-    auto it = free_values_.find(size);
-    if (it != free_values_.end() && !it->second.buffers.empty()) {
-      n.own_value = std::move(it->second.buffers.back());  // the node's old buffer (another size) is freed
-      it->second.buffers.pop_back();
-      it->second.drawn = true;
-    }
-  }
+  if (n.own_value.size() != size) take(size, n.own_value);
   shape_buffer(n.own_value, rows, cols);
   n.rows = rows;
   n.cols = cols;
@@ -124,10 +147,7 @@ void tape::discard(var v) {
   if (!v.valid() || v.t != this) throw error("discard: the node is not of this tape");
   node& n = at(v.id);
   if (n.value != &n.own_value || n.own_value.size() == 0) return;  // a parameter's, or already discarded
-  buffer_bucket& bucket = free_values_[n.own_value.size()];
-  bucket.buffers.push_back(std::move(n.own_value));
-  bucket.drawn = true;
-  n.own_value = matrix::from_shape({0, 0});
+  give(n.own_value);
 }
 
 bool tape::owns_value(var v) const {
@@ -143,12 +163,12 @@ matrix& tape::grad_of(int id, bool zero) {
     if (n.grad == &n.own_grad) {
       if (n.own_grad.size() != r * c) {
         // Take a pooled buffer of this size (keeping this node's old one in the pool).
-        buffer_bucket& bucket = free_grads_[r * c];
-        bucket.drawn = true;
-        if (!bucket.buffers.empty()) {
-          if (n.own_grad.size() != 0) free_grads_[n.own_grad.size()].buffers.push_back(std::move(n.own_grad));
-          n.own_grad = std::move(bucket.buffers.back());
-          bucket.buffers.pop_back();
+        auto it = free_.find(r * c);
+        if (it != free_.end() && !it->second.buffers.empty()) {
+          if (n.own_grad.size() != 0) give(n.own_grad);
+          take(r * c, n.own_grad);
+        } else {
+          free_[r * c].drawn = true;
         }
       }
       shape_buffer(n.own_grad, r, c);
@@ -178,6 +198,7 @@ void tape::backward(var loss) {
                 std::to_string(loss.cols()) + "]");
   if (!at(loss.id).needs_grad) return;  // nothing trainable reaches the loss
   for (std::size_t i = 0; i < used_; ++i) nodes_[i].grad_ready = false;
+  seed_ = loss.id;
   loss.grad()(0, 0) = 1.0f;
   run_closures();
 }
@@ -190,6 +211,7 @@ void tape::backward_from(var y, const matrix& grad_y) {
                 std::to_string(y.cols()) + "] node");
   if (!at(y.id).needs_grad) return;
   for (std::size_t i = 0; i < used_; ++i) nodes_[i].grad_ready = false;
+  seed_ = y.id;
   bool overwrite = false;
   matrix& g = y.grad_for_write(overwrite);
   if (overwrite) {
@@ -208,19 +230,23 @@ void tape::run_closures() {
     bool any = false;
     for (int k = first; k < end && !any; ++k) any = nodes_[static_cast<std::size_t>(k)].grad_ready;
     if (any) backward_[i].fn();
-    if (backward_[i].outputs_first >= 0) release_grads(backward_[i].outputs_first, end);
+    if (backward_[i].outputs_first >= 0) release_outputs(backward_[i].outputs_first, end);
     end = first;
   }
-  free_unused(free_grads_);
+  seed_ = -1;
 }
 
-void tape::release_grads(int first, int end) {
+void tape::release_outputs(int first, int end) {
   for (int k = first; k < end; ++k) {
     node& n = nodes_[static_cast<std::size_t>(k)];
-    if (n.grad != &n.own_grad || n.own_grad.size() == 0) continue;
-    free_grads_[n.own_grad.size()].buffers.push_back(std::move(n.own_grad));
-    n.own_grad = matrix::from_shape({0, 0});
-    n.grad_ready = false;
+    if (n.grad == &n.own_grad && n.own_grad.size() != 0) {
+      give(n.own_grad);
+      n.grad_ready = false;
+    }
+    if (n.value == &n.own_value && n.own_value.size() != 0 && k != seed_) {
+      n.released = n.own_value.size();
+      give(n.own_value);
+    }
   }
 }
 
@@ -230,23 +256,29 @@ tape::memory_use tape::memory() const {
     m.values += n.own_value.size() * sizeof(float);
     m.grads += n.own_grad.size() * sizeof(float);
   }
-  for (const auto& bucket : free_grads_)
-    for (const matrix& g : bucket.second.buffers) m.grads += g.size() * sizeof(float);
-  for (const auto& bucket : free_values_)
-    for (const matrix& v : bucket.second.buffers) m.values += v.size() * sizeof(float);
+  for (const auto& bucket : free_)
+    for (const matrix& b : bucket.second.buffers) m.values += b.size() * sizeof(float);
   for (const matrix& s : scratch_) m.scratch += s.size() * sizeof(float);
   m.scratch += transient_.capacity() * sizeof(float);
   return m;
 }
 
 void tape::reset() {
+  // Each node whose value the backward pass released takes a buffer of that size back from the
+  // pool (where it is, or the gradient that used it), so the next forward pass finds its nodes
+  // as they were, and the pool holds no more than it did before values were released.
+  for (std::size_t i = 0; i < used_; ++i) {
+    node& n = nodes_[i];
+    if (n.released != 0 && n.own_value.size() == 0) take(n.released, n.own_value);
+    n.released = 0;
+  }
   used_ = 0;
   backward_.clear();
   closure_first_ = 0;
   op_first_ = -1;
   scratch_used_ = 0;
   int_scratch_used_ = 0;
-  free_unused(free_values_);
+  free_unused();
 }
 
 void tape::release(bool give_back) {
@@ -254,8 +286,7 @@ void tape::release(bool give_back) {
   nodes_.clear();
   scratch_.clear();
   int_scratch_.clear();
-  free_grads_.clear();
-  free_values_.clear();
+  free_.clear();
   std::vector<float>().swap(transient_);
 #if defined(__GLIBC__)
   if (!give_back) return;

@@ -6,12 +6,15 @@
 // graph but keeps the buffers: the next step's i-th node reuses the i-th buffer when the shape
 // matches, so steady-state training allocates (almost) nothing.
 //
-// Gradient buffers are pooled: the gradient of an op's output is dead once that op's backward
-// closure has run, so its buffer goes back to a pool keyed by size and the next gradient of that
-// size (an earlier layer's) takes it. The gradients alive at once are the backward pass's
-// frontier, not every node's: training memory is about the forward values plus a few layers of
-// gradients. Only outputs of ops (those that called begin_op(), as every op in core/ops does)
-// are released; leaves and parameters keep their gradients.
+// Buffers are pooled: an op's outputs are dead once that op's backward closure has run (every
+// closure that reads them — the op's own and its consumers' — ran before it), so their value
+// and gradient buffers go back to one pool keyed by size; the next gradient of that size (an
+// earlier layer's) takes one, and so does the next step's forward pass. The gradients alive at
+// once are the backward pass's frontier, and they live in the memory of activations already
+// spent: training memory is about the forward values plus a few layers' gradients, not their sum.
+// Only outputs of ops (those that called begin_op(), as every op in core/ops does) are
+// released; leaves and parameters keep their values and gradients, and the node the backward
+// pass started from keeps its value. Reading a released value throws.
 //
 // Evaluation and decoding use a tape with recording off (`no_grad`): ops compute values only,
 // no closures are kept, no gradient buffers exist.
@@ -136,6 +139,9 @@ class tape {
     std::size_t rows = 0, cols = 0;  // the value's shape (kept when the value is discarded)
     bool needs_grad = false;
     bool grad_ready = false;  // own_grad has been zeroed for this backward pass
+    // Elements of the value buffer the backward pass released to the pool (0: none): reset()
+    // gives the node a buffer of that size back.
+    std::size_t released = 0;
   };
   node& at(int id) { return nodes_[static_cast<std::size_t>(id)]; }
   matrix& grad_of(int id, bool zero);  // shapes (and zeroes, if asked) the gradient on first use
@@ -153,16 +159,15 @@ class tape {
   std::vector<closure> backward_;
   int closure_first_ = 0;
   int op_first_ = -1;              // begin_op()'s node index, until the op's on_backward()
-  // Free gradient buffers by element count. A size no gradient asked for during a backward pass
-  // is freed at its end, so batches of changing shapes do not pile up buffers of old sizes.
+  // Free buffers by element count: discarded values, released values and gradients. A size no
+  // make(), gradient, discard() or release touched during a step is freed at the next reset(): a
+  // batch of another shape does not keep old buffers.
   struct buffer_bucket {
     std::vector<matrix> buffers;
-    bool drawn = false;  // used in the current backward pass (gradients) or step (values)
+    bool drawn = false;  // taken from or given to since the last reset()
   };
-  std::unordered_map<std::size_t, buffer_bucket> free_grads_;
-  // Discarded value buffers by element count. A size no make() or discard() touched during a
-  // step is freed at the next reset(): a batch of another shape does not keep old buffers.
-  std::unordered_map<std::size_t, buffer_bucket> free_values_;
+  std::unordered_map<std::size_t, buffer_bucket> free_;
+  int seed_ = -1;                  // the node backward() started from: its value outlives the pass
   std::deque<matrix> scratch_;     // deque: references handed out stay valid as it grows
   std::size_t scratch_used_ = 0;
   std::deque<std::vector<std::int32_t>> int_scratch_;
@@ -173,10 +178,12 @@ class tape {
 
   node& next_node();
   void run_closures();  // the closures in reverse order, once the seed's gradient is set
-  void release_grads(int first, int end);  // own gradients of nodes [first, end) to the pool
+  void release_outputs(int first, int end);  // own values and gradients of nodes [first, end) to the pool
+  void give(matrix& m);                      // m's buffer to the pool (m left empty)
+  bool take(std::size_t size, matrix& m);    // a pooled buffer of `size` elements into m (its own freed)
   void shape_buffer(matrix& m, std::size_t rows, std::size_t cols);
   void shape_value(node& n, std::size_t rows, std::size_t cols);
-  static void free_unused(std::unordered_map<std::size_t, buffer_bucket>& pool);  // a pooled buffer of that size when there is one
+  void free_unused();  // frees the pool's buckets untouched since the last call
 };
 
 // Turns recording off for a scope: `{ no_grad g(t); ... }`.
