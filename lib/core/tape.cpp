@@ -257,7 +257,7 @@ tape::memory_use tape::memory() const {
     m.grads += n.own_grad.size() * sizeof(float);
   }
   for (const auto& bucket : free_)
-    for (const matrix& b : bucket.second.buffers) m.values += b.size() * sizeof(float);
+    for (const matrix& b : bucket.second.buffers) m.pooled += b.size() * sizeof(float);
   for (const matrix& s : scratch_) m.scratch += s.size() * sizeof(float);
   m.scratch += transient_.capacity() * sizeof(float);
   return m;

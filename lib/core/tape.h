@@ -38,7 +38,7 @@ struct var {
   int id = -1;
 
   bool valid() const { return t != nullptr && id >= 0; }
-  const matrix& value() const;
+  const matrix& value() const;     // throws once discarded or released (tape.h, top)
   matrix& mutable_value() const;   // for ops filling their output
   matrix& grad() const;            // allocated (zeroed) on first use during backward
   bool has_grad() const;           // grad() was used in this backward pass (else it is all zero)
@@ -122,10 +122,12 @@ class tape {
   // After one warm-up step, an identical forward/backward adds nothing.
   std::size_t allocations() const { return allocations_; }
 
-  // Bytes held in buffers: node values (parameters' excluded; pooled discarded ones included),
-  // gradients (in nodes and in the pool; parameters' excluded) and scratch. For memory reports.
+  // Bytes held in buffers: values and gradients held by nodes (parameters' excluded), the pool's
+  // free buffers (discarded and released values, released gradients: after a backward pass, most
+  // of what the step used) and scratch. For memory reports.
   struct memory_use {
-    std::size_t values = 0, grads = 0, scratch = 0;
+    std::size_t values = 0, grads = 0, pooled = 0, scratch = 0;
+    std::size_t total() const { return values + grads + pooled + scratch; }
   };
   memory_use memory() const;
   std::size_t size() const { return used_; }                  // nodes in the current graph

@@ -56,8 +56,7 @@ batch_cost cost_of(const dataset& d, const std::vector<std::size_t>& global, std
 }
 
 double tape_bytes(const tape& t) {
-  const tape::memory_use u = t.memory();
-  return static_cast<double>(u.values + u.grads + u.scratch);
+  return static_cast<double>(t.memory().total());
 }
 
 double state_bytes(const optimizer_state& s) {

@@ -224,9 +224,11 @@ TEST_CASE("gradient pool: op outputs' gradients are reused down the chain; leave
   ps.zero_grad();
   t.backward(loss);
   const std::size_t one = 64 * 64 * sizeof(float);
-  // Twelve [64,64] op outputs; at most a few gradients are alive at once.
-  CHECK(t.memory().grads <= 3 * one + sizeof(float));
-  CHECK(t.memory().values >= 12 * one);
+  // Twelve [64,64] op outputs and the leaf: thirteen values, and at most a few gradients were
+  // alive at once (the leaf's among them); the op outputs' are all back in the pool.
+  CHECK(t.memory().total() <= 16 * one + 2 * sizeof(float));
+  CHECK(t.memory().values + t.memory().pooled >= 12 * one);
+  CHECK(t.memory().grads == one);  // held by a node: the leaf's
   // The leaf's gradient is still there: d loss / d leaf = d loss / d w.
   CHECK(leaf.has_grad());
   for (std::size_t i = 0; i < 64 * 64; ++i) REQUIRE(leaf.grad().data()[i] == w.grad.data()[i]);
@@ -246,9 +248,7 @@ TEST_CASE("gradient pool: op outputs' gradients are reused down the chain; leave
   step();
   CHECK(t.allocations() == before);
   t.release();
-  CHECK(t.memory().values == 0);
-  CHECK(t.memory().grads == 0);
-  CHECK(t.memory().scratch == 0);
+  CHECK(t.memory().total() == 0);
 }
 
 TEST_CASE(
@@ -259,10 +259,7 @@ TEST_CASE(
   init_normal(w.value, gen, 1.0f);
   tape t;
   const std::size_t one = 64 * 64 * sizeof(float);
-  auto held = [&] {
-    const tape::memory_use m = t.memory();
-    return m.values + m.grads + m.scratch;
-  };
+  auto held = [&] { return t.memory().total(); };
   // Eight branches from x0 summed, then a chain of ten: the backward pass goes down the chain
   // first (one or two gradients alive), then has the eight branches' gradients alive at once.
   auto forward = [&] {
@@ -333,13 +330,13 @@ TEST_CASE("discard: a dead value's buffer serves the next node of its size; grad
   tape kept, dropped;
   ps.zero_grad();
   var l1 = forward(kept, false);
-  const std::size_t kept_values = kept.memory().values;
+  const std::size_t kept_values = kept.memory().values + kept.memory().pooled;
   kept.backward(l1);
   const matrix grad_kept = w.grad;
   ps.zero_grad();
   var l2 = forward(dropped, true);
   // The three projections shared one buffer: after the forward pass, two fewer [20,48] values are held.
-  CHECK(kept_values - dropped.memory().values == 2 * packed_bytes);
+  CHECK(kept_values - (dropped.memory().values + dropped.memory().pooled) == 2 * packed_bytes);
   dropped.backward(l2);
   CHECK(l1.value()(0, 0) == l2.value()(0, 0));
   for (std::size_t i = 0; i < w.grad.size(); ++i) REQUIRE(w.grad.data()[i] == grad_kept.data()[i]);
@@ -355,7 +352,7 @@ TEST_CASE("discard: a dead value's buffer serves the next node of its size; grad
   ps.zero_grad();
   dropped.backward(forward(dropped, true));
   CHECK(dropped.allocations() == before);
-  const std::size_t big_step_values = dropped.memory().values;  // with one pooled [20,48] buffer
+  const std::size_t big_step_values = dropped.memory().values + dropped.memory().pooled;
   dropped.reset();
   {
     var y = dropped.make(3, 3, false);
@@ -369,7 +366,7 @@ TEST_CASE("discard: a dead value's buffer serves the next node of its size; grad
   dropped.reset();  // the [20,48] size was not used in the last step: its pooled buffer is freed
   dropped.reset();
   // (the small step also shrank the constant's node from [20,16] to [3,3]: less than packed_bytes)
-  CHECK(dropped.memory().values <= big_step_values - packed_bytes);
+  CHECK(dropped.memory().values + dropped.memory().pooled <= big_step_values - packed_bytes);
   tape other;
   CHECK_THROWS_AS(other.discard(l2), attn::error);
 }

@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
   const tape::memory_use tm = t.memory();
   std::printf(
       "attn context %zu batch %zu threads %d: step %.0f ms tokens/s %.0f loss %.4f | activations %.1f MB, "
-      "activation grads %.1f MB, op scratch %.1f MB, peak RSS %.1f MB\n",
-      T, B, threads(), dt * 1e3, static_cast<double>(B * T) / dt, loss, mb(tm.values), mb(tm.grads), mb(tm.scratch),
-      status_mb("VmHWM"));
+      "activation grads %.1f MB, pooled %.1f MB, op scratch %.1f MB, peak RSS %.1f MB\n",
+      T, B, threads(), dt * 1e3, static_cast<double>(B * T) / dt, loss, mb(tm.values), mb(tm.grads), mb(tm.pooled),
+      mb(tm.scratch), status_mb("VmHWM"));
   return 0;
 }

@@ -1,5 +1,5 @@
 // Where a training step's memory goes: parameters, their gradients, the optimizer state, the
-// tape's activations (forward values), activation gradients and scratch, and the process's peak
+// tape's buffers (forward values and the free buffers the gradients take), and scratch, and the process's peak
 // resident size, for the LM-small configuration of docs/benchmarks.md (d=256, 4 layers, 4 heads,
 // ff=1024, vocabulary 4096, context 128, batch 16, untied output, no dropout, AdamW) on random
 // tokens. What is left of the peak beyond those is the program, the C++/BLAS runtime and
@@ -39,26 +39,33 @@ int main(int argc, char** argv) {
 
   tape t;
   parameter_store& ps = m->params();
+  tape::memory_use forward{}, after{};  // the tape after the last step's forward and backward pass
   for (int s = 0; s < steps; ++s) {
     t.reset();
     ps.zero_grad();
     const loss_result r = m->loss(t, b, gen);
+    forward = t.memory();
     t.backward(r.loss);
+    after = t.memory();
     opt.step(ps, 1e-3f);
   }
   std::size_t slots = 0;
   for (const auto& kv : opt.state().tensors) slots += kv.second.size() * sizeof(float);
-  const tape::memory_use tm = t.memory();
   const std::size_t params = ps.element_count() * sizeof(float);
   const double peak = status_mb("VmHWM");
-  const double counted = mb(2 * params + slots + tm.values + tm.grads + tm.scratch);
+  const double counted = mb(2 * params + slots + after.total());
   std::printf("context %zu batch %zu threads %d after %d steps\n", T, B, threads(), steps);
   std::printf("parameters          %8.1f MB\n", mb(params));
   std::printf("parameter grads     %8.1f MB\n", mb(params));
   std::printf("optimizer state     %8.1f MB\n", mb(slots));
-  std::printf("activations         %8.1f MB\n", mb(tm.values));
-  std::printf("activation grads    %8.1f MB (pooled)\n", mb(tm.grads));
-  std::printf("op scratch          %8.1f MB\n", mb(tm.scratch));
+  // The gradients live in the buffers of values the backward pass has released, and in free
+  // buffers the tape keeps from step to step for the first of them: what the pass adds beyond
+  // the tape's buffers after the forward pass is 0 in steady state.
+  std::printf("activations + pool  %8.1f MB (the tape after the forward pass: values, free buffers)\n",
+              mb(forward.values + forward.pooled + forward.grads));
+  std::printf("backward pass added %8.1f MB (gradients beyond those buffers)\n",
+              mb(after.total() - after.scratch - forward.values - forward.pooled - forward.grads));
+  std::printf("op scratch          %8.1f MB\n", mb(after.scratch));
   std::printf("counted             %8.1f MB\n", counted);
   std::printf("process at start    %8.1f MB\n", at_start);
   std::printf("other (BLAS, heap)  %8.1f MB\n", peak - counted - at_start);
