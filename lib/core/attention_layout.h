@@ -106,20 +106,35 @@ struct dot_attention_dims {
   float alpha;  // the score scale: 1/√dh for scaled_dot, else 1
 };
 
-// Checks q, k, v against s for the op `op` (throws naming it and the shapes).
-inline dot_attention_dims check_dot_attention(const char* op, const var& q, const var& k, const var& v,
+// The K/V a dot-product attention reads: their rows and columns, and how a message names them.
+struct kv_sizes {
+  std::size_t k_rows, k_cols, v_rows, v_cols;
+  std::string what;  // "k [r, c] and v [r, c]"
+};
+
+inline kv_sizes sizes_of(const var& k, const var& v) {
+  return {k.rows(), k.cols(), v.rows(), v.cols(), "k " + shape_of(k) + " and v " + shape_of(v)};
+}
+
+// Checks q and the K/V against s for the op `op` (throws naming it and the shapes).
+inline dot_attention_dims check_dot_attention(const char* op, const var& q, const kv_sizes& kv,
                                               const attention_shape& s, scoring sc) {
   const std::size_t B = s.batch, Tq = s.q_len, Tk = s.k_len, H = s.heads;
-  if (!(H > 0 && q.cols() % H == 0 && v.cols() % H == 0))
-    fail(op, "q " + shape_of(q) + " and v " + shape_of(v) + " columns must divide into " + std::to_string(H) +
+  if (!(H > 0 && q.cols() % H == 0 && kv.v_cols % H == 0))
+    fail(op, "q " + shape_of(q) + " and " + kv.what + ": q's and v's columns must divide into " + std::to_string(H) +
                  " heads");
   if (q.rows() != B * Tq) fail(op, "q is " + shape_of(q) + " but batch*q_len = " + std::to_string(B * Tq));
   const std::size_t R = item_rows(op, s);
-  check_kv_rows(op, s, R, k.rows(), v.rows(), "k " + shape_of(k) + " and v " + shape_of(v));
-  if (k.cols() != q.cols()) fail(op, "q is " + shape_of(q) + " but k is " + shape_of(k));
-  const std::size_t dh = q.cols() / H, dv = v.cols() / H;
+  check_kv_rows(op, s, R, kv.k_rows, kv.v_rows, kv.what);
+  if (kv.k_cols != q.cols()) fail(op, "q is " + shape_of(q) + " but " + kv.what + ": k needs q's columns");
+  const std::size_t dh = q.cols() / H, dv = kv.v_cols / H;
   const float alpha = sc == scoring::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dh)) : 1.0f;
   return {B, Tq, Tk, H, dh, dv, R, alpha};
+}
+
+inline dot_attention_dims check_dot_attention(const char* op, const var& q, const var& k, const var& v,
+                                              const attention_shape& s, scoring sc) {
+  return check_dot_attention(op, q, sizes_of(k, v), s, sc);
 }
 
 // attention() for decoding, in direct loops: per batch item and query row, every head's scores
@@ -133,6 +148,10 @@ var decode_attention(const char* op, var q, var k, var v, const attention_shape&
 // Whether attention() takes decode_attention() for an unpaged layout: at most 4 query rows and no
 // gradients.
 bool decode_attention_pays(const var& q, const var& k, const var& v, const attention_shape& s);
+// decode_attention() over K/V stored as halves (core/half.h): the same loops, each key and value
+// turned into its float on load.
+var decode_attention(const char* op, var q, const half_matrix& k, const half_matrix& v, const attention_shape& s,
+                     scoring sc, attention_weights* keep);
 
 // attention() as it was before flash_attention(): one pair of products per (batch item, head)
 // over the whole [Tq, Tk] score matrix, whose weights it keeps for the backward pass (and for

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/half.h"
 #include "core/rng.h"
 #include "core/tape.h"
 
@@ -137,6 +138,13 @@ struct attention_weights {
 // (one item each), or in its pages as described at attention_shape (a paged cache).
 // Gradients into K/V items shared by several batch items add up (computed serially then).
 var attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep = nullptr);
+// attention() over keys and values stored in half precision (a decoding cache's --kv-cache f16,
+// core/half.h): k [N*R, H*dh] and v [N*R, H*dv] as binary16, in the layouts attention() reads.
+// Inference only (q may not need a gradient). Each key and value enters as the float of its half
+// and the arithmetic is attention()'s decoding path: the result equals attention() over
+// from_half(k) and from_half(v), bit for bit.
+var attention(var q, const half_matrix& k, const half_matrix& v, const attention_shape& s, scoring sc,
+              attention_weights* keep = nullptr);
 
 // Additive (Bahdanau) attention, single head: e[b,i,j] = score_v · tanh(qp[b,i] + kp[b,j]),
 // weights = softmax_j(e), out[b,i] = Σ_j weights · values[b,j].

@@ -51,6 +51,11 @@ var attention(var q, var k, var v, const attention_shape& s, scoring sc, attenti
   return detail::untiled_attention(q, k, v, s, sc, keep);
 }
 
+var attention(var q, const half_matrix& k, const half_matrix& v, const attention_shape& s, scoring sc,
+              attention_weights* keep) {
+  return detail::decode_attention("attention", q, k, v, s, sc, keep);
+}
+
 // q [B*Tq, H*dh], k [B*Tk, H*dh], v [B*Tk, H*dv] -> [B*Tq, H*dv]; keeps weights P [B*H*Tq, Tk]
 var detail::untiled_attention(var q, var k, var v, const attention_shape& s, scoring sc, attention_weights* keep) {
   tape& t = detail::tape_of("attention", {q, k, v});
