@@ -193,6 +193,7 @@ translate_report translate(loaded_model& m, std::istream& in, std::ostream& out,
   }
   chunk_decoder decoder(m, o, max_len);
   translate_report r;
+  r.kv_cached = m.net->set_kv_precision(o.kv_precision);
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) {

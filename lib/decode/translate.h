@@ -33,12 +33,14 @@ struct translate_options {
   sampling_config sampling;
   alignment_kind alignment = alignment_kind::none;  // hard | soft: print each hypothesis' alignment
   long alignment_layer = -1;                        // whose cross-attention (-1: the last layer)
+  nn::kv_precision kv_precision = nn::kv_precision::f32;  // the K/V caches' (model::set_kv_precision)
 };
 
 struct translate_report {
   std::size_t lines = 0;   // input lines decoded
   std::size_t cut = 0;     // of them, sources cut to max_len
   std::size_t tabbed = 0;  // of them, lines holding a tab (split at it when the task splits source<TAB>target)
+  bool kv_cached = false;  // whether the model keeps K/V caches (kv_precision applied), false for rnn
 };
 
 // Decodes every line of `in` (a trailing '\r' dropped) and writes the results to `out`, chunk by

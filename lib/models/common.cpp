@@ -23,6 +23,10 @@ std::vector<attention_map> model::attention_maps(tape&, const batch&) {
   throw error("the " + config().family + " model exposes no attention weights");
 }
 
+bool model::set_kv_precision(nn::kv_precision) {
+  return false;
+}
+
 void model::keep_step_attention(bool keep, long) {
   if (keep) throw error("the " + config().family + " model has no cross-attention to align with");
 }

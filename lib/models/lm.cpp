@@ -87,7 +87,10 @@ class lm_model : public model {
     prompt_ = b.src;
     prompt_len_ = b.src_len;
     caches_.resize(layers_.size());  // emptied, their storage kept from earlier batches
-    for (nn::kv_cache& c : caches_) c.clear();
+    for (nn::kv_cache& c : caches_) {
+      if (c.precision() != kv_precision_) c.set_precision(kv_precision_);
+      c.clear();
+    }
     pos_index_ = 0;
   }
 
@@ -120,6 +123,11 @@ class lm_model : public model {
     std::vector<std::int32_t> last(batch_);
     for (std::size_t b = 0; b < batch_; ++b) last[b] = static_cast<std::int32_t>(b * n + n - 1);
     return gather_rows(logits, last).value();
+  }
+
+  bool set_kv_precision(nn::kv_precision p) override {
+    kv_precision_ = p;
+    return true;
   }
 
   void reorder_decoding(const std::vector<std::int32_t>& order) override {
@@ -186,6 +194,7 @@ class lm_model : public model {
   std::size_t batch_ = 0, prompt_len_ = 0, pos_index_ = 0;
   std::vector<std::int32_t> prompt_;
   std::vector<nn::kv_cache> caches_;
+  nn::kv_precision kv_precision_ = nn::kv_precision::f32;
   std::optional<row_packing> rows_;  // the packing of the batch in flight (loss), for the backward pass
 };
 

@@ -204,10 +204,12 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
   return e;
 }
 
-memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len) {
+memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len,
+                                  bool half_kv) {
   memory_estimate e;
   e.parameters = parameter_count(c);
   const double S = src_len, M = max_len, vt = static_cast<double>(c.family == "lm" ? c.src_vocab : c.tgt_vocab);
+  const double kv = half_kv ? 0.5 : 1.0;  // a cached key or value in floats' bytes
   double per = 0;
   if (c.family == "rnn") {
     const double h = static_cast<double>(c.hidden);
@@ -217,12 +219,12 @@ memory_estimate estimate_decoding(const model_config& c, double hypotheses, doub
   } else {
     const transformer_dims t = dims_of(c);
     if (c.family == "transformer") {
-      const double caches = t.layers * 2 * t.d * (M + S) + S * t.d;  // self K/V, cross K/V, memory
+      const double caches = kv * t.layers * 2 * t.d * (M + S) + S * t.d;  // self K/V, cross K/V, memory
       // caches ×4: the live copy, the copy reorder/append builds, and as much again in heap slack
       // (measured: 5,000 beam rows of a small model took 1.8× the live bytes)
       per = 4 * caches + t.layers * (infer_block_floats(t) + 4 * t.d + t.heads * (M + S)) + 3 * vt;
     } else if (c.family == "lm") {
-      per = 4 * t.layers * 2 * t.d * M + t.layers * (infer_block_floats(t) + t.heads * M) + 3 * vt;
+      per = 4 * kv * t.layers * 2 * t.d * M + t.layers * (infer_block_floats(t) + t.heads * M) + 3 * vt;
     } else {  // classifier: one forward pass over each sentence
       per = S * (t.layers * infer_block_floats(t) + 12 * t.d) + t.layers * t.heads * S * S;
     }

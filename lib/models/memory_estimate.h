@@ -48,7 +48,9 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
 // Decoding (greedy, beam, sampling) with a model that already exists (its parameters are not
 // counted): for each of `hypotheses` rows decoded together (sentences × beam), its caches and one
 // step's activations, with sources of at most src_len tokens and outputs of at most max_len tokens.
-memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len);
+// half_kv: K/V caches in f16 (model::set_kv_precision), half the bytes.
+memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len,
+                                  bool half_kv = false);
 
 // Loading a model for use (eval, inspect): its parameters only.
 memory_estimate estimate_loading(const model_config& c);

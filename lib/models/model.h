@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "data/batch.h"
 #include "models/model_config.h"
+#include "nn/kv_cache.h"
 
 namespace attn {
 
@@ -74,6 +75,12 @@ class model {
   // Beam search: keeps decoding items order[0], order[1], ... (repeats allowed; the batch may grow or
   // shrink) in every cache and state, so the next decode_step takes order.size() tokens.
   virtual void reorder_decoding(const std::vector<std::int32_t>& order);
+
+  // The precision of the decoding caches' keys and values from the next start_decoding on
+  // (nn/kv_cache.h: f32 by default; f16 halves their memory and the bytes each step's attention
+  // reads, every key and value rounded to a half). Returns false and changes nothing for a model
+  // without K/V caches (rnn, classifier).
+  virtual bool set_kv_precision(nn::kv_precision p);
 
   // ---- word alignment support (decode --alignment; nothing is kept unless asked) ----
   // From the next decode_step on, keep (or, keep = false, stop keeping) the cross-attention weights

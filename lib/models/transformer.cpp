@@ -126,10 +126,11 @@ class transformer_model : public model {
     var memory = encode(t, b, unused, src_rows_ ? &*src_rows_ : nullptr);
     memory_ = (src_rows_ ? unpack_rows(memory, *src_rows_) : memory).value();  // [B*S, d]
     caches_.resize(decoder_.size());  // emptied, their storage kept from earlier batches
-    for (nn::decoder_cache& c : caches_) {
-      c.self.clear();
-      c.cross.clear();
-    }
+    for (nn::decoder_cache& c : caches_)
+      for (nn::kv_cache* k : {&c.self, &c.cross}) {
+        if (k->precision() != kv_precision_) k->set_precision(kv_precision_);
+        k->clear();
+      }
     step_ = 0;
   }
 
@@ -151,6 +152,11 @@ class transformer_model : public model {
     if (step_ == 0) memory_ = matrix::from_shape({0, 0});  // the cross caches hold all it is needed for
     ++step_;
     return project(pre_ ? dec_ln_.forward(x) : x).value();
+  }
+
+  bool set_kv_precision(nn::kv_precision p) override {
+    kv_precision_ = p;
+    return true;
   }
 
   // Alignment: the chosen layer's cross-attention keeps each step's weights [rows*H, S] (one
@@ -240,6 +246,7 @@ class transformer_model : public model {
   std::vector<std::int32_t> src_lengths_;
   matrix memory_;
   std::vector<nn::decoder_cache> caches_;
+  nn::kv_precision kv_precision_ = nn::kv_precision::f32;
   nn::multi_head_attention* aligned_ = nullptr;  // keeps its decode_step weights (keep_step_attention)
   // the packings of the batch in flight (source and, for the loss, target), for the backward pass
   std::optional<row_packing> src_rows_, tgt_rows_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "core/error.h"
 
@@ -28,20 +30,133 @@ void kv_cache::release() {
   page_rows_ = 0;
   k_.value = matrix::from_shape({0, 0});
   v_.value = matrix::from_shape({0, 0});
+  kh_ = half_matrix::from_shape({0, 0});
+  vh_ = half_matrix::from_shape({0, 0});
+}
+
+void kv_cache::set_precision(kv_precision p) {
+  precision_ = p;
+  release();
+}
+
+void kv_cache::require(kv_precision p, const char* what) const {
+  if (precision_ != p)
+    throw error(std::string("kv_cache: ") + what + " holds the " + (p == kv_precision::f32 ? "f32" : "f16") +
+                " storage, but the cache is " + (precision_ == kv_precision::f32 ? "f32" : "f16"));
+}
+
+const matrix& kv_cache::k() const {
+  require(kv_precision::f32, "k()");
+  return k_.value;
+}
+
+const matrix& kv_cache::v() const {
+  require(kv_precision::f32, "v()");
+  return v_.value;
+}
+
+const half_matrix& kv_cache::k_half() const {
+  require(kv_precision::f16, "k_half()");
+  return kh_;
+}
+
+const half_matrix& kv_cache::v_half() const {
+  require(kv_precision::f16, "v_half()");
+  return vh_;
+}
+
+std::size_t kv_cache::storage_rows() const {
+  return precision_ == kv_precision::f32 ? rows(k_.value) : rows(kh_);
+}
+
+std::size_t kv_cache::width_k() const {
+  return precision_ == kv_precision::f32 ? cols(k_.value) : cols(kh_);
+}
+
+std::size_t kv_cache::width_v() const {
+  return precision_ == kv_precision::f32 ? cols(v_.value) : cols(vh_);
 }
 
 std::size_t kv_cache::row_of(std::size_t b, std::size_t t) const {
   return static_cast<std::size_t>(table_[b * n_pages_ + t / page_rows_]) * page_rows_ + t % page_rows_;
 }
 
-const float* kv_cache::k_row(std::size_t b, std::size_t t) const {
+std::vector<float> kv_cache::k_row(std::size_t b, std::size_t t) const {
   if (b >= batch_ || t >= len_) throw error("kv_cache: position outside the cache");
-  return k_.value.data() + row_of(b, t) * cols(k_.value);
+  const std::size_t d = width_k(), r = row_of(b, t);
+  if (precision_ == kv_precision::f32) return {k_.value.data() + r * d, k_.value.data() + (r + 1) * d};
+  std::vector<float> row(d);
+  from_half(kh_.data() + r * d, row.data(), d);
+  return row;
 }
 
-const float* kv_cache::v_row(std::size_t b, std::size_t t) const {
+std::vector<float> kv_cache::v_row(std::size_t b, std::size_t t) const {
   if (b >= batch_ || t >= len_) throw error("kv_cache: position outside the cache");
-  return v_.value.data() + row_of(b, t) * cols(v_.value);
+  const std::size_t d = width_v(), r = row_of(b, t);
+  if (precision_ == kv_precision::f32) return {v_.value.data() + r * d, v_.value.data() + (r + 1) * d};
+  std::vector<float> row(d);
+  from_half(vh_.data() + r * d, row.data(), d);
+  return row;
+}
+
+namespace {
+
+// m with `rows` rows of `width` columns, its first `keep` rows as they were.
+template <class M>
+void regrow(M& m, std::size_t rows, std::size_t width, std::size_t keep) {
+  M grown = M::from_shape({rows, width});
+  if (keep > 0) std::memcpy(grown.data(), m.data(), keep * width * sizeof(*m.data()));
+  m = std::move(grown);
+}
+
+// n rows of m from row `from` to row `to` (disjoint ranges)
+template <class M>
+void move_rows(M& m, std::size_t from, std::size_t to, std::size_t n) {
+  const std::size_t d = m.shape()[1];
+  std::memcpy(m.data() + to * d, m.data() + from * d, n * d * sizeof(*m.data()));
+}
+
+}  // namespace
+
+void kv_cache::resize_storage(std::size_t rows, std::size_t dk, std::size_t dv) {
+  const std::size_t keep = pages_in_use() > 0 ? storage_rows() : 0;
+  if (precision_ == kv_precision::f32) {
+    regrow(k_.value, rows, dk, keep);
+    regrow(v_.value, rows, dv, keep);
+  } else {
+    regrow(kh_, rows, dk, keep);
+    regrow(vh_, rows, dv, keep);
+  }
+}
+
+void kv_cache::copy_rows(std::size_t from, std::size_t to, std::size_t count) {
+  if (precision_ == kv_precision::f32) {
+    move_rows(k_.value, from, to, count);
+    move_rows(v_.value, from, to, count);
+  } else {
+    move_rows(kh_, from, to, count);
+    move_rows(vh_, from, to, count);
+  }
+}
+
+var kv_cache::attend(var q, attention_shape s, scoring sc, attention_weights* keep) {
+  describe_keys(s);
+  if (precision_ == kv_precision::f16) return attention(q, kh_, vh_, s, sc, keep);
+  return attention(q, q.t->param(k_), q.t->param(v_), s, sc, keep);
+}
+
+var kv_cache::k_var(tape& t) {
+  if (precision_ == kv_precision::f32) return t.param(k_);
+  matrix k = matrix::from_shape({rows(kh_), cols(kh_)});
+  from_half(kh_.data(), k.data(), kh_.size());
+  return t.constant(std::move(k));
+}
+
+var kv_cache::v_var(tape& t) {
+  if (precision_ == kv_precision::f32) return t.param(v_);
+  matrix v = matrix::from_shape({rows(vh_), cols(vh_)});
+  from_half(vh_.data(), v.data(), vh_.size());
+  return t.constant(std::move(v));
 }
 
 void kv_cache::describe_keys(attention_shape& s) const {
@@ -54,12 +169,7 @@ void kv_cache::reserve_pages(std::size_t count) {
   if (free_.size() >= count) return;
   const std::size_t old_pages = page_refs_.size();
   const std::size_t pages = std::max(2 * old_pages, old_pages + count - free_.size());
-  const std::size_t rows = pages * page_rows_;
-  for (parameter* p : {&k_, &v_}) {  // keep the pages in use (a prefix of the rows)
-    matrix grown = matrix::from_shape({rows, cols(p->value)});
-    if (pages_in_use() > 0) std::memcpy(grown.data(), p->value.data(), p->value.size() * sizeof(float));
-    p->value = std::move(grown);
-  }
+  resize_storage(pages * page_rows_, width_k(), width_v());  // keeps the pages in use (a prefix of the rows)
   page_refs_.resize(pages, 0);
   // the new pages go under the old free ones, lowest index taken first among them
   std::vector<std::int32_t> fresh;
@@ -84,21 +194,32 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
   if (k_new.shape()[0] != batch * time || v_new.shape()[0] != batch * time)
     throw error("kv_cache: new rows do not match batch x time");
   const std::size_t dk = cols(k_new), dv = cols(v_new);
+  // f16: the new rows as halves first, so that a value out of range leaves the cache as it was
+  if (precision_ == kv_precision::f16) {
+    for (auto [from, to] : {std::pair{&k_new, &new_kh_}, std::pair{&v_new, &new_vh_}}) {
+      to->resize(from->size());
+      if (!to_half(from->data(), to->data(), from->size()))
+        throw error(
+            "kv_cache: a key or value is outside the half-precision range (|x| >= 65520); "
+            "this model's cache needs f32");
+    }
+  }
   if (len_ == 0) {  // empty: the storage of earlier use kept if its widths match, re-cut into pages
     const std::size_t P = std::max(default_page_rows, time);
-    const bool same_widths = dk == cols(k_.value) && dv == cols(v_.value);
-    const std::size_t rows = same_widths ? attn::rows(k_.value) : 0;
+    const bool same_widths = dk == width_k() && dv == width_v();
+    const std::size_t rows = same_widths ? storage_rows() : 0;
     if (!same_widths || P != page_rows_) {
       if (!same_widths) {
-        k_.value = matrix::from_shape({0, dk});
-        v_.value = matrix::from_shape({0, dv});
+        page_refs_.clear();
+        clear();
+        resize_storage(0, dk, dv);
       }
       page_rows_ = P;
       page_refs_.assign(rows / P, 0);
     }
     clear();
     batch_ = batch;
-  } else if (batch != batch_ || dk != cols(k_.value) || dv != cols(v_.value)) {
+  } else if (batch != batch_ || dk != width_k() || dv != width_v()) {
     throw error("kv_cache: appended rows do not match the cached batch or widths (reorder or clear first)");
   }
   const std::size_t P = page_rows_, new_len = len_ + time, n_new = (new_len + P - 1) / P;
@@ -111,11 +232,7 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
       std::int32_t& page = table_[b * n_pages_ + n_pages_ - 1];
       if (page_refs_[static_cast<std::size_t>(page)] == 1) continue;
       const std::int32_t copy = take_page();
-      for (parameter* p : {&k_, &v_}) {
-        const std::size_t d = cols(p->value);
-        std::memcpy(p->value.data() + static_cast<std::size_t>(copy) * P * d,
-                    p->value.data() + static_cast<std::size_t>(page) * P * d, used * d * sizeof(float));
-      }
+      copy_rows(static_cast<std::size_t>(page) * P, static_cast<std::size_t>(copy) * P, used);
       drop_page(page);
       page = copy;
     }
@@ -133,8 +250,13 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
   for (std::size_t b = 0; b < batch; ++b)
     for (std::size_t r = 0; r < time; ++r) {
       const std::size_t row = row_of(b, len_ + r), from = b * time + r;
-      std::memcpy(k_.value.data() + row * dk, k_new.data() + from * dk, dk * sizeof(float));
-      std::memcpy(v_.value.data() + row * dv, v_new.data() + from * dv, dv * sizeof(float));
+      if (precision_ == kv_precision::f32) {
+        std::memcpy(k_.value.data() + row * dk, k_new.data() + from * dk, dk * sizeof(float));
+        std::memcpy(v_.value.data() + row * dv, v_new.data() + from * dv, dv * sizeof(float));
+      } else {
+        std::memcpy(kh_.data() + row * dk, new_kh_.data() + from * dk, dk * sizeof(std::uint16_t));
+        std::memcpy(vh_.data() + row * dv, new_vh_.data() + from * dv, dv * sizeof(std::uint16_t));
+      }
     }
   len_ = new_len;
 }

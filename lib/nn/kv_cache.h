@@ -20,8 +20,13 @@
 //   write): at most page_rows() - 1 rows, whatever the length of the output.
 // Attention reads the pages in place (attention() over a paged layout, inference only).
 //
+// Precision: f32 (the default) stores K/V as floats, non-trainable parameters that tape::param
+// aliases without a copy. f16 stores them as halves (core/half.h; `attn decode --kv-cache f16`):
+// half the memory and half the bytes the attention of every later step reads, each key and
+// value rounded to the nearest half (relative error <= 2^-11). attend() reads either in place.
+//
 // The cache is for inference: the tape sees cached K/V as constants (no gradient flows into
-// earlier steps). Stored as non-trainable parameters so that tape::param aliases them without a copy.
+// earlier steps).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -32,11 +37,17 @@
 
 namespace attn::nn {
 
+enum class kv_precision { f32, f16 };
+
 class kv_cache {
  public:
   static constexpr std::size_t default_page_rows = 16;
 
   kv_cache();
+
+  // The storage's precision; setting it frees the storage (release()).
+  kv_precision precision() const { return precision_; }
+  void set_precision(kv_precision p);
 
   bool empty() const { return len_ == 0; }
   std::size_t batch() const { return batch_; }
@@ -45,13 +56,19 @@ class kv_cache {
   std::size_t pages_per_item() const { return n_pages_; }            // ceil(len / P) (n)
   const std::vector<std::int32_t>& pages() const { return table_; }  // [B*n] page of each (item, page)
   std::size_t pages_in_use() const { return page_refs_.size() - free_.size(); }
-  const matrix& k() const { return k_.value; }  // storage [n_storage_pages*P, dk]
-  const matrix& v() const { return v_.value; }  // storage [n_storage_pages*P, dv]
-  // Position t of batch item b: [dk] and [dv].
-  const float* k_row(std::size_t b, std::size_t t) const;
-  const float* v_row(std::size_t b, std::size_t t) const;
+  std::size_t storage_rows() const;  // n_storage_pages*P, in either precision
+  // f32 storage [n_storage_pages*P, dk] and [.., dv] (throws in f16)
+  const matrix& k() const;
+  const matrix& v() const;
+  // f16 storage, the same rows as halves (throws in f32)
+  const half_matrix& k_half() const;
+  const half_matrix& v_half() const;
+  // Position t of batch item b as floats: [dk] and [dv].
+  std::vector<float> k_row(std::size_t b, std::size_t t) const;
+  std::vector<float> v_row(std::size_t b, std::size_t t) const;
 
-  // Appends `time` new positions per batch item: k_new [B*time, dk], v_new [B*time, dv].
+  // Appends `time` new positions per batch item: k_new [B*time, dk], v_new [B*time, dv]. In f16,
+  // throws (the cache unchanged) if a value is out of the half range (|x| >= 65520).
   void append(const matrix& k_new, const matrix& v_new, std::size_t batch, std::size_t time);
   // Keeps batch items order[0], order[1], ... in that order (beam back-pointers; may shrink or
   // grow the batch, repeats allowed). Copies no rows.
@@ -64,9 +81,15 @@ class kv_cache {
   // Sets the key fields of an attention over the cache: k_len = len, and the K/V layout.
   void describe_keys(attention_shape& s) const;
 
-  // Leaves on t aliasing the cached storage (no copy, no gradient); rows per describe_keys.
-  var k_var(tape& t) { return t.param(k_); }
-  var v_var(tape& t) { return t.param(v_); }
+  // Dot-product attention of q [B*Tq, H*dh] over every cached position (attention() with
+  // describe_keys' layout in s, whose other fields the caller sets), reading the storage in place
+  // in either precision -> [B*Tq, H*dv].
+  var attend(var q, attention_shape s, scoring sc, attention_weights* keep = nullptr);
+
+  // Leaves on t holding the storage as floats (rows per describe_keys), without gradients: f32
+  // aliases it (no copy); f16 converts it (a copy, for the ops that read only floats).
+  var k_var(tape& t);
+  var v_var(tape& t);
 
  private:
   std::size_t row_of(std::size_t b, std::size_t t) const;  // storage row of position t of item b
@@ -74,7 +97,16 @@ class kv_cache {
   std::int32_t take_page();                                // a free page, referenced once
   void drop_page(std::int32_t page);                       // one reference less
 
-  parameter k_, v_;
+  std::size_t width_k() const;  // dk of the storage, in either precision
+  std::size_t width_v() const;
+  void resize_storage(std::size_t rows, std::size_t dk, std::size_t dv);  // keeps the pages in use
+  void copy_rows(std::size_t from, std::size_t to, std::size_t count);    // storage rows, K and V
+  void require(kv_precision p, const char* what) const;
+
+  kv_precision precision_ = kv_precision::f32;
+  parameter k_, v_;                             // f32 storage
+  half_matrix kh_, vh_;                         // f16 storage
+  std::vector<std::uint16_t> new_kh_, new_vh_;  // append's new rows as halves
   std::size_t batch_ = 0, len_ = 0, page_rows_ = 0, n_pages_ = 0;
   std::vector<std::int32_t> table_;      // [B*n] storage page of each (batch item, page)
   std::vector<std::int32_t> page_refs_;  // [storage pages] batch items reading each page

@@ -72,20 +72,31 @@ void gather_pages(var& k, var& v, attention_shape& s) {
 
 }  // namespace
 
-// q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> [B*Tq, d] (packed: [n, d])
-var multi_head_attention::attend(var q, var k, var v, const attention_shape& s, rng* gen, const row_packing* packed) {
+// q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> [B*Tq, d] (packed: [n, d]); with a cache, k and v are
+// unused and the keys are the cache's (its layout filled into s)
+var multi_head_attention::attend(var q, var k, var v, const attention_shape& s, rng* gen, const row_packing* packed,
+                                 kv_cache* cache) {
   attention_weights* keep = keep_ ? &weights_ : nullptr;
   var ctx;
   switch (cfg_.scoring) {
     case attention_scoring::additive: {
       attention_shape one_run = s;
+      if (cache) {
+        k = cache->k_var(*q.t);
+        v = cache->v_var(*q.t);
+        cache->describe_keys(one_run);
+      }
       gather_pages(k, v, one_run);
       ctx = attn::additive_attention(q, k, q.t->param(*score_v_), v, one_run, keep);
       break;
     }
-    case attention_scoring::scaled_dot: ctx = attn::attention(q, k, v, s, scoring::scaled_dot, keep); break;
+    case attention_scoring::scaled_dot:
     case attention_scoring::dot:
-    case attention_scoring::general: ctx = attn::attention(q, k, v, s, scoring::dot, keep); break;
+    case attention_scoring::general: {
+      const scoring sc = cfg_.scoring == attention_scoring::scaled_dot ? scoring::scaled_dot : scoring::dot;
+      ctx = cache ? cache->attend(q, s, sc, keep) : attn::attention(q, k, v, s, sc, keep);
+      break;
+    }
   }
   return out_.forward(packed ? pack_rows(ctx, *packed) : ctx, gen);
 }
@@ -110,18 +121,13 @@ var multi_head_attention::forward_self(var x, std::size_t batch, std::size_t tim
   if (general_) k = matmul(k, t.param(*general_));
   attention_shape s;
   s.k_len = time;
-  if (cache) {  // keys: every cached position, read in place (the cache's K/V layout)
-    cache->append(k.value(), v.value(), batch, time);
-    k = cache->k_var(t);
-    v = cache->v_var(t);
-    cache->describe_keys(s);
-  }
+  if (cache) cache->append(k.value(), v.value(), batch, time);  // keys: every cached position, read in place
   s.batch = batch;
   s.q_len = time;
   s.heads = cfg_.heads;
   s.causal = cfg_.causal;
   s.k_lengths = lengths;
-  return attend(q, k, v, s, gen, packed);
+  return attend(q, k, v, s, gen, packed, cache);
 }
 
 // x [B*Tq, d], memory [B*Tk, dm] -> [B*Tq, d]
@@ -150,17 +156,13 @@ var multi_head_attention::forward_cross(var x, std::size_t batch, std::size_t q_
     if (general_) k = matmul(k, t.param(*general_));
     if (cache) cache->append(k.value(), v.value(), batch, k_len);  // reused from the next call on
   }
-  if (cache) {  // read in place; beams of one sentence share its K/V (the cache's K/V layout)
-    k = cache->k_var(t);
-    v = cache->v_var(t);
-    cache->describe_keys(s);
-  }
+  // with a cache: read in place; beams of one sentence share its K/V (the cache's K/V layout)
   s.batch = batch;
   s.q_len = q_len;
   s.heads = cfg_.heads;
   s.causal = false;
   s.k_lengths = mem_lengths;
-  return attend(q, k, v, s, gen, packed);
+  return attend(q, k, v, s, gen, packed, cache);
 }
 
 }  // namespace attn::nn

@@ -72,7 +72,8 @@ class multi_head_attention {
  private:
   // q [B*Tq, d], k [B*Tk, d], v [B*Tk, d] -> output projection of the attended values [B*Tq, d]
   // ([n, d]: the valid query rows, with `packed`)
-  var attend(var q, var k, var v, const attention_shape& s, rng* gen, const row_packing* packed);
+  var attend(var q, var k, var v, const attention_shape& s, rng* gen, const row_packing* packed,
+             kv_cache* cache = nullptr);
 
   attention_config cfg_;
   linear qkv_, q_, kv_, out_;

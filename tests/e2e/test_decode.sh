@@ -64,6 +64,18 @@ dec -m "$tmp/t.ckpt" --beam 5 <"$tmp/src20" >"$tmp/t5-20.hyp" || fail=1
 cmp -s <(awk -F' [|][|][|] ' '(NR - 1) % 5 == 0 { print $2 }' "$tmp/nbest5") "$tmp/t5-20.hyp" \
   || { echo "FAIL: the first of beam 5's n-best hypotheses differ from beam 5's outputs"; fail=1; }
 
+# --kv-cache f16: the caches' keys and values as halves; every search still writes one line per
+# input, n-best scores stay log-probabilities in order, and greedy f16 outputs are f16's (the same
+# twice, and at --batch-size 1 as at the default)
+dec -m "$tmp/t.ckpt" --kv-cache f16 <"$tmp/src" >"$tmp/t16.hyp" || fail=1
+lines "greedy --kv-cache f16" "$tmp/t16.hyp" 200
+dec -m "$tmp/t.ckpt" --kv-cache f16 --batch-size 1 <"$tmp/src" >"$tmp/t16b.hyp" || fail=1
+cmp -s "$tmp/t16.hyp" "$tmp/t16b.hyp" || { echo "FAIL: greedy --kv-cache f16 depends on --batch-size"; fail=1; }
+dec -m "$tmp/t.ckpt" --kv-cache f16 --beam 5 <"$tmp/src" >"$tmp/t16-5.hyp" || fail=1
+lines "beam 5 --kv-cache f16" "$tmp/t16-5.hyp" 200
+dec -m "$tmp/t.ckpt" --kv-cache f16 --beam 5 --n-best 5 <"$tmp/src20" >"$tmp/nbest16" || fail=1
+check_nbest "beam 5 n-best 5 --kv-cache f16" "$tmp/nbest16" 5 20
+
 # sampling: deterministic for a seed, whatever the batch size; other seeds draw other outputs
 sample() { dec -m "$tmp/t.ckpt" --sample --temperature 2 "$@" <"$tmp/src"; }
 sample --seed 1 >"$tmp/s1" || fail=1
@@ -76,13 +88,17 @@ cmp -s "$tmp/s1" "$tmp/s2" && { echo "FAIL: --seed 1 and --seed 2 sampled the sa
 cmp -s "$tmp/s1" "$tmp/t.hyp" && { echo "FAIL: sampling at temperature 2 gave the greedy outputs"; fail=1; }
 lines "sampling" "$tmp/s1" 200
 
-# rnn with additive attention: file input and -o
+# rnn with additive attention: file input and -o; it keeps no K/V cache, so --kv-cache f16 says it
+# changes nothing and decodes as without it
 "$attn" train --arch rnn --attention additive --embed 32 --hidden 128 --steps 60 "${common[@]}" \
   -o "$tmp/r.ckpt" 2>"$tmp/err" || { echo "FAIL: rnn training: $(tail -3 "$tmp/err")"; fail=1; }
 dec -m "$tmp/r.ckpt" -o "$tmp/r.hyp" "$tmp/src" || fail=1
 lines "rnn greedy" "$tmp/r.hyp" 200
 dec -m "$tmp/r.ckpt" --beam 5 -o "$tmp/r5.hyp" "$tmp/src" || fail=1
 lines "rnn beam 5" "$tmp/r5.hyp" 200
+dec -m "$tmp/r.ckpt" --kv-cache f16 -o "$tmp/r16.hyp" "$tmp/src" 2>"$tmp/err" || fail=1
+grep -q "kv-cache f16 has no effect" "$tmp/err" || { echo "FAIL: rnn --kv-cache f16 said: $(cat "$tmp/err")"; fail=1; }
+cmp -s "$tmp/r.hyp" "$tmp/r16.hyp" || { echo "FAIL: rnn --kv-cache f16 changed the outputs"; fail=1; }
 
 # classifier: one known label per input; n-best 2 of its 2 labels are both labels, best first, and
 # their probabilities sum to 1 (scores are log-probs, printed with 6 digits)
@@ -104,7 +120,7 @@ cmp -s <(awk -F' [|][|][|] ' 'NR % 2 { print $2 }' "$tmp/c.nbest") <(head -5 "$t
 head -300 "$data/kjv-genesis.txt" >"$tmp/lm.txt"
 "$attn" train --arch lm --train "$tmp/lm.txt" --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 \
   --steps 30 --vocab-size 400 --threads 1 -q -o "$tmp/lm.ckpt" 2>"$tmp/err" || { echo "FAIL: lm training"; fail=1; }
-for how in "" "--beam 3" "--sample --top-k 20 --top-p 0.9"; do
+for how in "" "--beam 3" "--sample --top-k 20 --top-p 0.9" "--kv-cache f16 --beam 3"; do
   # shellcheck disable=SC2086
   printf 'And God said\n\nIn the\n' | dec -m "$tmp/lm.ckpt" --max-len 12 $how >"$tmp/lm.hyp" || fail=1
   lines "lm decode $how" "$tmp/lm.hyp" 3
@@ -153,4 +169,5 @@ expect 2 decode -m "$tmp/t.ckpt" --top-k 5
 expect 2 decode -m "$tmp/t.ckpt" --beam 2 --n-best 3
 expect 2 decode -m "$tmp/t.ckpt" --beam 0
 expect 2 decode -m "$tmp/c.ckpt" --sample
+expect 2 decode -m "$tmp/t.ckpt" --kv-cache f8
 exit $fail

@@ -168,7 +168,8 @@ inline void check_log_softmax_of(const matrix& logits, const matrix& log_probs) 
 
 // Teacher-forced decode_step log-probs against the full forward's, at every valid target position;
 // decode_step_logits, fed the same, gives the logits of those log-probs.
-inline void check_incremental_decoding(model& m, const batch& b) {
+// epsilon: how far a step's log-probs may be from the teacher-forced ones (relative, doctest::Approx)
+inline void check_incremental_decoding(model& m, const batch& b, double epsilon = 1e-4) {
   tape t;
   const matrix full = m.log_probs(t, b);
   t.reset();
@@ -186,7 +187,7 @@ inline void check_incremental_decoding(model& m, const batch& b) {
     for (std::size_t i = 0; i < b.size; ++i) {
       if (s >= static_cast<std::size_t>(b.tgt_lengths[i])) continue;
       for (std::size_t v = 0; v < V; ++v) {
-        CHECK(step(i, v) == doctest::Approx(full(i * b.tgt_len + s, v)).epsilon(1e-4).scale(1.0));
+        CHECK(step(i, v) == doctest::Approx(full(i * b.tgt_len + s, v)).epsilon(epsilon).scale(1.0));
         ++compared;
       }
     }

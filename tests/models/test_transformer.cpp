@@ -109,3 +109,39 @@ TEST_CASE("transformer: reorder_decoding (beam back-pointers) keeps caches and m
   auto m = make_model(tiny_config("transformer"), gen);
   check_reorder(*m, seq2seq_batch(small_data), {{2, 2}, {6, 8}, {5, 7}});
 }
+
+TEST_CASE("transformer: decode_step with f16 K/V caches stays near the teacher-forced forward, and differs from f32") {
+  // Targets of 21 positions (two self-attention pages per item), then beams reordered.
+  std::vector<std::vector<std::int32_t>> long_data = {{}, {}};
+  for (std::int32_t i = 0; i < 20; ++i) {
+    long_data[0].push_back(4 + i % 7);
+    if (i < 17) long_data[1].push_back(4 + (i * 5) % 7);
+  }
+  for (const char* scoring : {"scaled-dot", "additive"}) {
+    INFO(scoring);
+    model_config c = tiny_config("transformer");
+    c.attention = scoring;
+    if (c.attention == "additive") c.heads = 1;
+    rng gen(6);
+    auto m = make_model(c, gen);
+    const batch b = seq2seq_batch(long_data);
+    tape t;
+    m->start_decoding(t, b);
+    t.reset();
+    const matrix f32_step = m->decode_step(t, {2, 2});
+    CHECK(m->set_kv_precision(nn::kv_precision::f16));
+    check_incremental_decoding(*m, b, 5e-3);  // K/V rounded to 11 significant bits
+    t.reset();
+    m->start_decoding(t, b);
+    t.reset();
+    const matrix f16_step = m->decode_step(t, {2, 2});
+    CHECK_FALSE(std::equal(f16_step.begin(), f16_step.end(), f32_step.begin()));  // the halves were read
+    check_reorder(*m, seq2seq_batch(small_data), {{2, 2}, {6, 8}, {5, 7}});
+    CHECK(m->set_kv_precision(nn::kv_precision::f32));  // and back: the same steps as before
+    t.reset();
+    m->start_decoding(t, b);
+    t.reset();
+    const matrix again = m->decode_step(t, {2, 2});
+    CHECK(std::equal(again.begin(), again.end(), f32_step.begin()));
+  }
+}

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "core/error.h"
@@ -274,4 +275,151 @@ TEST_CASE("kv_cache: storage kept from shorter pages is re-cut into longer ones,
   for (std::size_t i = 0; i < q3.size(); ++i) q3.data()[i] = q.data()[(i + d) % q.size()];
   const matrix b3 = attention(t.constant(q3), c.k_var(t), c.v_var(t), three, scoring::dot).value();
   for (std::size_t j = 0; j < 2; ++j) CHECK(b3(0, j) == doctest::Approx(b(1, j)).epsilon(1e-6));
+}
+
+namespace {
+
+matrix random_matrix(rng& gen, std::size_t r, std::size_t c, float scale = 1.0f) {
+  matrix m = matrix::from_shape({r, c});
+  for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = scale * gen.uniform(-1.0f, 1.0f);
+  return m;
+}
+
+// m with every value rounded to a half and back
+matrix rounded_to_half(const matrix& m) {
+  matrix r = matrix::from_shape({rows(m), cols(m)});
+  for (std::size_t i = 0; i < m.size(); ++i) r.data()[i] = from_half(to_half(m.data()[i]));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("kv_cache f16: appends, reorders and copies on write as f32 does, each value its nearest half") {
+  // The same steps into an f32 cache fed values rounded to halves and into an f16 cache fed the
+  // values themselves: every position holds the same floats, and the page tables agree.
+  rng gen(21);
+  const std::size_t dk = 24, dv = 8;  // one width a multiple of 8 (F16C's runs), one not
+  kv_cache full, half;
+  half.set_precision(kv_precision::f16);
+  CHECK(half.precision() == kv_precision::f16);
+  std::size_t batch = 3;
+  for (std::size_t pos = 0; pos < 37; ++pos) {
+    const matrix k = random_matrix(gen, batch, dk, 8.0f), v = random_matrix(gen, batch, dv, 8.0f);
+    full.append(rounded_to_half(k), rounded_to_half(v), batch, 1);
+    half.append(k, v, batch, 1);
+    if (pos == 5 || pos == 20) {  // beams: repeats (a shared partial page is copied at the next append)
+      const std::vector<std::int32_t> order =
+          pos == 5 ? std::vector<std::int32_t>{2, 2, 0, 1} : std::vector<std::int32_t>{3, 0, 0};
+      full.reorder(order);
+      half.reorder(order);
+      batch = order.size();
+    }
+  }
+  REQUIRE(half.len() == full.len());
+  CHECK(half.pages() == full.pages());
+  CHECK(half.storage_rows() == full.storage_rows());
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t t = 0; t < half.len(); ++t) {
+      CHECK(half.k_row(b, t) == full.k_row(b, t));
+      CHECK(half.v_row(b, t) == full.v_row(b, t));
+    }
+  CHECK(rows(half.k_half()) == half.storage_rows());
+  CHECK_THROWS_WITH_AS(half.k(), doctest::Contains("f16"), attn::error);  // the float storage is f32's
+  CHECK_THROWS_WITH_AS(full.v_half(), doctest::Contains("f32"), attn::error);
+
+  // attend: the f16 cache gives the f32 cache's attention over the rounded values
+  const std::size_t H = 2;
+  const matrix q = random_matrix(gen, batch, dk);
+  tape t;
+  no_grad ng(t);
+  for (const bool causal : {false, true}) {
+    CAPTURE(causal);
+    attention_shape s{batch, 1, 1, H, causal, {37, 30, 12}};
+    attention_weights wf, wh;
+    const matrix a = full.attend(t.constant(q), s, scoring::scaled_dot, &wf).value();
+    const matrix b = half.attend(t.constant(q), s, scoring::scaled_dot, &wh).value();
+    REQUIRE(a.shape() == b.shape());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
+    REQUIRE(wf.w.shape() == wh.w.shape());
+    for (std::size_t i = 0; i < wf.w.size(); ++i)
+      CHECK(wh.w.data()[i] == doctest::Approx(wf.w.data()[i]).epsilon(1e-6));
+    // k_var / v_var: the halves as floats, for the ops that read only floats
+    const matrix c = attention(
+                         t.constant(q), half.k_var(t), half.v_var(t),
+                         [&] {
+                           attention_shape p = s;
+                           half.describe_keys(p);
+                           return p;
+                         }(),
+                         scoring::scaled_dot)
+                         .value();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(c.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("kv_cache f16: a value beyond the half range is refused and the cache is left as it was") {
+  kv_cache c;
+  c.set_precision(kv_precision::f16);
+  matrix k = {{1.0f, 2.0f}}, v = {{3.0f}};
+  c.append(k, v, 1, 1);
+  matrix big = {{1.0f, 70000.0f}};
+  CHECK_THROWS_WITH_AS(c.append(big, v, 1, 1), doctest::Contains("half-precision range"), attn::error);
+  CHECK(c.len() == 1);
+  CHECK(c.k_row(0, 0) == std::vector<float>{1.0f, 2.0f});
+  matrix huge_v = {{-1e6f}};
+  CHECK_THROWS_AS(c.append(k, huge_v, 1, 1), attn::error);
+  CHECK(c.len() == 1);
+  c.append(k, v, 1, 1);  // still usable
+  CHECK(c.len() == 2);
+  c.set_precision(kv_precision::f32);  // frees the storage
+  CHECK(c.empty());
+  CHECK(c.storage_rows() == 0);
+  c.append(big, v, 1, 1);  // f32 keeps any float
+  CHECK(c.k_row(0, 0)[1] == 70000.0f);
+}
+
+TEST_CASE("attention over half K/V equals attention over their floats, for every head width and paged") {
+  // Head widths 16·C for the register kernels (C = 1, 2, 4, 8 with AVX-512; other multiples of the
+  // SIMD width elsewhere) and 12, 20 for the any-width loops; 3 heads, so head groups leave one over.
+  rng gen(23);
+  for (const std::size_t dh : {12, 16, 20, 32, 64, 128}) {
+    CAPTURE(dh);
+    const std::size_t H = 3, d = H * dh, B = 4, P = 16, n = 3, Tk = 40;
+    attention_shape s{B, 1, Tk, H, false, {40, 17, 33, 1}};
+    s.k_item_rows = P;
+    s.k_items = {0, 1, 2, 0, 1, 3, 4, 5, 6, 4, 5, 7};  // items 0, 1 and 2, 3 share their first pages
+    REQUIRE(s.k_items.size() == B * n);
+    const matrix k = random_matrix(gen, 8 * P, d, 4.0f), v = random_matrix(gen, 8 * P, d, 4.0f);
+    const matrix q = random_matrix(gen, B, d);
+    half_matrix kh = half_matrix::from_shape({8 * P, d}), vh = kh;
+    to_half(k.data(), kh.data(), k.size());
+    to_half(v.data(), vh.data(), v.size());
+    tape t;
+    no_grad ng(t);
+    attention_weights wf, wh;
+    const matrix a =
+        attention(t.constant(q), t.constant(rounded_to_half(k)), t.constant(rounded_to_half(v)), s, scoring::dot, &wf)
+            .value();
+    const matrix b = attention(t.constant(q), kh, vh, s, scoring::dot, &wh).value();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-6));
+    for (std::size_t i = 0; i < wf.w.size(); ++i)
+      CHECK(wh.w.data()[i] == doctest::Approx(wf.w.data()[i]).epsilon(1e-6));
+    // and near attention over the unrounded values: halves keep 11 significant bits
+    const matrix exact = attention(t.constant(q), t.constant(k), t.constant(v), s, scoring::dot).value();
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, std::fabs(double(b.data()[i]) - exact.data()[i]));
+    CHECK(worst < 0.05);
+    CHECK(worst > 0);  // the halves were read, not the floats
+  }
+  tape t;
+  half_matrix kh = half_matrix::from_shape({16, 8}), vh = kh;
+  matrix q = matrix::from_shape({1, 8});
+  q.fill(1.0f);
+  attention_shape s{1, 1, 16, 2, false, {}};
+  CHECK_THROWS_WITH_AS(attention(t.leaf(q, true), kh, vh, s, scoring::dot), doctest::Contains("inference"),
+                       attn::error);
+  attention_shape wrong{1, 1, 16, 3, false, {}};  // 8 columns do not divide into 3 heads
+  CHECK_THROWS_WITH_AS(attention(t.constant(q), kh, vh, wrong, scoring::dot), doctest::Contains("(halves)"),
+                       attn::error);
 }
