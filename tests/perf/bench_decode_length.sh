@@ -10,7 +10,8 @@
 # checkpoint (decoding an empty input) is left out. Each time is the fastest of REPEATS runs (the
 # host's speed varies between runs, and a 16-token run is short: half a second, of the size of
 # the loading time it subtracts). The goal (issue #10): tokens/s at 16, 64 and 256 within 20 % of
-# each other, for greedy and for beam 5.
+# each other, for greedy and for beam 5. Each search runs with the K/V caches in f32 (the default)
+# and in f16 (--kv-cache f16: half the bytes for the attention to read at every step).
 #
 #   bash tests/perf/bench_decode_length.sh [ATTN_BINARY] [SOURCES] [REPEATS]   (defaults: build/attn, 256, 3)
 set -euo pipefail
@@ -45,18 +46,21 @@ awk -F'\t' 'NR % 40 != 0' "$here/../../examples/data/en-fr.tsv" >train.tsv
   --batch-tokens 2000 --steps 1 --lr 1e-7 --seed 1 --threads 2 -q -o model.ckpt
 echo "bench_decode_length: $(date -u '+%Y-%m-%d %H:%M UTC'), $(wc -l <sources.txt) sources, batch 64, 2 threads, fastest of $repeats," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %8s %12s %14s %10s\n' search max-len "mean length" "output tok/s" "vs 16"
+printf '%-8s %-8s %8s %12s %14s %10s\n' search kv-cache max-len "mean length" "output tok/s" "vs 16"
 
 for beam in 1 5; do
-  base=""
-  for len in 16 64 256; do
-    load=$(fastest "$attn" decode -m model.ckpt --batch-size 64 --max-len "$len" --beam "$beam" --threads 2 -q /dev/null)
-    secs=$(fastest "$attn" decode -m model.ckpt --batch-size 64 --max-len "$len" --beam "$beam" --threads 2 -q sources.txt)
-    secs=$(echo "$secs - $load" | bc)
-    tokens=$("$attn" tokenize -v enfr.vocab out.txt | awk -v m="$len" '{ n = NF + 1; s += n > m ? m : n } END { print s + 0 }')
-    tps=$(echo "$tokens / $secs" | bc -l)
-    [ -n "$base" ] || base=$tps
-    printf '%-8s %8d %12.1f %14.0f %9.0f%%\n' "$([ "$beam" -eq 1 ] && echo greedy || echo "beam $beam")" "$len" \
-      "$(echo "$tokens / $(wc -l <sources.txt)" | bc -l)" "$tps" "$(echo "100 * $tps / $base" | bc -l)"
+  for kv in f32 f16; do
+    base=""
+    for len in 16 64 256; do
+      run=("$attn" decode -m model.ckpt --batch-size 64 --max-len "$len" --beam "$beam" --kv-cache "$kv" --threads 2 -q)
+      load=$(fastest "${run[@]}" /dev/null)
+      secs=$(fastest "${run[@]}" sources.txt)
+      secs=$(echo "$secs - $load" | bc)
+      tokens=$("$attn" tokenize -v enfr.vocab out.txt | awk -v m="$len" '{ n = NF + 1; s += n > m ? m : n } END { print s + 0 }')
+      tps=$(echo "$tokens / $secs" | bc -l)
+      [ -n "$base" ] || base=$tps
+      printf '%-8s %-8s %8d %12.1f %14.0f %9.0f%%\n' "$([ "$beam" -eq 1 ] && echo greedy || echo "beam $beam")" "$kv" "$len" \
+        "$(echo "$tokens / $(wc -l <sources.txt)" | bc -l)" "$tps" "$(echo "100 * $tps / $base" | bc -l)"
+    done
   done
 done
