@@ -160,6 +160,13 @@ TEST_CASE("estimates: parts add up and grow with what they are for") {
     CHECK(one > 0);
     CHECK(estimate_decoding(f, 1000, 32, 32).activation_bytes == doctest::Approx(1000 * one));
     CHECK(estimate_decoding(f, 1, 32, 32).parameter_bytes == 0);  // the model already exists
+    // f16 K/V caches: less for the families that keep them, the same for the rnn
+    const double half = estimate_decoding(f, 1, 32, 256, true).activation_bytes;
+    const double full = estimate_decoding(f, 1, 32, 256).activation_bytes;
+    if (std::string(family) == "rnn")
+      CHECK(half == full);
+    else
+      CHECK(half < 0.8 * full);
   }
   // attention maps: quadratic in the length
   const double a100 = estimate_attention_dump(c, 100, 100).activation_bytes;
