@@ -82,20 +82,21 @@ std::size_t kv_cache::row_of(std::size_t b, std::size_t t) const {
 }
 
 std::vector<float> kv_cache::k_row(std::size_t b, std::size_t t) const {
-  if (b >= batch_ || t >= len_) throw error("kv_cache: position outside the cache");
-  const std::size_t d = width_k(), r = row_of(b, t);
-  if (precision_ == kv_precision::f32) return {k_.value.data() + r * d, k_.value.data() + (r + 1) * d};
-  std::vector<float> row(d);
-  from_half(kh_.data() + r * d, row.data(), d);
-  return row;
+  return row_floats(k_.value, kh_, b, t);
 }
 
 std::vector<float> kv_cache::v_row(std::size_t b, std::size_t t) const {
+  return row_floats(v_.value, vh_, b, t);
+}
+
+// Position t of batch item b in the storage of this precision (full or half), as floats.
+std::vector<float> kv_cache::row_floats(const matrix& full, const half_matrix& half, std::size_t b,
+                                        std::size_t t) const {
   if (b >= batch_ || t >= len_) throw error("kv_cache: position outside the cache");
-  const std::size_t d = width_v(), r = row_of(b, t);
-  if (precision_ == kv_precision::f32) return {v_.value.data() + r * d, v_.value.data() + (r + 1) * d};
-  std::vector<float> row(d);
-  from_half(vh_.data() + r * d, row.data(), d);
+  const std::size_t r = row_of(b, t);
+  if (precision_ == kv_precision::f32) return {full.data() + r * cols(full), full.data() + (r + 1) * cols(full)};
+  std::vector<float> row(cols(half));
+  from_half(half.data() + r * cols(half), row.data(), row.size());
   return row;
 }
 
@@ -146,17 +147,19 @@ var kv_cache::attend(var q, attention_shape s, scoring sc, attention_weights* ke
 }
 
 var kv_cache::k_var(tape& t) {
-  if (precision_ == kv_precision::f32) return t.param(k_);
-  matrix k = matrix::from_shape({rows(kh_), cols(kh_)});
-  from_half(kh_.data(), k.data(), kh_.size());
-  return t.constant(std::move(k));
+  return storage_var(t, k_, kh_);
 }
 
 var kv_cache::v_var(tape& t) {
-  if (precision_ == kv_precision::f32) return t.param(v_);
-  matrix v = matrix::from_shape({rows(vh_), cols(vh_)});
-  from_half(vh_.data(), v.data(), vh_.size());
-  return t.constant(std::move(v));
+  return storage_var(t, v_, vh_);
+}
+
+// The storage of this precision as a leaf: f32 aliased, f16 converted into a constant.
+var kv_cache::storage_var(tape& t, parameter& full, const half_matrix& half) {
+  if (precision_ == kv_precision::f32) return t.param(full);
+  matrix floats = matrix::from_shape({rows(half), cols(half)});
+  from_half(half.data(), floats.data(), half.size());
+  return t.constant(std::move(floats));
 }
 
 void kv_cache::describe_keys(attention_shape& s) const {

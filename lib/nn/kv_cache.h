@@ -102,6 +102,8 @@ class kv_cache {
   void resize_storage(std::size_t rows, std::size_t dk, std::size_t dv);  // keeps the pages in use
   void copy_rows(std::size_t from, std::size_t to, std::size_t count);    // storage rows, K and V
   void require(kv_precision p, const char* what) const;
+  std::vector<float> row_floats(const matrix& full, const half_matrix& half, std::size_t b, std::size_t t) const;
+  var storage_var(tape& t, parameter& full, const half_matrix& half);
 
   kv_precision precision_ = kv_precision::f32;
   parameter k_, v_;                             // f32 storage

@@ -85,21 +85,37 @@ TEST_CASE("transformer: decode_step with KV caches equals the teacher-forced for
     }
 }
 
+namespace {
+
+// Two target sequences of 20 and 17 tokens (21 and 18 positions with <bos>): the self-attention
+// cache holds two pages per item.
+std::vector<std::vector<std::int32_t>> long_targets() {
+  std::vector<std::vector<std::int32_t>> data = {{}, {}};
+  for (std::int32_t i = 0; i < 20; ++i) {
+    data[0].push_back(4 + i % 7);
+    if (i < 17) data[1].push_back(4 + (i * 5) % 7);
+  }
+  return data;
+}
+
+// The model of the cache-page tests with `scoring` (additive: one head).
+std::unique_ptr<model> model_scoring(const char* scoring) {
+  model_config c = tiny_config("transformer");
+  c.attention = scoring;
+  if (c.attention == "additive") c.heads = 1;
+  rng gen(6);
+  return make_model(c, gen);
+}
+
+}  // namespace
+
 TEST_CASE("transformer: decode_step past a KV cache page (16 positions) equals the forward, for every scoring") {
   // Targets of 21 positions: the self-attention cache holds two pages per item. Additive scoring
   // reads each item's keys as one run of rows (the pages gathered; it once refused them).
-  std::vector<std::vector<std::int32_t>> long_data = {{}, {}};
-  for (std::int32_t i = 0; i < 20; ++i) {
-    long_data[0].push_back(4 + i % 7);
-    if (i < 17) long_data[1].push_back(4 + (i * 5) % 7);
-  }
+  const std::vector<std::vector<std::int32_t>> long_data = long_targets();
   for (const char* scoring : {"scaled-dot", "dot", "general", "additive"}) {
     INFO(scoring);
-    model_config c = tiny_config("transformer");
-    c.attention = scoring;
-    if (c.attention == "additive") c.heads = 1;
-    rng gen(6);
-    auto m = make_model(c, gen);
+    auto m = model_scoring(scoring);
     check_incremental_decoding(*m, seq2seq_batch(long_data));
   }
 }
@@ -112,18 +128,10 @@ TEST_CASE("transformer: reorder_decoding (beam back-pointers) keeps caches and m
 
 TEST_CASE("transformer: decode_step with f16 K/V caches stays near the teacher-forced forward, and differs from f32") {
   // Targets of 21 positions (two self-attention pages per item), then beams reordered.
-  std::vector<std::vector<std::int32_t>> long_data = {{}, {}};
-  for (std::int32_t i = 0; i < 20; ++i) {
-    long_data[0].push_back(4 + i % 7);
-    if (i < 17) long_data[1].push_back(4 + (i * 5) % 7);
-  }
+  const std::vector<std::vector<std::int32_t>> long_data = long_targets();
   for (const char* scoring : {"scaled-dot", "additive"}) {
     INFO(scoring);
-    model_config c = tiny_config("transformer");
-    c.attention = scoring;
-    if (c.attention == "additive") c.heads = 1;
-    rng gen(6);
-    auto m = make_model(c, gen);
+    auto m = model_scoring(scoring);
     const batch b = seq2seq_batch(long_data);
     tape t;
     m->start_decoding(t, b);
