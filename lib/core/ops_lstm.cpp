@@ -137,11 +137,14 @@ std::size_t chunk_work(const std::vector<std::size_t>& steps, std::size_t r0, st
 
 // The ranks [0, steps[0]) cut into contiguous chunks of about equal work (rank 0 runs longest:
 // equal numbers of ranks would leave the first chunk the most work). bounds[c] .. bounds[c+1]
-// is chunk c; one chunk when there are too few ranks to share.
+// is chunk c; one chunk when there are too few ranks to share, and inside a parallel_for chunk
+// (a decoding worker, decode/translate.h), where the chunks' parallel_for runs inline as one call.
 std::vector<std::size_t> balanced_chunks(const std::vector<std::size_t>& steps) {
   const std::size_t running = steps.empty() ? 0 : steps[0];
   const std::size_t chunks =
-      std::max<std::size_t>(1, std::min(static_cast<std::size_t>(threads()), running / lstm_rows_per_thread));
+      in_parallel_region()
+          ? 1
+          : std::max<std::size_t>(1, std::min(static_cast<std::size_t>(threads()), running / lstm_rows_per_thread));
   std::vector<std::size_t> bounds{0};
   for (std::size_t c = 0; c + 1 < chunks; ++c) {
     const std::size_t r0 = bounds.back(), left = chunks - c;

@@ -172,6 +172,48 @@ TEST_CASE("shape ops, the LSTM ops and zero_grad give identical values and gradi
   set_threads(before);
 }
 
+TEST_CASE("inside a parallel_for chunk (a decoding worker) the LSTM runs as on one thread, every rank") {
+  // lstm_sequence splits its ranks among the threads; inside a chunk its own parallel_for runs
+  // inline, as one call, so it must not split (it once computed the first chunk's ranks only)
+  rng gen(9);
+  const std::size_t B = 16, H = 32;
+  const std::vector<std::size_t> steps{16, 16, 12, 9, 4};
+  std::size_t N = 0;
+  for (std::size_t s : steps) N += s;
+  parameter_store ps;
+  auto& gx = ps.add("gx", N, 4 * H);
+  auto& h0 = ps.add("h0", B, H);
+  auto& c0 = ps.add("c0", B, H);
+  auto& whh = ps.add("whh", H, 4 * H);
+  for (auto* p : {&gx, &h0, &c0, &whh}) attn::testing::fill_normal(p->value, gen, 0.5f);
+  std::vector<std::int32_t> targets(N);
+  for (auto& y : targets) y = static_cast<std::int32_t>(gen.below(H));
+  auto run = [&] {
+    ps.zero_grad();
+    tape t;
+    const lstm_sequence_output o = lstm_sequence(t.param(gx), t.param(h0), t.param(c0), t.param(whh), steps);
+    std::vector<matrix> out{o.h.value(), o.h_last.value(), o.c_last.value()};
+    t.backward(softmax_cross_entropy(o.h, targets, -1, 0.0f));
+    for (auto* p : {&gx, &h0, &c0, &whh}) out.push_back(p->grad);
+    return out;
+  };
+  const int before = threads();
+  set_threads(1);
+  const std::vector<matrix> one = run();
+  if (set_threads(2) == 2) {
+    std::vector<matrix> inside;
+    parallel_for(2, 1, [&](std::size_t first, std::size_t) {
+      if (first == 0) inside = run();
+    });
+    REQUIRE(inside.size() == one.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      CAPTURE(i);
+      CHECK(inside[i] == one[i]);
+    }
+  }
+  set_threads(before);
+}
+
 // On two threads the backward passes of linear, activated_linear and projected_cross_entropy cut
 // their two weight-sized products into pieces that the threads share (gemm_pair, blas.h).
 TEST_CASE("linear, activated_linear and projected_cross_entropy with 1 and 2 BLAS threads agree to rounding") {
