@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "decode/alignment.h"
 #include "decode/translate.h"
 #include "io/checkpoint.h"
@@ -149,11 +150,22 @@ int cmd_decode(const args& argv) {
   const std::size_t hyp_len = o.run.max_len ? o.run.max_len : cfg.max_len;
   // a batch never holds more than one chunk of lines, whatever --batch-size says
   const std::size_t sentences = std::min(o.run.batch_size, o.run.chunk_lines);
-  check_memory(estimate_decoding(cfg, static_cast<double>(sentences) * o.run.beam.beam_size, hyp_len, hyp_len,
-                                 o.run.kv_precision == nn::kv_precision::f16),
+  auto estimate = [&](std::size_t workers) {
+    return estimate_decoding(cfg, static_cast<double>(sentences) * o.run.beam.beam_size, hyp_len, hyp_len,
+                             o.run.kv_precision == nn::kv_precision::f16, workers);
+  };
+  // one batch per thread, each with a copy of the model, when the copies fit (translate.h)
+  const available_memory available = memory_available();
+  o.run.workers = static_cast<std::size_t>(threads());
+  const std::size_t workers = workers_for(o.run);
+  if (workers > 1 && estimate(workers).total() > available.bytes) o.run.workers = 1;
+  check_memory(estimate(workers_for(o.run)),
                "decoding --batch-size " + std::to_string(sentences) + " sentences with --beam " +
                    std::to_string(o.run.beam.beam_size) + " up to " + std::to_string(hyp_len) + " tokens",
-               "lower --beam, --batch-size or --max-len");
+               available, "lower --beam, --batch-size or --max-len");
+  if (o.run.workers < workers && !cl.quiet)
+    std::cerr << "attn decode: one batch at a time on " << workers << " threads: a copy of the model per "
+              << "thread, to decode " << workers << " batches at once, would not fit in memory\n";
   if (!use.allows_max_len(cfg, o.run.max_len))
     throw usage_error("--max-len " + std::to_string(o.run.max_len) + " exceeds the model's max_len " +
                       std::to_string(cfg.max_len) + " (its learned positions end there)");

@@ -1,13 +1,17 @@
 #include "decode/translate.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "decode/greedy.h"
 #include "models/task.h"
 
@@ -49,12 +53,29 @@ batch source_batch(const std::vector<std::vector<std::int32_t>>& ids, const std:
   return b;
 }
 
+// What one decoding thread owns: the model it runs (the loaded one, or a copy of it), its tape,
+// and its batch's alignments.
+struct decoding_worker {
+  model* net = nullptr;
+  std::unique_ptr<model> own;  // a copy's storage (null for the loaded model)
+  tape t;
+  std::vector<soft_alignment> alignments;  // per batch item, with an alignment
+};
+
+// A chunk's batch: positions [begin, end) of the length-sorted order.
+struct batch_span {
+  std::size_t begin = 0, end = 0;
+};
+
 // One chunk of lines, decoded and printed. lines[i] is input line first_line + i (n-best
 // indices, sampling streams).
 class chunk_decoder {
  public:
   chunk_decoder(loaded_model& m, const translate_options& o, std::size_t max_len)
-      : m_(m), o_(o), task_(task_of(*m.net)), max_len_(max_len) {}
+      : m_(m), o_(o), task_(task_of(*m.net)), max_len_(max_len) {
+    workers_.push_back(std::make_unique<decoding_worker>());
+    workers_[0]->net = m.net.get();
+  }
 
   void run(const std::vector<std::string>& lines, std::size_t first_line, std::ostream& out, translate_report& r,
            const line_progress& progress) {
@@ -64,38 +85,99 @@ class chunk_decoder {
       ids_[i] = task_.source_ids(*m_.src, lines[i], max_len_, cut);
       r.cut += cut;
     }
-    std::vector<std::size_t> order(lines.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
+    order_.resize(lines.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    std::stable_sort(order_.begin(), order_.end(),
                      [&](std::size_t a, std::size_t b) { return ids_[a].size() < ids_[b].size(); });
-    results_.assign(lines.size(), std::string());
-    for (std::size_t begin = 0; begin < order.size();) {
-      std::size_t end = std::min(order.size(), begin + o_.batch_size);
+    std::vector<batch_span> spans;
+    for (std::size_t begin = 0; begin < order_.size();) {
+      std::size_t end = std::min(order_.size(), begin + o_.batch_size);
       if (task_.equal_length_batches)
         for (std::size_t i = begin + 1; i < end; ++i)
-          if (ids_[order[i]].size() != ids_[order[begin]].size()) {
+          if (ids_[order_[i]].size() != ids_[order_[begin]].size()) {
             end = i;
             break;
           }
-      const batch b = source_batch(ids_, order, begin, end);
-      std::vector<std::size_t> items(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                                     order.begin() + static_cast<std::ptrdiff_t>(end));
-      if (task_.hypothesis == hypothesis_kind::label)
-        classify(b, items, first_line);
-      else
-        search(b, items, first_line);
+      spans.push_back({begin, end});
       begin = end;
-      if (progress) progress(first_line + begin);
+    }
+    results_.assign(lines.size(), std::string());
+    const std::size_t workers = std::min(workers_for(o_), spans.size());
+    if (workers <= 1) {
+      for (const batch_span& s : spans) {
+        decode(*workers_[0], s, first_line);
+        if (progress) progress(first_line + s.end);
+      }
+    } else {
+      // the most costly first (sentences × longest source: longest processing time first); the
+      // last spans.size() % workers, the cheapest, one at a time on all the threads, so that no
+      // thread idles through another's last batch
+      auto cost = [&](const batch_span& s) { return (s.end - s.begin) * (ids_[order_[s.end - 1]].size() + 1); };
+      std::stable_sort(spans.begin(), spans.end(),
+                       [&](const batch_span& a, const batch_span& b) { return cost(a) > cost(b); });
+      const std::size_t shared = spans.size() - spans.size() % workers;
+      decode_on_workers(spans, shared, workers, first_line, progress);
+      r.workers = std::max(r.workers, workers);
+      std::size_t done = 0;  // lines decoded by the workers
+      for (std::size_t i = 0; i < shared; ++i) done += spans[i].end - spans[i].begin;
+      for (std::size_t i = shared; i < spans.size(); ++i) {
+        decode(*workers_[0], spans[i], first_line);
+        done += spans[i].end - spans[i].begin;
+        if (progress) progress(first_line + done);
+      }
     }
     for (const auto& text : results_) out << text;
   }
 
  private:
+  // spans[0, count) on `workers` threads, each taking the next span as it comes free.
+  void decode_on_workers(const std::vector<batch_span>& spans, std::size_t count, std::size_t workers,
+                         std::size_t first_line, const line_progress& progress) {
+    while (workers_.size() < workers) {
+      auto w = std::make_unique<decoding_worker>();
+      w->own = copy_model(*m_.net);
+      w->own->set_kv_precision(o_.kv_precision);
+      if (o_.alignment != alignment_kind::none) w->own->keep_step_attention(true, o_.alignment_layer);
+      w->net = w->own.get();
+      workers_.push_back(std::move(w));
+    }
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex progress_mu;
+    std::size_t done = 0;
+    parallel_for(workers, 1, [&](std::size_t first, std::size_t past) {
+      for (std::size_t w = first; w < past; ++w) {
+        try {
+          for (std::size_t i; !failed && (i = next++) < count;) {
+            decode(*workers_[w], spans[i], first_line);
+            std::lock_guard<std::mutex> lock(progress_mu);
+            done += spans[i].end - spans[i].begin;
+            if (progress) progress(first_line + done);
+          }
+        } catch (...) {
+          failed = true;  // the other workers stop after their batch
+          throw;
+        }
+      }
+    });
+  }
+
+  // Positions [s.begin, s.end) of the sorted order, as one batch, on worker w.
+  void decode(decoding_worker& w, const batch_span& s, std::size_t first_line) {
+    const batch b = source_batch(ids_, order_, s.begin, s.end);
+    const std::vector<std::size_t> items(order_.begin() + static_cast<std::ptrdiff_t>(s.begin),
+                                         order_.begin() + static_cast<std::ptrdiff_t>(s.end));
+    if (task_.hypothesis == hypothesis_kind::label)
+      classify(w, b, items, first_line);
+    else
+      search(w, b, items, first_line);
+  }
+
   // The most probable label, or with n_best the n most probable with their log-probs.
-  void classify(const batch& b, const std::vector<std::size_t>& items, std::size_t first_line) {
-    no_grad off(t_);
-    t_.reset();
-    const matrix lp = m_.net->classify(t_, b);  // [B, classes]
+  void classify(decoding_worker& w, const batch& b, const std::vector<std::size_t>& items, std::size_t first_line) {
+    no_grad off(w.t);
+    w.t.reset();
+    const matrix lp = w.net->classify(w.t, b);  // [B, classes]
     const std::size_t classes = lp.shape()[1];
     std::vector<std::size_t> ranked(classes);
     for (std::size_t i = 0; i < b.size; ++i) {
@@ -115,20 +197,20 @@ class chunk_decoder {
 
   // Token hypotheses: sampled, greedy, or from the beam (best one, or n-best lines); each followed
   // by its alignment when asked.
-  void search(const batch& b, const std::vector<std::size_t>& items, std::size_t first_line) {
+  void search(decoding_worker& w, const batch& b, const std::vector<std::size_t>& items, std::size_t first_line) {
     const std::size_t budget = task_.decode_budget(max_len_, b.src_len);
     const std::int32_t start = task_.start_token;
     tokenizer& tgt = m_.tgt();
     const bool aligned = o_.alignment != alignment_kind::none;
-    std::vector<soft_alignment>* alignments = aligned ? &alignments_ : nullptr;
+    std::vector<soft_alignment>* alignments = aligned ? &w.alignments : nullptr;
     if (o_.sample || (o_.beam.beam_size == 1 && o_.n_best == 0)) {
       std::vector<std::vector<std::int32_t>> hyps;
       if (o_.sample) {
         std::vector<std::uint64_t> streams;
         for (std::size_t line : items) streams.push_back(first_line + line);
-        hyps = sample_decode(*m_.net, t_, b, budget, o_.sampling, streams, start, alignments);
+        hyps = sample_decode(*w.net, w.t, b, budget, o_.sampling, streams, start, alignments);
       } else {
-        hyps = greedy_decode(*m_.net, t_, b, budget, start, alignments);
+        hyps = greedy_decode(*w.net, w.t, b, budget, start, alignments);
       }
       std::string text;
       for (std::size_t i = 0; i < b.size; ++i) {
@@ -136,12 +218,12 @@ class chunk_decoder {
         tgt.decode(hyps[i], text);
         keep_on_one_line(text);
         results_[items[i]] += text;
-        if (aligned) results_[items[i]] += " ||| " + alignment_text(o_.alignment, alignments_[i]);
+        if (aligned) results_[items[i]] += " ||| " + alignment_text(o_.alignment, w.alignments[i]);
       }
     } else {
       beam_config cfg = o_.beam;
       cfg.alignment = aligned;
-      const auto hyps = beam_decode(*m_.net, t_, b, budget, cfg, start);
+      const auto hyps = beam_decode(*w.net, w.t, b, budget, cfg, start);
       std::string text, alignment;
       for (std::size_t i = 0; i < b.size; ++i) {
         std::string& result = results_[items[i]];
@@ -170,13 +252,19 @@ class chunk_decoder {
   const translate_options& o_;
   const task& task_;
   std::size_t max_len_;
-  tape t_;
+  std::vector<std::unique_ptr<decoding_worker>> workers_;  // [0] runs the loaded model
   std::vector<std::vector<std::int32_t>> ids_;
+  std::vector<std::size_t> order_;  // the chunk's lines by source length
   std::vector<std::string> results_;
-  std::vector<soft_alignment> alignments_;  // per batch item, with an alignment
 };
 
 }  // namespace
+
+std::size_t workers_for(const translate_options& o) {
+  const std::size_t beam = o.sample ? 1 : o.beam.beam_size;
+  if (o.batch_size > 256 || beam > 256 || o.batch_size * beam > 256) return 1;  // (no overflow)
+  return std::max<std::size_t>(1, std::min(o.workers, static_cast<std::size_t>(threads())));
+}
 
 translate_report translate(loaded_model& m, std::istream& in, std::ostream& out, const translate_options& o,
                            const line_progress& progress) {

@@ -34,6 +34,9 @@ struct translate_options {
   alignment_kind alignment = alignment_kind::none;  // hard | soft: print each hypothesis' alignment
   long alignment_layer = -1;                        // whose cross-attention (-1: the last layer)
   nn::kv_precision kv_precision = nn::kv_precision::f32;  // the K/V caches' (model::set_kv_precision)
+  // Batches decoded at once, each on one thread with a copy of the model (at most threads(); 1:
+  // one batch at a time, its products split across the threads). See translate().
+  std::size_t workers = 1;
 };
 
 struct translate_report {
@@ -41,13 +44,28 @@ struct translate_report {
   std::size_t cut = 0;     // of them, sources cut to max_len
   std::size_t tabbed = 0;  // of them, lines holding a tab (split at it when the task splits source<TAB>target)
   bool kv_cached = false;  // whether the model keeps K/V caches (kv_precision applied), false for rnn
+  std::size_t workers = 1;  // the most batches decoded at once (see below)
 };
 
 // Decodes every line of `in` (a trailing '\r' dropped) and writes the results to `out`, chunk by
-// chunk. progress (optional) is called after every batch. Throws attn::error for options that do
+// chunk. progress (optional) is called after every batch, from one thread at a time.
+//
+// Threads, as Marian's CPU workers: with workers_for(o) > 1 and a chunk of more than one batch,
+// each thread decodes whole batches, the most costly first (sentences × longest source), with its
+// own copy of the model (copy_model, made once: its parameters' memory again) and its own tape;
+// every product inside a batch then runs single-threaded. The cheapest (batches % workers) of
+// the chunk, and every batch otherwise, run one at a time, their products split across the
+// threads. The batches are the same either way, and a worker's batch runs exactly as with
+// --threads 1; a batch on all the threads differs from one thread's only where a product of over
+// 2^20 multiply-adds is split (blas.h), in the last bits on some CPUs' kernels. Throws attn::error for options that do
 // not fit the model (max_len 1, batch_size 0, sampling a classifier, an alignment from a model
 // without cross-attention or from a layer past its own).
 translate_report translate(loaded_model& m, std::istream& in, std::ostream& out, const translate_options& o,
                            const line_progress& progress = {});
+
+// The threads that decode batches at once: o.workers capped at threads(), or 1 when a batch has
+// more than 256 rows (sentences × beam): products that large keep the threads busy on their own
+// (measured: beam 5 × 64 sentences ran 3 % slower on workers, greedy × 256 sentences 5 % faster).
+std::size_t workers_for(const translate_options& o);
 
 }  // namespace attn

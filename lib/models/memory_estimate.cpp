@@ -205,9 +205,11 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
 }
 
 memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len,
-                                  bool half_kv) {
+                                  bool half_kv, std::size_t workers) {
   memory_estimate e;
   e.parameters = parameter_count(c);
+  const double copies = static_cast<double>(std::max<std::size_t>(workers, 1));
+  e.parameter_bytes = (copies - 1) * e.parameters * float_bytes;  // the workers' copies of the model
   const double S = src_len, M = max_len, vt = static_cast<double>(c.family == "lm" ? c.src_vocab : c.tgt_vocab);
   const double kv = half_kv ? 0.5 : 1.0;  // a cached key or value in floats' bytes
   double per = 0;
@@ -230,10 +232,11 @@ memory_estimate estimate_decoding(const model_config& c, double hypotheses, doub
     }
   }
   per += 2 * M;  // beam search: each hypothesis's tokens, twice (current and next step)
-  e.activation_bytes = hypotheses * per * float_bytes;
+  e.activation_bytes = copies * hypotheses * per * float_bytes;
   std::ostringstream n;
   n.precision(15);
   n << "for " << hypotheses << " hypotheses of up to " << max_len << " tokens";
+  if (copies > 1) n << " on each of " << copies << " threads";
   e.activation_note = n.str();
   return e;
 }

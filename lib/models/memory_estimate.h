@@ -49,8 +49,10 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
 // counted): for each of `hypotheses` rows decoded together (sentences × beam), its caches and one
 // step's activations, with sources of at most src_len tokens and outputs of at most max_len tokens.
 // half_kv: K/V caches in f16 (model::set_kv_precision), half the bytes.
+// workers: batches decoded at once (translate_options::workers), each with its hypotheses and,
+// past the first, its own copy of the parameters.
 memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len,
-                                  bool half_kv = false);
+                                  bool half_kv = false, std::size_t workers = 1);
 
 // Loading a model for use (eval, inspect): its parameters only.
 memory_estimate estimate_loading(const model_config& c);

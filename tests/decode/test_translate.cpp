@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "decode/greedy.h"
 #include "decode/translate.h"
 #include "loaded_helpers.h"
@@ -308,4 +310,91 @@ TEST_CASE("alignment needs cross-attention and a layer of the model's") {
   CHECK(fields(split_lines(run(r, "abc\n", o)).at(0)).size() == 2);  // its one attention is layer 0
   o.alignment_layer = 1;
   CHECK_THROWS_AS(run(r, "abc\n", o), error);
+}
+
+TEST_CASE("workers: only with threads to run them, and not for batches of more than 256 rows") {
+  const int before = threads();
+  translate_options o;
+  o.workers = 4;
+  set_threads(1);
+  CHECK(workers_for(o) == 1);
+  if (set_threads(2) == 2) {
+    CHECK(workers_for(o) == 2);  // capped at the threads
+    o.batch_size = 256;
+    CHECK(workers_for(o) == 2);
+    o.beam.beam_size = 2;  // 512 rows
+    CHECK(workers_for(o) == 1);
+    o.sample = true;  // sampling keeps one row per sentence
+    CHECK(workers_for(o) == 2);
+    o.batch_size = std::size_t{1} << 62;  // no overflow
+    o.sample = false;
+    o.beam.beam_size = 8;
+    CHECK(workers_for(o) == 1);
+    o.batch_size = 4;
+    o.workers = 1;
+    CHECK(workers_for(o) == 1);
+  }
+  set_threads(before);
+}
+
+TEST_CASE("on two threads, workers decode batches at once, and every line's output is one thread's") {
+  const int before = threads();
+  if (set_threads(2) < 2) {
+    MESSAGE("one core: the workers cannot run");
+    set_threads(before);
+    return;
+  }
+  struct search_case {
+    const char* name;
+    std::size_t beam, n_best;
+    bool sample, align, half;
+  };
+  const search_case cases[] = {{"greedy", 1, 0, false, false, false}, {"greedy f16", 1, 0, false, false, true},
+                               {"beam", 3, 0, false, false, false},   {"n-best aligned", 3, 2, false, true, false},
+                               {"sample", 1, 0, true, false, false},  {"greedy aligned", 1, 0, false, true, false}};
+  // batches of 8 rows: the rnn's LSTM splits its rows among threads from 8 on (not inside a worker)
+  const std::string text = joined(inputs) + joined(inputs) + joined(inputs) + joined(inputs);
+  for (const std::string family : {"transformer", "rnn", "lm", "classifier"}) {
+    loaded_model m = random_model(family);
+    const task& use = task_of(*m.net);
+    for (const search_case& c : cases) {
+      CAPTURE(family);
+      const std::string name = c.name;
+      CAPTURE(name);
+      if (use.predicts_labels() && (c.sample || c.beam > 1 || c.align)) continue;
+      if (c.align && !use.has_cross_attention) continue;
+      translate_options o;
+      o.batch_size = 8;  // 32 lines: chunks of 20 and 12 lines -> 3 + 2 batches (lm: more)
+      o.chunk_lines = 20;
+      o.beam.beam_size = c.beam;
+      o.beam.n_best = std::max<std::size_t>(c.n_best, 1);
+      o.n_best = c.n_best;
+      o.sample = c.sample;
+      o.sampling.seed = 3;
+      o.alignment = c.align ? alignment_kind::soft : alignment_kind::none;
+      o.kv_precision = c.half ? nn::kv_precision::f16 : nn::kv_precision::f32;
+      o.workers = 2;
+      set_threads(1);
+      translate_report r1;
+      std::size_t batches = 0;
+      const std::string one = run(m, text, o, &r1, [&](std::size_t) { ++batches; });
+      set_threads(2);
+      translate_report r2;
+      std::vector<std::size_t> seen;
+      std::mutex mu;
+      const std::string two = run(m, text, o, &r2, [&](std::size_t done) {
+        std::lock_guard<std::mutex> lock(mu);
+        seen.push_back(done);
+      });
+      CHECK(r1.workers == 1);
+      CHECK(r2.workers == 2);
+      CHECK(two == one);
+      CHECK(split_lines(two).size() == 4 * inputs.size() * std::max<std::size_t>(c.n_best, 1));
+      CHECK(batches >= 5);            // (lm: a batch's prompts are of one length)
+      CHECK(seen.size() == batches);  // once per batch, rising to the lines
+      CHECK(std::is_sorted(seen.begin(), seen.end()));
+      CHECK(seen.back() == 4 * inputs.size());
+    }
+  }
+  set_threads(before);
 }
