@@ -34,11 +34,12 @@ struct gemm_args {
 };
 
 // Two independent products (a layer's dx = dy·wᵀ and dw = xᵀ·dy), either may be null, at once:
-// each large one is cut into up to 2·threads() pieces of whole blocks of 32 rows or columns of C
+// each large one is cut into up to threads() pieces of whole blocks of 32 rows or columns of C
 // (its longer side), each piece a single-threaded OpenBLAS call, and the threads take the pieces
 // of both, interleaved, as they come free. Two products of equal size rarely take equal time
 // (dw sums over few rows into a large C): one product per thread left the faster one's thread
-// waiting, one product split over all threads after the other scales worse. Every element of C
+// waiting, one product split over all threads after the other scales worse, and more pieces
+// pack the operand they share more often (each piece packs it whole). Every element of C
 // is computed by the same call whichever thread runs it: the result does not depend on the
 // timing. With one thread, or inside a parallel_for chunk, the two run one after the other.
 void gemm_pair(const gemm_args* first, const gemm_args* second);
