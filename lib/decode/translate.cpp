@@ -102,7 +102,7 @@ class chunk_decoder {
       begin = end;
     }
     results_.assign(lines.size(), std::string());
-    const std::size_t workers = std::min(workers_for(o_), spans.size());
+    const std::size_t workers = work_of(spans) >= o_.min_worker_steps ? std::min(workers_for(o_), spans.size()) : 1;
     if (workers <= 1) {
       for (const batch_span& s : spans) {
         decode(*workers_[0], s, first_line);
@@ -130,6 +130,19 @@ class chunk_decoder {
   }
 
  private:
+  // Row-steps of the spans: each batch's rows × its budget (a classifier: × its source length).
+  std::size_t work_of(const std::vector<batch_span>& spans) const {
+    const bool labels = task_.hypothesis == hypothesis_kind::label;
+    const std::size_t beam = labels || o_.sample ? 1 : std::min<std::size_t>(o_.beam.beam_size, 1 << 16);
+    std::size_t work = 0;
+    for (const batch_span& s : spans) {
+      const std::size_t longest = ids_[order_[s.end - 1]].size();
+      const std::size_t per_row = labels ? longest + 1 : task_.decode_budget(max_len_, longest);
+      work += (s.end - s.begin) * beam * std::min<std::size_t>(per_row, 1 << 20);
+    }
+    return work;
+  }
+
   // spans[0, count) on `workers` threads, each taking the next span as it comes free.
   void decode_on_workers(const std::vector<batch_span>& spans, std::size_t count, std::size_t workers,
                          std::size_t first_line, const line_progress& progress) {

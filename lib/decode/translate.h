@@ -37,6 +37,10 @@ struct translate_options {
   // Batches decoded at once, each on one thread with a copy of the model (at most threads(); 1:
   // one batch at a time, its products split across the threads). See translate().
   std::size_t workers = 1;
+  // ... and only for a chunk of at least this many row-steps (each batch's rows × its step budget;
+  // a classifier: sentences × source length): a worker's start (its copy of the model, its first
+  // batch's fresh memory) took ~45 ms, as long as ~500 output tokens of a 10 M-parameter model.
+  std::size_t min_worker_steps = std::size_t{1} << 15;
 };
 
 struct translate_report {
@@ -50,10 +54,11 @@ struct translate_report {
 // Decodes every line of `in` (a trailing '\r' dropped) and writes the results to `out`, chunk by
 // chunk. progress (optional) is called after every batch, from one thread at a time.
 //
-// Threads, as Marian's CPU workers: with workers_for(o) > 1 and a chunk of more than one batch,
-// each thread decodes whole batches, the most costly first (sentences × longest source), with its
-// own copy of the model (copy_model, made once: its parameters' memory again) and its own tape;
-// every product inside a batch then runs single-threaded. The cheapest (batches % workers) of
+// Threads, as Marian's CPU workers: with workers_for(o) > 1 and a chunk of more than one batch
+// and of at least o.min_worker_steps row-steps, each thread decodes whole batches, the most costly
+// first (sentences × longest source), with its own copy of the model (copy_model, made once: its
+// parameters' memory again) and its own tape; every product inside a batch then runs
+// single-threaded. The cheapest (batches % workers) of
 // the chunk, and every batch otherwise, run one at a time, their products split across the
 // threads. The batches are the same either way, and a worker's batch runs exactly as with
 // --threads 1; a batch on all the threads differs from one thread's only where a product of over

@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/gradcheck.h"
 #include "core/threads.h"
 #include "decode/greedy.h"
 #include "decode/translate.h"
 #include "loaded_helpers.h"
+#include "models/lora.h"
 #include "models/task.h"
 
 using namespace attn;
@@ -354,8 +356,19 @@ TEST_CASE("on two threads, workers decode batches at once, and every line's outp
                                {"sample", 1, 0, true, false, false},  {"greedy aligned", 1, 0, false, true, false}};
   // batches of 8 rows: the rnn's LSTM splits its rows among threads from 8 on (not inside a worker)
   const std::string text = joined(inputs) + joined(inputs) + joined(inputs) + joined(inputs);
-  for (const std::string family : {"transformer", "rnn", "lm", "classifier"}) {
-    loaded_model m = random_model(family);
+  for (const std::string family : {"transformer", "rnn", "lm", "classifier", "lm+lora"}) {
+    const bool lora = family == "lm+lora";
+    loaded_model m = random_model(lora ? "lm" : family);
+    if (lora) {  // a trained adapter (B not zero): a copy without it would decode otherwise
+      rng gen(4);
+      lora_options lo;
+      lo.rank = 2;
+      lo.alpha = 4.0f;
+      lo.targets = default_lora_targets();
+      attach_lora(m.net->params(), lo, gen);
+      for (parameter* p : m.net->params().all())
+        if (is_lora_parameter(p->name)) attn::testing::fill_normal(p->value, gen, 0.3f);
+    }
     const task& use = task_of(*m.net);
     for (const search_case& c : cases) {
       CAPTURE(family);
@@ -374,6 +387,7 @@ TEST_CASE("on two threads, workers decode batches at once, and every line's outp
       o.alignment = c.align ? alignment_kind::soft : alignment_kind::none;
       o.kv_precision = c.half ? nn::kv_precision::f16 : nn::kv_precision::f32;
       o.workers = 2;
+      o.min_worker_steps = 0;  // these inputs are small
       set_threads(1);
       translate_report r1;
       std::size_t batches = 0;
@@ -395,6 +409,27 @@ TEST_CASE("on two threads, workers decode batches at once, and every line's outp
       CHECK(std::is_sorted(seen.begin(), seen.end()));
       CHECK(seen.back() == 4 * inputs.size());
     }
+  }
+  set_threads(before);
+}
+
+TEST_CASE("workers: not for a chunk of fewer row-steps than min_worker_steps (a worker's start costs)") {
+  const int before = threads();
+  if (set_threads(2) == 2) {
+    loaded_model m = random_model("transformer");
+    translate_options o;
+    o.batch_size = 2;
+    o.workers = 2;
+    translate_report r;
+    const std::string text = joined(inputs);  // 8 lines, 4 batches, budgets of 10: 80 row-steps
+    run(m, text, o, &r);
+    CHECK(r.workers == 1);
+    o.min_worker_steps = 80;
+    run(m, text, o, &r);
+    CHECK(r.workers == 2);
+    o.min_worker_steps = 81;
+    run(m, text, o, &r);
+    CHECK(r.workers == 1);
   }
   set_threads(before);
 }

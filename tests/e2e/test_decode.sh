@@ -106,13 +106,15 @@ cmp -s "$tmp/r.hyp" "$tmp/r16.hyp" || { echo "FAIL: rnn --kv-cache f16 changed t
 # models' products are all too small to be split (under 2^20 multiply-adds). So every search's
 # outputs are --threads 1's, byte for byte (on a one-core machine --threads 2 is one thread, and
 # this holds trivially). Batches of 8: the rnn's LSTM would split 8 rows between threads outside
-# a worker.
+# a worker. The sources 6 times: 1,200 lines × 32 steps is past the row-steps a chunk needs
+# before workers start (2^15, translate.h).
+for _ in 1 2 3 4 5 6; do cat "$tmp/src"; done >"$tmp/src6"
 for ckpt in t r; do
   for how in "" "--beam 5" "--beam 3 --n-best 3" "--sample --seed 4" "--alignment hard"; do
     # shellcheck disable=SC2086
-    dec -m "$tmp/$ckpt.ckpt" $how --batch-size 8 <"$tmp/src" >"$tmp/w1" 2>"$tmp/err" || fail=1
+    dec -m "$tmp/$ckpt.ckpt" $how --batch-size 8 <"$tmp/src6" >"$tmp/w1" 2>"$tmp/err" || fail=1
     # shellcheck disable=SC2086
-    "$attn" decode --threads 2 -m "$tmp/$ckpt.ckpt" $how --batch-size 8 <"$tmp/src" >"$tmp/w2" 2>"$tmp/err" \
+    "$attn" decode --threads 2 -m "$tmp/$ckpt.ckpt" $how --batch-size 8 <"$tmp/src6" >"$tmp/w2" 2>"$tmp/err" \
       || { echo "FAIL: $ckpt decode --threads 2 $how: $(cat "$tmp/err")"; fail=1; }
     [ -s "$tmp/w2" ] && cmp -s "$tmp/w1" "$tmp/w2" \
       || { echo "FAIL: $ckpt decode $how: --threads 2 wrote other outputs than --threads 1"; fail=1; }

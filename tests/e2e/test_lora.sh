@@ -2,8 +2,7 @@
 # LoRA end to end through the real binary: an lm pretrained briefly on Genesis is fine-tuned with
 # --lora on the English side of en-fr.tsv; the adapter checkpoint is small, decodes, evaluates,
 # is inspected as an adapter, resumes, merges into a plain checkpoint that scores the same, and a
-# wrong base is refused. Errors are one line with exit 2 (usage) or 1 (runtime). Single-threaded,
-# but for one decode on two threads.
+# wrong base is refused. Errors are one line with exit 2 (usage) or 1 (runtime). Single-threaded.
 set -u
 attn=$1
 data=$2/examples/data
@@ -48,14 +47,6 @@ awk -v a="$adapter_loss" -v b="$base_loss" 'BEGIN { exit !(a < b) }' ||
   { echo "FAIL: the adapter ($adapter_loss) does not lower the base's loss ($base_loss) on the new data"; fail=1; }
 echo "And God" | "$attn" decode -m adapter.ckpt --max-len 12 --threads 1 >adapter-out.txt
 check "decode with the adapter" 0 $?
-# on two threads each batch goes to a thread with its own copy of the model, adapter included:
-# the continuations are one thread's
-head -12 en-valid.txt | cut -d' ' -f1-3 >prompts.txt
-"$attn" decode -m adapter.ckpt --max-len 12 --batch-size 2 --threads 1 prompts.txt >adapter-1.txt
-"$attn" decode -m adapter.ckpt --max-len 12 --batch-size 2 --threads 2 prompts.txt >adapter-2.txt
-check "decode with the adapter on two threads" 0 $?
-[ "$(wc -l <adapter-2.txt)" -eq 12 ] && cmp -s adapter-1.txt adapter-2.txt ||
-  { echo "FAIL: the adapter decodes otherwise on two threads"; fail=1; }
 echo "And God" | "$attn" attention -m adapter.ckpt --threads 1 >attn.csv
 check "attention with the adapter" 0 $?
 
