@@ -138,7 +138,8 @@ std::size_t chunk_work(const std::vector<std::size_t>& steps, std::size_t r0, st
 // The ranks [0, steps[0]) cut into contiguous chunks of about equal work (rank 0 runs longest:
 // equal numbers of ranks would leave the first chunk the most work). bounds[c] .. bounds[c+1]
 // is chunk c; one chunk when there are too few ranks to share, and inside a parallel_for chunk
-// (a decoding worker, decode/translate.h), where the chunks' parallel_for runs inline as one call.
+// (a decoding worker, decode/translate.h), where a parallel_for runs inline: so that a worker's
+// LSTM runs as on one thread.
 std::vector<std::size_t> balanced_chunks(const std::vector<std::size_t>& steps) {
   const std::size_t running = steps.empty() ? 0 : steps[0];
   const std::size_t chunks =
@@ -210,7 +211,7 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
     float *Hv = h.mutable_value().data(), *HR = h_last.mutable_value().data(), *CR = c_last.mutable_value().data();
     // each chunk's ranks [r0, r1) through every step, single-threaded BLAS inside
     const std::vector<std::size_t> bounds = balanced_chunks(steps);
-    parallel_for(bounds.size() - 1, 1, [&](std::size_t c, std::size_t) {
+    auto run_chunk = [&](std::size_t c) {
       const std::size_t r0 = bounds[c], r1 = bounds[c + 1];
       for (std::size_t s = 0; s < steps.size() && steps[s] > r0; ++s) {
         const std::size_t n = std::min(r1, steps[s]) - r0, row = offset[s] + r0;
@@ -224,6 +225,9 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
           std::memcpy(HR + r * H, Hv + p * H, H * sizeof(float));
         }
       }
+    };
+    parallel_for(bounds.size() - 1, 1, [&](std::size_t first, std::size_t past) {
+      for (std::size_t c = first; c < past; ++c) run_chunk(c);
     });
   }
   if (!ng || !t.recording()) return {h, h_last, c_last};
@@ -252,7 +256,7 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
     const float *A = ap->data(), *TC = tcp->data(), *CP = cpp->data(), *W = w_hh.value().data();
     const detail::grad_sink sx = detail::sink_of(gates_x);  // receives dgates, row by row
     const std::vector<std::size_t> bounds = balanced_chunks(steps);
-    parallel_for(bounds.size() - 1, 1, [&](std::size_t c, std::size_t) {
+    auto run_chunk = [&](std::size_t c) {
       const std::size_t r0 = bounds[c], r1 = bounds[c + 1];
       std::vector<float> dh(H);
       for (std::size_t s = steps.size(); s-- > 0;) {
@@ -270,6 +274,9 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
         }
         gemm(false, true, n, H, G, 1.0f, DG + row * G, G, W, G, 0.0f, DHR + r0 * H, H);  // dh_prev [n,h]
       }
+    };
+    parallel_for(bounds.size() - 1, 1, [&](std::size_t first, std::size_t past) {
+      for (std::size_t c = first; c < past; ++c) run_chunk(c);
     });
     detail::pour(detail::sink_of(h0), DHR, B * H);
     detail::pour(detail::sink_of(c0), DCR, B * H);
