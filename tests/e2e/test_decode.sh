@@ -102,12 +102,13 @@ grep -q "kv-cache f16 has no effect" "$tmp/err" || { echo "FAIL: rnn --kv-cache 
 cmp -s "$tmp/r.hyp" "$tmp/r16.hyp" || { echo "FAIL: rnn --kv-cache f16 changed the outputs"; fail=1; }
 
 # --threads 2: batches of up to 256 rows go to one thread each, with a copy of the model, and
-# each batch runs as on one thread; the last of an odd count runs on both threads, where these
-# models' products are all too small to be split (under 2^20 multiply-adds). So every search's
-# outputs are --threads 1's, byte for byte (on a one-core machine --threads 2 is one thread, and
-# this holds trivially). Batches of 8: the rnn's LSTM would split 8 rows between threads outside
-# a worker. The sources 6 times: 1,200 lines × 32 steps is past the row-steps a chunk needs
-# before workers start (2^15, translate.h).
+# each batch runs as on one thread. The sources 6 times: 1,200 lines × 32 steps is past the
+# row-steps a chunk needs before workers start (2^15, translate.h), and 1,200 lines in batches of
+# 8 are an even count of batches, so none runs on both threads (the last of an odd count would,
+# where the rnn's source projection, over 2^20 multiply-adds, is split: another CPU's OpenBLAS
+# kernel may round that differently). So every search's outputs are --threads 1's, byte for byte,
+# on any CPU (on a one-core machine --threads 2 is one thread, and this holds trivially). Batches
+# of 8: the rnn's LSTM would split 8 rows between threads outside a worker.
 for _ in 1 2 3 4 5 6; do cat "$tmp/src"; done >"$tmp/src6"
 for ckpt in t r; do
   for how in "" "--beam 5" "--beam 3 --n-best 3" "--sample --seed 4" "--alignment hard"; do
