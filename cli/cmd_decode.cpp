@@ -158,12 +158,13 @@ int cmd_decode(const args& argv) {
   const available_memory available = memory_available();
   o.run.workers = static_cast<std::size_t>(threads());
   const std::size_t workers = workers_for(o.run);
-  if (workers > 1 && estimate(workers).total() > available.bytes) o.run.workers = 1;
-  check_memory(estimate(workers_for(o.run)),
+  const bool copies_fit = workers == 1 || estimate(workers).total() <= available.bytes;
+  if (!copies_fit) o.run.workers = 1;
+  check_memory(estimate(copies_fit ? workers : 1),
                "decoding --batch-size " + std::to_string(sentences) + " sentences with --beam " +
                    std::to_string(o.run.beam.beam_size) + " up to " + std::to_string(hyp_len) + " tokens",
                available, "lower --beam, --batch-size or --max-len");
-  if (o.run.workers < workers && !cl.quiet)
+  if (!copies_fit && !cl.quiet)
     std::cerr << "attn decode: one batch at a time on " << workers << " threads: a copy of the model per "
               << "thread, to decode " << workers << " batches at once, would not fit in memory\n";
   if (!use.allows_max_len(cfg, o.run.max_len))

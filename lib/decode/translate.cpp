@@ -112,7 +112,7 @@ class chunk_decoder {
       // the most costly first (sentences × longest source: longest processing time first); the
       // last spans.size() % workers, the cheapest, one at a time on all the threads, so that no
       // thread idles through another's last batch
-      auto cost = [&](const batch_span& s) { return (s.end - s.begin) * (ids_[order_[s.end - 1]].size() + 1); };
+      auto cost = [&](const batch_span& s) { return (s.end - s.begin) * (longest_source(s) + 1); };
       std::stable_sort(spans.begin(), spans.end(),
                        [&](const batch_span& a, const batch_span& b) { return cost(a) > cost(b); });
       const std::size_t shared = spans.size() - spans.size() % workers;
@@ -130,14 +130,16 @@ class chunk_decoder {
   }
 
  private:
+  // The longest source of a span (the order is by source length).
+  std::size_t longest_source(const batch_span& s) const { return ids_[order_[s.end - 1]].size(); }
+
   // Row-steps of the spans: each batch's rows × its budget (a classifier: × its source length).
   std::size_t work_of(const std::vector<batch_span>& spans) const {
     const bool labels = task_.hypothesis == hypothesis_kind::label;
     const std::size_t beam = labels || o_.sample ? 1 : std::min<std::size_t>(o_.beam.beam_size, 1 << 16);
     std::size_t work = 0;
     for (const batch_span& s : spans) {
-      const std::size_t longest = ids_[order_[s.end - 1]].size();
-      const std::size_t per_row = labels ? longest + 1 : task_.decode_budget(max_len_, longest);
+      const std::size_t per_row = labels ? longest_source(s) + 1 : task_.decode_budget(max_len_, longest_source(s));
       work += (s.end - s.begin) * beam * std::min<std::size_t>(per_row, 1 << 20);
     }
     return work;

@@ -52,19 +52,19 @@ struct translate_report {
 };
 
 // Decodes every line of `in` (a trailing '\r' dropped) and writes the results to `out`, chunk by
-// chunk. progress (optional) is called after every batch, from one thread at a time.
+// chunk. progress (optional) is called after every batch, from one thread at a time. Throws
+// attn::error for options that do not fit the model (max_len 1, batch_size 0, sampling a
+// classifier, an alignment from a model without cross-attention or from a layer past its own).
 //
 // Threads, as Marian's CPU workers: with workers_for(o) > 1 and a chunk of more than one batch
 // and of at least o.min_worker_steps row-steps, each thread decodes whole batches, the most costly
 // first (sentences × longest source), with its own copy of the model (copy_model, made once: its
 // parameters' memory again) and its own tape; every product inside a batch then runs
-// single-threaded. The cheapest (batches % workers) of
-// the chunk, and every batch otherwise, run one at a time, their products split across the
-// threads. The batches are the same either way, and a worker's batch runs exactly as with
-// --threads 1; a batch on all the threads differs from one thread's only where a product of over
-// 2^20 multiply-adds is split (blas.h), in the last bits on some CPUs' kernels. Throws attn::error for options that do
-// not fit the model (max_len 1, batch_size 0, sampling a classifier, an alignment from a model
-// without cross-attention or from a layer past its own).
+// single-threaded. The cheapest (batches % workers) of the chunk, and every batch otherwise, run
+// one at a time, their products split across the threads. The batches are the same either way,
+// and a worker's batch runs exactly as with --threads 1; a batch on all the threads differs from
+// one thread's only where a product of over 2^20 multiply-adds is split (blas.h), in the last
+// bits on some CPUs' kernels.
 translate_report translate(loaded_model& m, std::istream& in, std::ostream& out, const translate_options& o,
                            const line_progress& progress = {});
 
