@@ -150,6 +150,16 @@ void tape::discard(var v) {
   give(n.own_value);
 }
 
+matrix tape::take_value(var v) {
+  if (!v.valid() || v.t != this) throw error("take_value: the node is not of this tape");
+  node& n = at(v.id);
+  if (n.value != &n.own_value) return readable(n);  // a parameter's: a copy
+  readable(n);                                      // throws once discarded or released
+  matrix out = std::move(n.own_value);
+  n.own_value = matrix::from_shape({0, 0});
+  return out;
+}
+
 bool tape::owns_value(var v) const {
   if (!v.valid() || v.t != this) throw error("owns_value: the node is not of this tape");
   const node& n = nodes_[static_cast<std::size_t>(v.id)];

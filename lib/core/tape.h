@@ -76,6 +76,12 @@ class tape {
   // holds memory while it is used, not for the rest of the step. Parameters and discarded nodes
   // are left alone.
   void discard(var v);
+  // Moves v's value out of the tape, without a copy: an output a decoding step hands to its
+  // caller ([rows, vocabulary] logits, 10 MB a step for a beam of 320 rows). The node is left as
+  // discard() leaves it (reading its value throws) and its buffer does not come back: the next
+  // graph's node allocates again. A parameter's value (or a node's already given away) is not the
+  // tape's to give: a copy of it, or an error.
+  matrix take_value(var v);
   // Whether v's value is its node's own buffer (an op's output, a constant), not a parameter's
   // and not discarded: an op the caller promised v to (as discard()) may write over it.
   bool owns_value(var v) const;

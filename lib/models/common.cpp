@@ -69,16 +69,28 @@ nn::block_config block_settings(const model_config& c) {
 }
 
 // logits [N, V] -> [N, V]: x - max - log Σ exp(x - max), per row, in double for the sum.
-matrix log_softmax_rows(const matrix& logits) {
+namespace {
+// out [n, v] = the row-wise log-softmax of logits [n, v] (out may be logits)
+void log_softmax_rows_into(const matrix& logits, matrix& out) {
   const std::size_t n = rows(logits), v = cols(logits);
-  matrix out = matrix::from_shape({n, v});
   // Decoding calls this every step on [rows still running, vocab]: the rows go to the threads
   // (each row on one thread, the same bits whichever takes it), at least ~2^15 elements a chunk.
   const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(v, 1));
   parallel_for(n, grain, [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) kernels::log_softmax_row(v, logits.data() + i * v, out.data() + i * v);
   });
+}
+}  // namespace
+
+matrix log_softmax_rows(const matrix& logits) {
+  matrix out = matrix::from_shape({rows(logits), cols(logits)});
+  log_softmax_rows_into(logits, out);
   return out;
+}
+
+matrix log_softmax_rows(matrix&& logits) {
+  log_softmax_rows_into(logits, logits);
+  return std::move(logits);
 }
 
 std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id) {

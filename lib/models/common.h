@@ -23,6 +23,8 @@ nn::attention_scoring scoring_of(const std::string& attention);
 
 // Row-wise log-softmax of logits [N, V] -> [N, V].
 matrix log_softmax_rows(const matrix& logits);
+// The same in logits' own buffer (a decoding step's, moved out of the tape): no second [rows, V].
+matrix log_softmax_rows(matrix&& logits);
 // Rows whose target is not pad_id and whose argmax logit equals the target. logits [N, V], targets N.
 std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>& targets, std::int32_t pad_id);
 // Mean cross-entropy of logits [N,V] against targets (pad rows skipped), with token count and accuracy.

@@ -122,7 +122,7 @@ class lm_model : public model {
     // only each item's last row: [B*n, V] -> [B, V]
     std::vector<std::int32_t> last(batch_);
     for (std::size_t b = 0; b < batch_; ++b) last[b] = static_cast<std::int32_t>(b * n + n - 1);
-    return gather_rows(logits, last).value();
+    return t.take_value(n == 1 ? logits : gather_rows(logits, last));  // no copy of [B, V]
   }
 
   bool set_kv_precision(nn::kv_precision p) override {

@@ -171,7 +171,7 @@ class rnn_model : public model {
     }
     h_ = s.h.value();
     c_ = s.c.value();
-    return out_.forward(concat_cols({s.h, ctx})).value();
+    return t.take_value(out_.forward(concat_cols({s.h, ctx})));
   }
 
   // Alignment: its one attention (layer 0) keeps each step's weights [rows, S].

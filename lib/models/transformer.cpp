@@ -151,7 +151,7 @@ class transformer_model : public model {
       x = decoder_[i].forward(x, batch_, 1, {}, mem, src_len_, src_lengths_, unused, &caches_[i]);
     if (step_ == 0) memory_ = matrix::from_shape({0, 0});  // the cross caches hold all it is needed for
     ++step_;
-    return project(pre_ ? dec_ln_.forward(x) : x).value();
+    return t.take_value(project(pre_ ? dec_ln_.forward(x) : x));  // no copy of [B, V]
   }
 
   bool set_kv_precision(nn::kv_precision p) override {

@@ -370,3 +370,42 @@ TEST_CASE("discard: a dead value's buffer serves the next node of its size; grad
   tape other;
   CHECK_THROWS_AS(other.discard(l2), attn::error);
 }
+
+TEST_CASE("take_value: an output leaves the tape without a copy; a parameter's value is copied") {
+  rng gen(8);
+  parameter_store ps;
+  parameter& w = ps.add("w", 6, 10);
+  init_normal(w.value, gen, 0.5f);
+  matrix input = matrix::from_shape({4, 6});
+  fill_normal(input, gen);
+  matrix expected = matrix::from_shape({4, 10});  // input · w
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < 10; ++j) {
+      float s = 0.0f;
+      for (std::size_t k = 0; k < 6; ++k) s += input(i, k) * w.value(k, j);
+      expected(i, j) = s;
+    }
+  tape t;
+  no_grad off(t);
+  auto step = [&] { return linear(t.constant(input), t.param(w), var{}); };
+  var y = step();
+  const float* buffer = y.value().data();
+  matrix taken = t.take_value(y);
+  CHECK(taken.data() == buffer);  // the node's own buffer, moved
+  REQUIRE(taken.shape() == expected.shape());
+  for (std::size_t i = 0; i < taken.size(); ++i)
+    CHECK(taken.data()[i] == doctest::Approx(expected.data()[i]).epsilon(1e-5));
+  CHECK(y.rows() == 4);  // the shape stays, the value is gone
+  CHECK_THROWS_AS(y.value(), attn::error);
+  CHECK_THROWS_AS(t.take_value(y), attn::error);
+  // A parameter's value stays with the parameter.
+  const matrix copy = t.take_value(t.param(w));
+  CHECK(copy.data() != w.value.data());
+  CHECK(copy == w.value);
+  // The next graph's node gets a buffer of its own again.
+  t.reset();
+  const std::size_t before = t.allocations();
+  var again = step();
+  CHECK(t.allocations() == before + 1);
+  CHECK(again.value() == taken);
+}
