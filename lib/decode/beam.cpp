@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <utility>
+#include <xsimd/xsimd.hpp>
 
 #include "core/error.h"
 #include "core/threads.h"
@@ -37,11 +38,23 @@ float live_bound(double lp, std::size_t len, float length_penalty) {
   return beam_score(static_cast<float>(lp), length_penalty > 0.0f ? len : len + 1, length_penalty);
 }
 
+// A float below which a log-prob x cannot make base + x (in double) beat `worst`: their
+// difference, less a slack far above the roundings of the float conversion (2^-24 relative) and
+// of the double sum, so that the filter it makes skips only what the exact test would reject.
+float beat_bound(double worst, double base) {
+  const double slack = 1e-6 * (1.0 + std::abs(worst) + std::abs(base));
+  return static_cast<float>(worst - base - slack);
+}
+
 // The best k of one sentence's extensions, best first, into top: its rows [begin, end) of
 // logp [rows, V] (log-probs, forbidden tokens at -inf), each row's summed log-prob in lp. A bounded
-// heap, so most candidates cost one comparison with the current k-th best.
+// heap; once it holds k, a row is scanned a SIMD batch at a time for values that could beat its
+// k-th best (beat_bound), and only those take the exact test, in index order as before. Most of
+// a row's V values cost a vector compare.
 void best_extensions(const matrix& logp, const std::vector<double>& lp, std::size_t begin, std::size_t end,
                      std::size_t k, std::vector<candidate>& top) {
+  using batch = xsimd::batch<float>;
+  constexpr std::size_t W = batch::size;
   const std::size_t V = cols(logp);
   k = std::min(k, (end - begin) * V);
   top.clear();
@@ -49,8 +62,8 @@ void best_extensions(const matrix& logp, const std::vector<double>& lp, std::siz
     const double base = lp[r];
     const float* row = logp.data() + r * V;  // [V]
     const std::int32_t offset = static_cast<std::int32_t>((r - begin) * V);
-    for (std::size_t v = 0; v < V; ++v) {
-      if (row[v] == -std::numeric_limits<float>::infinity()) continue;  // forbidden: never a candidate
+    auto consider = [&](std::size_t v) {
+      if (row[v] == -std::numeric_limits<float>::infinity()) return;  // forbidden: never a candidate
       const candidate c{base + row[v], offset + static_cast<std::int32_t>(v)};
       if (top.size() < k) {
         top.push_back(c);
@@ -60,7 +73,17 @@ void best_extensions(const matrix& logp, const std::vector<double>& lp, std::siz
         top.back() = c;
         std::push_heap(top.begin(), top.end(), better);
       }
+    };
+    std::size_t v = 0;
+    for (; v < V && top.size() < k; ++v) consider(v);
+    if (v == V) continue;
+    float bound = beat_bound(top.front().score, base);
+    for (; v + W <= V; v += W) {
+      if (!xsimd::any(batch::load_unaligned(row + v) >= batch(bound))) continue;
+      for (std::size_t u = v; u < v + W; ++u) consider(u);
+      bound = beat_bound(top.front().score, base);
     }
+    for (; v < V; ++v) consider(v);
   }
   std::sort_heap(top.begin(), top.end(), better);  // best first
 }

@@ -3,7 +3,9 @@
 // and top-k 1 sampling must equal greedy and n-best scores must equal teacher-forced log-probs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 
@@ -169,6 +171,91 @@ TEST_CASE("beam search: length normalisation ranks by log-prob per token") {
   CHECK(hyps[0][1].score == doctest::Approx(std::log(0.6)).epsilon(1e-3));
   CHECK(attn::beam_score(-3.0f, 3, 0.5f) == doctest::Approx(-3.0 / std::sqrt(3.0)));
   CHECK(attn::beam_score(-3.0f, 3, 0.0f) == -3.0f);
+}
+
+// Log-probs on a grid of quarters (many exact ties), some tokens forbidden (-inf, as <pad> and
+// <bos> always are), from a hash of the row's history: V = 53 is three SIMD batches and a tail.
+class grid_model : public attn::model {
+ public:
+  static constexpr std::size_t vocab = 53;
+  static float log_prob(const tokens& history, std::int32_t token) {
+    if (token == attn::pad_id || token == attn::bos_id) return -INFINITY;
+    std::uint32_t h = 2166136261u;
+    for (std::int32_t x : history) h = (h ^ static_cast<std::uint32_t>(x)) * 16777619u;
+    h = (h ^ static_cast<std::uint32_t>(token)) * 16777619u;
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    h ^= h >> 15;
+    if (h % 11 == 0) return -INFINITY;
+    return -0.25f * static_cast<float>(h % 29);  // 0 .. -7, in steps of 0.25
+  }
+  const attn::model_config& config() const override { return cfg_; }
+  attn::loss_result loss(attn::tape&, const attn::batch&, attn::rng&, float) override { return {}; }
+  void start_decoding(attn::tape&, const attn::batch& bt) override {
+    rows_.assign(bt.size, {});
+    started_ = false;
+  }
+  attn::matrix decode_step(attn::tape&, const std::vector<std::int32_t>& last) override {
+    REQUIRE(last.size() == rows_.size());
+    attn::matrix lp = attn::matrix::from_shape({last.size(), vocab});
+    for (std::size_t r = 0; r < last.size(); ++r) {
+      if (started_) rows_[r].push_back(last[r]);
+      for (std::size_t v = 0; v < vocab; ++v) lp(r, v) = log_prob(rows_[r], static_cast<std::int32_t>(v));
+    }
+    started_ = true;
+    return lp;
+  }
+  void reorder_decoding(const std::vector<std::int32_t>& order) override {
+    std::vector<tokens> picked;
+    for (std::int32_t i : order) picked.push_back(rows_.at(static_cast<std::size_t>(i)));
+    rows_ = picked;
+  }
+
+ private:
+  std::vector<tokens> rows_;
+  bool started_ = false;
+  attn::model_config cfg_;
+};
+
+TEST_CASE("beam search keeps the exact best extensions among many tied and forbidden log-probs") {
+  // Two steps with a beam as wide as the vocabulary: every first token stays live and the last
+  // step keeps the best K of all two-token outputs, so the n-best list must be the top of an
+  // exhaustive ranking: the same summed log-probs, tie for tie.
+  grid_model m;
+  attn::tape t;
+  const std::size_t V = grid_model::vocab;
+  std::vector<double> all;  // every output's summed log-prob (the scores with length penalty 0)
+  for (std::int32_t first = 0; first < static_cast<std::int32_t>(V); ++first) {
+    const double lp1 = grid_model::log_prob({}, first);
+    if (std::isinf(lp1)) continue;
+    if (first == eos_id) {
+      all.push_back(lp1);
+      continue;
+    }
+    for (std::int32_t second = 0; second < static_cast<std::int32_t>(V); ++second) {
+      const double lp2 = grid_model::log_prob({first}, second);
+      if (!std::isinf(lp2)) all.push_back(lp1 + lp2);
+    }
+  }
+  std::sort(all.begin(), all.end(), std::greater<>());
+  attn::beam_config cfg;
+  cfg.beam_size = V;
+  cfg.n_best = V;
+  cfg.length_penalty = 0.0f;
+  const auto hyps = attn::beam_decode(m, t, keys_batch({7}), 2, cfg);
+  REQUIRE(hyps[0].size() == V);
+  for (std::size_t i = 0; i < V; ++i) {
+    const attn::hypothesis& h = hyps[0][i];
+    CHECK(h.log_prob == static_cast<float>(all[i]));  // the i-th best of all, ties included
+    double own = 0.0;                                 // and its own tokens have that log-prob
+    tokens prefix;
+    for (std::int32_t tok : h.tokens) {
+      own += grid_model::log_prob(prefix, tok);
+      prefix.push_back(tok);
+    }
+    if (h.ended) own += grid_model::log_prob(prefix, eos_id);
+    CHECK(static_cast<float>(own) == h.log_prob);
+  }
 }
 
 TEST_CASE("beam 1 is greedy; max_len finishes live hypotheses as they are; bad configurations throw") {
