@@ -108,6 +108,7 @@ std::vector<std::vector<hypothesis>> beam_decode(model& m, tape& t, const batch&
   }
   no_grad off(t);
   t.reset();
+  m.expect_decoding(K, max_len);
   m.start_decoding(t, b);
 
   // Live hypotheses, one per model row, grouped by sentence in sentence order. All have `step`

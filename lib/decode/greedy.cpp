@@ -12,6 +12,7 @@ std::vector<std::vector<std::int32_t>> greedy_decode(model& m, tape& t, const ba
   if (alignments) alignments->assign(b.size, {});
   no_grad off(t);
   t.reset();
+  m.expect_decoding(1, max_len);
   m.start_decoding(t, b);
   running_items running(b.size, start_token);
   std::vector<std::int32_t> best;

@@ -116,6 +116,7 @@ std::vector<std::vector<std::int32_t>> sample_decode(model& m, tape& t, const ba
   if (max_len == 0 || b.size == 0) return out;
   no_grad off(t);
   t.reset();
+  m.expect_decoding(1, max_len);
   m.start_decoding(t, b);
   std::vector<rng> gens;
   for (std::uint64_t s : streams) gens.push_back(sampling_stream(cfg.seed, s));

@@ -23,6 +23,8 @@ std::vector<attention_map> model::attention_maps(tape&, const batch&) {
   throw error("the " + config().family + " model exposes no attention weights");
 }
 
+void model::expect_decoding(std::size_t, std::size_t) {}
+
 bool model::set_kv_precision(nn::kv_precision) {
   return false;
 }

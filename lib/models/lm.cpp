@@ -90,8 +90,16 @@ class lm_model : public model {
     for (nn::kv_cache& c : caches_) {
       if (c.precision() != kv_precision_) c.set_precision(kv_precision_);
       c.clear();
+      // the first step's <bos> and prompt, then a position per step
+      c.expect(batch_ * expected_rows_, expected_steps_ > 0 ? prompt_len_ + expected_steps_ : 0);
     }
+    expected_rows_ = expected_steps_ = 0;  // the hint was for this search
     pos_index_ = 0;
+  }
+
+  void expect_decoding(std::size_t rows_per_item, std::size_t steps) override {
+    expected_rows_ = rows_per_item;
+    expected_steps_ = steps;
   }
 
   // last_tokens [B] (first call: last_tokens then the prompt) -> log-probs [B, V] after the last fed token
@@ -192,6 +200,7 @@ class lm_model : public model {
   nn::dropout drop_;
   // decoding state
   std::size_t batch_ = 0, prompt_len_ = 0, pos_index_ = 0;
+  std::size_t expected_rows_ = 0, expected_steps_ = 0;  // expect_decoding(), until start_decoding
   std::vector<std::int32_t> prompt_;
   std::vector<nn::kv_cache> caches_;
   nn::kv_precision kv_precision_ = nn::kv_precision::f32;

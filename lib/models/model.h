@@ -72,6 +72,11 @@ class model {
     return decode_step(t, last_tokens);
   }
 
+  // What the next start_decoding's search will need, before it starts: `rows_per_item` rows per
+  // batch item (a beam's width; 1 for greedy and sampling), up to `steps` decode_steps. A model
+  // with K/V caches sizes them once for that (nn::kv_cache::expect); the default ignores it.
+  virtual void expect_decoding(std::size_t rows_per_item, std::size_t steps);
+
   // Beam search: keeps decoding items order[0], order[1], ... (repeats allowed; the batch may grow or
   // shrink) in every cache and state, so the next decode_step takes order.size() tokens.
   virtual void reorder_decoding(const std::vector<std::int32_t>& order);

@@ -126,12 +126,20 @@ class transformer_model : public model {
     var memory = encode(t, b, unused, src_rows_ ? &*src_rows_ : nullptr);
     memory_ = (src_rows_ ? unpack_rows(memory, *src_rows_) : memory).value();  // [B*S, d]
     caches_.resize(decoder_.size());  // emptied, their storage kept from earlier batches
-    for (nn::decoder_cache& c : caches_)
+    for (nn::decoder_cache& c : caches_) {
       for (nn::kv_cache* k : {&c.self, &c.cross}) {
         if (k->precision() != kv_precision_) k->set_precision(kv_precision_);
         k->clear();
       }
+      c.self.expect(batch_ * expected_rows_, expected_steps_);  // a position per step
+    }
+    expected_rows_ = expected_steps_ = 0;  // the hint was for this search
     step_ = 0;
+  }
+
+  void expect_decoding(std::size_t rows_per_item, std::size_t steps) override {
+    expected_rows_ = rows_per_item;
+    expected_steps_ = steps;
   }
 
   // last_tokens [B] -> log-probs [B, V]
@@ -243,6 +251,7 @@ class transformer_model : public model {
   nn::dropout drop_;
   // decoding state
   std::size_t batch_ = 0, src_len_ = 0, step_ = 0;
+  std::size_t expected_rows_ = 0, expected_steps_ = 0;  // expect_decoding(), until start_decoding
   std::vector<std::int32_t> src_lengths_;
   matrix memory_;
   std::vector<nn::decoder_cache> caches_;

@@ -24,6 +24,11 @@ void kv_cache::clear() {
   for (std::size_t p = page_refs_.size(); p-- > 0;) free_.push_back(static_cast<std::int32_t>(p));
 }
 
+void kv_cache::expect(std::size_t items, std::size_t positions) {
+  expected_items_ = items;
+  expected_positions_ = positions;
+}
+
 void kv_cache::release() {
   page_refs_.clear();
   clear();
@@ -222,6 +227,8 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
     }
     clear();
     batch_ = batch;
+    if (expected_items_ > 0 && expected_positions_ > 0)  // expect(): the whole storage at once
+      reserve_pages(expected_items_ * ((expected_positions_ + P - 1) / P + 1));
   } else if (batch != batch_ || dk != width_k() || dv != width_v()) {
     throw error("kv_cache: appended rows do not match the cached batch or widths (reorder or clear first)");
   }

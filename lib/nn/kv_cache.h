@@ -75,6 +75,12 @@ class kv_cache {
   void reorder(const std::vector<std::int32_t>& order);
   // Empties the cache; its storage stays for the next sentences (no new pages to touch).
   void clear();
+  // From the next append to an empty cache (when the page size is known): storage for `items`
+  // batch items of up to `positions` positions each, allocated at once, and one page more per
+  // item (a beam's copies on write). Growing as the outputs do instead copies every page at each
+  // doubling, into memory the kernel must zero first: at 256 positions, most of a greedy
+  // decoding's page faults. Only what is written is touched. (0, 0): grow as needed.
+  void expect(std::size_t items, std::size_t positions);
   // Empties the cache and frees its storage.
   void release();
 
@@ -110,6 +116,7 @@ class kv_cache {
   half_matrix kh_, vh_;                         // f16 storage
   std::vector<std::uint16_t> new_kh_, new_vh_;  // append's new rows as halves
   std::size_t batch_ = 0, len_ = 0, page_rows_ = 0, n_pages_ = 0;
+  std::size_t expected_items_ = 0, expected_positions_ = 0;  // expect()
   std::vector<std::int32_t> table_;      // [B*n] storage page of each (batch item, page)
   std::vector<std::int32_t> page_refs_;  // [storage pages] batch items reading each page
   std::vector<std::int32_t> free_;       // pages nobody reads, the next to take last

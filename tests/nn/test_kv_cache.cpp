@@ -242,6 +242,45 @@ TEST_CASE("kv_cache: clear keeps the storage for the next sentences, release fre
   CHECK(c.k_row(0, 0)[0] == 700.0f);
 }
 
+TEST_CASE("kv_cache: expect sizes the storage once at the first append; the rows are those of a growing cache") {
+  kv_cache grown, expected;
+  expected.expect(3, 40);  // 3 items of up to 40 positions: 3 pages each, and one more for copies
+  for (std::size_t f16 = 0; f16 < 2; ++f16) {
+    if (f16 == 1) {  // the same in half precision (set_precision frees the storage, not the hint)
+      grown.set_precision(kv_precision::f16);
+      expected.set_precision(kv_precision::f16);
+      expected.expect(3, 40);
+    }
+    append_step(expected, {0, 1, 2}, 0);
+    const std::size_t rows = expected.storage_rows();
+    CHECK(rows == 3 * (3 + 1) * kv_cache::default_page_rows);
+    const void* storage = f16 ? static_cast<const void*>(expected.k_half().data()) : expected.k().data();
+    append_step(grown, {0, 1, 2}, 0);
+    for (std::size_t pos = 1; pos < 40; ++pos) {
+      append_step(grown, {0, 1, 2}, pos);
+      append_step(expected, {0, 1, 2}, pos);
+      if (pos == 20) {  // a beam reorder: items 0 and 2 share item 1's pages, copies on write follow
+        grown.reorder({1, 1, 2});
+        expected.reorder({1, 1, 2});
+      }
+    }
+    CHECK(expected.storage_rows() == rows);  // never grown: no copy, no fresh memory
+    CHECK((f16 ? static_cast<const void*>(expected.k_half().data()) : expected.k().data()) == storage);
+    for (std::size_t b = 0; b < 3; ++b)
+      for (std::size_t pos = 0; pos < 40; ++pos) {
+        CHECK(expected.k_row(b, pos) == grown.k_row(b, pos));
+        CHECK(expected.v_row(b, pos) == grown.v_row(b, pos));
+      }
+    grown.clear();
+    expected.clear();
+  }
+  // expect(0, 0): grows as needed again
+  kv_cache c;
+  c.expect(0, 0);
+  append_step(c, {0}, 0);
+  CHECK(c.storage_rows() == kv_cache::default_page_rows);
+}
+
 TEST_CASE("kv_cache: storage kept from shorter pages is re-cut into longer ones, and attention reads it") {
   // Decoding batch after batch: one batch's self-attention-like steps leave storage in
   // pages of 16; the next batch's cross-attention K/V (35 positions) cuts them into pages of
