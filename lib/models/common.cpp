@@ -70,9 +70,9 @@ nn::block_config block_settings(const model_config& c) {
   return b;
 }
 
-// logits [N, V] -> [N, V]: x - max - log Σ exp(x - max), per row, in double for the sum.
 namespace {
-// out [n, v] = the row-wise log-softmax of logits [n, v] (out may be logits)
+// out [N, V] = logits [N, V] - max - log Σ exp(logits - max), per row, in double for the sum
+// (out may be logits)
 void log_softmax_rows_into(const matrix& logits, matrix& out) {
   const std::size_t n = rows(logits), v = cols(logits);
   // Decoding calls this every step on [rows still running, vocab]: the rows go to the threads

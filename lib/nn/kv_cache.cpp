@@ -1,7 +1,9 @@
 #include "nn/kv_cache.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -227,8 +229,12 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
     }
     clear();
     batch_ = batch;
-    if (expected_items_ > 0 && expected_positions_ > 0)  // expect(): the whole storage at once
-      reserve_pages(expected_items_ * ((expected_positions_ + P - 1) / P + 1));
+    // expect(): the whole storage at once, unless it is past what page ids can number (then the
+    // storage grows as it would without expect(), and fails where that fails)
+    const double expected_pages =
+        static_cast<double>(expected_items_) * (std::ceil(static_cast<double>(expected_positions_) / P) + 1);
+    if (expected_items_ > 0 && expected_positions_ > 0 && expected_pages <= std::numeric_limits<std::int32_t>::max())
+      reserve_pages(static_cast<std::size_t>(expected_pages));
   } else if (batch != batch_ || dk != width_k() || dv != width_v()) {
     throw error("kv_cache: appended rows do not match the cached batch or widths (reorder or clear first)");
   }
