@@ -71,8 +71,7 @@ nn::block_config block_settings(const model_config& c) {
 }
 
 namespace {
-// out [N, V] = logits [N, V] - max - log Σ exp(logits - max), per row, in double for the sum
-// (out may be logits)
+// out [N, V] = logits [N, V] - max - log Σ exp(logits - max), per row (out may be logits)
 void log_softmax_rows_into(const matrix& logits, matrix& out) {
   const std::size_t n = rows(logits), v = cols(logits);
   // Decoding calls this every step on [rows still running, vocab]: the rows go to the threads

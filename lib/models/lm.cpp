@@ -78,6 +78,8 @@ class lm_model : public model {
   }
 
   void start_decoding(tape&, const batch& b) override {
+    const std::size_t rows = expected_rows_, steps = expected_steps_;  // the hint is for this search only
+    expected_rows_ = expected_steps_ = 0;
     if (b.size == 0) throw error("lm batch: empty batch");
     if (b.src.size() != b.size * b.src_len) throw error("lm batch: src does not have size x src_len ids");
     for (std::int32_t len : b.src_lengths)
@@ -91,9 +93,8 @@ class lm_model : public model {
       if (c.precision() != kv_precision_) c.set_precision(kv_precision_);
       c.clear();
       // the first step's <bos> and prompt, then a position per step
-      c.expect(batch_ * expected_rows_, expected_steps_ > 0 ? prompt_len_ + expected_steps_ : 0);
+      c.expect(batch_ * rows, steps > 0 ? prompt_len_ + steps : 0);
     }
-    expected_rows_ = expected_steps_ = 0;  // the hint was for this search
     pos_index_ = 0;
   }
 

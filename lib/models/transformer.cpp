@@ -116,6 +116,8 @@ class transformer_model : public model {
   }
 
   void start_decoding(tape& t, const batch& b) override {
+    const std::size_t rows = expected_rows_, steps = expected_steps_;  // the hint is for this search only
+    expected_rows_ = expected_steps_ = 0;
     check_batch(b, false, "transformer");
     no_grad ng(t);
     rng unused(0);
@@ -131,9 +133,8 @@ class transformer_model : public model {
         if (k->precision() != kv_precision_) k->set_precision(kv_precision_);
         k->clear();
       }
-      c.self.expect(batch_ * expected_rows_, expected_steps_);  // a position per step
+      c.self.expect(batch_ * rows, steps);  // a position per step
     }
-    expected_rows_ = expected_steps_ = 0;  // the hint was for this search
     step_ = 0;
   }
 

@@ -161,12 +161,15 @@ var kv_cache::v_var(tape& t) {
   return storage_var(t, v_, vh_);
 }
 
-// The storage of this precision as a leaf: f32 aliased, f16 converted into a constant.
+// The storage of this precision as a node: f32 aliased, f16 converted up to the last page read.
 var kv_cache::storage_var(tape& t, parameter& full, const half_matrix& half) {
   if (precision_ == kv_precision::f32) return t.param(full);
-  matrix floats = matrix::from_shape({rows(half), cols(half)});
-  from_half(half.data(), floats.data(), half.size());
-  return t.constant(std::move(floats));
+  std::int32_t last = -1;
+  for (const std::int32_t p : table_) last = std::max(last, p);
+  const std::size_t n = static_cast<std::size_t>(last + 1) * page_rows_, w = cols(half);
+  var floats = t.make(n, w, false);  // [pages up to the last read * P, w], converted in place
+  from_half(half.data(), floats.mutable_value().data(), n * w);
+  return floats;
 }
 
 void kv_cache::describe_keys(attention_shape& s) const {
@@ -235,6 +238,7 @@ void kv_cache::append(const matrix& k_new, const matrix& v_new, std::size_t batc
         static_cast<double>(expected_items_) * (std::ceil(static_cast<double>(expected_positions_) / P) + 1);
     if (expected_items_ > 0 && expected_positions_ > 0 && expected_pages <= std::numeric_limits<std::int32_t>::max())
       reserve_pages(static_cast<std::size_t>(expected_pages));
+    expected_items_ = expected_positions_ = 0;  // for this fill only
   } else if (batch != batch_ || dk != width_k() || dv != width_v()) {
     throw error("kv_cache: appended rows do not match the cached batch or widths (reorder or clear first)");
   }

@@ -75,7 +75,7 @@ class kv_cache {
   void reorder(const std::vector<std::int32_t>& order);
   // Empties the cache; its storage stays for the next sentences (no new pages to touch).
   void clear();
-  // From the next append to an empty cache (when the page size is known): storage for `items`
+  // At the next append to an empty cache (when the page size is known), once: storage for `items`
   // batch items of up to `positions` positions each, allocated at once, and one page more per
   // item (a beam's copies on write). Growing as the outputs do instead copies every page at each
   // doubling, into memory the kernel must zero first: at 256 positions, most of a greedy
@@ -93,7 +93,9 @@ class kv_cache {
   var attend(var q, attention_shape s, scoring sc, attention_weights* keep = nullptr);
 
   // Leaves on t holding the storage as floats (rows per describe_keys), without gradients: f32
-  // aliases it (no copy); f16 converts it (a copy, for the ops that read only floats).
+  // aliases it (no copy); f16 converts it (a copy, for the ops that read only floats: additive
+  // attention), up to the last page a batch item reads — pages are taken lowest first, so about
+  // what was written, not a storage sized by expect() for the whole search.
   var k_var(tape& t);
   var v_var(tape& t);
 

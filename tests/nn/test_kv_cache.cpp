@@ -265,6 +265,20 @@ TEST_CASE("kv_cache: expect sizes the storage once at the first append; the rows
       }
     }
     CHECK(expected.storage_rows() == rows);  // never grown: no copy, no fresh memory
+    if (f16 == 1) {  // as floats (additive attention): the pages up to the last one read, not the reservation
+      tape t;
+      no_grad off(t);
+      const var k = expected.k_var(t);
+      const std::size_t P = expected.page_rows(), n = expected.pages_per_item();
+      CHECK(k.rows() < rows);
+      CHECK(k.rows() % P == 0);
+      for (std::size_t b = 0; b < 3; ++b)
+        for (std::size_t pos = 0; pos < 40; ++pos) {
+          const std::size_t row = static_cast<std::size_t>(expected.pages()[b * n + pos / P]) * P + pos % P;
+          REQUIRE(row < k.rows());
+          CHECK(k.value()(row, 0) == expected.k_row(b, pos)[0]);
+        }
+    }
     CHECK((f16 ? static_cast<const void*>(expected.k_half().data()) : expected.k().data()) == storage);
     for (std::size_t b = 0; b < 3; ++b)
       for (std::size_t pos = 0; pos < 40; ++pos) {
