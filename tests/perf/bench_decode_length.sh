@@ -10,7 +10,7 @@
 # checkpoint (decoding an empty input) is left out. Each time is the fastest of REPEATS runs (the
 # host's speed varies between runs, and a 16-token run is short: half a second, of the size of
 # the loading time it subtracts). The goal (issue #10): tokens/s at 16, 64 and 256 within 20 % of
-# each other, for greedy and for beam 5. Each search runs with the K/V caches in f32 (the default)
+# each other, for greedy and for beam 5; each search ends with the slowest / fastest of its three. Each search runs with the K/V caches in f32 (the default)
 # and in f16 (--kv-cache f16: half the bytes for the attention to read at every step).
 #
 #   bash tests/perf/bench_decode_length.sh [ATTN_BINARY] [SOURCES] [REPEATS]   (defaults: build/attn, 256, 3)
@@ -50,7 +50,7 @@ printf '%-8s %-8s %8s %12s %14s %10s\n' search kv-cache max-len "mean length" "o
 
 for beam in 1 5; do
   for kv in f32 f16; do
-    base=""
+    base="" lo="" hi=""
     for len in 16 64 256; do
       run=("$attn" decode -m model.ckpt --batch-size 64 --max-len "$len" --beam "$beam" --kv-cache "$kv" --threads 2 -q)
       load=$(fastest "${run[@]}" /dev/null)
@@ -59,8 +59,12 @@ for beam in 1 5; do
       tokens=$("$attn" tokenize -v enfr.vocab out.txt | awk -v m="$len" '{ n = NF + 1; s += n > m ? m : n } END { print s + 0 }')
       tps=$(echo "$tokens / $secs" | bc -l)
       [ -n "$base" ] || base=$tps
+      { [ -z "$lo" ] || [ "$(echo "$tps < $lo" | bc)" -eq 1 ]; } && lo=$tps
+      { [ -z "$hi" ] || [ "$(echo "$tps > $hi" | bc)" -eq 1 ]; } && hi=$tps
       printf '%-8s %-8s %8d %12.1f %14.0f %9.0f%%\n' "$([ "$beam" -eq 1 ] && echo greedy || echo "beam $beam")" "$kv" "$len" \
         "$(echo "$tokens / $(wc -l <sources.txt)" | bc -l)" "$tps" "$(echo "100 * $tps / $base" | bc -l)"
     done
+    printf '%-8s %-8s slowest / fastest of the three lengths: %.2f\n' \
+      "$([ "$beam" -eq 1 ] && echo greedy || echo "beam $beam")" "$kv" "$(echo "$lo / $hi" | bc -l)"
   done
 done
