@@ -191,8 +191,8 @@ int cmd_inspect(const args& argv) {
     out << "progress:\n";
     for (const auto& [k, v] : c.counters) out << "  " << k << " = " << v << "\n";
   }
-  for (const char* key :
-       {"best_valid", "best_valid_step", "last_valid", "finetuned_from", "finetuned_from_step", "vocab_remapped"}) {
+  for (const char* key : {"best_valid", "best_valid_step", "last_valid", "finetuned_from", "finetuned_from_step",
+                          "vocab_remapped", "merged_from", "merged_base", "merged_base_hash"}) {
     auto it = c.metadata.find(key);
     if (it != c.metadata.end()) out << key << ": " << it->second << "\n";
   }

@@ -56,6 +56,8 @@ check "merge" 0 $?
 "$attn" inspect merged.ckpt >merged.txt
 grep -q "^LoRA" merged.txt && { echo "FAIL: the merged checkpoint is still an adapter"; fail=1; }
 grep -q "merged_from.*adapter.ckpt" <("$attn" inspect merged.ckpt --json) || { echo "FAIL: no lineage"; fail=1; }
+grep -q "^merged_from: adapter.ckpt$" merged.txt && grep -q "^merged_base: base.ckpt$" merged.txt ||
+  { echo "FAIL: the text inspect of the merged checkpoint lacks its lineage"; fail=1; }
 merged_loss=$(loss_of merged.ckpt)
 same "$merged_loss" "$adapter_loss" || { echo "FAIL: merged loss $merged_loss != adapter's $adapter_loss"; fail=1; }
 echo "And God" | "$attn" decode -m merged.ckpt --max-len 12 --threads 1 >merged-out.txt
