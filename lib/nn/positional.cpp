@@ -59,11 +59,10 @@ positional_encoding::positional_encoding(parameter_store& store, const std::stri
   if (kind_ == positional::learned) {
     table_param_ = &store.add(prefix + ".weight", max_len, d);
     init_normal(table_param_->value, gen, 0.02f);
-  } else if (kind_ == positional::sinusoidal) {
-    table_ = sinusoidal_table(max_len, d);
-  } else if (kind_ == positional::hyperbolic) {
-    table_ = hyperbolic_table(max_len, d);
   }
+  // Fixed tables start empty and grow to the positions forward() reads (doubling): a model of
+  // max_len 10^8 costs nothing until it sees long inputs, and the rows are a pure function of
+  // (position, d), so a grown table holds the same values.
 }
 
 // x [B*T, d] -> [B*T, d]
@@ -83,8 +82,8 @@ var positional_encoding::forward(var x, std::size_t batch, std::size_t time, std
       for (std::size_t s = 0; s < time; ++s) ids[b * time + s] = static_cast<std::int32_t>(offset + s);
     return add(x, attn::embedding(t.param(*table_param_), ids));
   }
-  if (end > table_.shape()[0]) {  // fixed tables extend past max_len on demand
-    const std::size_t len = std::max(end, 2 * table_.shape()[0]);
+  if (end > table_.shape()[0]) {  // fixed tables grow on demand, past max_len too
+    const std::size_t len = std::max({end, 2 * table_.shape()[0], std::min<std::size_t>(max_len_, 256)});
     table_ = kind_ == positional::sinusoidal ? sinusoidal_table(len, d_) : hyperbolic_table(len, d_);
   }
   var pe = t.make(batch * time, d_, /*needs_grad=*/false);

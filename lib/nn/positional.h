@@ -30,7 +30,7 @@ matrix hyperbolic_table(std::size_t len, std::size_t d);
 class positional_encoding {
  public:
   positional_encoding() = default;
-  // max_len bounds the learned table; fixed tables are computed to max_len and extended on demand.
+  // max_len bounds the learned table; fixed tables are computed as far as forward() reads.
   positional_encoding(parameter_store& store, const std::string& prefix, positional kind, std::size_t max_len,
                       std::size_t d, rng& gen);
 
@@ -45,7 +45,8 @@ class positional_encoding {
   positional kind_ = positional::none;
   std::size_t d_ = 0, max_len_ = 0;
   parameter* table_param_ = nullptr;  // learned only
-  mutable matrix table_;              // sinusoidal / hyperbolic: [rows computed so far, d]
+  mutable matrix table_;              // sinusoidal / hyperbolic: [rows computed so far, d]; grows in
+                                      // forward(), so one object is not for two threads at once
 };
 
 }  // namespace attn::nn

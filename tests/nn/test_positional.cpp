@@ -61,6 +61,26 @@ TEST_CASE("positional: forward adds the table per batch item, with offset") {
   CHECK(far.value()(4, 1) == doctest::Approx(sinusoidal_table(30, 4)(21, 1)));
 }
 
+TEST_CASE("positional: a fixed table costs nothing until read, whatever max_len") {
+  // A table of 10^9 positions x 64 would be 256 GB: it must not be computed up front (a forged or
+  // careless max_len), only the rows forward() reads, each as the full table would hold it.
+  parameter_store store;
+  rng gen(1);
+  for (const positional kind : {positional::sinusoidal, positional::hyperbolic}) {
+    positional_encoding pe(store, "pos", kind, 1000000000, 64, gen);
+    tape t;
+    matrix zero = matrix::from_shape({3, 64});
+    zero.fill(0.0f);
+    for (const std::size_t offset : {0, 253, 1000, 70000}) {  // the first rows, across growths
+      const matrix full = kind == positional::sinusoidal ? sinusoidal_table(offset + 3, 64)
+                                                         : hyperbolic_table(offset + 3, 64);
+      var y = pe.forward(t.constant(zero), 1, 3, offset);
+      for (std::size_t s = 0; s < 3; ++s)
+        for (std::size_t j = 0; j < 64; ++j) CHECK(y.value()(s, j) == full(offset + s, j));
+    }
+  }
+}
+
 TEST_CASE("positional: none and rope leave x unchanged; names by kind") {
   parameter_store store;
   rng gen(1);
