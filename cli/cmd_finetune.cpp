@@ -22,6 +22,35 @@
 
 namespace attn::cli {
 
+namespace {
+
+// A LoRA run's memory with its adapters, checked before they exist: the base's parameters are in
+// memory now, frozen (no gradients, no optimizer state); the adapters add their A and B, gradients,
+// optimizer slots and activations to the batches'. A new run's rank must also fit every adapted
+// weight (models/lora.h: check_lora_rank).
+void check_lora_memory(const train_command& cmd, model& m) {
+  std::vector<lora_target> targets;
+  try {
+    targets = lora_targets(m.params(), cmd.lora);
+    if (!cmd.loaded.resumed) check_lora_rank(targets, cmd.lora.rank);
+  } catch (const lora_conflict& e) {
+    throw usage_error(e.what());
+  }
+  const std::size_t slots = optimizer_slot_count(cmd.optimizer.kind, cmd.optimizer.momentum, cmd.optimizer.centered);
+  const batching_config& b = cmd.train.batching;
+  memory_estimate e =
+      estimate_training(cmd.model, b.batch_tokens, b.batch_size, cmd.data.max_len, slots, cmd.train.recompute);
+  e.parameters = e.parameter_bytes = e.gradient_bytes = e.optimizer_bytes = 0;  // the base: made, frozen
+  e.checkpoint_bytes = 1 << 20;
+  const double tokens = b.batch_tokens > 0 ? static_cast<double>(b.batch_tokens)
+                                           : static_cast<double>(b.batch_size) * static_cast<double>(cmd.data.max_len);
+  add_lora(e, targets, cmd.lora.rank, tokens, slots);
+  check_memory(e, "the " + cmd.model.family + " model with --lora " + std::to_string(cmd.lora.rank) + " adapters",
+               "lower --lora, --batch-tokens, --batch-size or --max-len");
+}
+
+}  // namespace
+
 int cmd_finetune(const args& argv) {
   train_command cmd;
   if (!parse_finetune_command(argv, cmd)) return 0;
@@ -61,6 +90,7 @@ int cmd_finetune(const args& argv) {
           std::string(task_for(mc.family).has_blocks && !cmd.train.recompute ? ", or add --recompute" : ""));
   rng gen(cmd.train.seed);
   std::unique_ptr<model> m = make_model(mc, gen);
+  if (cmd.lora.rank > 0) check_lora_memory(cmd, *m);
   std::unique_ptr<optimizer> opt = make_optimizer(cmd.optimizer);
   // The base's (or the resumed run's) vocabularies, labels and lineage.
   checkpoint_record record = read_checkpoint_record(src, src_path);

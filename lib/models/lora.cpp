@@ -1,5 +1,6 @@
 #include "models/lora.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -44,14 +45,16 @@ std::vector<std::string> default_lora_targets() {
 
 bool is_lora_parameter(const std::string& name) { return ends_with(name, ".lora_a") || ends_with(name, ".lora_b"); }
 
-lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng& gen) {
+namespace {
+
+// The weights of `store` that opt's targets select and attach_lora adapts (throws lora_conflict
+// as attach_lora documents).
+std::vector<const parameter*> chosen_weights(const parameter_store& store, const lora_options& opt) {
   if (opt.rank == 0) throw error("--lora must be at least 1");
   if (!(opt.dropout >= 0.0f && opt.dropout < 1.0f)) throw error("--lora-dropout must be in [0, 1)");
   const std::vector<std::string> targets = opt.targets.empty() ? default_lora_targets() : opt.targets;
-  lora_attachment r;
-  std::vector<parameter*> chosen;
-  for (parameter* p : store.all()) {
-    p->trainable = false;
+  std::vector<const parameter*> chosen;
+  for (const parameter* p : store.all()) {
     if (!selected(targets, p->name)) continue;
     if (p->adaptable && p->lora_folded && opt.dropout > 0.0f)
       throw lora_conflict("--lora-dropout: --lora-targets selects the LSTM weight " + p->name +
@@ -61,7 +64,48 @@ lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng
   }
   if (chosen.empty())
     throw lora_conflict("--lora-targets " + join(targets) +
-                " selects no linear layer or LSTM weight of the model (attn inspect lists them)");
+                        " selects no linear layer or LSTM weight of the model (attn inspect lists them)");
+  return chosen;
+}
+
+}  // namespace
+
+std::vector<lora_target> lora_targets(const parameter_store& store, const lora_options& opt) {
+  std::vector<lora_target> out;
+  for (const parameter* p : chosen_weights(store, opt))
+    out.push_back({p->name, p->value.shape()[0], p->value.shape()[1], p->lora_folded});
+  return out;
+}
+
+void check_lora_rank(const std::vector<lora_target>& weights, std::size_t rank) {
+  const lora_target* narrowest = nullptr;
+  for (const lora_target& w : weights)
+    if (!narrowest || std::min(w.in, w.out) < std::min(narrowest->in, narrowest->out)) narrowest = &w;
+  if (!narrowest) return;
+  const std::size_t most = std::min(narrowest->in, narrowest->out);
+  if (rank > most)
+    throw lora_conflict("--lora " + std::to_string(rank) + " is above the rank an adapter of " + narrowest->name +
+                        " [" + std::to_string(narrowest->in) + ", " + std::to_string(narrowest->out) +
+                        "] can have (A·B has rank at most its smaller side, " + std::to_string(most) +
+                        "); use --lora " + std::to_string(most) + " or less, or --lora-targets without it");
+}
+
+double lora_floats_per_token(const lora_target& w, std::size_t rank) {
+  return w.folded ? 0.0 : 3.0 * static_cast<double>(rank);  // x·A [N, R], its gradient, slack
+}
+
+double lora_floats_per_step(const lora_target& w) {
+  return w.folded ? 3.0 * static_cast<double>(w.in) * static_cast<double>(w.out) : 0.0;  // W + s·A·B, its gradient, A·B
+}
+
+lora_attachment attach_lora(parameter_store& store, const lora_options& opt, rng& gen) {
+  const std::vector<const parameter*> selected_weights = chosen_weights(store, opt);
+  std::vector<parameter*> chosen;
+  for (parameter* p : store.all()) {
+    p->trainable = false;
+    if (std::find(selected_weights.begin(), selected_weights.end(), p) != selected_weights.end()) chosen.push_back(p);
+  }
+  lora_attachment r;
   const float scale = (opt.alpha > 0 ? opt.alpha : static_cast<float>(opt.rank)) / static_cast<float>(opt.rank);
   for (parameter* w : chosen) {
     const std::size_t in = w->value.shape()[0], out = w->value.shape()[1];

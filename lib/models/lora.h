@@ -53,6 +53,29 @@ struct lora_attachment {
   std::size_t trainable_values = 0;  // all trainable scalars (adapters + biases with train_bias)
 };
 
+// A weight attach_lora adapts: its name, its [in, out], and whether its adapter is folded into it
+// (an LSTM weight) rather than applied to its input.
+struct lora_target {
+  std::string name;
+  std::size_t in = 0, out = 0;
+  bool folded = false;
+};
+
+// The weights attach_lora(store, opt, ...) would adapt, nothing changed or allocated: for checking
+// a run's memory before the adapters exist. Throws lora_conflict as attach_lora does.
+std::vector<lora_target> lora_targets(const parameter_store& store, const lora_options& opt);
+
+// Throws lora_conflict when `rank` is above a weight's smaller side: A·B has rank at most
+// min(in, out), so a larger rank only adds parameters. For new adapters (finetune --lora R); one
+// made so before, resumed or loaded, is not refused.
+void check_lora_rank(const std::vector<lora_target>& weights, std::size_t rank);
+
+// Floats that training keeps for the adapter of one weight of R ranks: per token of its input
+// (a linear layer's x·A [N, R] and its gradient), and per step (a folded weight's W + s·A·B and
+// its gradient). Over- rather than under-estimates, as models/memory_estimate.h.
+double lora_floats_per_token(const lora_target& w, std::size_t rank);
+double lora_floats_per_step(const lora_target& w);
+
 // Freezes every parameter of `store`, then attaches an adapter to every adaptable weight a target
 // selects (A drawn from gen, B zero) and, with train_bias, unfreezes biases and norms.
 // Throws lora_conflict (the options do not fit the model: a usage error on the command line) when

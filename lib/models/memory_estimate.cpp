@@ -204,6 +204,23 @@ memory_estimate estimate_training(const model_config& c, std::size_t batch_token
   return e;
 }
 
+void add_lora(memory_estimate& e, const std::vector<lora_target>& weights, std::size_t rank, double tokens,
+              std::size_t slots) {
+  const double r = static_cast<double>(rank);
+  double values = 0, per_token = 0, per_step = 0;
+  for (const lora_target& w : weights) {
+    values += (static_cast<double>(w.in) + static_cast<double>(w.out)) * r;  // A [in, R], B [R, out]
+    per_token += lora_floats_per_token(w, rank);
+    per_step += lora_floats_per_step(w);
+  }
+  e.parameters += values;
+  e.parameter_bytes += values * float_bytes;
+  e.gradient_bytes += values * float_bytes;
+  e.optimizer_bytes += static_cast<double>(slots) * values * float_bytes;
+  e.checkpoint_bytes += (1.0 + static_cast<double>(slots)) * values * float_bytes;  // the adapter checkpoint's copies
+  e.activation_bytes += (tokens * per_token + per_step) * float_bytes;
+}
+
 memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len,
                                   bool half_kv, std::size_t workers) {
   memory_estimate e;

@@ -11,7 +11,9 @@
 // into memory is not counted again (it is already missing from the available memory).
 #include <cstddef>
 #include <string>
+#include <vector>
 
+#include "models/lora.h"
 #include "models/model_config.h"
 
 namespace attn {
@@ -44,6 +46,12 @@ std::size_t optimizer_slot_count(const std::string& kind, float momentum, bool c
 // a time.
 memory_estimate estimate_training(const model_config& c, std::size_t batch_tokens, std::size_t batch_size,
                                   std::size_t seq_len, std::size_t slots, bool recompute = false);
+
+// Adds to e (a training estimate) LoRA adapters of `rank` on `weights` (models/lora.h): their A
+// and B, gradients and `slots` optimizer slots each, and the activations of batches of `tokens`
+// tokens per side.
+void add_lora(memory_estimate& e, const std::vector<lora_target>& weights, std::size_t rank, double tokens,
+              std::size_t slots);
 
 // Decoding (greedy, beam, sampling) with a model that already exists (its parameters are not
 // counted): for each of `hypotheses` rows decoded together (sentences × beam), its caches and one

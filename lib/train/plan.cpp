@@ -223,6 +223,16 @@ training_plan plan_training(const training_run_inputs& in, const model& m, const
         estimate_training(in.model, o.batching.batch_tokens, o.batching.batch_size, max_length, plan.optimizer_slots,
                           o.recompute)
             .activation_bytes;
+    // and the LoRA adapters' (models/lora.h), per token of a batch and per step
+    const double tokens = o.batching.batch_tokens > 0
+                              ? static_cast<double>(o.batching.batch_tokens)
+                              : static_cast<double>(o.batching.batch_size) * static_cast<double>(max_length);
+    for (const parameter* p : m.params().all())
+      if (p->lora_a) {
+        const lora_target w{p->name, p->value.shape()[0], p->value.shape()[1], p->lora_folded};
+        mem.formula_activations +=
+            (tokens * lora_floats_per_token(w, p->lora_a->value.shape()[1]) + lora_floats_per_step(w)) * float_bytes;
+      }
   }
   mem.loading = peak_resident_bytes();
   const double resident = resident_bytes();

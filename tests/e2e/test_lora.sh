@@ -30,6 +30,16 @@ ft=(-m base.ckpt --train en-train.txt --batch-size 16 --lr 3e-3 --dropout 0 --th
 "$attn" finetune "${ft[@]}" --lora 4 --steps 20 -o adapter.ckpt 2>err.txt
 check "finetune --lora" 0 $?
 cmp -s base.ckpt base-copy.ckpt || { echo "FAIL: the base checkpoint changed"; fail=1; }
+# A rank above an adapted weight's smaller side (d-model 32) adds only parameters: refused before
+# any adapter is allocated (a rank of 10^6 was once allocated until the machine ran out of memory).
+for r in 33 1000000; do
+  "$attn" finetune "${ft[@]}" --lora $r --steps 1 -o big-rank.ckpt 2>err.txt
+  check "finetune --lora $r" 2 $?
+  one_line "finetune --lora $r" err.txt
+  grep -q -- "--lora $r is above the rank .* (A·B has rank at most its smaller side, 32)" err.txt ||
+    { echo "FAIL: finetune --lora $r: $(cat err.txt)"; fail=1; }
+  [ -e big-rank.ckpt ] && { echo "FAIL: finetune --lora $r wrote a checkpoint"; fail=1; }
+done
 base_size=$(stat -c %s base.ckpt); adapter_size=$(stat -c %s adapter.ckpt)
 [ "$adapter_size" -lt $((base_size / 10)) ] ||
   { echo "FAIL: adapter $adapter_size bytes is not under 10% of the base's $base_size"; fail=1; }

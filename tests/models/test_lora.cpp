@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "model_helpers.h"
 #include "models/lora.h"
+#include "models/memory_estimate.h"
 #include "nn/layer_gradcheck.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
@@ -138,6 +139,46 @@ TEST_CASE("lora: train_bias unfreezes biases and norms; targets that select noth
   dropped.dropout = 1.0f;
   dropped.targets = {"out"};
   CHECK_THROWS_AS(attach_lora(rnn->params(), dropped, gen), attn::error);
+}
+
+TEST_CASE("lora: lora_targets plans what attach_lora adapts, allocating nothing; a rank above a side is refused") {
+  for (const char* family : {"lm", "transformer", "rnn"}) {
+    CAPTURE(family);
+    rng gen(3);
+    auto m = make_model(tiny_config(family), gen);
+    const lora_options o = rank(2, {"*"});
+    const std::size_t before = m->params().all().size();
+    const std::vector<lora_target> planned = lora_targets(m->params(), o);
+    CHECK(m->params().all().size() == before);  // nothing added, nothing frozen
+    for (const parameter* p : m->params().all()) CHECK(p->trainable);
+    // the adapters attach_lora then makes: one per planned weight, of [in, R] and [R, out]
+    const lora_attachment a = attach_lora(m->params(), o, gen);
+    REQUIRE(a.adapters == planned.size());
+    std::size_t values = 0, folded = 0;
+    for (const lora_target& w : planned) {
+      const parameter& weight = m->params().at(w.name);
+      CHECK(weight.value.shape()[0] == w.in);
+      CHECK(weight.value.shape()[1] == w.out);
+      CHECK(weight.lora_a != nullptr);
+      values += (w.in + w.out) * 2;
+      folded += w.folded;
+    }
+    CHECK(a.adapter_values == values);
+    CHECK(a.folded == folded);
+    // add_lora counts exactly those values: parameters, gradients, two Adam slots
+    memory_estimate e;
+    add_lora(e, planned, 2, 100, 2);
+    CHECK(e.parameters == doctest::Approx(static_cast<double>(values)));
+    CHECK(e.parameter_bytes == doctest::Approx(4.0 * static_cast<double>(values)));
+    CHECK(e.optimizer_bytes == doctest::Approx(8.0 * static_cast<double>(values)));
+    CHECK(e.activation_bytes > 0);
+    // the smallest side of an adapted weight bounds the rank (A·B has rank at most min(in, out))
+    std::size_t narrowest = planned[0].in;
+    for (const lora_target& w : planned) narrowest = std::min({narrowest, w.in, w.out});
+    CHECK_NOTHROW(check_lora_rank(planned, narrowest));
+    const std::string refusal = "--lora " + std::to_string(narrowest + 1) + " is above the rank";
+    CHECK_THROWS_WITH_AS(check_lora_rank(planned, narrowest + 1), doctest::Contains(refusal.c_str()), lora_conflict);
+  }
 }
 
 TEST_CASE("lora: the reference to the base round-trips; the hash tells parameters apart") {
