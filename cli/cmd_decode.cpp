@@ -147,11 +147,18 @@ int cmd_decode(const args& argv) {
     refuse_overwrite({adapter_base_input(o.base_path, lm.base_path)}, {{"-o", o.output_path}});
   const model_config& cfg = lm.net->config();
   const task& use = task_of(*lm.net);
+  if (!use.allows_max_len(cfg, o.run.max_len))
+    throw usage_error("--max-len " + std::to_string(o.run.max_len) + " exceeds the model's max_len " +
+                      std::to_string(cfg.max_len) + " (its learned positions end there)");
+  if (o.run.sample && !use.samples())
+    throw usage_error("a classifier predicts labels; --sample does not apply (--n-best N lists the N most probable)");
   const std::size_t hyp_len = o.run.max_len ? o.run.max_len : cfg.max_len;
   // a batch never holds more than one chunk of lines, whatever --batch-size says
   const std::size_t sentences = std::min(o.run.batch_size, o.run.chunk_lines);
+  // a classifier runs one forward pass per sentence: no beam, no hypotheses (--n-best lists labels)
+  const std::size_t rows_per_sentence = use.predicts_labels() ? 1 : o.run.beam.beam_size;
   auto estimate = [&](std::size_t workers) {
-    return estimate_decoding(cfg, static_cast<double>(sentences) * o.run.beam.beam_size, hyp_len, hyp_len,
+    return estimate_decoding(cfg, static_cast<double>(sentences) * rows_per_sentence, hyp_len, hyp_len,
                              o.run.kv_precision == nn::kv_precision::f16, workers);
   };
   // one batch per thread, each with a copy of the model, when the copies fit (translate.h)
@@ -161,17 +168,16 @@ int cmd_decode(const args& argv) {
   const bool copies_fit = workers == 1 || estimate(workers).total() <= available.bytes;
   if (!copies_fit) o.run.workers = 1;
   check_memory(estimate(copies_fit ? workers : 1),
-               "decoding --batch-size " + std::to_string(sentences) + " sentences with --beam " +
-                   std::to_string(o.run.beam.beam_size) + " up to " + std::to_string(hyp_len) + " tokens",
-               available, "lower --beam, --batch-size or --max-len");
+               use.predicts_labels()
+                   ? "classifying --batch-size " + std::to_string(sentences) + " sentences of up to " +
+                         std::to_string(hyp_len) + " tokens"
+                   : "decoding --batch-size " + std::to_string(sentences) + " sentences with --beam " +
+                         std::to_string(o.run.beam.beam_size) + " up to " + std::to_string(hyp_len) + " tokens",
+               available,
+               use.predicts_labels() ? "lower --batch-size or --max-len" : "lower --beam, --batch-size or --max-len");
   if (!copies_fit && !cl.quiet)
     std::cerr << "attn decode: one batch at a time on " << workers << " threads: a copy of the model per "
               << "thread, to decode " << workers << " batches at once, would not fit in memory\n";
-  if (!use.allows_max_len(cfg, o.run.max_len))
-    throw usage_error("--max-len " + std::to_string(o.run.max_len) + " exceeds the model's max_len " +
-                      std::to_string(cfg.max_len) + " (its learned positions end there)");
-  if (o.run.sample && !use.samples())
-    throw usage_error("a classifier predicts labels; --sample does not apply (--n-best N lists the N most probable)");
   check_alignment_model(o, use, cfg);
 
   input in(o.input_path);
@@ -189,6 +195,9 @@ int cmd_decode(const args& argv) {
   else if (r.tabbed > 0 && use.predicts_labels())
     std::cerr << "attn decode: warning: " << r.tabbed << " input line(s) hold a tab, classified as part of the text "
               << "(to score label<TAB>text data: attn eval -m CKPT --data FILE)\n";
+  if (use.predicts_labels() && vm.count("beam") && !vm["beam"].defaulted() && !cl.quiet)
+    std::cerr << "attn decode: --beam has no effect: " << use.a_model(cfg.family)
+              << " predicts one label per line (--n-best N lists the N most probable)\n";
   if (!r.kv_cached && vm.count("kv-cache") && !vm["kv-cache"].defaulted() && !cl.quiet)
     std::cerr << "attn decode: --kv-cache " << o.kv_cache << " has no effect: " << use.a_model(cfg.family)
               << " keeps no key/value cache\n";

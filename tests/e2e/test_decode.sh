@@ -137,6 +137,16 @@ awk -F' [|][|][|] ' 'NR % 2 { a = $2; p = exp($3); next }
   END { exit bad }' "$tmp/c.nbest" || fail=1
 cmp -s <(awk -F' [|][|][|] ' 'NR % 2 { print $2 }' "$tmp/c.nbest") <(head -5 "$tmp/c.hyp") \
   || { echo "FAIL: classifier n-best's first labels differ from its plain output"; fail=1; }
+# A classifier searches nothing: a wide --n-best or --beam costs no memory per hypothesis (they
+# were once counted as beams of max_len tokens and refused at 30-97 GB), and --beam is a note.
+cut -f2 "$data/sentiment-valid.tsv" | head -2 | "$attn" decode -m "$tmp/c.ckpt" --n-best 600 --threads 1 >"$tmp/c.wide" \
+  2>"$tmp/err" || { echo "FAIL: classifier --n-best 600: $(cat "$tmp/err")"; fail=1; }
+[ "$(wc -l <"$tmp/c.wide")" -eq 4 ] || { echo "FAIL: classifier --n-best 600: $(wc -l <"$tmp/c.wide") lines, not 2 x 2"; fail=1; }
+cut -f2 "$data/sentiment-valid.tsv" | head -2 | "$attn" decode -m "$tmp/c.ckpt" --beam 30 \
+  --threads 1 >"$tmp/c.wide" 2>"$tmp/err" || { echo "FAIL: classifier --beam 30: $(cat "$tmp/err")"; fail=1; }
+cmp -s "$tmp/c.wide" <(head -2 "$tmp/c.hyp") || { echo "FAIL: classifier --beam 30 changed the labels"; fail=1; }
+grep -q "^attn decode: --beam has no effect: a classifier" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ] \
+  || { echo "FAIL: classifier --beam 30: expected one note, got: $(cat "$tmp/err")"; fail=1; }
 
 # lm: one output line per input line, order kept, including an empty prompt
 head -300 "$data/kjv-genesis.txt" >"$tmp/lm.txt"
