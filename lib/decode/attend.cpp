@@ -52,11 +52,7 @@ class dumper {
   void line(std::string_view text, std::uint64_t number) {
     if (!utf8_valid(text)) throw error("line " + std::to_string(number) + ": invalid UTF-8");
     const prepared p = prepare(text, number);
-    check_memory(
-        estimate_attention_dump(m_.net->config(), static_cast<double>(p.b.src_len), static_cast<double>(p.b.tgt_len)),
-        "line " + std::to_string(number) + ": dumping its attention (" + std::to_string(p.b.src_len) + " source and " +
-            std::to_string(p.b.tgt_len) + " target positions)",
-        budget_, "cut it with --max-len");
+    check_fits(number, p.b.src_len, p.b.tgt_len);
     tape t;
     std::vector<attention_map> maps = m_.net->attention_maps(t, p.b);
     for (attention_map& a : maps) {
@@ -69,6 +65,18 @@ class dumper {
   std::size_t cut() const { return cut_; }
 
  private:
+  // Refuses sentence `number` when its maps would not fit (src_len source and tgt_len target
+  // positions; a translation's maps are at least its source's, so that is checked before translating).
+  void check_fits(std::uint64_t number, std::size_t src_len, std::size_t tgt_len) const {
+    check_memory(estimate_attention_dump(m_.net->config(), static_cast<double>(src_len), static_cast<double>(tgt_len)),
+                 "line " + std::to_string(number) + ": dumping its attention (" + std::to_string(src_len) +
+                     " source and " +
+                     (tgt_len > 1 || task_.attention != attention_input::source_target ? std::to_string(tgt_len)
+                                                                                       : std::string("at least 1")) +
+                     " target positions)",
+                 budget_, "cut it with --max-len");
+  }
+
   void fit(std::vector<std::int32_t>& ids, std::size_t limit, bool keep_eos) {
     if (ids.size() <= limit) return;
     ids.resize(limit);
@@ -101,6 +109,7 @@ class dumper {
       if (tab != std::string_view::npos) {
         m_.tgt().encode(text.substr(tab + 1), tgt);
       } else {
+        check_fits(number, b.src_len, 1);  // before a translation that may take long
         tape t;
         tgt = greedy_decode(*m_.net, t, b, max_len_ - 1, task_.start_token).at(0);
       }

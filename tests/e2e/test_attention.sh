@@ -73,6 +73,15 @@ awk -F, 'FNR == 1 { next } NR == FNR { w[$6 "," $8] += $10 / 2; next }
   { d = w[$6 "," $8] - $10; if (d > 1e-5 || d < -1e-5) { print "FAIL: head mean " $0 " vs " w[$6 "," $8]; exit 1 } }' \
   h.csv m.csv || fail=1
 
+# A source whose maps alone cannot fit is refused before it is translated (a long translation
+# once came first): 60,001 source positions need ~170 GB of maps; under an 8 GB address-space
+# limit, one line, exit 1, naming the source's positions and the target's lower bound.
+awk 'BEGIN { for (i = 0; i < 60000; ++i) printf "%d ", i % 10; print "" }' >long.txt
+(ulimit -v 8000000; "$attn" attention -m t.ckpt --threads 1 --max-len 100000 long.txt >long.csv 2>err.txt)
+check "attention of a source too long for memory" 1 $?
+[ "$(wc -l <err.txt)" -eq 1 ] && grep -q "dumping its attention (600[0-9]* source and at least 1 target positions) needs about" err.txt \
+  || { echo "FAIL: a source too long for memory: $(cat err.txt)"; fail=1; }
+
 # lm: self-attention over <eos> + the line, causal; a classifier: <bos> + the text.
 head -200 "$data/kjv-genesis.txt" >lm.txt
 "$attn" train --arch lm --train lm.txt --layers 1 --d-model 32 --heads 2 --ff 64 --max-len 32 --steps 10 \
