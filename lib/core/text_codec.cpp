@@ -32,21 +32,55 @@ std::string format_count(std::size_t n) {
   return s;
 }
 
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// The digits from `at`: advances past them and returns how many there were.
+std::size_t skip_digits(const std::string& s, std::size_t& at) {
+  const std::size_t from = at;
+  while (at < s.size() && is_digit(s[at])) ++at;
+  return at - from;
+}
+
+// [-]digits[.digits][e[+-]digits], the whole text: the only spelling read_float takes, so
+// strtof never sees the spaces, '+', hex, "inf" or "nan" it would accept.
+bool is_decimal_float(const std::string& s) {
+  std::size_t at = s.size() > 0 && s[0] == '-' ? 1 : 0;
+  std::size_t digits = skip_digits(s, at);
+  if (at < s.size() && s[at] == '.') digits += skip_digits(s, ++at);
+  if (digits == 0) return false;
+  if (at < s.size() && (s[at] == 'e' || s[at] == 'E')) {
+    ++at;
+    if (at < s.size() && (s[at] == '-' || s[at] == '+')) ++at;
+    if (skip_digits(s, at) == 0) return false;
+  }
+  return at == s.size();
+}
+
+// [-]digits, the whole text.
+bool is_decimal_int(const std::string& s) {
+  std::size_t at = s.size() > 0 && s[0] == '-' ? 1 : 0;
+  return skip_digits(s, at) > 0 && at == s.size();
+}
+
+}  // namespace
+
 std::optional<float> read_float(const std::string& text) {
-  const char* s = text.c_str();
-  char* end = nullptr;
+  if (!is_decimal_float(text)) return std::nullopt;
   errno = 0;
-  const float x = std::strtof(s, &end);
-  if (text.empty() || end != s + text.size() || errno == ERANGE) return std::nullopt;
+  const float x = std::strtof(text.c_str(), nullptr);
+  if (errno == ERANGE) return std::nullopt;  // beyond a float's range (1e39), or lost to underflow
   return x;
 }
 
 std::optional<std::int64_t> read_int(const std::string& text) {
-  const char* s = text.c_str();
-  char* end = nullptr;
+  if (!is_decimal_int(text)) return std::nullopt;
   errno = 0;
-  const long long x = std::strtoll(s, &end, 10);
-  if (text.empty() || end != s + text.size() || errno == ERANGE) return std::nullopt;
+  const long long x = std::strtoll(text.c_str(), nullptr, 10);
+  if (errno == ERANGE) return std::nullopt;
   return static_cast<std::int64_t>(x);
 }
 

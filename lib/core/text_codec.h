@@ -18,9 +18,14 @@ std::string format_float_short(float x);
 // 1234567 -> "1,234,567" (for people reading counts; never for files read back)
 std::string format_count(std::size_t n);
 
-std::optional<float> read_float(const std::string& text);        // strtof, whole text, no overflow
-std::optional<std::int64_t> read_int(const std::string& text);   // decimal, optional sign
-std::optional<std::size_t> read_count(const std::string& text);  // decimal digits only
+// Numbers are read strictly, one spelling everywhere (options, --config files, checkpoints):
+// decimal digits only, no surrounding spaces and no '+' sign (strtof alone would take " 5",
+// "+5", hex "0x10" = 16, "inf" and "nan"), so what is stored is what was meant.
+// read_float: [-]digits[.digits][e[+-]digits] (".5" and "5." too; the exponent's sign because
+// format_float writes "1e+10"), finite and within a float's range.
+std::optional<float> read_float(const std::string& text);
+std::optional<std::int64_t> read_int(const std::string& text);   // [-]digits, within int64
+std::optional<std::size_t> read_count(const std::string& text);  // digits only
 std::optional<bool> read_bool(const std::string& text);          // true/false/1/0
 
 // "a, b, c": the list of names an error offers.

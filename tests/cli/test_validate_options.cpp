@@ -178,10 +178,14 @@ TEST_CASE("train_settings_problems: every range of the optimizer, schedule and l
 
 TEST_CASE("parse_train_command: a bad option is a usage error naming it, before any file is opened") {
   CHECK(train_error({"--lr", "0"}) == "--lr 0 must be a finite number > 0");
-  CHECK(train_error({"--lr", "inf"}) == "--lr inf must be a finite number > 0");
+  CHECK(train_error({"--lr", "inf"}) == "--lr takes a number, not 'inf'");  // finite decimals only
   CHECK(train_error({"--lr", "fast"}) == "--lr takes a number, not 'fast'");
+  CHECK(train_error({"--lr", "0x10"}) == "--lr takes a number, not '0x10'");
+  CHECK(train_error({"--clip", " 0.5"}) == "--clip takes a number, not ' 0.5'");
+  CHECK(train_error({"--steps", "+5"}) == "--steps takes an integer, not '+5'");
+  CHECK(train_error({"--warmup", " 5"}) == "--warmup takes an integer, not ' 5'");
   CHECK(train_error({"--dropout", "1"}) == "--dropout 1 must be in [0, 1)");
-  CHECK(train_error({"--dropout", "nan"}) == "--dropout nan must be in [0, 1)");
+  CHECK(train_error({"--dropout", "nan"}) == "--dropout takes a number, not 'nan'");
   CHECK(train_error({"--clip", "-1"}) == "--clip -1 must be a finite number >= 0 (0: off)");
   CHECK(train_error({"--momentum", "1"}) == "--momentum 1 must be in [0, 1)");
   CHECK(train_error({"--ff", "0"}) == "--ff 0 must be at least 1");

@@ -94,5 +94,6 @@ TEST_CASE("read_field: the status says what went wrong, and the field is untouch
   CHECK(r.status == field_read::not_a_choice);
   CHECK(c.mode == "fast");
   CHECK(read_field(c, "nope", "1").status == field_read::unknown_key);
-  CHECK(read_field(c, "rate", "nan").status == field_read::done);  // ranges are the caller's
+  CHECK(read_field(c, "rate", "-5").status == field_read::done);       // ranges are the caller's
+  CHECK(read_field(c, "rate", "nan").status == field_read::bad_text);  // numbers are finite (text_codec.h)
 }

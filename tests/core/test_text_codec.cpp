@@ -39,6 +39,22 @@ TEST_CASE("numbers are read only when the whole text is one") {
   CHECK(!read_count(""));
 }
 
+TEST_CASE("numbers have one spelling: decimal, no spaces, no '+', no hex, finite") {
+  CHECK(*read_float("0.001") == 0.001f);
+  CHECK(*read_float("1e-3") == 0.001f);
+  CHECK(*read_float("-2.5E+2") == -250.0f);  // format_float writes exponents with a sign
+  CHECK(*read_float(".5") == 0.5f);
+  CHECK(*read_float("5.") == 5.0f);
+  CHECK(*read_float("16") == 16.0f);
+  for (const char* bad : {" 1", "1 ", "+1", "0x10", "0x1p-2", "0x.8",  "inf", "-inf", "infinity", "nan", "NAN",
+                          ".",  "-",  "e5", "1e",   "1e+",    "1.5.2", "1,5", "--1",  "\t1",      "1\n"})
+    CHECK_MESSAGE(!read_float(bad), bad);
+  CHECK(*read_int("0") == 0);
+  CHECK(*read_int("-7") == -7);
+  for (const char* bad : {" 5", "5 ", "+5", "0x10", "5.0", "1e3", "-", "", "--5", "\t5"})
+    CHECK_MESSAGE(!read_int(bad), bad);
+}
+
 TEST_CASE("bools are true/false or 1/0") {
   CHECK(*read_bool("true"));
   CHECK(*read_bool("1"));

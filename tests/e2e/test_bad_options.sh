@@ -78,7 +78,39 @@ done <<'EOF'
 --seed -1
 --optimizer adagrad
 --vocab-size abc
+--steps +5
+--warmup +5
+--log-every +7
+--early-stopping +1 --valid train.txt
+--save-every +1
+--valid-every +1 --valid train.txt
+--epochs +1
+--accum-steps +2
+--vocab-size +300
+--seed +1
+--lr 0x10
+--lr +0.1
+--lr 1e39
+--lr infinity
+--clip 0x1p-2
+--weight-decay 0x.8
+--dropout 0x0
+--label-smoothing 0x0
+--momentum 0x0 --optimizer sgd
+--min-lr 0x0 --schedule cosine
+--max-len 0x10
 EOF
+# One spelling for numbers (no spaces, '+' or hex; finite): a value with spaces around it is
+# named as written, which the table above cannot hold.
+for opt in --steps --warmup --log-every --early-stopping --save-every --valid-every --epochs --accum-steps \
+  --vocab-size --layers --seed --batch-size --max-len; do
+  expect "train $opt ' 5'" 2 "$opt takes " x.ckpt "$attn" "${lm[@]}" --valid train.txt "$opt" ' 5'
+  grep -qF "not ' 5'" err.txt || say_fail "train $opt ' 5': the value is not quoted as written: $(cat err.txt)"
+done
+for opt in --lr --clip --weight-decay --dropout --label-smoothing --momentum --min-lr; do
+  expect "train $opt ' 0.1'" 2 "$opt takes a number, not ' 0.1'" x.ckpt "$attn" "${lm[@]}" "$opt" ' 0.1'
+  expect "train $opt '0.1 '" 2 "$opt takes a number, not '0.1 '" x.ckpt "$attn" "${lm[@]}" "$opt" '0.1 '
+done
 # Cross-option rules name both options.
 expect "heads vs d-model" 2 "--d-model 16" x.ckpt "$attn" "${lm[@]}" --heads 3 --d-model 16
 expect "additive heads" 2 "--attention additive" x.ckpt "$attn" "${lm[@]}" --heads 2 --attention additive
@@ -93,6 +125,10 @@ expect "vocab-size too small" 2 "--vocab-size" x.ckpt "$attn" train --arch lm --
 printf 'lr = 0\n' >bad.cfg
 expect "config lr" 2 "--lr 0" x.ckpt "$attn" "${lm[@]}" --config bad.cfg
 grep -qF "bad.cfg" err.txt || say_fail "config lr: the config file is not named: $(cat err.txt)"
+printf 'lr = 0x10\n' >hex.cfg  # as --lr 0x10 on the command line (ff = 0x40 always was refused)
+expect "config lr = 0x10" 2 "--lr takes a number, not '0x10' (in 'hex.cfg')" x.ckpt "$attn" "${lm[@]}" --config hex.cfg
+printf 'steps = +5\n' >plus.cfg
+expect "config steps = +5" 2 "--steps takes an integer, not '+5' (in 'plus.cfg')" x.ckpt "$attn" "${lm[@]}" --config plus.cfg
 # A bad option is reported before a missing data file is looked at.
 expect "option before data" 2 "--lr" x.ckpt "$attn" train --arch lm --train missing.txt -o x.ckpt --lr 0
 
@@ -104,6 +140,9 @@ expect "finetune --clip -1" 2 "--clip" f.ckpt "$attn" "${ft[@]}" --clip -1
 expect "finetune --max-len 1" 2 "--max-len" f.ckpt "$attn" "${ft[@]}" --max-len 1
 expect "finetune --max-len too long" 2 "--max-len 100" f.ckpt "$attn" "${ft[@]}" --max-len 100
 expect "finetune --label-smoothing" 2 "--label-smoothing" f.ckpt "$attn" "${ft[@]}" --label-smoothing 2
+expect "finetune --max-len +8" 2 "--max-len takes an integer, not '+8'" f.ckpt "$attn" "${ft[@]}" --max-len +8
+expect "finetune --steps ' 5'" 2 "--steps takes an integer, not ' 5'" f.ckpt "$attn" "${ft[@]}" --steps ' 5'
+expect "finetune --lr 0x10" 2 "--lr takes a number, not '0x10'" f.ckpt "$attn" "${ft[@]}" --lr 0x10
 
 # 3. decode, attention, eval: before the checkpoint or the input is read; no output file.
 dec=(decode -m tr.ckpt -o hyp.txt)
