@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <streambuf>
+#include <typeinfo>
 #include <vector>
 
 #include "core/error.h"
@@ -120,6 +121,23 @@ void keep_last_occurrences(po::parsed_options& parsed) {
 
 }  // namespace
 
+void refuse_plus_signs(const po::parsed_options& parsed) {
+  for (const po::option& o : parsed.options) {
+    const po::option_description* d =
+        o.string_key.empty() ? nullptr : parsed.description->find_nothrow(o.string_key, false);
+    const auto* typed = d ? dynamic_cast<const po::typed_value_base*>(d->semantic().get()) : nullptr;
+    if (!typed) continue;
+    const std::type_info& t = typed->value_type();
+    const bool number = t == typeid(int) || t == typeid(unsigned) || t == typeid(long) || t == typeid(unsigned long) ||
+                        t == typeid(long long) || t == typeid(unsigned long long) || t == typeid(float) ||
+                        t == typeid(double);
+    if (!number) continue;
+    for (const std::string& v : o.value)
+      if (!v.empty() && v[0] == '+')
+        throw po::error("the argument ('" + v + "') for option '--" + o.string_key + "' is invalid");
+  }
+}
+
 bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
   int threads = 0;
   cl.options.add_options()
@@ -131,6 +149,7 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
     po::parsed_options parsed =
         po::command_line_parser(spell_flags(cl, argv)).options(cl.options).positional(cl.positional).run();
     keep_last_occurrences(parsed);
+    refuse_plus_signs(parsed);
     po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << "usage: " << cl.usage << "\n\n" << cl.options << "\n";

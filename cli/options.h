@@ -27,8 +27,14 @@ struct command_line {
 // Every subcommand also gets --threads N (0 = all cores), applied here with set_threads(); more
 // threads than the machine's cores are capped to the cores, with one warning on stderr. And
 // -q/--quiet (no notes on stderr; warnings and errors still), unless it declares its own.
-// Unknown options, missing values and bad numbers throw usage_error.
+// Unknown options, missing values and bad numbers (a '+' sign too, which Boost would read)
+// throw usage_error.
 bool parse(command_line& cl, const args& argv, po::variables_map& vm);
+
+// Boost reads a number with lexical_cast, which refuses " 5" and "0x5" but takes "+5": this
+// refuses that too (po::error, in Boost's words), so every numeric option, on the command line or
+// in a --config file, has core/text_codec.h's one spelling. parse() calls it.
+void refuse_plus_signs(const po::parsed_options& parsed);
 
 // The message of a Boost.Program_options error, safe for any user text in it: Boost substitutes
 // its placeholders until none is left, so a value holding "%value%" would never finish

@@ -145,6 +145,7 @@ std::set<std::string> read_config_file(const command_line& cl, po::variables_map
   std::set<std::string> from_file;
   try {
     const po::parsed_options parsed = po::parse_config_file(in, cl.options);
+    refuse_plus_signs(parsed);  // threads = +2, as on the command line
     for (const auto& o : parsed.options)
       if (!vm.count(o.string_key) || vm[o.string_key].defaulted()) from_file.insert(o.string_key);
     po::store(parsed, vm);

@@ -129,6 +129,8 @@ printf 'lr = 0x10\n' >hex.cfg  # as --lr 0x10 on the command line (ff = 0x40 alw
 expect "config lr = 0x10" 2 "--lr takes a number, not '0x10' (in 'hex.cfg')" x.ckpt "$attn" "${lm[@]}" --config hex.cfg
 printf 'steps = +5\n' >plus.cfg
 expect "config steps = +5" 2 "--steps takes an integer, not '+5' (in 'plus.cfg')" x.ckpt "$attn" "${lm[@]}" --config plus.cfg
+printf 'threads = +1\n' >threads-plus.cfg
+expect "config threads = +1" 2 "threads-plus.cfg" x.ckpt "$attn" "${lm[@]}" --config threads-plus.cfg
 # A bad option is reported before a missing data file is looked at.
 expect "option before data" 2 "--lr" x.ckpt "$attn" train --arch lm --train missing.txt -o x.ckpt --lr 0
 
@@ -162,6 +164,13 @@ done <<'EOF'
 --top-k -1 --sample
 --length-penalty nan --beam 2
 --seed -1 --sample
+--beam +2
+--n-best +1
+--batch-size +4
+--max-len +8
+--length-penalty +0.5 --beam 2
+--temperature +0.5 --sample
+--threads +1
 EOF
 expect "decode bad option, missing checkpoint" 2 "--beam" hyp.txt "$attn" decode -m missing.ckpt -o hyp.txt --beam 0
 echo "a b" | "$attn" decode -m tr.ckpt --sample --temperature 0 >/dev/null 2>err.txt \
@@ -179,6 +188,10 @@ expect "attention --max-len 1" 2 "--max-len" a.csv "$attn" attention -m tr.ckpt 
 expect "eval --max-len 1" 2 "--max-len" - "$attn" eval -m lm.ckpt --data train.txt --max-len 1
 expect "eval --batch-tokens 0" 2 "--batch-tokens" - "$attn" eval -m lm.ckpt --data train.txt --batch-tokens 0
 expect "eval --batch-size -1" 2 "--batch-size" - "$attn" eval -m lm.ckpt --data train.txt --batch-size -1
+expect "eval --batch-size +2" 2 "--batch-size" - "$attn" eval -m lm.ckpt --data train.txt --batch-size +2
+expect "attention --max-len +8" 2 "--max-len" a.csv "$attn" attention -m tr.ckpt -o a.csv --max-len +8 prompt.txt
+expect "vocab --size +60" 2 "--size" sz.vocab "$attn" vocab --type char --size +60 -o sz.vocab train.txt
+
 
 # 4. Values from a checkpoint blame the checkpoint (exit 1), not an option never given.
 # patch FILE OUT OLD NEW: replace a same-length key/value in the payload and fix the checksum
