@@ -561,12 +561,17 @@ void resolve_lora(const po::variables_map& vm, train_command& cmd) {
   v["lora-dropout"] = value("lora-dropout").value_or("0");
   const typed t{v};
   cmd.lora.rank = static_cast<std::size_t>(t.integer("lora", 1));
-  cmd.lora.alpha = t.number("lora-alpha");
-  if (!(cmd.lora.alpha > 0)) throw usage_error("--lora-alpha must be positive, not '" + v["lora-alpha"] + "'");
+  // One message for any value out of range, whether it reads or not ('inf', 'nan', '1e39', '0'):
+  // an infinite alpha would only surface as "training diverged" once the data is read.
+  const auto alpha = read_float(v["lora-alpha"]);
+  if (!alpha || !(*alpha > 0))
+    throw usage_error("--lora-alpha must be a finite number > 0, not '" + v["lora-alpha"] + "'");
+  cmd.lora.alpha = *alpha;
   cmd.lora.train_bias = t.flag("lora-train-bias");
-  const double drop = t.number("lora-dropout");
-  if (!(drop >= 0 && drop < 1)) throw usage_error("--lora-dropout must be in [0, 1), not '" + v["lora-dropout"] + "'");
-  cmd.lora.dropout = static_cast<float>(drop);
+  const auto drop = read_float(v["lora-dropout"]);
+  if (!drop || !(*drop >= 0 && *drop < 1))
+    throw usage_error("--lora-dropout must be in [0, 1), not '" + v["lora-dropout"] + "'");
+  cmd.lora.dropout = *drop;
   if (vm.count("lora-targets"))
     cmd.lora.targets = vm["lora-targets"].as<std::vector<std::string>>();
   else if (stored.count("lora-targets"))

@@ -73,4 +73,11 @@ TEST_CASE("finetune --lora: options resolved, defaulted and stored; misuse is a 
     argv.insert(argv.end(), bad.begin(), bad.end());
     CHECK_THROWS_AS(cli::parse_finetune_command(argv, x), cli::usage_error);
   }
+  // Non-finite values too, before any data is read (an infinite alpha ended in "training diverged").
+  for (const char* alpha : {"inf", "infinity", "nan", "1e39", "0x10"}) {
+    cli::train_command x;
+    CHECK_THROWS_WITH_AS(
+        cli::parse_finetune_command({"-m", base, "--train", data, "-o", out, "--lora", "2", "--lora-alpha", alpha}, x),
+        ("--lora-alpha must be a finite number > 0, not '" + std::string(alpha) + "'").c_str(), cli::usage_error);
+  }
 }

@@ -145,6 +145,19 @@ expect "finetune --label-smoothing" 2 "--label-smoothing" f.ckpt "$attn" "${ft[@
 expect "finetune --max-len +8" 2 "--max-len takes an integer, not '+8'" f.ckpt "$attn" "${ft[@]}" --max-len +8
 expect "finetune --steps ' 5'" 2 "--steps takes an integer, not ' 5'" f.ckpt "$attn" "${ft[@]}" --steps ' 5'
 expect "finetune --lr 0x10" 2 "--lr takes a number, not '0x10'" f.ckpt "$attn" "${ft[@]}" --lr 0x10
+# LoRA's scale and dropout: a non-finite value is refused before any data is read (an infinite
+# alpha used to end in "training diverged", exit 1). missing.txt: the data is never opened.
+ftl=(finetune -m lm.ckpt --train missing.txt -q -o f.ckpt --lora 2)
+for alpha in inf infinity -inf nan 1e39 0 0x10 ' 2'; do
+  expect "finetune --lora-alpha '$alpha'" 2 "--lora-alpha must be a finite number > 0, not '$alpha'" f.ckpt \
+    "$attn" "${ftl[@]}" --lora-alpha "$alpha"
+done
+for p in inf nan 1 0x0 ' 0.1'; do
+  expect "finetune --lora-dropout '$p'" 2 "--lora-dropout must be in [0, 1), not '$p'" f.ckpt \
+    "$attn" "${ftl[@]}" --lora-dropout "$p"
+done
+expect "finetune --lora +2" 2 "--lora takes an integer, not '+2'" f.ckpt "$attn" finetune -m lm.ckpt \
+  --train missing.txt -q -o f.ckpt --lora +2
 
 # 3. decode, attention, eval: before the checkpoint or the input is read; no output file.
 dec=(decode -m tr.ckpt -o hyp.txt)
