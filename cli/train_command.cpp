@@ -416,7 +416,10 @@ void resolve_train(const train_args& a, train_command& cmd) {
     for (const run_option& r : run_options()) {
       const std::string& k = r.name;
       const std::string key = field_of_option(k);
-      if (r.role != option_role::arch || !cmd.explicit_keys.count(k)) continue;
+      // --max-len is listed with the data options, but it is the model's max_len too (the
+      // positions it has): given explicitly, it is checked like --heads.
+      const bool sets_model = r.role == option_role::arch || k == "max-len";
+      if (!sets_model || !cmd.explicit_keys.count(k)) continue;
       const auto it = cmd.loaded.resumed->model_config.find(key);
       if (it != cmd.loaded.resumed->model_config.end() && it->second != mine.at(key))
         throw usage_error("--" + k + " " + t.text(k) + " conflicts with the checkpoint's " + key + " = " + it->second);

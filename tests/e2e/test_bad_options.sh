@@ -245,6 +245,17 @@ rm -f v2.txt
 "$attn" train --resume r.ckpt --steps 3 -q 2>err.txt || say_fail "resume without -v: $(cat err.txt)"
 expect "resume, -v differs" 1 "-v 'v.txt' differs" - "$attn" train --resume r.ckpt --steps 4 -q -v v.txt
 expect "resume, another --optimizer" 2 "--optimizer sgd conflicts" - "$attn" train --resume r.ckpt --steps 4 -q --optimizer sgd
+# --max-len is the model's max_len too: given explicitly, it must agree, as --heads must.
+expect "resume, another --heads" 2 "--heads 4 conflicts with the checkpoint's heads = 2" - \
+  "$attn" train --resume r.ckpt --steps 4 -q --heads 4
+for n in 100 8; do
+  expect "resume, --max-len $n" 2 "--max-len $n conflicts with the checkpoint's max_len = 16" - \
+    "$attn" train --resume r.ckpt --steps 4 -q --max-len "$n"
+done
+printf 'max-len = 100\n' >maxlen.cfg
+expect "resume, max-len in --config" 2 "--max-len 100 conflicts with the checkpoint's max_len = 16" - \
+  "$attn" train --resume r.ckpt --steps 4 -q --config maxlen.cfg
+"$attn" train --resume r.ckpt --steps 4 -q --max-len 16 2>err.txt || say_fail "resume, the same --max-len: $(cat err.txt)"
 
 # 5. Options that do not apply: one warning each, and the run goes on.
 "$attn" train --arch rnn --train pairs.tsv -v v.txt --embed 8 --hidden 8 --max-len 16 --steps 1 -q --heads 8 \
