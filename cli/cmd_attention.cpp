@@ -98,6 +98,7 @@ int cmd_attention(const args& argv) {
       ("max-len", po::value(&o.run.max_len)->default_value(0), "cut longer sequences to N tokens (0 = the model's max_len)");
   // clang-format on
   cl.positional.add("input", 1);
+  cl.positional_noun = "the input";
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (o.run.max_len == 1) throw usage_error("--max-len must be 0 (the model's max_len) or at least 2");  // before -o opens

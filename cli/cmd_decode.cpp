@@ -131,6 +131,7 @@ int cmd_decode(const args& argv) {
        "last; rnn: its one attention, 0)");
   // clang-format on
   cl.positional.add("input", 1);
+  cl.positional_noun = "the input";
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (o.run.batch_size == 0) throw usage_error("--batch-size must be at least 1");

@@ -256,6 +256,7 @@ int cmd_eval(const args& argv) {
       ("json", po::bool_switch(&o.json), "print one JSON object instead of text lines");
   // clang-format on
   cl.positional.add("hyp", 1);
+  cl.positional_noun = "the hypotheses";
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
 
@@ -263,6 +264,8 @@ int cmd_eval(const args& argv) {
   if (given("model")) {
     if (given("ref")) throw usage_error("--ref and -m exclude each other: score hypotheses or a model, not both");
     // With -m, the positional argument is the data to score (as decode's is its input).
+    if (given("data") && cl.given_positionally.count("hyp"))
+      throw usage_error(given_twice_message("the data", "--data"));
     if (given("hyp") && !given("data")) {
       o.data_path = o.hyp_path;
       vm.erase("hyp");

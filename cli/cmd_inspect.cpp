@@ -77,6 +77,7 @@ int cmd_inspect(const args& argv) {
       "compare", po::value(&other_path),
       "instead: how far OTHER's parameters are from CKPT's, tensor by tensor (max |a-b| and that over max |a|)");
   cl.positional.add("checkpoint", 1);
+  cl.positional_noun = "the checkpoint";
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (!path.empty() && !positional_path.empty() && path != positional_path)

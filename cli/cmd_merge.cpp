@@ -24,6 +24,7 @@ int cmd_merge(const args& argv) {
       ("base", po::value(&base_override), "its base checkpoint (default: the path the adapter stores)")
       ("output,o", po::value(&output), "the merged checkpoint to write (atomically)");
   cl.positional.add("adapter", 1);
+  cl.positional_noun = "the adapter";
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (adapter_path.empty()) throw usage_error("which adapter? attn merge ADAPTER.ckpt -o MERGED.ckpt");

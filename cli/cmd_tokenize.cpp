@@ -30,6 +30,7 @@ int cmd_tokenize(const args& argv) {
       ("input", po::value(&in_path)->default_value("-"), "input file ('-' = stdin)");
   // clang-format on
   cl.positional.add("input", 1);
+  cl.positional_noun = "the input";
   po::variables_map vm;
   if (!parse(cl, argv, vm)) return 0;
   if (ids && pieces) throw usage_error("--ids and --pieces exclude each other");

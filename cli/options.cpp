@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <streambuf>
 #include <typeinfo>
 #include <vector>
@@ -119,7 +120,29 @@ void keep_last_occurrences(po::parsed_options& parsed) {
   parsed.options.swap(kept);
 }
 
+// Whether option d keeps every value it is given (--ref, --freeze, vocab's inputs).
+bool collects(const po::option_description* d) {
+  if (!d) return false;
+  const auto* typed = dynamic_cast<const po::typed_value_base*>(d->semantic().get());
+  return d->semantic()->is_composing() || (typed && typed->value_type() == typeid(std::vector<std::string>));
+}
+
+// An option given by name and also as the positional argument that stands for it (eval --hyp
+// H H2): Boost would say "option '--hyp' cannot be specified more than once", which the user did
+// not do. Records the options a positional argument set in cl.given_positionally.
+void refuse_positional_twins(command_line& cl, const po::parsed_options& parsed) {
+  std::set<std::string> named;
+  for (const po::option& o : parsed.options) (o.position_key < 0 ? named : cl.given_positionally).insert(o.string_key);
+  for (const std::string& k : cl.given_positionally)
+    if (named.count(k) && !collects(parsed.description->find_nothrow(k, false)))
+      throw usage_error(given_twice_message(cl.positional_noun.empty() ? "--" + k : cl.positional_noun, "--" + k));
+}
+
 }  // namespace
+
+std::string given_twice_message(const std::string& noun, const std::string& option) {
+  return "give " + noun + " once: " + option + " FILE or a positional FILE, not both";
+}
 
 void refuse_plus_signs(const po::parsed_options& parsed) {
   for (const po::option& o : parsed.options) {
@@ -150,6 +173,7 @@ bool parse(command_line& cl, const args& argv, po::variables_map& vm) {
         po::command_line_parser(spell_flags(cl, argv)).options(cl.options).positional(cl.positional).run();
     keep_last_occurrences(parsed);
     refuse_plus_signs(parsed);
+    refuse_positional_twins(cl, parsed);
     po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << "usage: " << cl.usage << "\n\n" << cl.options << "\n";

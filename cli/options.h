@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iosfwd>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,14 +22,22 @@ struct command_line {
   po::options_description options{"options"};
   po::positional_options_description positional;
   bool quiet = false;  // -q/--quiet, which parse() adds where a subcommand has none of its own
+  // What the positional argument is, for the error when its option is given too ("the input";
+  // empty: "--input" once). Options that collect several values take both.
+  std::string positional_noun;
+  std::set<std::string> given_positionally;  // filled by parse(): options set by a positional argument
 };
+
+// "give the hypotheses once: --hyp FILE or a positional FILE, not both": the usage error for an
+// option given by name and as the positional argument that stands for it.
+std::string given_twice_message(const std::string& noun, const std::string& option);
 
 // Parses args into vm. Returns false when --help was asked for (help already printed on stdout).
 // Every subcommand also gets --threads N (0 = all cores), applied here with set_threads(); more
 // threads than the machine's cores are capped to the cores, with one warning on stderr. And
 // -q/--quiet (no notes on stderr; warnings and errors still), unless it declares its own.
-// Unknown options, missing values and bad numbers (a '+' sign too, which Boost would read)
-// throw usage_error.
+// Unknown options, missing values and bad numbers (a '+' sign too, which Boost would read) and
+// an option given both by name and positionally throw usage_error.
 bool parse(command_line& cl, const args& argv, po::variables_map& vm);
 
 // Boost reads a number with lexical_cast, which refuses " 5" and "0x5" but takes "+5": this

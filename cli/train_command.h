@@ -75,7 +75,7 @@ struct train_command : train_request {
 // options the --config file set (filled by load_train_inputs).
 struct train_args {
   std::string command = "train";  // "train" or "finetune"
-  command_line cl{"train", "", po::options_description{"options"}, po::positional_options_description{}, false};
+  command_line cl{"train", "", po::options_description{"options"}, po::positional_options_description{}, false, "", {}};
   po::variables_map vm;
   std::set<std::string> config_keys;
 };

@@ -205,7 +205,6 @@ expect "eval --batch-size +2" 2 "--batch-size" - "$attn" eval -m lm.ckpt --data 
 expect "attention --max-len +8" 2 "--max-len" a.csv "$attn" attention -m tr.ckpt -o a.csv --max-len +8 prompt.txt
 expect "vocab --size +60" 2 "--size" sz.vocab "$attn" vocab --type char --size +60 -o sz.vocab train.txt
 
-
 # 4. Values from a checkpoint blame the checkpoint (exit 1), not an option never given.
 # patch FILE OUT OLD NEW: replace a same-length key/value in the payload and fix the checksum
 # (OLD and NEW in Python's \xNN escapes: a shell string cannot hold a NUL byte).
@@ -312,6 +311,24 @@ expect "config line '%invalid_line%'" 2 "placeholder2.cfg" x.ckpt timeout 20 "$a
 
 printf 'threads = -1\n' >threads.cfg  # as --threads -1 on the command line
 expect "config line 'threads = -1'" 2 "threads must be 0" x.ckpt "$attn" train --config threads.cfg --arch lm --train train.txt -o x.ckpt
+
+# 9. An option given by name and as the positional argument that stands for it: one line saying
+# so (Boost said "option '--input' cannot be specified more than once"). Collecting options
+# (vocab's inputs, plot's logs) take both.
+cp lm.ckpt lm2.ckpt
+twice() {  # twice NAME NOUN OPTION CMD...
+  local name=$1 noun=$2 option=$3; shift 3
+  expect "$name" 2 "give $noun once: $option FILE or a positional FILE, not both" - "$@"
+  grep -qF "more than once" err.txt && say_fail "$name: Boost's message: $(cat err.txt)"
+}
+twice "inspect --checkpoint A B" "the checkpoint" --checkpoint "$attn" inspect --checkpoint lm.ckpt lm2.ckpt
+twice "merge --adapter A B" "the adapter" --adapter "$attn" merge --adapter lm.ckpt lm2.ckpt -o m.ckpt
+twice "tokenize --input A B" "the input" --input "$attn" tokenize -v v.txt --input train.txt train.txt
+twice "decode --input A B" "the input" --input "$attn" decode -m lm.ckpt --input prompt.txt prompt.txt
+twice "attention --input A B" "the input" --input "$attn" attention -m lm.ckpt -o a.csv --input prompt.txt prompt.txt
+"$attn" vocab --type char --size 60 --input train.txt pairs.tsv -o both.vocab 2>err.txt \
+  || say_fail "vocab --input A B: $(cat err.txt)"
+cases=$((cases + 1))
 
 echo "$cases bad-option cases"
 exit $fail

@@ -38,6 +38,12 @@ one_line "missing hypotheses" err.txt
 "$attn" eval --ref gen.txt --frobnicate gen.txt >/dev/null 2>err.txt; check "unknown option" 2 $?
 one_line "unknown option" err.txt
 "$attn" eval --ref gen.txt --metric meteor gen.txt >/dev/null 2>err.txt; check "unknown metric" 2 $?
+# --hyp and the positional HYP are one option: given both, say that, not Boost's "cannot be
+# specified more than once" (the user gave --hyp once).
+"$attn" eval --ref gen.txt --hyp gen.txt gen.txt >/dev/null 2>err.txt; check "--hyp and a positional HYP" 2 $?
+one_line "--hyp and a positional HYP" err.txt
+grep -qx "attn eval: give the hypotheses once: --hyp FILE or a positional FILE, not both" err.txt \
+  || { echo "FAIL: --hyp and a positional HYP: $(cat err.txt)"; fail=1; }
 one_line "unknown metric" err.txt
 "$attn" eval gen.txt >/dev/null 2>err.txt; check "no --ref and no -m" 2 $?
 one_line "no --ref and no -m" err.txt
@@ -276,6 +282,10 @@ one_line "not a checkpoint" err.txt
 "$attn" eval -m lm.ckpt --threads 1 <lm-valid.txt >by-stdin.txt; check "eval -m < DATA" 0 $?
 cmp -s by-option.txt by-position.txt && cmp -s by-option.txt by-stdin.txt \
   || { echo "FAIL: eval -m: --data, the positional DATA and stdin disagree"; fail=1; }
+"$attn" eval -m lm.ckpt --data lm-valid.txt lm-valid.txt >/dev/null 2>err.txt; check "--data and a positional DATA" 2 $?
+one_line "--data and a positional DATA" err.txt
+grep -qx "attn eval: give the data once: --data FILE or a positional FILE, not both" err.txt \
+  || { echo "FAIL: --data and a positional DATA: $(cat err.txt)"; fail=1; }
 "$attn" eval -m lm.ckpt </dev/null >/dev/null 2>err.txt; check "-m with empty stdin" 1 $?
 one_line "-m with empty stdin" err.txt
 "$attn" eval -m lm.ckpt --data lm-valid.txt --ref gen.txt >/dev/null 2>err.txt; check "-m with --ref" 2 $?
