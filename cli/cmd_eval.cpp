@@ -65,7 +65,7 @@ std::string fmt(const char* f, double x) {
 double rounded(double x) { return std::isfinite(x) ? std::strtod(fmt("%.10g", x).c_str(), nullptr) : x; }
 
 void warn(const std::string& msg) {
-  std::cerr << "attn eval: " << msg << "\n";
+  std::cerr << "attn eval: " << one_line(msg) << "\n";  // warnings quote data, as errors do
 }
 
 // "bleu,chrf" and repeated --metric values -> {"bleu", "chrf"}, each once, in order.

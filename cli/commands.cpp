@@ -43,8 +43,8 @@ void print_overview(std::ostream& out) {
       << "  ATTN_MALLOC=glibc        leave malloc as glibc configures it\n";
 }
 
-// An error message as exactly one line: control bytes (< 0x20, tab and newline included, and
-// 0x7f) from file names, data or option values are shown as \xNN.
+}  // namespace
+
 std::string one_line(const std::string& message) {
   std::string out;
   out.reserve(message.size());
@@ -60,8 +60,6 @@ std::string one_line(const std::string& message) {
   }
   return out;
 }
-
-}  // namespace
 
 int dispatch(const args& argv) {
   if (argv.empty() || argv[0] == "help" || argv[0] == "--help" || argv[0] == "-h") {

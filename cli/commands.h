@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace attn::cli {
 
 using args = std::vector<std::string>;  // argv after the subcommand name
@@ -21,9 +23,15 @@ const std::vector<command>& commands();
 // Catches every exception: usage errors exit 2, runtime failures exit 1.
 int dispatch(const args& argv);
 
+// A message as exactly one line, for errors and warnings alike: control bytes (< 0x20, tab and
+// newline included, and 0x7f) from file names, data or option values are shown as \xNN.
+std::string one_line(const std::string& message);
+
 // Thrown for anything the user typed wrong (unknown option, missing argument): exit code 2.
+// Its NUL bytes are shown as \x00, as attn::error's are (a --config file can hold one).
 struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit usage_error(const std::string& message) : std::runtime_error(without_nul(message)) {}
+  explicit usage_error(const char* message) : std::runtime_error(message) {}
 };
 
 int cmd_vocab(const args&);

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   try {
     attn::cli::start_processes();  // MPI, when mpirun started this process
   } catch (const attn::error& e) {
-    std::cerr << "attn: " << e.what() << "\n";
+    std::cerr << "attn: " << attn::cli::one_line(e.what()) << "\n";
     return 1;
   }
   int code = attn::cli::dispatch(args);

@@ -37,9 +37,12 @@ std::string option_error_message(const po::error& e) {
   if (const auto* named = dynamic_cast<const po::error_with_option_name*>(&e)) {
     // The exception object itself is not const (only our reference to it is).
     auto& table = po_error_fields::substitutions(const_cast<po::error_with_option_name&>(*named));
-    for (auto& entry : table)
+    for (auto& entry : table) {
       for (std::size_t at = entry.second.find('%'); at != std::string::npos; at = entry.second.find('%', at + 1))
         entry.second.replace(at, 1, "\\x25");  // shown like the other bytes dispatch escapes
+      // what() is a C string: a NUL from a --config file would end the message there.
+      entry.second = without_nul(entry.second);
+    }
   }
   return e.what();
 }

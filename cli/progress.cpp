@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "commands.h"
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "options.h"
@@ -43,7 +44,8 @@ progress::progress(bool quiet, std::int64_t log_every, const std::string& comman
     : prefix_("attn " + command + ": "), quiet_(quiet), tty_(stderr_is_terminal()), log_every_(log_every) {}
 
 void progress::line(const std::string& msg) {
-  std::cerr << (status_shown_ ? "\r\x1b[K" : "") << prefix_ << msg << "\n";
+  // one_line: warnings quote data ("label 'x' does not occur"), whose control bytes are shown escaped.
+  std::cerr << (status_shown_ ? "\r\x1b[K" : "") << prefix_ << one_line(msg) << "\n";
   status_shown_ = false;
 }
 

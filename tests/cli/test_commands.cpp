@@ -26,3 +26,10 @@ TEST_CASE("help and version exit 0, unknown commands exit 2") {
   CHECK(dispatch({"no-such-command"}) == 2);
   CHECK(dispatch({"help", "vocab"}) == 0);
 }
+
+TEST_CASE("one_line shows control bytes as \\xNN; a usage_error keeps a NUL as \\x00") {
+  CHECK(attn::cli::one_line("a\tb\nc\x1b") == "a\\x09b\\x0ac\\x1b");
+  const std::string value = std::string("0.1") + '\0' + "x";
+  CHECK(std::string(attn::cli::usage_error("--lr takes a number, not '" + value + "'").what()) ==
+        "--lr takes a number, not '0.1\\x00x'");
+}

@@ -29,6 +29,8 @@ TEST_CASE("a float formatted and read back is the same float") {
 TEST_CASE("numbers are read only when the whole text is one") {
   CHECK(!read_float(""));
   CHECK(!read_float("1.5x"));
+  CHECK(!read_float(std::string("0.1\0x", 5)));  // not 0.1: strtof stops at the NUL, the text goes on
+  CHECK(!read_int(std::string("12\0", 3)));
   CHECK(!read_float("1e99"));  // overflows a float
   CHECK(*read_int("-12") == -12);
   CHECK(!read_int("12 "));

@@ -330,5 +330,12 @@ twice "attention --input A B" "the input" --input "$attn" attention -m lm.ckpt -
   || say_fail "vocab --input A B: $(cat err.txt)"
 cases=$((cases + 1))
 
+# 10. A NUL byte from a file (what() is a C string): shown as \x00, the message whole, and the value
+# not read as the number before the NUL.
+printf 'lr = 0.1\000x\n' >nul.cfg
+expect "config 'lr = 0.1<NUL>x'" 2 "--lr takes a number, not '0.1\x00x' (in 'nul.cfg')" x.ckpt "$attn" "${lm[@]}" --config nul.cfg
+printf 'x\000y = 1\n' >nulkey.cfg
+expect "config key with a NUL" 2 "unrecognised option 'x\x00y'" x.ckpt "$attn" "${lm[@]}" --config nulkey.cfg
+
 echo "$cases bad-option cases"
 exit $fail

@@ -264,6 +264,16 @@ grep -q "2 malformed lines of 202" err.txt && grep -q "cls-bad.tsv:201" err.txt 
 grep -q "examples = 200" out.txt || { echo "FAIL: malformed lines not skipped: $(cat out.txt)"; fail=1; }
 "$attn" eval -m cls.ckpt --data cls-bad.tsv --strict >/dev/null 2>err.txt; check "--strict" 1 $?
 one_line "--strict" err.txt
+# A NUL byte in a label: shown as \x00 in the error and in the skip warning, the message whole.
+{ head -2 "$data/sentiment-valid.tsv"; printf 'pos\000itive\tgood text\n'; } >cls-nul.tsv
+"$attn" eval -m cls.ckpt --data cls-nul.tsv --strict >/dev/null 2>err.txt; check "NUL label --strict" 1 $?
+one_line "NUL label --strict" err.txt
+grep -qF "cls-nul.tsv:3: label 'pos\x00itive' does not occur in the training data (--strict)" err.txt \
+  || { echo "FAIL: NUL label --strict: $(cat -A err.txt)"; fail=1; }
+"$attn" eval -m cls.ckpt --data cls-nul.tsv >/dev/null 2>err.txt; check "NUL label skipped" 0 $?
+grep -qF "cls-nul.tsv:3: label 'pos\x00itive' does not occur in the training data" err.txt \
+  && [ "$(tr -d '\000' <err.txt | wc -c)" = "$(wc -c <err.txt)" ] \
+  || { echo "FAIL: NUL label warning: $(cat -A err.txt)"; fail=1; }
 
 # Model-mode errors.
 printf 'only\tmalformed\tlines\n' >bad.tsv

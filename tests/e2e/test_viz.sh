@@ -147,6 +147,11 @@ grep -q "missing.csv" err.txt || { echo "FAIL: the message names no file: $(cat 
 "$attn" plot pairs.tsv -o curves.svg 2>err.txt; check "plot of a non-log" 1 $?
 one_line "plot of a non-log" err.txt
 grep -q "'pairs.tsv' is not an attn training log" err.txt || { echo "FAIL: non-log message: $(cat err.txt)"; fail=1; }
+# A NUL byte in a field: the whole message, the NUL shown as \x00 (not cut at the NUL).
+{ head -1 run-a.csv; printf '1,0,3\000x,0.001,10,1,1,,,,train\n'; } >nul.csv
+"$attn" plot nul.csv -o curves.svg 2>err.txt; check "plot of a log with a NUL" 1 $?
+one_line "plot of a log with a NUL" err.txt
+grep -qF "'nul.csv' line 2: loss '3\x00x' is not a number" err.txt || { echo "FAIL: NUL message: $(cat -A err.txt)"; fail=1; }
 cmp -s curves.svg before.svg || { echo "FAIL: a failed plot changed curves.svg"; fail=1; }
 "$attn" plot -o curves.svg 2>err.txt; check "plot without logs" 2 $?
 one_line "plot without logs" err.txt

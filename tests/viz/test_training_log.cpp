@@ -60,4 +60,7 @@ TEST_CASE("columns are found by name; a file without step, loss or split is refu
   CHECK(error_of("") == "'run.csv' is not an attn training log: it is empty");
   CHECK(error_of(std::string(header) + "1,0,abc,0.1,1,1,1,,,,train\n") ==
         "'run.csv' line 2: loss 'abc' is not a number");
+  // A NUL in a field ends neither the number nor the message: all of it is shown, as \x00.
+  CHECK(error_of(std::string(header) + "1,0,3" + '\0' + "x,0.1,1,1,1,,,,train\n") ==
+        "'run.csv' line 2: loss '3\\x00x' is not a number");
 }
