@@ -209,20 +209,19 @@ std::optional<lora_reference> read_lora_reference(const checkpoint& c, const std
   const auto rank = read_int(field("lora_rank"));
   if (!rank || *rank < 1 || *rank > 1 << 20) throw error("'" + name + "': lora_rank is not a rank: " + field("lora_rank"));
   r.options.rank = static_cast<std::size_t>(*rank);
-  try {
-    r.options.alpha = std::stof(field("lora_alpha"));
-  } catch (const std::exception&) {
-    throw error("'" + name + "': lora_alpha is not a number: " + field("lora_alpha"));
-  }
+  // read_float takes the whole text: std::stof would stop at anything after a number (a NUL too).
+  const auto alpha = read_float(field("lora_alpha"));
+  if (!alpha) throw error("'" + name + "': lora_alpha is not a number: " + field("lora_alpha"));
+  r.options.alpha = *alpha;
   std::istringstream words(field("lora_targets"));
   for (std::string w; words >> w;) r.options.targets.push_back(w);
   r.options.train_bias = field("lora_train_bias") == "true";
   if (c.metadata.count("lora_dropout")) {  // adapters written before --lora-dropout have none: 0
     const std::string& d = c.metadata.at("lora_dropout");
-    char* end = nullptr;
-    r.options.dropout = std::strtof(d.c_str(), &end);
-    if (d.empty() || *end != '\0' || !(r.options.dropout >= 0.0f && r.options.dropout < 1.0f))
+    const auto dropout = read_float(d);
+    if (!dropout || !(*dropout >= 0.0f && *dropout < 1.0f))
       throw error("'" + name + "': lora_dropout is not a probability in [0, 1): " + d);
+    r.options.dropout = *dropout;
   }
   r.base_path = field("lora_base");
   r.base_hash = field("lora_base_hash");

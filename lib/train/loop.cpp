@@ -161,11 +161,13 @@ train_state restore_training(const checkpoint& c, model& m, optimizer& opt, rng&
   if (c.counters.count("best_valid_step")) s.best_valid_step = counter(c, "best_valid_step");
   if (c.counters.count("bad_validations")) s.bad_validations = counter(c, "bad_validations");
   if (const auto it = c.metadata.find("best_valid"); it != c.metadata.end()) {
+    std::size_t used = 0;  // the whole text: std::stod alone stops at anything after a number
     try {
-      s.best_valid = std::stod(it->second);
+      s.best_valid = std::stod(it->second, &used);
     } catch (const std::exception&) {
-      throw attn::error("checkpoint metadata best_valid is not a number: '" + it->second + "'");
     }
+    if (used == 0 || used != it->second.size())
+      throw attn::error("checkpoint metadata best_valid is not a number: '" + it->second + "'");
   }
   // A LoRA run's checkpoint holds only the adapters: the base's parameters are already in m.
   import_parameters(m.params(), c.params, import_options{c.metadata.count("lora_base_hash") > 0});

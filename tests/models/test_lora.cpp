@@ -209,6 +209,13 @@ TEST_CASE("lora: the reference to the base round-trips; the hash tells parameter
   CHECK(read_lora_reference(older, "old.ckpt")->options.dropout == 0.0f);
   older.metadata["lora_dropout"] = "1.5";
   CHECK_THROWS_AS(read_lora_reference(older, "old.ckpt"), attn::error);
+  // A number followed by anything, a NUL included, is not that number.
+  older.metadata["lora_dropout"] = std::string("0.1") + '\0' + "x";
+  CHECK_THROWS_WITH_AS(read_lora_reference(older, "old.ckpt"),
+                       "'old.ckpt': lora_dropout is not a probability in [0, 1): 0.1\\x00x", attn::error);
+  older.metadata["lora_dropout"] = "0";
+  older.metadata["lora_alpha"] = "8abc";
+  CHECK_THROWS_AS(read_lora_reference(older, "old.ckpt"), attn::error);
   c.metadata["lora_rank"] = "x";
   CHECK_THROWS_AS(read_lora_reference(c, "x.ckpt"), attn::error);
 }
