@@ -201,8 +201,9 @@ int score_model(const eval_options& o) {
     reading.done();
     if (text.bad()) throw attn::error("error reading '" + name + "'");
   }
+  // Nothing usable: one error line (the skip summary would only repeat it); else the warnings.
+  if (data.examples.empty()) throw attn::error(no_examples_message(report, name, d.format, d.max_len));
   for (const std::string& line : report_warnings(report, name, d.max_len)) warn(line);
-  if (data.examples.empty()) throw attn::error("'" + name + "' holds no usable examples");
 
   lines_progress scoring("eval", o.progress, std::cerr, reading.start(), "examples");
   const valid_result v = validate(*lm.net, data, o.batching, scoring.callback());

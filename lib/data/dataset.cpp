@@ -19,7 +19,10 @@ void malformed(const dataset_options& opts, data_report& report, const std::stri
                const std::string& why) {
   const std::string msg = name + ":" + std::to_string(line) + ": " + why;
   if (opts.strict) throw attn::error(msg + " (--strict)");
-  ++report.malformed;
+  if (report.malformed++ == 0) {
+    report.first_line = line;
+    report.first_why = why;
+  }
   if (report.problems.size() < opts.report_lines) report.problems.push_back(msg);
 }
 
@@ -147,6 +150,27 @@ std::vector<std::string> report_warnings(const data_report& report, const std::s
   if (report.skipped_long > 0)
     out.push_back(std::to_string(report.skipped_long) + " examples in " + name + " longer than --max-len " +
                   std::to_string(max_len) + " skipped");
+  return out;
+}
+
+std::string no_examples_message(const data_report& report, const std::string& name, data_format format,
+                                std::size_t max_len) {
+  std::string out = "'" + name + "' holds no usable examples";
+  const std::string shape = format == data_format::lm        ? "text"
+                            : format == data_format::labeled ? "label<TAB>text"
+                                                             : "source<TAB>target";
+  const std::string longer = " longer than --max-len " + std::to_string(max_len);
+  const std::size_t bad = report.malformed, lines = report.lines, skipped = report.skipped_long;
+  if (bad > 0 && bad == lines)  // every line: most likely a file of another format
+    out += lines == 1 ? ": its one line is not usable " + shape
+                      : ": none of its " + std::to_string(lines) + " lines is usable " + shape;
+  else if (bad > 0)  // the other lines are blank or too long
+    out += ": of its " + std::to_string(lines) + " lines, " + std::to_string(bad) + (bad == 1 ? " is" : " are") +
+           " malformed" + (skipped > 0 ? " and " + std::to_string(skipped) + longer : "");
+  else if (skipped > 0)
+    out += skipped == 1 ? ": its one example is" + longer
+                        : ": all its " + std::to_string(skipped) + " examples are" + longer;
+  if (bad > 0) out += "; line " + std::to_string(report.first_line) + ": " + report.first_why;
   return out;
 }
 

@@ -57,6 +57,8 @@ struct data_report {
   std::size_t lines = 0;              // lines read
   std::size_t malformed = 0;          // lines skipped as malformed
   std::vector<std::string> problems;  // "NAME:LINE: why", the first report_lines of them
+  std::uint64_t first_line = 0;       // the first malformed line's number, and why it is
+  std::string first_why;              // ("expected 2 tab-separated fields (source, target), found 1")
   std::size_t truncated = 0;          // examples cut to max_len
   std::size_t skipped_long = 0;       // examples dropped for exceeding max_len (long_policy::skip)
 };
@@ -71,6 +73,13 @@ dataset read_dataset(std::istream& in, const std::string& name, const dataset_op
 // skipped:" with the problems indented below (and "  ..." for those not kept), then the examples
 // truncated or skipped for exceeding --max-len max_len. Empty when nothing went wrong.
 std::vector<std::string> report_warnings(const data_report& report, const std::string& name, std::size_t max_len);
+
+// The one error line for a file that gave no example: "'x.txt' holds no usable examples", and
+// why when lines were skipped: "…: none of its 500 lines is usable source<TAB>target; line 1:
+// expected 2 tab-separated fields (source, target), found 1". Callers show it instead of
+// report_warnings, whose several lines would only repeat it (a wrong-format file, the usual case).
+std::string no_examples_message(const data_report& report, const std::string& name, data_format format,
+                                std::size_t max_len);
 
 // Pads the examples at `indices` into one batch (pad_id fills; lengths per item). For lm the
 // window is in src and tgt_out, and tgt_in repeats src (decoder-only models read either).

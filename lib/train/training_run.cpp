@@ -13,8 +13,9 @@ dataset read_training_file(std::istream& in, const std::string& path, const data
   if (!d.src) throw error("no vocabulary");
   data_report report;
   dataset out = read_dataset(in, path, opts, *d.src, d.tgt(), d.labels, report);
+  // Nothing usable: one error line (the skip summary would only repeat it); else the warnings.
+  if (out.examples.empty()) throw error(no_examples_message(report, path, opts.format, opts.max_len));
   for (const std::string& line : report_warnings(report, path, opts.max_len)) warn(line);
-  if (out.examples.empty()) throw error("'" + path + "' holds no usable examples");
   return out;
 }
 

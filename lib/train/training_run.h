@@ -29,7 +29,8 @@ using warning_sink = std::function<void(const std::string&)>;
 // Reads one data file, open as `in` (`path` names it in messages), with d's tokenizers into a
 // dataset; a classifier's labels (d.labels) grow when opts.grow_labels. Malformed, truncated and
 // skipped lines are reported through `warn`, one line each ("3 malformed lines of 10 in x.tsv
-// skipped:", then the first problems). Throws attn::error when the file holds no usable example.
+// skipped:", then the first problems). Throws attn::error, one line, when the file holds no usable
+// example (no_examples_message: no warnings then).
 dataset read_training_file(std::istream& in, const std::string& path, const dataset_options& opts, training_data& d,
                            const warning_sink& warn);
 

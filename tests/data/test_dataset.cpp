@@ -152,3 +152,32 @@ TEST_CASE("report_warnings: one line per problem, nothing when all went well") {
   CHECK(report_warnings(r, "f.tsv", 8) == std::vector<std::string>{"1 malformed line of 4 in f.tsv skipped:",
                                                                     "  f.tsv:1: no tab"});
 }
+
+TEST_CASE("no_examples_message: one line that says why nothing was usable") {
+  reader lm_text;  // plain text given where source<TAB>target is read: every line is malformed
+  dataset_options o;
+  CHECK(lm_text.read("in the beginning\nand the earth\n\n", o).examples.empty());
+  CHECK(no_examples_message(lm_text.report, "f.tsv", o.format, 8) ==
+        "'f.tsv' holds no usable examples: of its 3 lines, 2 are malformed; line 1: expected 2 tab-separated "
+        "fields (source, target), found 1");
+  reader all_bad;
+  all_bad.read("abc\nxyz\n", o);
+  CHECK(no_examples_message(all_bad.report, "f.tsv", o.format, 8) ==
+        "'f.tsv' holds no usable examples: none of its 2 lines is usable source<TAB>target; line 1: expected 2 "
+        "tab-separated fields (source, target), found 1");
+  o.format = data_format::labeled;
+  o.grow_labels = false;
+  reader unknown;
+  unknown.read("pos\tabc\n", o);
+  CHECK(no_examples_message(unknown.report, "f.tsv", o.format, 8) ==
+        "'f.tsv' holds no usable examples: its one line is not usable label<TAB>text; line 1: label 'pos' does not "
+        "occur in the training data");
+  o.format = data_format::pairs;
+  o.max_len = 3;
+  o.too_long = long_policy::skip;
+  reader too_long;
+  too_long.read("abcdef\tab\nabcdef\tab\n", o);
+  CHECK(no_examples_message(too_long.report, "f.tsv", o.format, 3) ==
+        "'f.tsv' holds no usable examples: all its 2 examples are longer than --max-len 3");
+  CHECK(no_examples_message(data_report{}, "f.tsv", o.format, 3) == "'f.tsv' holds no usable examples");
+}

@@ -279,6 +279,22 @@ grep -qF "cls-nul.tsv:3: label 'pos\x00itive' does not occur in the training dat
 printf 'only\tmalformed\tlines\n' >bad.tsv
 "$attn" eval -m cls.ckpt --data bad.tsv >/dev/null 2>err.txt; check "no usable examples" 1 $?
 grep -q "^attn eval: 'bad.tsv' holds no usable examples" err.txt || { echo "FAIL: empty data: $(cat err.txt)"; fail=1; }
+one_line "no usable examples" err.txt
+# Plain text to a transformer: one line naming the format and the first line's problem, not the skip
+# summary followed by the error.
+head -200 "$data/en-fr.tsv" >fr.tsv
+head -50 "$data/kjv-genesis.txt" >plain.txt
+"$attn" train --arch transformer --train fr.tsv --layers 1 --d-model 16 --heads 2 --ff 16 --max-len 16 --steps 1 \
+  --vocab-size 300 --threads 1 -q -o tr.ckpt 2>err.txt
+check "train a tiny transformer" 0 $?
+"$attn" eval -m tr.ckpt plain.txt >/dev/null 2>err.txt; check "plain text to a transformer" 1 $?
+one_line "plain text to a transformer" err.txt
+grep -qF "'plain.txt' holds no usable examples: none of its 50 lines is usable source<TAB>target; line 1: expected 2 tab-separated fields" err.txt \
+  || { echo "FAIL: plain text to a transformer: $(cat err.txt)"; fail=1; }
+# Some lines usable: the skip summary stays, a warning, and eval scores the rest.
+{ head -3 fr.tsv; head -2 plain.txt; } >mixed.tsv
+"$attn" eval -m tr.ckpt mixed.tsv >/dev/null 2>err.txt; check "some lines usable" 0 $?
+grep -qF "2 malformed lines of 5 in mixed.tsv skipped:" err.txt || { echo "FAIL: skip summary: $(cat err.txt)"; fail=1; }
 : >empty.txt
 "$attn" eval -m lm.ckpt --data empty.txt >/dev/null 2>err.txt; check "empty data" 1 $?
 one_line "empty data" err.txt

@@ -81,6 +81,12 @@ head -200 "$data/sentiment-train.tsv" >c.tsv
 check "finetune the classifier" 0 $?
 grep -q "1 malformed line of 21 in c2.tsv" err.txt && grep -q "c2.tsv:21" err.txt \
   || { echo "FAIL: the unknown label was not reported: $(cat err.txt)"; fail=1; }
+# Plain text where label<TAB>text is read: no line usable, so one error line (no skip summary).
+"$attn" finetune -m c.ckpt --train b-train.txt --steps 2 --threads 1 -q -o c3.ckpt 2>err.txt
+check "finetune a classifier on plain text" 1 $?
+one_line "finetune a classifier on plain text" err.txt
+grep -qF "'b-train.txt' holds no usable examples: none of its 300 lines is usable label<TAB>text; line 1:" err.txt \
+  || { echo "FAIL: plain text to a classifier: $(cat err.txt)"; fail=1; }
 
 # Errors: one line, exit 2 (usage) or 1 (runtime).
 "$attn" finetune -m missing.ckpt --train b-train.txt -o x.ckpt 2>err.txt; check "missing base" 1 $?

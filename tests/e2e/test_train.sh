@@ -96,4 +96,10 @@ one_line "not a vocabulary" err.txt
 "$attn" train --arch lm --train empty.txt -o x.ckpt -q -v v.txt 2>err.txt; check "empty training set" 1 $?
 one_line "empty training set" err.txt
 grep -q "no usable examples" err.txt || { echo "FAIL: empty training set message: $(cat err.txt)"; fail=1; }
+# Plain text where source<TAB>target is read: one error line naming the format, no skip summary.
+"$attn" train --arch transformer --train train.txt -o x.ckpt -q -v v.txt --steps 1 2>err.txt
+check "plain text to a transformer" 1 $?
+one_line "plain text to a transformer" err.txt
+grep -qF "'train.txt' holds no usable examples: none of its 120 lines is usable source<TAB>target" err.txt \
+  || { echo "FAIL: plain text to a transformer: $(cat err.txt)"; fail=1; }
 exit $fail

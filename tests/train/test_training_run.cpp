@@ -49,6 +49,14 @@ TEST_CASE("read_training_file: examples, labels grown, problems reported through
   std::istringstream empty("");
   CHECK_THROWS_WITH_AS(read_training_file(empty, "e.tsv", o, d, [](const std::string&) {}),
                        "'e.tsv' holds no usable examples", error);
+  // A file of another format: one error line, and no warnings that would only repeat it.
+  std::istringstream text("in the beginning\nand the earth\n");
+  warnings.clear();
+  CHECK_THROWS_WITH_AS(read_training_file(text, "t.txt", o, d, [&](const std::string& w) { warnings.push_back(w); }),
+                       "'t.txt' holds no usable examples: none of its 2 lines is usable label<TAB>text; line 1: "
+                       "expected 2 tab-separated fields (label, text), found 1",
+                       error);
+  CHECK(warnings.empty());
   training_data none;
   std::istringstream any("a\n");
   CHECK_THROWS_AS(read_training_file(any, "a.txt", o, none, [](const std::string&) {}), error);
