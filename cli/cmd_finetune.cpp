@@ -110,7 +110,8 @@ int cmd_finetune(const args& argv) {
       ref.base_path = stored->base_path;
       ref.base_hash = stored->base_hash;
       std::string base_path;
-      const checkpoint b = load_lora_base(*stored, src_path, cmd.lora_base, base_path);
+      // Named as --resume gave it: a relative stored base may be found next to it.
+      const checkpoint b = load_lora_base(*stored, cmd.resume_path, cmd.lora_base, base_path);
       if (lora_vocab)
         m = make_model_on_base(mc, b.params);  // the adapter's tensors come with restore_training
       else

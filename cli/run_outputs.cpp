@@ -38,7 +38,8 @@ run_outputs::run_outputs(const train_command& cmd) {
   // Resuming a LoRA run: its base (the stored path, or --base) is read at every start.
   if (cmd.loaded.resumed)
     if (const std::optional<lora_reference> ref = read_lora_reference(*cmd.loaded.resumed, cmd.resume_path))
-      inputs.push_back(adapter_base_input(cmd.lora_base, cmd.lora_base.empty() ? ref->base_path : cmd.lora_base));
+      inputs.push_back(adapter_base_input(
+          cmd.lora_base, cmd.lora_base.empty() ? stored_base_path(*ref, cmd.resume_path) : cmd.lora_base));
   const std::string best = best_path(cmd.output);
   // Found now, not after the run when its checkpoint cannot be written: a folder in their place.
   std::error_code ec;

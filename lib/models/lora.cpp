@@ -1,9 +1,12 @@
 #include "models/lora.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "core/blas.h"
@@ -228,10 +231,49 @@ std::optional<lora_reference> read_lora_reference(const checkpoint& c, const std
   return r;
 }
 
+std::string stored_base_path(const lora_reference& r, const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path stored(r.base_path), beside = fs::path(name).parent_path() / stored;
+  std::error_code ec;
+  if (r.base_path.empty() || stored.is_absolute() || beside == stored || fs::exists(stored, ec) ||
+      !fs::exists(beside, ec))
+    return r.base_path;
+  return beside.string();
+}
+
+namespace {
+
+// The base the adapter names, read from `path` (stored_base_path). Its errors say where the path
+// came from and how to give another: "adapter 'v8/ad.ckpt': its base 'base.ckpt' (the path given
+// to finetune -m) cannot be opened: No such file or directory; give the base with --base".
+checkpoint load_stored_base(const lora_reference& r, const std::string& name, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool looked_beside = path == r.base_path && fs::path(r.base_path).is_relative() &&
+                             !fs::path(name).parent_path().empty() && !fs::exists(r.base_path, ec);
+  const std::string base = "adapter '" + name + "': its base '" + r.base_path + "' (the path given to finetune -m)" +
+                           (path != r.base_path ? ", found as '" + path + "'," : "");
+  const std::string fix = "; give the base with --base";
+  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    std::fclose(f);
+  } else {
+    throw error(base + " cannot be opened" +
+                (looked_beside ? " from the current directory or next to the adapter" : "") + ": " +
+                std::strerror(errno) + fix);
+  }
+  try {
+    return load_checkpoint(path);
+  } catch (const error& e) {
+    throw error(base + " cannot be used: " + e.what() + fix);
+  }
+}
+
+}  // namespace
+
 checkpoint load_lora_base(const lora_reference& r, const std::string& name, const std::string& base_override,
                           std::string& path) {
-  path = base_override.empty() ? r.base_path : base_override;
-  checkpoint base = load_checkpoint(path);
+  path = base_override.empty() ? stored_base_path(r, name) : base_override;
+  checkpoint base = base_override.empty() ? load_stored_base(r, name, path) : load_checkpoint(path);
   if (base.metadata.count("lora_base_hash"))
     throw error("'" + path + "' is itself an adapter, not the base of '" + name + "'");
   const std::string hash = parameters_hash(base.params);

@@ -108,9 +108,16 @@ void write_lora_reference(const lora_reference& r, checkpoint& c);
 // damaged reference.
 std::optional<lora_reference> read_lora_reference(const checkpoint& c, const std::string& name);
 
-// The base of adapter `name`: read from `base_override` when given, else from the stored path,
-// and refused when its parameters' hash is not the stored one. Returns the checkpoint; `path`
-// receives the file used.
+// Where the base of adapter `name` is read when no --base is given: the stored path, which is
+// relative to the directory finetune ran in. A relative one that is not there from the current
+// directory but is next to the adapter (the adapter and its base moved together, or used from
+// elsewhere) is taken there; the hash check still decides whether it is the base.
+std::string stored_base_path(const lora_reference& r, const std::string& name);
+
+// The base of adapter `name`: read from `base_override` when given, else from stored_base_path,
+// and refused when its parameters' hash is not the stored one. A stored base that cannot be read
+// is an error that says the path came from the adapter, and to give --base: the user may never
+// have typed it. Returns the checkpoint; `path` receives the file used.
 checkpoint load_lora_base(const lora_reference& r, const std::string& name, const std::string& base_override,
                           std::string& path);
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # LoRA end to end through the real binary: an lm pretrained briefly on Genesis is fine-tuned with
 # --lora on the English side of en-fr.tsv; the adapter checkpoint is small, decodes, evaluates,
-# is inspected as an adapter, resumes, merges into a plain checkpoint that scores the same, and a
-# wrong base is refused. Errors are one line with exit 2 (usage) or 1 (runtime). Single-threaded.
+# is inspected as an adapter, resumes, merges into a plain checkpoint that scores the same, a
+# wrong base is refused, and a stored base path that does not resolve from here is looked for next
+# to the adapter, else named as the adapter's with --base as the way out. Errors are one line with exit 2 (usage) or 1 (runtime). Single-threaded.
 set -u
 attn=$1
 data=$2/examples/data
@@ -87,7 +88,36 @@ check "merge onto a wrong base" 1 $?; one_line "merge onto a wrong base" e.txt
 mv base.ckpt gone.ckpt
 "$attn" decode -m adapter.ckpt </dev/null 2>e.txt >/dev/null
 check "missing base" 1 $?; one_line "missing base" e.txt
+grep -qF "adapter 'adapter.ckpt': its base 'base.ckpt' (the path given to finetune -m) cannot be opened: No such file or directory; give the base with --base" e.txt \
+  || { echo "FAIL: missing base message: $(cat e.txt)"; fail=1; }
 mv gone.ckpt base.ckpt
+
+# An adapter made in another directory (finetune -m base.ckpt run in sub/) stores base.ckpt
+# relative to sub/: used from here, its base is found next to it. Gone from there too, every
+# command that reads it says the path came from the adapter and to give --base, in one line.
+mkdir sub && cp base.ckpt sub/base.ckpt
+(cd sub && "$attn" finetune -m base.ckpt --train ../en-train.txt --lora 2 --steps 2 --threads 1 -q -o ad.ckpt)
+check "finetune --lora in sub/" 0 $?
+rm -f base.ckpt.away && mv base.ckpt base.ckpt.away  # nothing named base.ckpt here
+echo "And God" | "$attn" decode -m sub/ad.ckpt --max-len 4 --threads 1 >/dev/null 2>e.txt
+check "decode sub/ad.ckpt: base next to it" 0 $?
+"$attn" merge sub/ad.ckpt -o sub-merged.ckpt -q 2>e.txt; check "merge sub/ad.ckpt: base next to it" 0 $?
+"$attn" merge sub/ad.ckpt -o sub/base.ckpt 2>e.txt; check "merge over the base found next to it" 2 $?
+"$attn" finetune --resume sub/ad.ckpt --train en-train.txt --steps 3 --threads 1 -q -o sub/base.ckpt 2>e.txt
+check "finetune --resume over the base found next to it" 2 $?
+cmp -s sub/base.ckpt base-copy.ckpt || { echo "FAIL: sub/base.ckpt was written over"; fail=1; }
+mv sub/base.ckpt sub/moved.ckpt
+for c in "decode -m sub/ad.ckpt src0.txt" "eval -m sub/ad.ckpt en-valid.txt" "attention -m sub/ad.ckpt src0.txt" \
+         "merge sub/ad.ckpt -o sub-m2.ckpt" "finetune --resume sub/ad.ckpt --train en-train.txt --steps 3 --threads 1 -q -o sub/ad.ckpt"; do
+  echo "And God" >src0.txt
+  # shellcheck disable=SC2086
+  "$attn" $c 2>e.txt >/dev/null; check "$c, its base nowhere" 1 $?; one_line "$c, its base nowhere" e.txt
+  grep -qF "adapter 'sub/ad.ckpt': its base 'base.ckpt' (the path given to finetune -m) cannot be opened from the current directory or next to the adapter: No such file or directory; give the base with --base" e.txt \
+    || { echo "FAIL: $c, its base nowhere: $(cat e.txt)"; fail=1; }
+done
+echo "And God" | "$attn" decode -m sub/ad.ckpt --base sub/moved.ckpt --max-len 4 --threads 1 >/dev/null 2>e.txt
+check "decode sub/ad.ckpt --base" 0 $?
+mv base.ckpt.away base.ckpt
 
 # --resume continues the adapter run; the result is still an adapter.
 "$attn" finetune --resume adapter.ckpt --steps 25 -q --threads 1 2>e.txt

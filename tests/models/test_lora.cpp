@@ -1,14 +1,17 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "core/error.h"
+#include "io/checkpoint.h"
 #include "model_helpers.h"
 #include "models/lora.h"
 #include "models/memory_estimate.h"
 #include "nn/layer_gradcheck.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
+#include "test_helpers.h"
 
 using namespace attn;
 using namespace attn::models_testing;
@@ -218,6 +221,50 @@ TEST_CASE("lora: the reference to the base round-trips; the hash tells parameter
   CHECK_THROWS_AS(read_lora_reference(older, "old.ckpt"), attn::error);
   c.metadata["lora_rank"] = "x";
   CHECK_THROWS_AS(read_lora_reference(c, "x.ckpt"), attn::error);
+}
+
+TEST_CASE(
+    "lora: a stored base not found from here is read next to the adapter; one found nowhere names the adapter and "
+    "--base") {
+  attn::testing::temp_dir d;
+  std::filesystem::create_directory(d.dir() / "v8");
+  rng gen(5);
+  auto m = make_model(tiny_config("lm"), gen);
+  checkpoint base;
+  base.model_config = tiny_config("lm").to_map();
+  base.params = export_parameters(m->params());
+  const std::string base_file = d.path("v8/base.ckpt"), adapter = d.path("v8/ad.ckpt");
+  save_checkpoint(base_file, base);
+  // finetune ran in v8 with -m base.ckpt; the adapter is used from elsewhere (the test's directory).
+  const lora_reference r{rank(2), "base.ckpt", parameters_hash(base.params)};
+  CHECK(stored_base_path(r, adapter) == base_file);
+  CHECK(stored_base_path(r, "ad.ckpt") == "base.ckpt");  // the adapter's directory is the current one
+  std::string used;
+  CHECK(load_lora_base(r, adapter, "", used).params.size() == base.params.size());
+  CHECK(used == base_file);
+  const lora_reference absolute{rank(2), d.path("elsewhere.ckpt"), r.base_hash};
+  CHECK(stored_base_path(absolute, adapter) == d.path("elsewhere.ckpt"));
+
+  const std::string fix = "; give the base with --base";
+  d.write("v8/base.ckpt", "not a checkpoint");
+  CHECK_THROWS_WITH_AS(load_lora_base(r, adapter, "", used),
+                       ("adapter '" + adapter + "': its base 'base.ckpt' (the path given to finetune -m), found as '" +
+                        base_file + "', cannot be used: '" + base_file + "' is not an attn checkpoint" + fix)
+                           .c_str(),
+                       error);
+  std::filesystem::remove(base_file);
+  CHECK_THROWS_WITH_AS(load_lora_base(r, adapter, "", used),
+                       ("adapter '" + adapter +
+                        "': its base 'base.ckpt' (the path given to finetune -m) cannot be opened from the current "
+                        "directory or next to the adapter: No such file or directory" +
+                        fix)
+                           .c_str(),
+                       error);
+  CHECK_THROWS_WITH_AS(load_lora_base(absolute, adapter, "", used),
+                       ("adapter '" + adapter + "': its base '" + d.path("elsewhere.ckpt") +
+                        "' (the path given to finetune -m) cannot be opened: No such file or directory" + fix)
+                           .c_str(),
+                       error);
 }
 
 // ---- LoRA dropout (peft's lora_dropout) -------------------------------------------------------
