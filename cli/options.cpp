@@ -102,8 +102,15 @@ args spell_flags(const command_line& cl, const args& argv) {
   return out;
 }
 
+// Whether option d keeps every value it is given (--ref, --freeze, vocab's inputs).
+bool collects(const po::option_description* d) {
+  if (!d) return false;
+  const auto* typed = dynamic_cast<const po::typed_value_base*>(d->semantic().get());
+  return d->semantic()->is_composing() || (typed && typed->value_type() == typeid(std::vector<std::string>));
+}
+
 // A scalar option given twice: the last one wins (wrapper scripts append overrides). Options
-// that collect values (--special, --ref, --freeze) and positional arguments keep every one.
+// that collect values (--special, --ref, --freeze, vocab's --input) and positional arguments keep every one.
 void keep_last_occurrences(po::parsed_options& parsed) {
   std::map<std::string, std::size_t> last;
   for (std::size_t i = 0; i < parsed.options.size(); ++i) {
@@ -115,19 +122,11 @@ void keep_last_occurrences(po::parsed_options& parsed) {
     const po::option& o = parsed.options[i];
     const po::option_description* d =
         o.string_key.empty() ? nullptr : parsed.description->find_nothrow(o.string_key, false);
-    const bool collects = d && d->semantic()->is_composing();
-    if (o.position_key < 0 && !o.unregistered && !collects && last.count(o.string_key) && last[o.string_key] != i)
+    if (o.position_key < 0 && !o.unregistered && !collects(d) && last.count(o.string_key) && last[o.string_key] != i)
       continue;
     kept.push_back(o);
   }
   parsed.options.swap(kept);
-}
-
-// Whether option d keeps every value it is given (--ref, --freeze, vocab's inputs).
-bool collects(const po::option_description* d) {
-  if (!d) return false;
-  const auto* typed = dynamic_cast<const po::typed_value_base*>(d->semantic().get());
-  return d->semantic()->is_composing() || (typed && typed->value_type() == typeid(std::vector<std::string>));
 }
 
 // An option given by name and also as the positional argument that stands for it (eval --hyp

@@ -84,6 +84,13 @@ same "bpe vocabulary from stdin" "$tmp/bpe.vocab" "$tmp/bpe2.vocab"
 same "bpe vocabulary from a pipe" "$tmp/bpe.vocab" "$tmp/bpe3.vocab"
 "$attn" vocab --type bpe --size 400 -o - "$tmp/corpus.txt" >"$tmp/bpe4.vocab" || say_fail "vocab -o -"
 same "bpe vocabulary on stdout" "$tmp/bpe.vocab" "$tmp/bpe4.vocab"
+# --input given twice reads both files (the last-value rule of scalar options once kept only the
+# second): the same vocabulary as from the two files given positionally.
+head -5 "$tmp/corpus.txt" >"$tmp/part1.txt"; tail -n +6 "$tmp/corpus.txt" >"$tmp/part2.txt"
+"$attn" vocab --type bpe --size 400 -o "$tmp/bpe5.vocab" --input "$tmp/part1.txt" --input "$tmp/part2.txt" -q \
+  || say_fail "vocab --input A --input B"
+"$attn" vocab --type bpe --size 400 -o "$tmp/bpe6.vocab" "$tmp/part1.txt" "$tmp/part2.txt" -q || say_fail "vocab A B"
+same "vocab --input A --input B against vocab A B" "$tmp/bpe6.vocab" "$tmp/bpe5.vocab"
 
 # Special tokens are never split.
 printf 'hello <sep> world\n' >"$tmp/sep.txt"

@@ -138,6 +138,8 @@ assert len(train.get("points").split()) == 30, "one point per step of run-a"
 legend = [t.text for t in root.find("s:g[@class='legend']", ns).findall("s:text", ns)]
 assert legend == ["run-a.csv", "run-b.csv"], legend
 PY
+"$attn" plot --logs run-a.csv --logs run-b.csv -o logs-twice.svg; check "plot --logs A --logs B" 0 $?
+cmp -s curves.svg logs-twice.svg || { echo "FAIL: plot --logs A --logs B differs from plot A B"; fail=1; }
 "$attn" plot run-b.csv >stdout-plot.svg; check "plot to stdout" 0 $?
 grep -q '<svg' stdout-plot.svg || { echo "FAIL: plot wrote no SVG on stdout"; fail=1; }
 cp curves.svg before.svg
