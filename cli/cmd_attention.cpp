@@ -130,7 +130,7 @@ int cmd_attention(const args& argv) {
       viz::write_viewer_html(maps.sentences(), "attention of " + o.checkpoint_path, out.stream());
   }
   shown.done();
-  if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");
+  if (in.stream().bad()) throw read_error(o.input_path);
   out.close();
   if (r.cut > 0)
     std::cerr << "attn attention: warning: " << r.cut << " sequence(s) cut to "

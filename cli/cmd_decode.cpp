@@ -186,7 +186,7 @@ int cmd_decode(const args& argv) {
   lines_progress shown(cl.name, show_lines_progress(cl.quiet, o.output_path));
   const translate_report r = translate(lm, in.stream(), out.stream(), o.run, shown.callback());
   shown.done();
-  if (in.stream().bad()) throw error("error reading '" + o.input_path + "'");
+  if (in.stream().bad()) throw read_error(o.input_path);
   out.close();
   // transformer / rnn: `source<TAB>target` lines (a test set) decode their source, as in attn
   // attention; a classifier's text keeps its tabs (label<TAB>text data is attn eval's).

@@ -93,7 +93,7 @@ std::vector<std::string> read_lines(const std::string& path) {
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in.stream(), line)) lines.emplace_back(rstrip_space(line));
-  if (in.stream().bad()) throw attn::error("error reading '" + display_name(path) + "'");
+  if (in.stream().bad()) throw attn::read_error(display_name(path));
   return lines;
 }
 
@@ -199,7 +199,7 @@ int score_model(const eval_options& o) {
     std::istream& text = o.progress ? counted.stream() : in.stream();
     data = read_dataset(text, name, d, *lm.src, lm.tgt(), labels, report);
     reading.done();
-    if (text.bad()) throw attn::error("error reading '" + name + "'");
+    if (text.bad()) throw attn::read_error(name);
   }
   // Nothing usable: one error line (the skip summary would only repeat it); else the warnings.
   if (data.examples.empty()) throw attn::error(no_examples_message(report, name, d.format, d.max_len));

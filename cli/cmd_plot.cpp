@@ -43,7 +43,7 @@ int cmd_plot(const args& argv) {
       throw attn::error("cannot read '" + path + "': it is a directory");
     input in(path);
     logs.push_back(viz::read_training_log(in.stream(), path == "-" ? "stdin" : path));
-    if (in.stream().bad()) throw attn::error("error reading '" + path + "'");
+    if (in.stream().bad()) throw attn::read_error(path);
   }
   output out(output_path);
   viz::write_curves_svg(logs, out.stream(), o);

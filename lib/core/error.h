@@ -21,4 +21,10 @@ struct error : std::runtime_error {
   explicit error(const char* message) : std::runtime_error(message) {}  // a C string holds no NUL
 };
 
+// The error for a stream that failed while reading `name` (its badbit): an I/O error, or a line
+// longer than the memory left, since std::getline turns a failed allocation into badbit.
+inline error read_error(const std::string& name) {
+  return error("error reading '" + name + "': an I/O error, or a line too long for the memory available");
+}
+
 }  // namespace attn

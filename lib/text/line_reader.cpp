@@ -18,7 +18,7 @@ bool line_reader::fill() {
   in_.read(&buf_[old], static_cast<std::streamsize>(chunk_));
   const auto got = static_cast<std::size_t>(in_.gcount());
   buf_.resize(old + got);
-  if (in_.bad()) throw attn::error("error reading '" + name_ + "'");
+  if (in_.bad()) throw attn::read_error(name_);
   if (got < chunk_) eof_ = true;
   return got > 0;
 }

@@ -146,7 +146,7 @@ vocab read_vocab(std::istream& in, const std::string& name) {
         fail("has Windows (CRLF) line endings; convert them to LF (e.g. dos2unix)");
       if (text.empty() || text[0] != '#') return true;
     }
-    if (in.bad()) throw attn::error("error reading '" + name + "'");
+    if (in.bad()) throw attn::read_error(name);
     return false;
   };
   if (!next_line()) throw attn::error("'" + name + "' is empty, not a vocabulary");
