@@ -115,6 +115,14 @@ int cmd_vocab(const args& argv) {
     write_vocab(v, out.stream());
     out.close();
   }
+  // Fewer tokens than asked: said whatever the run's length (the summary below only follows progress).
+  if (v.size() < opts.size && !quiet)
+    std::cerr << "attn vocab: " << v.size() << " tokens, fewer than --size " << opts.size << ": the data holds no more "
+              << (opts.kind == tokenizer_kind::bpe ? "merges"
+                  : opts.kind == tokenizer_kind::word
+                      ? "distinct words seen --min-freq " + std::to_string(min_freq) + " or more times"
+                      : "distinct characters")
+              << "\n";
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", log.seconds());
   log.finish(std::to_string(v.size()) + " tokens" +

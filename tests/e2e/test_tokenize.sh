@@ -84,9 +84,16 @@ same "bpe vocabulary from stdin" "$tmp/bpe.vocab" "$tmp/bpe2.vocab"
 same "bpe vocabulary from a pipe" "$tmp/bpe.vocab" "$tmp/bpe3.vocab"
 "$attn" vocab --type bpe --size 400 -o - "$tmp/corpus.txt" >"$tmp/bpe4.vocab" || say_fail "vocab -o -"
 same "bpe vocabulary on stdout" "$tmp/bpe.vocab" "$tmp/bpe4.vocab"
+head -5 "$tmp/corpus.txt" >"$tmp/part1.txt"; tail -n +6 "$tmp/corpus.txt" >"$tmp/part2.txt"
+# Fewer tokens than --size: one note on stderr however short the run (the summary line only
+# follows a progress line, after a second), none with -q.
+"$attn" vocab --type bpe --size 100000 -o "$tmp/short.vocab" "$tmp/part1.txt" 2>"$tmp/err" || say_fail "vocab --size 100000"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^attn vocab: [0-9]* tokens, fewer than --size 100000: the data holds no more merges$" "$tmp/err" \
+  || say_fail "vocab short of --size: '$(cat "$tmp/err")'"
+"$attn" vocab --type bpe --size 100000 -q -o "$tmp/short.vocab" "$tmp/part1.txt" 2>"$tmp/err" || say_fail "vocab -q"
+[ -s "$tmp/err" ] && say_fail "vocab -q short of --size: '$(cat "$tmp/err")'"
 # --input given twice reads both files (the last-value rule of scalar options once kept only the
 # second): the same vocabulary as from the two files given positionally.
-head -5 "$tmp/corpus.txt" >"$tmp/part1.txt"; tail -n +6 "$tmp/corpus.txt" >"$tmp/part2.txt"
 "$attn" vocab --type bpe --size 400 -o "$tmp/bpe5.vocab" --input "$tmp/part1.txt" --input "$tmp/part2.txt" -q \
   || say_fail "vocab --input A --input B"
 "$attn" vocab --type bpe --size 400 -o "$tmp/bpe6.vocab" "$tmp/part1.txt" "$tmp/part2.txt" -q || say_fail "vocab A B"
