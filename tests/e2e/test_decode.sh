@@ -205,9 +205,15 @@ expect 2 decode -m "$tmp/t.ckpt" --kv-cache f8
 
 # A line longer than the memory left (200 MB under a 400 MB address-space limit; std::getline
 # reports the failed allocation as a read error): one line that says so, exit 1.
-head -c 200000000 /dev/zero | tr '\0' a | (ulimit -v 400000; "$attn" decode -m "$tmp/t.ckpt" --threads 1 -q - \
-  >/dev/null 2>"$tmp/err"); code=$?
-[ "$code" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
-  grep -q "^attn decode: error reading '-': an I/O error, or a line too long for the memory available$" "$tmp/err" \
-  || { echo "FAIL: a line too long for memory: exit $code, $(cat "$tmp/err")"; fail=1; }
+# (Only where a short line decodes under that limit: a BLAS that reserves more address space at
+# start on a machine of many cores would fail for that reason instead.)
+if printf '1 2\n' | (ulimit -v 400000; "$attn" decode -m "$tmp/t.ckpt" --threads 1 -q - >/dev/null 2>&1); then
+  head -c 200000000 /dev/zero | tr '\0' a | (ulimit -v 400000; "$attn" decode -m "$tmp/t.ckpt" --threads 1 -q - \
+    >/dev/null 2>"$tmp/err"); code=$?
+  [ "$code" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+    grep -q "^attn decode: error reading '-': an I/O error, or a line too long for the memory available$" "$tmp/err" \
+    || { echo "FAIL: a line too long for memory: exit $code, $(cat "$tmp/err")"; fail=1; }
+else
+  echo "note: skipped the long-line check: a one-line decode does not run under ulimit -v 400000 here"
+fi
 exit $fail
