@@ -62,7 +62,11 @@ std::string one_line(const std::string& message) {
 }
 
 int dispatch(const args& argv) {
-  if (argv.empty() || argv[0] == "help" || argv[0] == "--help" || argv[0] == "-h") {
+  if (argv.empty()) {  // no command: a usage error, the overview on stderr (stdout stays data)
+    print_overview(std::cerr);
+    return 2;
+  }
+  if (argv[0] == "help" || argv[0] == "--help" || argv[0] == "-h") {
     if (argv.size() >= 2 && argv[0] == "help") return dispatch({argv[1], "--help"});
     print_overview(std::cout);
     return 0;

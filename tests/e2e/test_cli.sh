@@ -8,7 +8,12 @@ check() {  # check NAME EXPECTED_CODE ACTUAL_CODE
 }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-"$attn" >"$tmp/out" 2>"$tmp/err"; check "attn (no args)" 0 $?
+# no command is a usage error: the overview goes to stderr, nothing to stdout, exit 2
+"$attn" >"$tmp/out" 2>"$tmp/err"; check "attn (no args)" 2 $?
+[ -s "$tmp/out" ] && { echo "FAIL: attn (no args) wrote to stdout"; fail=1; }
+grep -q "^usage: attn <command>" "$tmp/err" || { echo "FAIL: attn (no args) shows no usage on stderr"; fail=1; }
+"$attn" help >"$tmp/out" 2>"$tmp/err"; check "attn help" 0 $?
+[ -s "$tmp/err" ] && { echo "FAIL: attn help wrote to stderr"; fail=1; }
 for c in vocab tokenize train finetune decode attention eval inspect plot merge; do
   grep -q "^  $c " "$tmp/out" || { echo "FAIL: overview does not list $c"; fail=1; }
 done
