@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "viz/axis.h"
 #include "viz/colour_scale.h"
+#include "viz/line_decimation.h"
 #include "viz/svg.h"
 
 namespace attn::viz {
@@ -32,6 +33,9 @@ const panel_kind panels[] = {
 
 constexpr double panel_w = 440, panel_h = 270, margin = 16;
 constexpr double plot_left = 72, plot_right = 16, plot_top = 30, plot_bottom = 42;  // inside a panel
+// A line keeps M4's points for columns of a quarter pixel (line_decimation.h): the same picture
+// when the SVG is zoomed 4×, and at most ~5,600 points a line however long the log.
+constexpr std::size_t line_columns = 4 * static_cast<std::size_t>(panel_w - plot_left - plot_right);
 
 // An exponential moving average with bias correction (as TensorBoard smooths): the first values
 // are not dragged towards 0.
@@ -52,6 +56,8 @@ class panel_frame {
   double px(double v) const {
     return x_ + plot_left + (v - xa_.lo) / (xa_.hi - xa_.lo) * (panel_w - plot_left - plot_right);
   }
+  double x_lo() const { return xa_.lo; }
+  double x_hi() const { return xa_.hi; }
   double py(double v) const {
     return y_ + panel_h - plot_bottom - (v - ya_.lo) / (ya_.hi - ya_.lo) * (panel_h - plot_top - plot_bottom);
   }
@@ -90,7 +96,9 @@ void draw_axes(std::ostream& out, const panel_kind& k, double x, double y, const
 void polyline(std::ostream& out, const char* cls, std::size_t run, const std::vector<double>& xs,
               const std::vector<double>& ys, const panel_frame& f) {
   out << "<polyline class=\"" << cls << " run-" << run << "\" stroke=\"" << hex(category_colour(run)) << "\" points=\"";
-  for (std::size_t i = 0; i < xs.size(); ++i) out << (i ? " " : "") << num(f.px(xs[i])) << ',' << num(f.py(ys[i]));
+  const std::vector<std::size_t> kept = m4_points(xs, ys, f.x_lo(), f.x_hi(), line_columns);
+  for (std::size_t k = 0; k < kept.size(); ++k)
+    out << (k ? " " : "") << num(f.px(xs[kept[k]])) << ',' << num(f.py(ys[kept[k]]));
   out << "\"/>\n";
 }
 

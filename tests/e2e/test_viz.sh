@@ -142,6 +142,23 @@ PY
 cmp -s curves.svg logs-twice.svg || { echo "FAIL: plot --logs A --logs B differs from plot A B"; fail=1; }
 "$attn" plot run-b.csv >stdout-plot.svg; check "plot to stdout" 0 $?
 grep -q '<svg' stdout-plot.svg || { echo "FAIL: plot wrote no SVG on stdout"; fail=1; }
+# a log of 300,000 steps: each line thinned to a few points per pixel column, its extremes kept
+{ head -1 run-a.csv
+  awk 'BEGIN { for (s = 1; s <= 300000; s++) printf "%d,0,%.4f,0.001,100,5000,1.0,,,,train\n", s, 2 + (s * 7919 % 1000) / 1000 + (s == 150000 ? 5 : 0) }'
+} >long.csv
+"$attn" plot long.csv --smooth 0 -o long.svg; check "plot of 300,000 steps" 0 $?
+python3 - long.svg <<'PY' || fail=1
+import os, sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+assert os.path.getsize(sys.argv[1]) < 300000, os.path.getsize(sys.argv[1])  # every point: ~12 MB
+root = ET.parse(sys.argv[1]).getroot()
+loss = root.find("s:g[@id='panel-train-loss']/s:polyline[@class='line run-0']", ns)
+ys = [float(p.split(",")[1]) for p in loss.get("points").split()]
+assert 1000 <= len(ys) <= 6000, len(ys)
+# the one spike (7.x) is the line's top; the rest lies in [2, 3): a spike 5 units above a band of 1
+band = sorted(ys)[len(ys) // 2]
+assert band - min(ys) > 3 * (max(ys) - band), (min(ys), band, max(ys))
+PY
 cp curves.svg before.svg
 "$attn" plot run-a.csv missing.csv -o curves.svg 2>err.txt; check "plot missing.csv" 1 $?
 one_line "plot missing.csv" err.txt

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "viz/axis.h"
 #include "viz/curves_svg.h"
 #include "xml_check.h"
 
@@ -77,4 +78,44 @@ TEST_CASE("smoothing 0 draws the raw values; nothing to plot is an error") {
   empty.label = "empty.csv";
   CHECK_THROWS_AS(viz::write_curves_svg({empty}, none), error);
   CHECK_THROWS_AS(viz::write_curves_svg(logs, none, {1.0}), error);
+}
+
+TEST_CASE("a log of 200,000 steps draws a few thousand points a line, its extremes and ends among them") {
+  viz::training_log l;
+  l.label = "long.csv";
+  auto& loss = l.metrics["train loss"];
+  for (int s = 1; s <= 200000; ++s) {
+    loss.step.push_back(s);
+    loss.value.push_back(3.0 + ((s * 7919) % 1000) / 1000.0);  // in [3, 4): every column spans it
+  }
+  loss.value[123456] = 9.0;  // one spike, the highest point
+  loss.value[654] = 0.5;     // one dip, the lowest
+  viz::curves_options o;
+  o.smoothing = 0;  // the raw values drawn once, as the line
+  std::ostringstream out;
+  viz::write_curves_svg({l}, out, o);
+  const std::string svg = out.str();
+  CHECK(xml_problem(svg) == "");
+  CHECK(svg.size() < 200000);  // every point would be about 2.6 MB
+  const auto lines = sections(svg, "<polyline class=\"line run-0\"", "/>");
+  REQUIRE(lines.size() == 1);
+  const std::size_t points = count(lines[0], ",");
+  CHECK(points >= 1000);
+  CHECK(points <= 4 * 1408 + 8);  // 4 points in each quarter-pixel column of the 352-pixel plot
+  // the spike and the dip are drawn: the line's y range is the whole plot's (top and bottom ticks)
+  std::istringstream pts(lines[0].substr(lines[0].find("points=\"") + 8));
+  double y_min = 1e9, y_max = -1e9, x_first = 0, x_last = 0;
+  std::string pair;
+  bool first = true;
+  while (pts >> pair && pair.find(',') != std::string::npos) {
+    const double x = std::stod(pair.substr(0, pair.find(','))), y = std::stod(pair.substr(pair.find(',') + 1));
+    if (first) x_first = x, first = false;
+    x_last = x, y_min = std::min(y_min, y), y_max = std::max(y_max, y);
+  }
+  // in pixels (the plot is 352 × 198 inside its panel): the spike and the dip are drawn, so the
+  // line spans 8.5 of the y axis's range; the first and the last step are drawn, so it spans the
+  // x axis's 199,999 steps
+  const viz::axis xa = viz::nice_axis(1, 200000, 6), ya = viz::nice_axis(0.5, 9.0, 5);
+  CHECK(y_max - y_min == doctest::Approx(8.5 / (ya.hi - ya.lo) * 198).epsilon(0.01));
+  CHECK(x_last - x_first == doctest::Approx(199999 / (xa.hi - xa.lo) * 352).epsilon(0.01));
 }
