@@ -165,6 +165,14 @@ void relu_backward(std::size_t n, const float* y, const float* dy, float* dx) {
 void relu_backward_in_place(std::size_t n, const float* y, float* g) {
   for (std::size_t i = 0; i < n; ++i) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }
+void relu_dropout_backward(std::size_t n, const float* y, const float* g, float keep, float* dx, bool accumulate) {
+  const batch k(keep), zero(0.0f);
+  auto grad = [&](batch v, batch d) { return xsimd::select(v > zero, d * k, zero); };
+  if (accumulate)
+    acc2(n, y, g, dx, grad);
+  else
+    map2(n, y, g, dx, grad);
+}
 
 // ---- rows -------------------------------------------------------------------------------------
 

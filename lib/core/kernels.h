@@ -33,6 +33,10 @@ void relu_backward(std::size_t n, const float* y, const float* dy, float* dx);  
 // The same for a gradient g overwritten where it lies: g = g·gelu'(x), g = g·[y>0].
 void gelu_backward_in_place(std::size_t n, const float* x, float* g);
 void relu_backward_in_place(std::size_t n, const float* y, float* g);
+// relu's gradient through a dropout mask, read from their product y = relu(x) ⊙ mask (an element
+// is > 0 only where x > 0 and the mask kept it, at the value `keep`): dx = g·keep·[y>0], or
+// dx += that when accumulate. dx may alias g.
+void relu_dropout_backward(std::size_t n, const float* y, const float* g, float keep, float* dx, bool accumulate);
 
 // ---- rows -------------------------------------------------------------------------------
 // Softmax of x[0, valid) into y[0, valid); y[valid, n) = 0. valid == 0 gives all zeros.

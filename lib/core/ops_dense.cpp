@@ -180,11 +180,7 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
     parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
       const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
       if (in_place) {  // relu: act'(x) ⊙ mask = [A > 0]·keep
-        float* dX = dx.p;
-        if (g_in_dx)
-          for (std::size_t i = lo; i < hi; ++i) dX[i] = A[i] > 0.0f ? G[i] * keep : 0.0f;
-        else
-          for (std::size_t i = lo; i < hi; ++i) dX[i] += A[i] > 0.0f ? G[i] * keep : 0.0f;
+        kernels::relu_dropout_backward(hi - lo, A + lo, G + lo, keep, dx.p + lo, !g_in_dx);
         return;
       }
       if (p > 0.0f) drop(pb, pe, G);

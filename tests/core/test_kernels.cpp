@@ -156,3 +156,23 @@ TEST_CASE("row_sums: lane i is the sum of batch i's lanes, for every lane") {
     CHECK(sums[i] == expected);
   }
 }
+
+TEST_CASE("relu_dropout_backward: g·keep where y > 0, written or added, any length, dx over g") {
+  rng gen(31);
+  for (const std::size_t n : {1ul, 15ul, 16ul, 17ul, 100ul, 1029ul}) {
+    CAPTURE(n);
+    const float keep = 1.0f / 0.7f;
+    std::vector<float> y = randv(n, gen), g = randv(n, gen), base = randv(n, gen);
+    for (std::size_t i = 0; i < n; i += 3) y[i] = 0.0f;  // dropped (or x ≤ 0): relu ⊙ mask is 0
+    std::vector<float> written(n, 7.0f), added = base, over = g;
+    kernels::relu_dropout_backward(n, y.data(), g.data(), keep, written.data(), false);
+    kernels::relu_dropout_backward(n, y.data(), g.data(), keep, added.data(), true);
+    kernels::relu_dropout_backward(n, y.data(), over.data(), keep, over.data(), false);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float want = y[i] > 0.0f ? g[i] * keep : 0.0f;
+      CHECK(written[i] == want);
+      CHECK(over[i] == want);
+      CHECK(added[i] == base[i] + want);
+    }
+  }
+}
