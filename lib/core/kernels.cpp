@@ -113,6 +113,31 @@ float max(std::size_t n, const float* x) {
   return m;
 }
 
+std::size_t argmax(std::size_t n, const float* x) {
+  // the largest number, lane by lane (a NaN compares false and is passed over), then the first
+  // index holding it
+  const float lowest = -std::numeric_limits<float>::infinity();
+  batch acc(lowest);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const batch v = batch::load_unaligned(x + i);
+    acc = xsimd::select(v > acc, v, acc);
+  }
+  float m = hmax(acc);
+  for (; i < n; ++i)
+    if (x[i] > m) m = x[i];
+  const batch target(m);
+  for (i = 0; i + W <= n; i += W) {
+    const auto hit = batch::load_unaligned(x + i) == target;
+    if (xsimd::any(hit))
+      for (std::size_t k = i;; ++k)
+        if (x[k] == m) return k;
+  }
+  for (; i < n; ++i)
+    if (x[i] == m) return i;
+  return 0;  // every value NaN
+}
+
 // ---- elementwise ---------------------------------------------------------------------------
 
 void exp(std::size_t n, const float* x, float* y) {

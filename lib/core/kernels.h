@@ -16,6 +16,9 @@ void fill(std::size_t n, float v, float* x);
 float dot(std::size_t n, const float* a, const float* b);
 double sum_squares(std::size_t n, const float* x);  // in double, for norms
 float max(std::size_t n, const float* x);           // n > 0
+// The index of the first maximum of x[0, n) (n > 0), as std::max_element for numbers; a NaN is
+// never the maximum (all NaN: 0).
+std::size_t argmax(std::size_t n, const float* x);
 
 // AdamW step on one tensor (decoupled weight decay, as torch.optim.AdamW):
 //   m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²;

@@ -158,7 +158,7 @@ var projected_cross_entropy(var h, var w, var bias, bool w_rows_are_classes, con
         const auto y = static_cast<std::size_t>(targets[r]);
         float lse = 0.0f;
         rowloss[r] = kernels::cross_entropy_row(V, x, y, label_smoothing, &lse);
-        hit[r] = static_cast<std::size_t>(std::max_element(x, x + V) - x) == y ? 1.0f : 0.0f;
+        hit[r] = kernels::argmax(V, x) == y ? 1.0f : 0.0f;
         // (softmax(x) - q) / n, q = (1-ε)·onehot + ε/V
         if (backward_rows) kernels::cross_entropy_gradient_in_place(V, x, y, label_smoothing, lse, unit);
       }

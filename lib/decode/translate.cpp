@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernels.h"
 #include "core/threads.h"
 #include "decode/greedy.h"
 #include "models/task.h"
@@ -199,7 +200,7 @@ class chunk_decoder {
       const float* row = lp.data() + i * classes;
       std::string& result = results_[items[i]];
       if (o_.n_best == 0) {
-        const std::size_t best = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+        const std::size_t best = kernels::argmax(classes, row);
         result = m_.labels.at(best) + "\n";
         continue;
       }

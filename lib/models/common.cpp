@@ -100,7 +100,7 @@ std::size_t count_correct(const matrix& logits, const std::vector<std::int32_t>&
   for (std::size_t i = 0; i < targets.size() && i < rows(logits); ++i) {
     if (targets[i] == pad_id) continue;
     const float* x = logits.data() + i * v;
-    if (static_cast<std::int32_t>(std::max_element(x, x + v) - x) == targets[i]) ++hits;
+    if (static_cast<std::int32_t>(kernels::argmax(v, x)) == targets[i]) ++hits;
   }
   return hits;
 }

@@ -1,6 +1,7 @@
 // Row kernels and vector helpers against direct double-precision formulas.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -173,6 +174,32 @@ TEST_CASE("relu_dropout_backward: g·keep where y > 0, written or added, any len
       CHECK(written[i] == want);
       CHECK(over[i] == want);
       CHECK(added[i] == base[i] + want);
+    }
+  }
+}
+
+TEST_CASE("argmax: the first maximum, as std::max_element, at any length; NaN passed over") {
+  rng gen(32);
+  for (const std::size_t n : {1ul, 2ul, 15ul, 16ul, 17ul, 33ul, 4000ul, 10001ul}) {
+    CAPTURE(n);
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> x = randv(n, gen);
+      if (trial % 4 == 1)  // ties: a few values only
+        for (float& v : x) v = std::round(v);
+      if (trial % 4 == 2)  // the maximum in the tail, or at the very start
+        x[trial % 8 == 2 ? n - 1 : 0] = 100.0f;
+      if (trial % 4 == 3)
+        for (std::size_t i = 0; i < n; i += 2) x[i] = -INFINITY;
+      CHECK(kernels::argmax(n, x.data()) ==
+            static_cast<std::size_t>(std::max_element(x.begin(), x.end()) - x.begin()));
+    }
+    std::vector<float> inf(n, -INFINITY);
+    CHECK(kernels::argmax(n, inf.data()) == 0);
+    std::vector<float> nan(n, NAN);
+    CHECK(kernels::argmax(n, nan.data()) == 0);
+    if (n >= 2) {
+      nan[n - 1] = -5.0f;  // the one number among NaNs
+      CHECK(kernels::argmax(n, nan.data()) == n - 1);
     }
   }
 }
