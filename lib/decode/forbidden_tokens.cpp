@@ -1,10 +1,12 @@
 #include "decode/forbidden_tokens.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernels.h"
 #include "core/threads.h"
 #include "text/special_tokens.h"
 
@@ -26,6 +28,9 @@ void forbid_unproducible(matrix& log_probs) {
 std::int32_t best_producible(const float* log_probs, std::size_t V) {
   if (V <= static_cast<std::size_t>(bos_id)) throw error("decoding: a vocabulary of " + std::to_string(V) +
                                                          " tokens has nothing to produce beyond <pad> and <bos>");
+  // the first maximum of the row, when producible (a search's usual case: one vector pass)
+  const auto top = static_cast<std::int32_t>(kernels::argmax(V, log_probs));
+  if (!is_unproducible(top) && !std::isnan(log_probs[top])) return top;
   std::int32_t best = -1;
   for (std::size_t v = 0; v < V; ++v) {
     const std::int32_t id = static_cast<std::int32_t>(v);

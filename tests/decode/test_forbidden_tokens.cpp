@@ -123,7 +123,13 @@ TEST_CASE("best_producible_rows gives every row's best_producible, on one thread
     std::vector<std::int32_t> best = {42};  // resized
     attn::best_producible_rows(scores, best);
     REQUIRE(best.size() == R);
-    for (std::size_t r = 0; r < R; ++r) CHECK(best[r] == attn::best_producible(scores.data() + r * V, V));
+    for (std::size_t r = 0; r < R; ++r) {
+      CHECK(best[r] == attn::best_producible(scores.data() + r * V, V));
+      std::size_t want = attn::unk_id;  // the first maximum over the producible ids, directly
+      for (std::size_t v = 0; v < V; ++v)
+        if (!attn::is_unproducible(static_cast<std::int32_t>(v)) && scores(r, v) > scores(r, want)) want = v;
+      CHECK(best[r] == static_cast<std::int32_t>(want));
+    }
     CHECK(best[5] == 17);
   }
   attn::set_threads(before);
