@@ -75,10 +75,13 @@ var softmax_cross_entropy(var logits, const std::vector<std::int32_t>& targets, 
 }
 
 namespace {
-// Rows of logits computed at a time in projected_cross_entropy: about 2^20 floats (4 MB), at
-// least 64 rows, so that the products stay large enough for the BLAS to run at full speed.
+// Rows of logits computed at a time in projected_cross_entropy: about 2^21 floats (8 MB), at
+// least 64 rows, so that the products stay large enough for the BLAS to run at full speed. Each
+// chunk's products pack w again (V·d floats, twice): at 2^20 a 10,000-way layer over d = 128
+// (the Keras layout) spent ~12 % of its step packing; 2^21 is 5 % faster there, 0-1 % for
+// LM-small, at 4 MB more.
 std::size_t logit_chunk_rows(std::size_t N, std::size_t V) {
-  return std::min(N, std::max<std::size_t>(64, (std::size_t{1} << 20) / std::max<std::size_t>(V, 1)));
+  return std::min(N, std::max<std::size_t>(64, (std::size_t{1} << 21) / std::max<std::size_t>(V, 1)));
 }
 
 // sink (overwrite: =, else +=) g·src over n floats, split over the threads.

@@ -18,8 +18,8 @@ TEST_CASE("every mission subcommand is registered exactly once") {
     CHECK(names.count(n) == 1);
 }
 
-TEST_CASE("help and version exit 0, unknown commands exit 2") {
-  CHECK(dispatch({}) == 0);
+TEST_CASE("help and version exit 0, no command or an unknown one exit 2") {
+  CHECK(dispatch({}) == 2);
   CHECK(dispatch({"help"}) == 0);
   CHECK(dispatch({"--help"}) == 0);
   CHECK(dispatch({"--version"}) == 0);

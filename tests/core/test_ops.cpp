@@ -634,9 +634,9 @@ TEST_CASE("projected_cross_entropy: gradients of h, w and bias, both weight layo
 }
 
 TEST_CASE("projected_cross_entropy: logits in several chunks of rows, and a loss scaled afterwards") {
-  // V = 20,000 classes: chunks of 64 rows (2^20 / V is less), so 150 rows take three chunks.
+  // V = 40,000 classes: chunks of 64 rows (2^21 / V is less), so 150 rows take three chunks.
   rng gen(23);
-  const std::size_t N = 150, d = 4, V = 20000;
+  const std::size_t N = 150, d = 4, V = 40000;
   for (bool tied : {false, true}) {
     CAPTURE(tied);
     parameter_store a;
