@@ -148,23 +148,43 @@ void exp(std::size_t n, const float* x, float* y) {
 // per element instead of xsimd's tanh (which evaluates two branches and blends them).
 inline batch sigmoid2(batch u) { return batch(1.0f) / (batch(1.0f) + xsimd::exp(batch(-2.0f) * u)); }
 
+// s = σ(2u), u = c(x + k x³): the one expression the forward and backward passes share
+inline batch gelu_sigmoid(batch v) {
+  return sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v * v * v));
+}
+
 // y = ½x(1 + tanh(c(x + k x³))) = x·σ(2u)
 void gelu_forward(std::size_t n, const float* x, float* y) {
-  map1(n, x, y, [](batch v) { return v * sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v * v * v)); });
+  map1(n, x, y, [](batch v) { return v * gelu_sigmoid(v); });
 }
-// g·gelu'(v), where dy/dx = ½(1 + t) + ½x(1 - t²)·c(1 + 3k x²) = s + 2x·s(1-s)·c(1 + 3k x²),
-// s = σ(2u)
+// gelu'(v) = ½(1 + t) + ½x(1 - t²)·c(1 + 3k x²) = s + 2x·s(1-s)·c(1 + 3k x²), s = σ(2u)
+inline batch gelu_slope(batch v, batch s) {
+  return s + batch(2.0f * gelu_c) * v * s * (batch(1.0f) - s) * (batch(1.0f) + batch(3.0f * gelu_k) * (v * v));
+}
 inline batch gelu_grad(batch v, batch g) {
-  batch v2 = v * v;
-  batch s = sigmoid2(batch(gelu_c) * (v + batch(gelu_k) * v2 * v));
-  batch d = s + batch(2.0f * gelu_c) * v * s * (batch(1.0f) - s) * (batch(1.0f) + batch(3.0f * gelu_k) * v2);
-  return g * d;
+  return g * gelu_slope(v, gelu_sigmoid(v));
 }
 void gelu_backward(std::size_t n, const float* x, const float* dy, float* dx) {
   acc2(n, x, dy, dx, gelu_grad);
 }
 void gelu_backward_in_place(std::size_t n, const float* x, float* g) {
   map2(n, x, g, g, gelu_grad);
+}
+void gelu_value_and_slope(std::size_t n, const float* x, float* y, float* d) {
+  auto both = [](batch v, float* yo, float* dout, std::size_t m) {
+    const batch s = gelu_sigmoid(v);
+    const batch a = v * s, slope = gelu_slope(v, s);
+    if (m == W) {
+      a.store_unaligned(yo);
+      slope.store_unaligned(dout);
+    } else {
+      store_tail(a, yo, m);
+      store_tail(slope, dout, m);
+    }
+  };
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) both(batch::load_unaligned(x + i), y + i, d + i, W);
+  if (i < n) both(load_tail(x + i, n - i, 0.0f), y + i, d + i, n - i);
 }
 
 // tanh(x) = 2σ(2x) - 1: absolute error ~1e-7 near 0 (relative accuracy is lost there, which

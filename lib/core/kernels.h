@@ -35,6 +35,10 @@ void relu_forward(std::size_t n, const float* x, float* y);
 void relu_backward(std::size_t n, const float* y, const float* dy, float* dx);  // dx += dy·[y>0]
 // The same for a gradient g overwritten where it lies: g = g·gelu'(x), g = g·[y>0].
 void gelu_backward_in_place(std::size_t n, const float* x, float* g);
+// y = gelu(x) and d = gelu'(x) in one pass (one exp and one divide an element, as each alone),
+// d over x allowed: a backward pass that recomputes gelu's output and then needs its derivative.
+// g·d is then bit for bit gelu_backward_in_place's g.
+void gelu_value_and_slope(std::size_t n, const float* x, float* y, float* d);
 void relu_backward_in_place(std::size_t n, const float* y, float* g);
 // relu's gradient through a dropout mask, read from their product y = relu(x) ⊙ mask (an element
 // is > 0 only where x > 0 and the mask kept it, at the value `keep`): dx = g·keep·[y>0], or

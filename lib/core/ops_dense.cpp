@@ -145,6 +145,9 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
   // A [N,k]: over x when the caller gave x up and the backward pass (if any) can read relu's
   // output in place of its input; else a buffer
   const bool in_place = reuse_x && t.owns_value(x) && (!gelu || !ng);
+  // gelu over an x given up: the backward pass, which draws A again, writes gelu'(x) over x in
+  // the same pass (one exp and divide an element instead of two)
+  const bool slope_over_x = gelu && reuse_x && t.owns_value(x);
   float* A = in_place ? x.mutable_value().data() : t.transient(n);
   activate(x.value().data(), A);
   var y = t.make(N, out, ng);
@@ -152,7 +155,7 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
   if (b.valid()) broadcast_rows(N, out, b.value().data(), Y);
   gemm(false, false, N, out, k, 1.0f, A, k, w.value().data(), out, b.valid() ? 1.0f : 0.0f, Y, out);
   if (!y.needs_grad()) return y;
-  t.on_backward([x, w, b, y, N, k, out, n, gelu, p, drop, activate, in_place] {
+  t.on_backward([x, w, b, y, N, k, out, n, gelu, p, drop, activate, in_place, slope_over_x] {
     tape& t = *x.t;
     const float* dY = y.grad().data();
     const detail::grad_sink dw = sink_of(w), dx = sink_of(x);
@@ -166,7 +169,18 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
     float* buffer = a_size + g_size > 0 ? t.transient(a_size + g_size) : nullptr;
     const float* A = in_place ? x.value().data() : buffer;
     float* G = g_in_dx ? dx.p : buffer + (g_size > 0 ? a_size : 0);
-    if (draw_a) activate(x.value().data(), buffer);
+    // A = gelu(x) ⊙ mask and, over x, D = gelu'(x); or A alone
+    const bool slope_drawn = draw_a && slope_over_x && dx.p != nullptr;
+    if (slope_drawn) {
+      float* X = x.mutable_value().data();
+      parallel_for((n + 1) / 2, 1 << 13, [&](std::size_t pb, std::size_t pe) {
+        const std::size_t lo = 2 * pb, hi = std::min(n, 2 * pe);
+        kernels::gelu_value_and_slope(hi - lo, X + lo, buffer + lo, X + lo);
+        if (p > 0.0f) drop(pb, pe, buffer);
+      });
+    } else if (draw_a) {
+      activate(x.value().data(), buffer);
+    }
     // dw = Aᵀ·dy and G = dy·wᵀ (for dx), side by side
     const gemm_args dw_product{true, false, k, out, N, 1.0f, A, k, dY, out, dw.beta, dw.p, out};
     const gemm_args g_product{false, true, N, k, out, 1.0f, dY, out, w.value().data(), out, 0.0f, G, k};
@@ -184,6 +198,11 @@ var activated_linear(var x, activation_fn act, var w, var b, float p, std::uint6
         return;
       }
       if (p > 0.0f) drop(pb, pe, G);
+      if (slope_drawn) {  // x holds gelu'(x)
+        kernels::mul(hi - lo, G + lo, X + lo, G + lo);
+        if (!g_in_dx) kernels::axpy(hi - lo, 1.0f, G + lo, dx.p + lo);
+        return;
+      }
       // relu'(x) = [x > 0], the same test as on its output
       if (g_in_dx)
         (gelu ? kernels::gelu_backward_in_place : kernels::relu_backward_in_place)(hi - lo, X + lo, G + lo);

@@ -203,3 +203,27 @@ TEST_CASE("argmax: the first maximum, as std::max_element, at any length; NaN pa
     }
   }
 }
+
+TEST_CASE("gelu_value_and_slope: gelu_forward's values and gelu_backward_in_place's slope, bit for bit, d over x") {
+  rng gen(33);
+  for (const std::size_t n : {1ul, 15ul, 16ul, 17ul, 1000ul}) {
+    CAPTURE(n);
+    const std::vector<float> x = randv(n, gen, 3.0f), g = randv(n, gen);
+    std::vector<float> y(n), d(n), y_ref(n), g_ref = g;
+    kernels::gelu_value_and_slope(n, x.data(), y.data(), d.data());
+    kernels::gelu_forward(n, x.data(), y_ref.data());
+    kernels::gelu_backward_in_place(n, x.data(), g_ref.data());
+    std::vector<float> over = x, y_over(n);
+    kernels::gelu_value_and_slope(n, over.data(), y_over.data(), over.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      CHECK(y[i] == y_ref[i]);
+      CHECK(g[i] * d[i] == g_ref[i]);
+      CHECK(over[i] == d[i]);
+      CHECK(y_over[i] == y[i]);
+      // and the slope is gelu's derivative: a central difference in double
+      const double h = 1e-3, xi = x[i];
+      auto gelu = [](double v) { return 0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); };
+      CHECK(d[i] == doctest::Approx((gelu(xi + h) - gelu(xi - h)) / (2 * h)).epsilon(1e-3));
+    }
+  }
+}
