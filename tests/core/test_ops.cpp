@@ -879,7 +879,20 @@ TEST_CASE("activated_linear over its input (reuse_x): gradients, and the same va
       CHECK(std::memcmp(h2.value().data(), x.value.data(), N * k * sizeof(float)) == 0);
       t1.backward(softmax_cross_entropy(y1, labels));
       t2.backward(softmax_cross_entropy(y2, labels));
-      check_same_grads(ps, p2, {"x", "w", "b"});
+      if (act == activation_fn::relu) {
+        check_same_grads(ps, p2, {"x", "w", "b"});
+      } else {
+        // gelu over a spent x draws gelu'(x) in the pass that draws gelu(x) again (another kernel
+        // than gelu_backward_in_place, the same formula): equal up to the compiler's choice of
+        // fused multiply-adds, which may differ between CPUs
+        for (const char* name : {"x", "w", "b"}) {
+          CAPTURE(name);
+          const matrix& g1 = ps.at(name).grad;
+          const matrix& g2 = p2.at(name).grad;
+          for (std::size_t i = 0; i < g1.size(); ++i)
+            CHECK(g1.data()[i] == doctest::Approx(g2.data()[i]).epsilon(1e-5).scale(1e-6));
+        }
+      }
     }
   // a parameter's value is never written over; without gradients any activation is
   parameter_store small;
