@@ -162,13 +162,13 @@ int cmd_decode(const args& argv) {
     return estimate_decoding(cfg, static_cast<double>(sentences) * rows_per_sentence, hyp_len, hyp_len,
                              o.run.kv_precision == nn::kv_precision::f16, workers);
   };
-  // one batch per thread, each with a copy of the model, when the copies fit (translate.h)
+  // one batch per thread, each with its own hypotheses, when they all fit (translate.h)
   const available_memory available = memory_available();
   o.run.workers = static_cast<std::size_t>(threads());
   const std::size_t workers = workers_for(o.run);
-  const bool copies_fit = workers == 1 || estimate(workers).total() <= available.bytes;
-  if (!copies_fit) o.run.workers = 1;
-  check_memory(estimate(copies_fit ? workers : 1),
+  const bool workers_fit = workers == 1 || estimate(workers).total() <= available.bytes;
+  if (!workers_fit) o.run.workers = 1;
+  check_memory(estimate(workers_fit ? workers : 1),
                use.predicts_labels()
                    ? "classifying --batch-size " + std::to_string(sentences) + " sentences of up to " +
                          std::to_string(hyp_len) + " tokens"
@@ -176,9 +176,9 @@ int cmd_decode(const args& argv) {
                          std::to_string(o.run.beam.beam_size) + " up to " + std::to_string(hyp_len) + " tokens",
                available,
                use.predicts_labels() ? "lower --batch-size or --max-len" : "lower --beam, --batch-size or --max-len");
-  if (!copies_fit && !cl.quiet)
-    std::cerr << "attn decode: one batch at a time on " << workers << " threads: a copy of the model per "
-              << "thread, to decode " << workers << " batches at once, would not fit in memory\n";
+  if (!workers_fit && !cl.quiet)
+    std::cerr << "attn decode: one batch at a time on " << workers << " threads: " << workers
+              << " batches' hypotheses at once would not fit in memory\n";
   check_alignment_model(o, use, cfg);
 
   input in(o.input_path);

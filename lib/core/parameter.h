@@ -28,6 +28,11 @@ struct parameter {
   parameter* lora_b = nullptr;
   float lora_scale = 0.0f;    // alpha / R
   float lora_dropout = 0.0f;  // p of the adapter's input dropout (linear layers)
+  // Non-null: this parameter is a read-only view of that one's value, and its own value is empty
+  // (an inference copy of a model: models/model.h, share_model). The tape reads the shared value
+  // and keeps no gradient for it.
+  const parameter* shares = nullptr;
+  const matrix& current() const { return shares ? shares->value : value; }
 };
 
 class parameter_store {

@@ -91,11 +91,13 @@ var tape::param(parameter& p) {
   // the parameter's: its own are freed, not kept idle for the rest of the run.
   if (n.own_value.size()) n.own_value = matrix::from_shape({0, 0});
   if (n.own_grad.size()) n.own_grad = matrix::from_shape({0, 0});
-  n.value = &p.value;
+  // A shared value is never written through the node: ops write only values their nodes own
+  // (owns_value), and no gradient is kept for it.
+  n.value = const_cast<matrix*>(&p.current());
   n.grad = &p.grad;
-  n.rows = attn::rows(p.value);
-  n.cols = attn::cols(p.value);
-  n.needs_grad = recording_ && p.trainable;
+  n.rows = attn::rows(*n.value);
+  n.cols = attn::cols(*n.value);
+  n.needs_grad = recording_ && p.trainable && !p.shares;
   return var{this, static_cast<int>(used_ - 1)};
 }
 

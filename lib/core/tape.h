@@ -58,7 +58,8 @@ class tape {
   tape& operator=(const tape&) = delete;
 
   // Leaf for a parameter: its value is the parameter's value (no copy) and its gradient
-  // accumulates straight into parameter::grad. needs_grad follows parameter::trainable.
+  // accumulates straight into parameter::grad. needs_grad follows parameter::trainable. A
+  // parameter that shares another's value (parameter::shares) reads that one, with no gradient.
   var param(parameter& p);
   // Leaf holding a copy of a constant (inputs, positional tables): no gradient.
   var constant(const matrix& m);

@@ -151,7 +151,7 @@ class chunk_decoder {
                          std::size_t first_line, const line_progress& progress) {
     while (workers_.size() < workers) {
       auto w = std::make_unique<decoding_worker>();
-      w->own = copy_model(*m_.net);
+      w->own = share_model(*m_.net);
       w->own->set_kv_precision(o_.kv_precision);
       if (o_.alignment != alignment_kind::none) w->own->keep_step_attention(true, o_.alignment_layer);
       w->net = w->own.get();

@@ -34,8 +34,9 @@ struct translate_options {
   alignment_kind alignment = alignment_kind::none;  // hard | soft: print each hypothesis' alignment
   long alignment_layer = -1;                        // whose cross-attention (-1: the last layer)
   nn::kv_precision kv_precision = nn::kv_precision::f32;  // the K/V caches' (model::set_kv_precision)
-  // Batches decoded at once, each on one thread with a copy of the model (at most threads(); 1:
-  // one batch at a time, its products split across the threads). See translate().
+  // Batches decoded at once, each on one thread with a model of its own that shares the loaded
+  // one's weights (at most threads(); 1: one batch at a time, its products split across the
+  // threads). See translate().
   std::size_t workers = 1;
   // ... and only for a chunk of at least this many row-steps (each batch's rows × its step budget;
   // a classifier: sentences × source length): a worker's start (its copy of the model, its first
@@ -58,8 +59,8 @@ struct translate_report {
 //
 // Threads, as Marian's CPU workers: with workers_for(o) > 1 and a chunk of more than one batch
 // and of at least o.min_worker_steps row-steps, each thread decodes whole batches, the most costly
-// first (sentences × longest source), with its own copy of the model (copy_model, made once: its
-// parameters' memory again) and its own tape; every product inside a batch then runs
+// first (sentences × longest source), with its own model (share_model, made once: it reads the
+// loaded model's weights, and holds its own caches) and its own tape; every product inside a batch then runs
 // single-threaded. The cheapest (batches % workers) of the chunk, and every batch otherwise, run
 // one at a time, their products split across the threads. The batches are the same either way,
 // and a worker's batch runs exactly as with --threads 1; a batch on all the threads differs from

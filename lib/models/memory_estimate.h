@@ -57,8 +57,9 @@ void add_lora(memory_estimate& e, const std::vector<lora_target>& weights, std::
 // counted): for each of `hypotheses` rows decoded together (sentences × beam), its caches and one
 // step's activations, with sources of at most src_len tokens and outputs of at most max_len tokens.
 // half_kv: K/V caches in f16 (model::set_kv_precision), half the bytes.
-// workers: batches decoded at once (translate_options::workers), each with its hypotheses and,
-// past the first, its own copy of the parameters.
+// workers: batches decoded at once (translate_options::workers), each with its hypotheses; past
+// the first, the workers' models share the loaded model's weights (share_model), but each is
+// built whole before it shares, so one more set of parameters is counted.
 memory_estimate estimate_decoding(const model_config& c, double hypotheses, double src_len, double max_len,
                                   bool half_kv = false, std::size_t workers = 1);
 

@@ -131,6 +131,12 @@ std::unique_ptr<model> make_model(const model_config& cfg, rng& gen);
 // calibration, train/plan.h). Gradients are not copied.
 std::unique_ptr<model> copy_model(const model& m);
 
+// A model of m's configuration that reads m's parameter values instead of holding copies
+// (parameter::shares), with state of its own (K/V caches, positional tables, options): a second
+// decoding thread's model costs its caches, not another set of weights. For inference only — no
+// gradient is kept for a shared value — and m must outlive it, its values unchanged meanwhile.
+std::unique_ptr<model> share_model(const model& m);
+
 // Names of the registered families, in table order.
 std::vector<std::string> model_families();
 // {name, one-line summary} of each registered family, in table order (for --help texts).

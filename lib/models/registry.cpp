@@ -80,17 +80,28 @@ std::unique_ptr<model> make_model(const model_config& cfg, rng& gen) {
   throw error(unknown_name_message("model family", cfg.family, model_families()));
 }
 
-std::unique_ptr<model> copy_model(const model& m) {
-  rng unused(0);  // the fresh initialisation is overwritten below
+namespace {
+
+// A fresh model of m's configuration whose parameters hold copies of m's values (share false) or
+// read m's own (share true; their own values freed), with m's trainable and decay flags and its
+// LoRA adapters linked to the new model's parameters.
+std::unique_ptr<model> replicate(const model& m, bool share) {
+  rng unused(0);  // the fresh initialisation is overwritten (or freed) below
   std::unique_ptr<model> out = make_model(m.config(), unused);
   if (m.recomputes()) out->set_recompute(true);
   parameter_store& to = out->params();
   for (const parameter* p : m.params().all()) {  // LoRA adapters are parameters the fresh model lacks
+    const matrix& value = p->current();
     parameter* q = to.find(p->name);
-    if (!q) q = &to.add(p->name, p->value.shape()[0], p->value.shape()[1], p->decay);
-    if (q->value.shape() != p->value.shape())
+    if (!q) q = &to.add(p->name, value.shape()[0], value.shape()[1], p->decay);
+    if (q->value.shape() != value.shape())
       throw error("copy_model: parameter " + p->name + " has another shape in a fresh model");
-    q->value = p->value;
+    if (share) {
+      q->value = matrix::from_shape({0, 0});
+      q->shares = p->shares ? p->shares : p;
+    } else {
+      q->value = value;
+    }
     q->trainable = p->trainable;
     q->decay = p->decay;
   }
@@ -102,6 +113,16 @@ std::unique_ptr<model> copy_model(const model& m) {
     q.lora_scale = p->lora_scale;
   }
   return out;
+}
+
+}  // namespace
+
+std::unique_ptr<model> copy_model(const model& m) {
+  return replicate(m, false);
+}
+
+std::unique_ptr<model> share_model(const model& m) {
+  return replicate(m, true);
 }
 
 std::vector<std::string> model_families() {

@@ -101,7 +101,7 @@ dec -m "$tmp/r.ckpt" --kv-cache f16 -o "$tmp/r16.hyp" "$tmp/src" 2>"$tmp/err" ||
 grep -q "kv-cache f16 has no effect" "$tmp/err" || { echo "FAIL: rnn --kv-cache f16 said: $(cat "$tmp/err")"; fail=1; }
 cmp -s "$tmp/r.hyp" "$tmp/r16.hyp" || { echo "FAIL: rnn --kv-cache f16 changed the outputs"; fail=1; }
 
-# --threads 2: batches of up to 256 rows go to one thread each, with a copy of the model, and
+# --threads 2: batches of up to 256 rows go to one thread each, with a model sharing the weights, and
 # each batch runs as on one thread. The sources 6 times: 1,200 lines × 32 steps is past the
 # row-steps a chunk needs before workers start (2^15, translate.h), and 1,200 lines in batches of
 # 8 are an even count of batches, so none runs on both threads (the last of an odd count would,
