@@ -146,17 +146,12 @@ class chunk_decoder {
     return work;
   }
 
-  // spans[0, count) on `workers` threads, each taking the next span as it comes free.
+  // spans[0, count) on `workers` threads, each taking the next span as it comes free. A worker
+  // past the first makes its model on its own thread at its start (once: they stay for the next
+  // chunks), while the first is already decoding.
   void decode_on_workers(const std::vector<batch_span>& spans, std::size_t count, std::size_t workers,
                          std::size_t first_line, const line_progress& progress) {
-    while (workers_.size() < workers) {
-      auto w = std::make_unique<decoding_worker>();
-      w->own = share_model(*m_.net);
-      w->own->set_kv_precision(o_.kv_precision);
-      if (o_.alignment != alignment_kind::none) w->own->keep_step_attention(true, o_.alignment_layer);
-      w->net = w->own.get();
-      workers_.push_back(std::move(w));
-    }
+    if (workers_.size() < workers) workers_.resize(workers);  // null until the worker makes its own
     std::atomic<std::size_t> next{0};
     std::atomic<bool> failed{false};
     std::mutex progress_mu;
@@ -164,6 +159,7 @@ class chunk_decoder {
     parallel_for(workers, 1, [&](std::size_t first, std::size_t past) {
       for (std::size_t w = first; w < past; ++w) {
         try {
+          if (!workers_[w]) workers_[w] = make_worker();
           for (std::size_t i; !failed && (i = next++) < count;) {
             decode(*workers_[w], spans[i], first_line);
             std::lock_guard<std::mutex> lock(progress_mu);
@@ -176,6 +172,16 @@ class chunk_decoder {
         }
       }
     });
+  }
+
+  // A worker past the first: a model that reads the loaded one's weights, with the run's options.
+  std::unique_ptr<decoding_worker> make_worker() const {
+    auto w = std::make_unique<decoding_worker>();
+    w->own = share_model(*m_.net);
+    w->own->set_kv_precision(o_.kv_precision);
+    if (o_.alignment != alignment_kind::none) w->own->keep_step_attention(true, o_.alignment_layer);
+    w->net = w->own.get();
+    return w;
   }
 
   // Positions [s.begin, s.end) of the sorted order, as one batch, on worker w.
