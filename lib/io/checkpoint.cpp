@@ -464,7 +464,7 @@ void stamp_checkpoint(checkpoint& c) {
 std::vector<checkpoint_param> export_parameters(const parameter_store& store) {
   std::vector<checkpoint_param> out;
   out.reserve(store.size());
-  for (const parameter* p : store.all()) out.push_back({p->name, p->value, p->trainable, p->decay});
+  for (const parameter* p : store.all()) out.push_back({p->name, p->current(), p->trainable, p->decay});
   return out;
 }
 

@@ -56,7 +56,8 @@ checkpoint decode_checkpoint(const std::string& bytes, const std::string& name);
 // Sets metadata "attn_version" (this build) and "written_at" (UTC, ISO 8601).
 void stamp_checkpoint(checkpoint& c);
 
-// Every parameter of the store (value, trainable, decay), in creation order.
+// Every parameter of the store (value, trainable, decay), in creation order; a parameter that
+// shares another's value (models/model.h: share_model) exports the value it reads.
 std::vector<checkpoint_param> export_parameters(const parameter_store& store);
 
 struct import_options {

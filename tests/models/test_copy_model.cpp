@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "io/checkpoint.h"
 #include "model_helpers.h"
 #include "models/lora.h"
 #include "test_helpers.h"
@@ -103,4 +104,19 @@ TEST_CASE("share_model: a recording tape keeps no gradient for a shared value, a
   t.backward(loss);
   for (const parameter* p : shared->params().all()) CHECK(p->grad.size() == 0);
   for (const parameter* p : m->params().all()) CHECK(p->grad.size() == 0);
+}
+
+TEST_CASE("share_model: its parameters export the values they read, as the model's own") {
+  rng gen(10);
+  auto m = adapted_model("rnn", gen);
+  auto shared = share_model(*m);
+  const std::vector<checkpoint_param> want = export_parameters(m->params());
+  const std::vector<checkpoint_param> got = export_parameters(shared->params());
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO(want[i].name);
+    CHECK(got[i].name == want[i].name);
+    CHECK(same(got[i].value, want[i].value));
+    CHECK(got[i].trainable == want[i].trainable);
+  }
 }
