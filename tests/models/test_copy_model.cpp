@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "io/checkpoint.h"
@@ -46,6 +47,15 @@ bool same(const matrix& a, const matrix& b) {
   return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+// Equal to rounding: a copy's values sit at other addresses, which a kernel may take in another
+// order on some CPU (a share reads the very same floats, and is compared bit for bit).
+bool close(const matrix& a, const matrix& b) {
+  if (a.shape() != b.shape()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::abs(a.data()[i] - b.data()[i]) > 1e-5f * (1.0f + std::abs(b.data()[i]))) return false;
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("share_model reads the model's weights, holds none of its own, and gives its outputs bit for bit") {
@@ -71,9 +81,10 @@ TEST_CASE("share_model reads the model's weights, holds none of its own, and giv
     for (parameter* p : m->params().all())
       if (!is_lora_parameter(p->name)) attn::testing::fill_normal(p->value, gen, 0.5f);
     const matrix after = log_probs_of(*m, b);
-    REQUIRE_FALSE(same(after, before));
+    REQUIRE_FALSE(close(after, before));
     CHECK(same(log_probs_of(*shared, b), after));
-    CHECK(same(log_probs_of(*copy, b), before));
+    CHECK(close(log_probs_of(*copy, b), before));
+    CHECK_FALSE(close(log_probs_of(*copy, b), after));
   }
 }
 
@@ -91,7 +102,7 @@ TEST_CASE("share_model: a share of a share reads the first model; a copy of a sh
   }
   const matrix want = log_probs_of(*m, b);
   CHECK(same(log_probs_of(*again, b), want));
-  CHECK(same(log_probs_of(*copy, b), want));
+  CHECK(close(log_probs_of(*copy, b), want));
 }
 
 TEST_CASE("share_model: a recording tape keeps no gradient for a shared value, and leaves the model's own alone") {
