@@ -148,7 +148,7 @@ class chunk_decoder {
 
   // spans[0, count) on `workers` threads, each taking the next span as it comes free. A worker
   // past the first makes its model on its own thread at its start (once: they stay for the next
-  // chunks), while the first is already decoding.
+  // chunks), while the first is already decoding; one at a time (make_worker).
   void decode_on_workers(const std::vector<batch_span>& spans, std::size_t count, std::size_t workers,
                          std::size_t first_line, const line_progress& progress) {
     if (workers_.size() < workers) workers_.resize(workers);  // null until the worker makes its own
@@ -175,9 +175,14 @@ class chunk_decoder {
   }
 
   // A worker past the first: a model that reads the loaded one's weights, with the run's options.
-  std::unique_ptr<decoding_worker> make_worker() const {
+  // share_model builds a whole fresh model before it frees its values to share: one such set at a
+  // time, as decode's memory check counts (estimate_decoding).
+  std::unique_ptr<decoding_worker> make_worker() {
     auto w = std::make_unique<decoding_worker>();
-    w->own = share_model(*m_.net);
+    {
+      std::lock_guard<std::mutex> lock(build_mu_);
+      w->own = share_model(*m_.net);
+    }
     w->own->set_kv_precision(o_.kv_precision);
     if (o_.alignment != alignment_kind::none) w->own->keep_step_attention(true, o_.alignment_layer);
     w->net = w->own.get();
@@ -275,6 +280,7 @@ class chunk_decoder {
   const task& task_;
   std::size_t max_len_;
   std::vector<std::unique_ptr<decoding_worker>> workers_;  // [0] runs the loaded model
+  std::mutex build_mu_;                                    // held while a worker's model is built
   std::vector<std::vector<std::int32_t>> ids_;
   std::vector<std::size_t> order_;  // the chunk's lines by source length
   std::vector<std::string> results_;

@@ -39,7 +39,7 @@ struct translate_options {
   // threads). See translate().
   std::size_t workers = 1;
   // ... and only for a chunk of at least this many row-steps (each batch's rows × its step budget;
-  // a classifier: sentences × source length): a worker's start (its copy of the model, its first
+  // a classifier: sentences × source length): a worker's start (building its model, its first
   // batch's fresh memory) took ~45 ms, as long as ~500 output tokens of a 10 M-parameter model.
   std::size_t min_worker_steps = std::size_t{1} << 15;
 };
@@ -59,13 +59,13 @@ struct translate_report {
 //
 // Threads, as Marian's CPU workers: with workers_for(o) > 1 and a chunk of more than one batch
 // and of at least o.min_worker_steps row-steps, each thread decodes whole batches, the most costly
-// first (sentences × longest source), with its own model (share_model, made once: it reads the
-// loaded model's weights, and holds its own caches) and its own tape; every product inside a batch then runs
-// single-threaded. The cheapest (batches % workers) of the chunk, and every batch otherwise, run
-// one at a time, their products split across the threads. The batches are the same either way,
-// and a worker's batch runs exactly as with --threads 1; a batch on all the threads differs from
-// one thread's only where a product of over 2^20 multiply-adds is split (blas.h), in the last
-// bits on some CPUs' kernels.
+// first (sentences × longest source), with its own model (share_model, made once, on its own
+// thread: it reads the loaded model's weights and holds its own caches) and its own tape; every
+// product inside a batch then runs single-threaded. The cheapest (batches % workers) of the
+// chunk, and every batch otherwise, run one at a time, their products split across the threads.
+// The batches are the same either way, and a worker's batch runs exactly as with --threads 1; a
+// batch on all the threads differs from one thread's only where a product of over 2^20
+// multiply-adds is split (blas.h), in the last bits on some CPUs' kernels.
 translate_report translate(loaded_model& m, std::istream& in, std::ostream& out, const translate_options& o,
                            const line_progress& progress = {});
 

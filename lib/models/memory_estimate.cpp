@@ -227,7 +227,8 @@ memory_estimate estimate_decoding(const model_config& c, double hypotheses, doub
   e.parameters = parameter_count(c);
   const double copies = static_cast<double>(std::max<std::size_t>(workers, 1));
   // The workers' models read the loaded one's weights (share_model), but each is built as a fresh
-  // model first, its own initialised values freed once it shares: one more set at a time.
+  // model first, its own initialised values freed once it shares: one more set, as translate()
+  // builds them one at a time.
   e.parameter_bytes = (copies > 1 ? 1.0 : 0.0) * e.parameters * float_bytes;
   const double S = src_len, M = max_len, vt = static_cast<double>(c.family == "lm" ? c.src_vocab : c.tgt_vocab);
   const double kv = half_kv ? 0.5 : 1.0;  // a cached key or value in floats' bytes
