@@ -95,7 +95,8 @@ std::unique_ptr<model> replicate(const model& m, bool share) {
     parameter* q = to.find(p->name);
     if (!q) q = &to.add(p->name, value.shape()[0], value.shape()[1], p->decay);
     if (q->value.shape() != value.shape())
-      throw error("copy_model: parameter " + p->name + " has another shape in a fresh model");
+      throw error(std::string(share ? "share_model" : "copy_model") + ": parameter " + p->name +
+                  " has another shape in a fresh model");
     if (share) {
       q->value = matrix::from_shape({0, 0});
       q->shares = p->shares ? p->shares : p;
