@@ -8,7 +8,9 @@
 #include <limits>
 // GCC 12 reports -Wmaybe-uninitialized inside the AVX-512 intrinsics that xsimd's exp inlines
 // here (_mm512_undefined_* placeholders): a known false positive (as in kernels.cpp).
+#ifndef __clang__  // a g++ warning only
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <xsimd/xsimd.hpp>
 
 #include "core/attention_layout.h"

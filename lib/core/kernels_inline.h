@@ -28,7 +28,9 @@ inline float dot_inline(std::size_t n, const float* a, const float* b) {
 // quarters, pairs, neighbours) and puts the lanes in order with one permute. (GCC 12 takes the
 // _mm512_undefined_ps() inside the shuffle intrinsics for uninitialised variables: silenced.)
 #pragma GCC diagnostic push
+#ifndef __clang__  // a g++ warning only
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 inline xsimd::batch<float> row_sums(const xsimd::batch<float>* rows) {
 #if defined(__AVX512F__)

@@ -7,7 +7,9 @@
 // GCC 12 flags _mm512_undefined_ps() inside the AVX-512 sqrt/max intrinsics as (maybe-)
 // uninitialized (-Wuninitialized under the sanitizers): a known false positive (see
 // core/kernels.cpp), silenced for this file.
+#ifndef __clang__  // a g++ warning only
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <xsimd/xsimd.hpp>
 

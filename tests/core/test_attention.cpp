@@ -356,8 +356,9 @@ TEST_CASE("attention: the decode path (a few query rows, no gradients) equals th
   // head widths for each of decode_attention's kernels: in registers (multiples of the SIMD width,
   // whole blocks of rows and a tail), and any width
   const std::size_t widths[][2] = {{16, 8}, {64, 64}, {32, 24}, {5, 3}};
-  for (const auto& [dh, dv] : widths)
+  for (const auto& width : widths)
     for (const std::size_t Tq : {1, 2, 4}) {
+      const std::size_t dh = width[0], dv = width[1];  // not a structured binding: CAPTURE takes it by reference
       for (const bool causal : {false, true}) {
         CAPTURE(dh);
         CAPTURE(dv);

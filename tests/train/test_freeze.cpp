@@ -111,7 +111,9 @@ TEST_CASE("a frozen part of a real model is bit-identical after training; the re
   REQUIRE(r.f.unmatched.empty());
   REQUIRE(r.f.tensors >= 2);
   std::size_t frozen = 0, changed = 0;
-  for (const auto& [name, value] : r.before) {
+  for (const auto& entry : r.before) {
+    const std::string& name = entry.first;  // not a structured binding: CHECK_MESSAGE's lambda takes it
+    const auto& value = entry.second;
     const parameter& p = r.m->params().at(name);
     const bool same = std::equal(value.begin(), value.end(), p.value.begin());
     if (!p.trainable) {

@@ -59,11 +59,14 @@ TEST_CASE("a long noisy line keeps each column's first, lowest, highest and last
     if (ys[i] < ys[e.lowest]) e.lowest = i;
     if (ys[i] > ys[e.highest]) e.highest = i;
   }
-  for (const auto& [c, e] : want)
+  for (const auto& wanted : want) {
+    const auto& c = wanted.first;  // not a structured binding: INFO's lambda takes it by reference
+    const extent& e = wanted.second;
     for (const std::size_t i : {e.first, e.last, e.lowest, e.highest}) {
       INFO("column ", c, " point ", i);
       CHECK(std::binary_search(kept.begin(), kept.end(), i));
     }
+  }
   // and nothing else: each column's kept points are among its four
   for (const std::size_t i : kept) {
     const extent& e = want.at(column(xs[i], lo, hi, columns));
