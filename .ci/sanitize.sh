@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build
-# directory, at -O1 -g1 (ASan's recommended level: stacks readable with line numbers, and the
-# build takes half the time of -O2 -g, which matters for CI's 30 minutes on 2 cores). The
-# benchmarks under tests/perf are not built here.
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, in the sanitizer build
+# that the fuzz targets share (tests/sanitizer_build.sh: clang, -O1 with line tables, assertions
+# on). The benchmarks under tests/perf are not built there.
 #
 #   .ci/sanitize.sh              every unit test binary (ctest -L unit)
 #   .ci/sanitize.sh io train     only test_io and test_train
@@ -13,17 +12,14 @@ cd "$(dirname "$0")/.."
 build=${ATTN_SANITIZE_DIR:-build-sanitize}
 jobs=${JOBS:-2}
 
-cmake -S . -B "$build" -DATTN_SANITIZE=ON -DATTN_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" >/dev/null
-
 if [ $# -gt 0 ]; then
   targets=(); filter=""
   for area in "$@"; do targets+=("test_$area"); filter+="${filter:+|}unit_$area"; done
-  cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+  bash tests/sanitizer_build.sh "${targets[@]}"
   filter="^($filter)\$"
 else
-  # Every test binary, plus `attn` itself (tests/cli run the real binary too).
-  cmake --build "$build" -j"$jobs"
+  # Every test binary, plus `attn` itself (tests/cli run the real binary too) and the fuzz targets.
+  bash tests/sanitizer_build.sh
   filter="."
 fi
 

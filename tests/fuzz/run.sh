@@ -6,43 +6,21 @@
 #   tests/fuzz/run.sh 120               every target for 120 s
 #   tests/fuzz/run.sh 60 vocab config   only these targets
 #
-# Environment: ATTN_FUZZ_DIR (build directory, default build-fuzz), JOBS (default 2).
+# Environment: ATTN_SANITIZE_DIR (the sanitizer build, default build-sanitize), JOBS (default 2).
 # The seeds in tests/fuzz/corpus/<target>/ are read, never written: what the fuzzer learns goes
-# to $ATTN_FUZZ_DIR/corpus/<target>/ and is kept between runs; findings go to
-# $ATTN_FUZZ_DIR/findings/<target>/ (reproduce one: $ATTN_FUZZ_DIR/fuzz_<target> FILE).
+# to $ATTN_SANITIZE_DIR/corpus/<target>/ and is kept between runs; findings go to
+# $ATTN_SANITIZE_DIR/findings/<target>/ (reproduce one: $ATTN_SANITIZE_DIR/fuzz_<target> FILE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:?usage: tests/fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(checkpoint vocab tokenize dataset config eval)
-build=${ATTN_FUZZ_DIR:-build-fuzz}
+build=${ATTN_SANITIZE_DIR:-build-sanitize}
 jobs=${JOBS:-2}
 
-# clang with libFuzzer's runtime (Debian: clang + libclang-rt-dev, which provides -fsanitize=fuzzer).
-have_fuzzer() {
-  command -v clang++ >/dev/null 2>&1 || return 1
-  local dir
-  dir=$(mktemp -d)
-  echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' >"$dir/t.cpp"
-  clang++ -fsanitize=fuzzer,address,undefined "$dir/t.cpp" -o "$dir/t" >/dev/null 2>&1
-  local ok=$?
-  rm -rf "$dir"
-  return $ok
-}
-if ! have_fuzzer; then
-  echo "fuzz: installing clang and libFuzzer (apt-get)" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq clang libclang-rt-dev >/dev/null
-  have_fuzzer || { echo "fuzz: clang++ -fsanitize=fuzzer still does not link" >&2; exit 1; }
-fi
-
-launcher=()
-command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S tests/fuzz -B "$build" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" >/dev/null
-cmake --build "$build" -j"$jobs" --target "${targets[@]/#/fuzz_}"
+# The sanitizer build the unit tests share (clang, ASan + UBSan, coverage; installs clang if missing).
+ATTN_SANITIZE_DIR="$build" JOBS="$jobs" bash tests/sanitizer_build.sh "${targets[@]/#/fuzz_}"
 
 # Leaks are findings too where LeakSanitizer works (it needs ptrace rights some containers lack).
 lsan=1
@@ -72,7 +50,7 @@ for t in "${targets[@]}"; do
   set -e
   rm -rf "$TMPDIR"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
+  [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
   findings=$(find "$found" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   # A non-zero exit without a saved input (e.g. the fuzzer could not start) counts as a finding too.
   if [ "$rc" -ne 0 ] && [ "$findings" -eq 0 ]; then findings=1; fi
