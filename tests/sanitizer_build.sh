@@ -3,8 +3,6 @@
 # and tests/fuzz/run.sh (the libFuzzer targets) share: clang at -O1 with line tables (OSS-Fuzz's
 # flags: quick to build, readable stacks), assertions on, ASan + UBSan, and libFuzzer's coverage
 # instrumentation. One compile of lib/ serves both, which matters for CI's 30 minutes on 2 cores.
-# No precompiled headers here (-DATTN_PCH=OFF, about 100 s more on 2 cores): every file compiles
-# on its own, so a missing #include that the release build's precompiled header hides fails CI.
 # Installs clang and libFuzzer's runtime (apt-get) when they are missing.
 #
 #   tests/sanitizer_build.sh                 everything: the unit tests, attn, the fuzz targets
@@ -39,7 +37,7 @@ fi
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" -DATTN_SANITIZE=ON -DATTN_FUZZ=ON \
-  -DATTN_PCH=OFF -DATTN_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DATTN_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" >/dev/null
 if [ $# -gt 0 ]; then
   cmake --build "$build" -j"$jobs" --target "$@"
