@@ -203,7 +203,6 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
   // The running state lives in h_last / c_last: rank r's rows are updated while it runs.
   std::memcpy(h_last.mutable_value().data(), h0.value().data(), B * H * sizeof(float));
   std::memcpy(c_last.mutable_value().data(), c0.value().data(), B * H * sizeof(float));
-  const std::size_t running = steps.empty() ? 0 : steps[0];
   {
     const float* GX = gates_x.value().data();
     const float* W = w_hh.value().data();
@@ -241,8 +240,8 @@ lstm_sequence_output lstm_sequence(var gates_x, var h0, var c0, var w_hh, const 
   // gradient by that of the previous state (dh_prev = dgates·w_hhᵀ, dc_prev = dct⊙σf).
   // Afterwards: h0/c0 receive the running gradients, gates_x receives dgates, and
   // w_hh receives h_prevᵀ·dgates, one GEMM over all N rows.
-  t.on_backward([gates_x, h0, c0, w_hh, h, h_last, c_last, steps, offset, running, ap, tcp, hpp, cpp, dgates, dh_run,
-                 dc_run, N, B, H, G] {
+  t.on_backward([gates_x, h0, c0, w_hh, h, h_last, c_last, steps, offset, ap, tcp, hpp, cpp, dgates, dh_run, dc_run, N,
+                 B, H, G] {
     float *DHR = dh_run->data(), *DCR = dc_run->data(), *DG = dgates->data();
     if (h_last.has_grad())
       std::memcpy(DHR, h_last.grad().data(), B * H * sizeof(float));

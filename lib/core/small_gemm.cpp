@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 // GCC 12 flags _mm512_undefined_ps() inside xsimd's AVX-512 intrinsics as (maybe-)uninitialized:
 // a known false positive (see kernels.cpp), silenced for this file.
@@ -183,7 +184,7 @@ void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::s
   // its width), the narrow one when they tie: 8 columns take one batch of either.
   const std::size_t wide_batches = (N + wide::size - 1) / wide::size;
   const std::size_t narrow_batches = (N + narrow::size - 1) / narrow::size;
-  constexpr bool two_widths = narrow::size < wide::size;  // without AVX-512 they are one type
+  constexpr bool two_widths = !std::is_same_v<narrow, wide>;  // without AVX-512 they are one type
   if (two_widths && narrow_batches <= wide_batches)
     run<narrow>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else
