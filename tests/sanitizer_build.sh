@@ -34,6 +34,13 @@ if ! have_fuzzer; then
   have_fuzzer || { echo "sanitizer build: clang++ -fsanitize=fuzzer still does not link" >&2; exit 1; }
 fi
 
+# A build directory that an older attn configured with g++ (the sanitizer build was g++ before it
+# became clang): cmake cannot change the compiler of a configured tree, so that tree starts over.
+if [ -f "$build/CMakeCache.txt" ] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang' "$build/CMakeCache.txt"; then
+  echo "sanitizer build: $build was configured with another compiler; configuring it anew with clang++" >&2
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+fi
+
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" -DATTN_SANITIZE=ON -DATTN_FUZZ=ON \
