@@ -207,7 +207,15 @@ TEST_CASE("check_memory: one line with the estimate and what is available") {
   CHECK(format_bytes(12) == "12 bytes");
 }
 
+// g++ defines __SANITIZE_ADDRESS__; clang 14 does not, and says so through __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
+#define ATTN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ATTN_TEST_ASAN 1
+#endif
+#endif
+#if defined(ATTN_TEST_ASAN)
 constexpr bool built_with_address_sanitizer = true;
 #else
 constexpr bool built_with_address_sanitizer = false;
